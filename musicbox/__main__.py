@@ -1,0 +1,3 @@
+from musicbox.cli.app import main
+
+main()

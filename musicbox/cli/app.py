@@ -1,0 +1,34 @@
+"""The `musicbox` command: one Typer app, each verb in the module named after it."""
+
+from __future__ import annotations
+
+import typer
+
+from musicbox import __version__
+
+app = typer.Typer(
+    name="musicbox",
+    help="A self-hosted Discord music bot. Start with `musicbox setup`, check with `musicbox status`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"musicbox {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """A self-hosted Discord music bot."""
+
+
+def main() -> None:
+    app()

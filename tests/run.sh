@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on Debian 12 / Raspberry Pi OS with nothing but python3.
+# Installs what the tests need (ffmpeg, libopus, a venv with musicbox and its dev tools), then runs
+# ruff, mypy --strict and pytest. Extra arguments go to pytest.
+# MUSICBOX_TEST_FULL=1 also runs the long load/soak tests (marked slow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+ldconfig -p | grep -q 'libopus\.so\.0' || missing+=(libopus0)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+    step "installing system packages: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "error: ${missing[*]} missing; run as root or: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv=${MUSICBOX_VENV:-.venv}
+if [[ ! -x $venv/bin/python ]]; then
+    step "creating $venv"
+    python3 -m venv "$venv"
+fi
+step "installing musicbox[dev] into $venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+step "ruff"
+"$venv/bin/ruff" check musicbox tests
+step "mypy --strict"
+"$venv/bin/mypy"
+
+step "pytest"
+markers=()
+[[ ${MUSICBOX_TEST_FULL:-0} == 1 ]] || markers=(-m "not slow")
+exec "$venv/bin/python" -m pytest "${markers[@]}" "$@"
