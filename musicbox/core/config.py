@@ -1,0 +1,86 @@
+"""The owner's configuration, as plain data. Loading, environment overrides and validation live
+beside it (see `load_config`); every other module receives a `Config` and reads nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+SPOTIFY_API_BASE = "https://api.spotify.com/v1/"
+SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    token: str = ""
+    api_base: str = DISCORD_API_BASE  # the simulator's address in tests, demo and bench
+    dev_guild_id: int = 0  # when set, commands sync to this guild only (instant) instead of globally
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackConfig:
+    default_volume: int = 50  # percent, 0..200
+    idle_timeout_s: int = 300  # leave after this long alone or idle
+    max_queue: int = 500
+    max_playlist: int = 1000
+    max_track_s: int = 3 * 3600
+    dj_role: str = ""  # empty: everyone may skip, stop, clear
+
+
+@dataclass(frozen=True, slots=True)
+class ResolverConfig:
+    workers: int = 0  # 0: chosen by the tuner
+    metadata_ttl_s: int = 86_400
+    # Hosts a user's URL may point at even though they are loopback or private (the test world's
+    # media server, a NAS on the owner's network). Everything else private is refused.
+    allowed_private_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    budget_mb: int = 0  # 0: chosen by the tuner
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    max_guilds: int = 0  # active voice sessions at once; 0: chosen by the tuner
+    cleanup_interval_s: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SpotifyConfig:
+    client_id: str = ""
+    client_secret: str = ""
+    api_base: str = SPOTIFY_API_BASE
+    accounts_base: str = SPOTIFY_ACCOUNTS_BASE
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilityConfig:
+    health_interval_s: int = 30
+    metrics_enabled: bool = False
+    metrics_endpoint: str = "127.0.0.1:9464"
+
+
+@dataclass(frozen=True, slots=True)
+class PathsConfig:
+    state_dir: Path = Path(".")
+    cache_dir: Path = Path(".")
+    runtime_dir: Path = Path(".")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    playback: PlaybackConfig = field(default_factory=PlaybackConfig)
+    resolver: ResolverConfig = field(default_factory=ResolverConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    spotify: SpotifyConfig = field(default_factory=SpotifyConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)

@@ -1,0 +1,4 @@
+"""Shared fixtures. Each world (Discord, media, Spotify) keeps its fixtures in tests/fixtures/."""
+
+pytest_plugins: list[str] = [
+]
