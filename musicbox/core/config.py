@@ -20,7 +20,8 @@ class DiscordConfig:
 
 @dataclass(frozen=True, slots=True)
 class PlaybackConfig:
-    default_volume: int = 50  # percent, 0..200
+    # 100 sends cached Opus untouched; any other volume costs a decode and re-encode per packet.
+    default_volume: int = 100  # percent, 0..200
     idle_timeout_s: int = 300  # leave after this long alone or idle
     max_queue: int = 500
     max_playlist: int = 1000
@@ -32,6 +33,9 @@ class PlaybackConfig:
 class ResolverConfig:
     workers: int = 0  # 0: chosen by the tuner
     metadata_ttl_s: int = 86_400
+    # What search words become for yt-dlp. The test world and the demo point this at the media
+    # world's search feed, e.g. "http://127.0.0.1:PORT/search.xspf?q={query}&n={limit}".
+    search_template: str = "ytsearch{limit}:{query}"
     # Hosts a user's URL may point at even though they are loopback or private (the test world's
     # media server, a NAS on the owner's network). Everything else private is refused.
     allowed_private_hosts: tuple[str, ...] = ()
