@@ -1,0 +1,1 @@
+"""`musicbox bench`: scenarios that measure musicbox against the simulator and print figures."""
