@@ -1,0 +1,1 @@
+"""The Discord side: client, cogs, views and every sentence a member reads."""

@@ -1,0 +1,120 @@
+"""Every sentence a member reads, in one place so wording stays consistent and tests can match it.
+
+Errors are one sentence that says what to do next."""
+
+from __future__ import annotations
+
+from musicbox.core.limits import Refusal
+from musicbox.core.queue import LoopMode, QueuedTrack, QueuePage
+from musicbox.core.track import Track
+
+NOT_IN_GUILD = "Use this command in a server, not in a direct message."
+NOT_IN_VOICE = "Join a voice channel first, then try again."
+NOT_WITH_BOT = "Join the voice channel I'm playing in to control the music."
+BOT_LACKS_PERMISSION = (
+    "I can't connect or speak in {channel}; ask an admin to give me Connect and Speak there."
+)
+TOO_MANY_GUILDS = "I'm playing in as many servers as this box can handle; try again in a few minutes."
+VOICE_CONNECT_FAILED = "I couldn't join {channel}; try again, or pick another voice channel."
+NOTHING_PLAYING = "Nothing is playing; add a song with /play."
+QUEUE_EMPTY = "The queue is empty; add a song with /play."
+NOT_ALLOWED = "Only members with the {role} role can do that here; ask one of them."
+SETTINGS_NOT_ALLOWED = "Only members who can manage the server can change settings."
+NO_RESULTS = "I found nothing for “{query}”; try other words or paste a link."
+RESOLVE_FAILED = "I couldn't play “{query}”: {reason}. Check the link, or try search words instead."
+PLAYLIST_TOO_LONG = "That playlist has {count} tracks, more than the limit of {limit}; queue a shorter one."
+POSITION_OUT_OF_RANGE = "There's no track {position} in the queue (it has {count}); check /queue."
+SEEK_PAST_END = "That's past the end of the track ({length}); pick a time before it."
+SEEK_UNKNOWN_LENGTH = "This track can't be sought; it has no known length."
+GENERIC_ERROR = "Something went wrong on my side; try again in a moment."
+PICK_EXPIRED = "That pick has expired; run /search again."
+
+REFUSALS = {
+    Refusal.DUPLICATE: "“{title}” is already in the queue; add a different song.",
+    Refusal.TOO_LONG: "“{title}” is longer than the limit of {limit}; pick a shorter track.",
+    Refusal.QUEUE_FULL: "The queue is full ({limit} tracks); skip or remove some first.",
+}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "live"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def track_line(track: Track) -> str:
+    return f"**{track.title}** ({duration(track.duration_s)})"
+
+
+def queued_one(track: Track, position: int) -> str:
+    return f"Queued {track_line(track)} at position {position}."
+
+
+def playing_now(track: Track) -> str:
+    return f"Playing {track_line(track)}."
+
+
+def queued_many(count: int, refused: int) -> str:
+    tail = f"; {refused} skipped (duplicates or over a limit)" if refused else ""
+    return f"Queued {count} tracks{tail}."
+
+
+def resolving(done: int, total: int) -> str:
+    return f"Resolving {done}/{total}…"
+
+
+def searching(query: str) -> str:
+    return f"Looking up “{query}”…"
+
+
+def refusal(reason: Refusal, track: Track, *, limit: str) -> str:
+    return REFUSALS[reason].format(title=track.title, limit=limit)
+
+
+def queue_page(current: QueuedTrack | None, page: QueuePage, loop: LoopMode) -> str:
+    lines = [f"Now: {track_line(current.track)}" if current else "Nothing playing."]
+    lines += [f"{position}. {track_line(entry.track)}" for position, entry in page.entries]
+    if page.total == 0:
+        lines.append("The queue is empty.")
+    lines.append(f"Page {page.page + 1}/{page.page_count} · {page.total} queued · loop {loop.value}")
+    return "\n".join(lines)
+
+
+def now_playing(current: QueuedTrack, position_s: float, paused: bool, loop: LoopMode) -> str:
+    state = "Paused" if paused else "Playing"
+    return (
+        f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}\n"
+        f"Requested by <@{current.requester_id}>"
+    )
+
+
+def search_results(query: str, tracks: list[Track]) -> str:
+    lines = [f"Results for “{query}”, pick one:"]
+    lines += [f"{n}. {track_line(track)}" for n, track in enumerate(tracks, start=1)]
+    return "\n".join(lines)
+
+
+SKIPPED = "Skipped {title}."
+PAUSED = "Paused."
+RESUMED = "Resumed."
+ALREADY_PAUSED = "Already paused; use /resume to continue."
+NOT_PAUSED = "Not paused; use /pause to pause."
+STOPPED = "Stopped and cleared the queue."
+LEFT = "Left the voice channel."
+REMOVED = "Removed {title}."
+MOVED = "Moved {title} to position {position}."
+SHUFFLED = "Shuffled {count} tracks."
+CLEARED = "Cleared {count} tracks."
+LOOP_SET = "Loop is now {mode}."
+SOUGHT = "Jumped to {position}."
+VOLUME_SET = "Volume set to {volume}%."
+SETTINGS_SHOWN = (
+    "DJ role: {dj_role} · default volume {volume}% · queue limit {max_queue} · "
+    "playlist limit {max_playlist} · max track length {max_track}"
+)
+SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
+IDLE_LEFT = "Left {channel} after {minutes} minutes without music or listeners."
+TRACK_FAILED = "Couldn't play “{title}”; skipped to the next track."

@@ -1,0 +1,1 @@
+"""Playback: guild sessions, voice lifecycle, prefetch."""

@@ -1,0 +1,21 @@
+"""Audio straight from the media URL through one ffmpeg child, no cache.
+
+The stand-in with the same call shape as the audio cache (`source(track_id, media_url, ...)`), used
+until the cache is wired; the child is reaped by discord.py's player when the source is cleaned up."""
+
+from __future__ import annotations
+
+import discord
+
+from musicbox.core.track import TrackId
+
+
+class DirectAudio:
+    async def source(
+        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+    ) -> discord.AudioSource:
+        before = "-nostdin -reconnect 1 -reconnect_streamed 1 -reconnect_delay_max 2"
+        if start_s > 0:
+            before += f" -ss {start_s:.3f}"
+        options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"
+        return discord.FFmpegOpusAudio(media_url, before_options=before, options=options)

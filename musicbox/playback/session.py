@@ -1,0 +1,296 @@
+"""One guild's playback: the queue, the voice client and every task that serves them.
+
+A `GuildSession` owns its player task, prefetch task and idle watch; `aclose()` cancels and awaits
+each, stops the audio (which reaps any ffmpeg child) and disconnects voice. `Sessions` owns the
+sessions of all guilds, enforces the cap of active guilds and closes them all at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import discord
+
+from musicbox.core.queue import Queue, QueuedTrack
+from musicbox.core.track import Track, TrackId
+
+log = logging.getLogger(__name__)
+
+PREFETCH_DEPTH = 2
+
+
+class AudioProvider(Protocol):
+    async def source(
+        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+    ) -> discord.AudioSource: ...
+
+
+class MediaLocator(Protocol):
+    async def media_url(self, track: Track) -> str: ...
+
+
+class SessionCapReached(Exception):
+    """Every allowed guild slot is taken."""
+
+
+Notify = Callable[[str], Awaitable[None]]
+
+
+class GuildSession:
+    def __init__(
+        self,
+        guild_id: int,
+        voice: discord.VoiceClient,
+        *,
+        audio: AudioProvider,
+        locator: MediaLocator,
+        volume: int,
+        idle_timeout_s: float,
+        on_closed: Callable[[GuildSession], None],
+    ) -> None:
+        self.guild_id = guild_id
+        self.voice = voice
+        self.queue = Queue()
+        self.volume = volume
+        self._audio = audio
+        self._locator = locator
+        self._idle_timeout_s = idle_timeout_s
+        self._on_closed = on_closed
+        self._wakeup = asyncio.Event()
+        self._track_done = asyncio.Event()
+        self._skip_requested = False
+        self._restart_at: float | None = None
+        self._started_at = 0.0  # monotonic time at which position 0 of the current track played
+        self._paused_at: float | None = None
+        self._last_active = time.monotonic()
+        self._media_urls: dict[TrackId, str] = {}
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._spawn(self._play_forever(), "player")
+        self._spawn(self._watch_idle(), "idle")
+
+    def _spawn(self, work: Awaitable[None], role: str) -> asyncio.Task[None]:
+        async def run() -> None:
+            await work
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"guild-{self.guild_id}-{role}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def tasks(self) -> frozenset[asyncio.Task[None]]:
+        return frozenset(self._tasks)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    @property
+    def position_s(self) -> float:
+        if self.queue.current is None:
+            return 0.0
+        now = self._paused_at if self._paused_at is not None else time.monotonic()
+        return max(0.0, now - self._started_at)
+
+    def enqueued(self) -> None:
+        """New tracks arrived: wake the player if it waits, refresh prefetch."""
+        self._last_active = time.monotonic()
+        self._wakeup.set()
+        self._prefetch_soon()
+
+    def skip(self) -> None:
+        self._skip_requested = True
+        self._end_current()
+
+    def stop(self) -> None:
+        self.queue.stop()
+        self._skip_requested = True
+        self._end_current()
+
+    def pause(self) -> None:
+        if self._paused_at is None and self.voice.is_playing():
+            self.voice.pause()
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._started_at += time.monotonic() - self._paused_at
+            self._paused_at = None
+            self.voice.resume()
+
+    def seek(self, position_s: float) -> None:
+        """Restart the current track at `position_s` (the audio source cannot jump, a new one can)."""
+        self._restart_at = position_s
+        self._end_current()
+
+    def set_volume(self, volume: int) -> None:
+        self.volume = volume
+        if self.queue.current is not None:
+            self.seek(self.position_s)
+
+    def _end_current(self) -> None:
+        if self._paused_at is not None:
+            self._paused_at = None
+        if self.voice.is_playing() or self.voice.is_paused():
+            self.voice.stop()  # the player's `after` callback sets _track_done
+        else:
+            self._track_done.set()
+
+    async def _play_forever(self) -> None:
+        while True:
+            entry = self._next_entry()
+            if entry is None:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            start_s = self._restart_at or 0.0
+            self._restart_at = None
+            await self._play(entry, start_s)
+
+    def _next_entry(self) -> QueuedTrack | None:
+        if self._restart_at is not None and self.queue.current is not None:
+            return self.queue.current
+        skipped, self._skip_requested = self._skip_requested, False
+        entry = self.queue.advance(skipped=skipped)
+        self._prefetch_soon()
+        return entry
+
+    async def _play(self, entry: QueuedTrack, start_s: float) -> None:
+        self._track_done.clear()
+        try:
+            url = await self._media_url(entry.track)
+            source = await self._audio.source(entry.track.id, url, start_s=start_s, volume=self.volume)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("guild %s: cannot play %s", self.guild_id, entry.track.id, exc_info=True)
+            self._media_urls.pop(entry.track.id, None)
+            return
+        loop = asyncio.get_running_loop()
+
+        def finished(error: Exception | None) -> None:
+            if error is not None:
+                log.warning("guild %s: playback of %s ended with %r", self.guild_id, entry.track.id, error)
+            loop.call_soon_threadsafe(self._track_done.set)
+
+        if not self.voice.is_connected():
+            await self._wait_for_voice()
+        self._started_at = time.monotonic() - start_s
+        self._last_active = time.monotonic()
+        try:
+            self.voice.play(source, after=finished)
+        except discord.ClientException:
+            source.cleanup()
+            log.warning("guild %s: voice not ready for %s", self.guild_id, entry.track.id)
+            return
+        await self._track_done.wait()
+        self._last_active = time.monotonic()
+        self._media_urls.pop(entry.track.id, None)
+
+    async def _wait_for_voice(self) -> None:
+        # discord.py reconnects a dropped voice connection by itself and signals it with no event we
+        # can await, so poll (bounded) before playing.
+        async with asyncio.timeout(30):
+            while not self.voice.is_connected():  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+
+    async def _media_url(self, track: Track) -> str:
+        url = self._media_urls.get(track.id)
+        if url is None:
+            url = await self._locator.media_url(track)
+            self._media_urls[track.id] = url
+        return url
+
+    def _prefetch_soon(self) -> None:
+        wanted = [e.track for e in self.queue.peek(PREFETCH_DEPTH) if e.track.id not in self._media_urls]
+        if wanted and not self._closing and not any(t.get_name().endswith("prefetch") for t in self._tasks):
+            self._spawn(self._prefetch(wanted), "prefetch")
+
+    async def _prefetch(self, tracks: list[Track]) -> None:
+        for track in tracks:
+            with contextlib.suppress(Exception):
+                await self._media_url(track)
+
+    async def _watch_idle(self) -> None:
+        interval = max(0.05, min(5.0, self._idle_timeout_s / 4))
+        while True:
+            await asyncio.sleep(interval)
+            if (self.voice.is_playing() or self.voice.is_paused()) and self._listeners() > 0:
+                self._last_active = time.monotonic()
+            if time.monotonic() - self._last_active >= self._idle_timeout_s:
+                log.info("guild %s: leaving after %.0f s idle or alone", self.guild_id, self._idle_timeout_s)
+                await self.aclose()
+                return
+
+    def _listeners(self) -> int:
+        channel = self.voice.channel
+        members = getattr(channel, "members", [])
+        return sum(1 for member in members if not member.bot)
+
+    async def aclose(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._on_closed(self)
+        self.queue.stop()
+        if self.voice.is_playing() or self.voice.is_paused():
+            self.voice.stop()
+        # The idle watch closes its own session: it must not cancel and await itself.
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.voice.disconnect(force=True), timeout=5)
+        self.voice.cleanup()
+        self._media_urls.clear()
+
+
+class Sessions:
+    """Every active guild session. The bot holds exactly one."""
+
+    def __init__(self, *, max_guilds: int) -> None:
+        self._max_guilds = max_guilds
+        self._by_guild: dict[int, GuildSession] = {}
+
+    def get(self, guild_id: int) -> GuildSession | None:
+        return self._by_guild.get(guild_id)
+
+    def __len__(self) -> int:
+        return len(self._by_guild)
+
+    @property
+    def guild_ids(self) -> frozenset[int]:
+        return frozenset(self._by_guild)
+
+    def has_room(self) -> bool:
+        return self._max_guilds <= 0 or len(self._by_guild) < self._max_guilds
+
+    def add(self, session: GuildSession) -> None:
+        if not self.has_room():
+            raise SessionCapReached
+        self._by_guild[session.guild_id] = session
+        session.start()
+
+    def forget(self, session: GuildSession) -> None:
+        if self._by_guild.get(session.guild_id) is session:
+            del self._by_guild[session.guild_id]
+
+    async def close(self, guild_id: int) -> None:
+        session = self._by_guild.get(guild_id)
+        if session is not None:
+            await session.aclose()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(s.aclose() for s in list(self._by_guild.values())), return_exceptions=True)
