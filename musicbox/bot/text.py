@@ -118,3 +118,4 @@ SETTINGS_SHOWN = (
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
 IDLE_LEFT = "Left {channel} after {minutes} minutes without music or listeners."
 TRACK_FAILED = "Couldn't play “{title}”; skipped to the next track."
+SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."

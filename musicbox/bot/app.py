@@ -1,0 +1,38 @@
+"""The composition root: every long-lived object of a running bot is made here and handed in."""
+
+from __future__ import annotations
+
+import aiohttp
+import discord
+
+from musicbox.bot.client import MusicBot
+from musicbox.bot.sources import TrackSource
+from musicbox.core.config import Config
+from musicbox.playback.direct import DirectAudio
+from musicbox.playback.session import AudioProvider
+from musicbox.store.database import connect
+from musicbox.store.settings import GuildSettings, SettingsStore
+
+DEFAULT_MAX_GUILDS = 50  # until the tuner sizes it from the hardware
+
+
+def build_bot(
+    config: Config,
+    *,
+    sources: TrackSource,
+    audio: AudioProvider | None = None,
+    connector: aiohttp.BaseConnector | None = None,
+) -> MusicBot:
+    # Route.BASE is how discord.py addresses REST; pointing it at config.discord.api_base is what
+    # lets the same bot talk to Discord or to the simulator.
+    discord.http.Route.BASE = config.discord.api_base
+    database = connect(config.paths.state_dir / "musicbox.sqlite3")
+    settings = SettingsStore(database, GuildSettings.defaults(config.playback))
+    return MusicBot(
+        config,
+        sources=sources,
+        audio=audio or DirectAudio(),
+        settings=settings,
+        max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
+        connector=connector,
+    )

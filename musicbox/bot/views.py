@@ -1,0 +1,76 @@
+"""Buttons: search picks, queue pages, now-playing controls. Each press acknowledges first."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import discord
+
+from musicbox.core.track import Track
+
+PickHandler = Callable[[discord.Interaction, Track], Awaitable[None]]
+PageRenderer = Callable[[int], str]
+ControlHandler = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+class _PickButton(discord.ui.Button["SearchPicker"]):
+    def __init__(self, number: int, track: Track, on_pick: PickHandler) -> None:
+        super().__init__(label=str(number), custom_id=f"search:{number}", style=discord.ButtonStyle.primary)
+        self._track = track
+        self._on_pick = on_pick
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.view is not None:
+            self.view.stop()
+        await self._on_pick(interaction, self._track)
+
+
+class SearchPicker(discord.ui.View):
+    def __init__(self, tracks: Sequence[Track], on_pick: PickHandler, *, timeout: float = 120) -> None:
+        super().__init__(timeout=timeout)
+        for number, track in enumerate(tracks, start=1):
+            self.add_item(_PickButton(number, track, on_pick))
+
+
+class QueuePager(discord.ui.View):
+    def __init__(self, render: PageRenderer, page_count: int, *, timeout: float = 300) -> None:
+        super().__init__(timeout=timeout)
+        self._render = render
+        self._page = 0
+        self._page_count = page_count
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self._page <= 0
+        self.next.disabled = self._page >= self._page_count - 1
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        self._page = max(0, min(page, self._page_count - 1))
+        self._sync_buttons()
+        await interaction.response.edit_message(content=self._render(self._page), view=self)
+
+    @discord.ui.button(label="Previous", custom_id="queue:previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[QueuePager]) -> None:
+        await self._show(interaction, self._page - 1)
+
+    @discord.ui.button(label="Next", custom_id="queue:next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[QueuePager]) -> None:
+        await self._show(interaction, self._page + 1)
+
+
+class NowControls(discord.ui.View):
+    def __init__(self, on_control: ControlHandler, *, timeout: float = 300) -> None:
+        super().__init__(timeout=timeout)
+        self._on_control = on_control
+
+    @discord.ui.button(label="Pause/Resume", custom_id="now:pause", style=discord.ButtonStyle.secondary)
+    async def pause(self, interaction: discord.Interaction, _: discord.ui.Button[NowControls]) -> None:
+        await self._on_control(interaction, "pause")
+
+    @discord.ui.button(label="Skip", custom_id="now:skip", style=discord.ButtonStyle.primary)
+    async def skip(self, interaction: discord.Interaction, _: discord.ui.Button[NowControls]) -> None:
+        await self._on_control(interaction, "skip")
+
+    @discord.ui.button(label="Loop", custom_id="now:loop", style=discord.ButtonStyle.secondary)
+    async def loop(self, interaction: discord.Interaction, _: discord.ui.Button[NowControls]) -> None:
+        await self._on_control(interaction, "loop")
