@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Protocol
 
 import discord
@@ -75,11 +75,8 @@ class GuildSession:
         self._spawn(self._play_forever(), "player")
         self._spawn(self._watch_idle(), "idle")
 
-    def _spawn(self, work: Awaitable[None], role: str) -> asyncio.Task[None]:
-        async def run() -> None:
-            await work
-
-        task = asyncio.get_running_loop().create_task(run(), name=f"guild-{self.guild_id}-{role}")
+    def _spawn(self, work: Coroutine[None, None, None], role: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work, name=f"guild-{self.guild_id}-{role}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
