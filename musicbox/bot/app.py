@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import discord
 
@@ -36,3 +38,19 @@ def build_bot(
         max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
         connector=connector,
     )
+
+
+async def serve_until_stopped(bot: MusicBot, token: str, stop: asyncio.Event) -> None:
+    """Run the bot until `stop` is set or the connection ends for good, then close every session."""
+    async with bot:
+        connection = asyncio.get_running_loop().create_task(bot.start(token), name="discord-connection")
+        stopping = asyncio.get_running_loop().create_task(stop.wait(), name="stop-signal")
+        try:
+            await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            await bot.close()
+            await asyncio.gather(connection, stopping, return_exceptions=True)
+        failure = connection.exception() if connection.done() and not connection.cancelled() else None
+        if failure is not None:
+            raise failure

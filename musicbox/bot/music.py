@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -415,13 +415,13 @@ class MusicCog(commands.Cog):
         await interaction.response.send_message(text.SHUFFLED.format(count=len(session.queue)))
 
     @app_commands.command(description="Repeat nothing, the current track, or the whole queue.")
-    async def loop(self, interaction: discord.Interaction, mode: LoopMode) -> None:
+    async def loop(self, interaction: discord.Interaction, mode: Literal["off", "track", "queue"]) -> None:
         session, refusal = self._control(interaction, Action.LOOP)
         if session is None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
-        session.queue.loop = mode
-        await interaction.response.send_message(text.LOOP_SET.format(mode=mode.value))
+        session.queue.loop = LoopMode(mode)
+        await interaction.response.send_message(text.LOOP_SET.format(mode=mode))
 
     @app_commands.command(description="Jump to a time in the current track.")
     @app_commands.describe(position="Seconds, or m:ss")
