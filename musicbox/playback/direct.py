@@ -14,7 +14,10 @@ class DirectAudio:
     async def source(
         self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
     ) -> discord.AudioSource:
-        before = "-nostdin -reconnect 1 -reconnect_streamed 1 -reconnect_delay_max 2"
+        before = "-nostdin"
+        if media_url.startswith(("http://", "https://")):
+            # ffmpeg's http protocol gives up on the first dropped connection unless told otherwise.
+            before += " -reconnect 1 -reconnect_streamed 1 -reconnect_delay_max 2"
         if start_s > 0:
             before += f" -ss {start_s:.3f}"
         options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"
