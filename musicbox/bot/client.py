@@ -15,7 +15,7 @@ from musicbox.bot.music import MusicCog
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.core.config import Config
-from musicbox.playback.session import AudioProvider, GuildSession, Sessions
+from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
 from musicbox.store.settings import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,11 @@ class MusicBot(commands.Bot):
             idle_timeout_s=self.config.playback.idle_timeout_s,
             on_closed=self.sessions.forget,
         )
-        self.sessions.add(session)
+        try:
+            self.sessions.add(session)
+        except SessionCapReached:
+            await voice.disconnect(force=True)
+            raise
         return session
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -48,6 +49,7 @@ def parse_position(value: str) -> float | None:
 class MusicCog(commands.Cog):
     def __init__(self, bot: MusicBot) -> None:
         self.bot = bot
+        self._in_flight: Counter[int] = Counter()  # /play commands under way, per guild
 
     # ---- what every command checks, from the client's cache only (no awaits) ----
 
@@ -121,21 +123,44 @@ class MusicCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         channel = self._member_channel(interaction)
         assert channel is not None and interaction.guild is not None  # checked by _play_refusal
-        settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)
-        progress = _ProgressEditor(interaction)
+        guild_id = interaction.guild.id
+        self._in_flight[guild_id] += 1
         try:
-            tracks, session = await asyncio.gather(
-                self.bot.sources.resolve(query, progress=progress.update), self._join(channel)
-            )
+            await self._resolve_and_enqueue(interaction, channel, query)
+        finally:
+            self._in_flight[guild_id] -= 1
+            if not self._in_flight[guild_id]:
+                del self._in_flight[guild_id]
+
+    async def _resolve_and_enqueue(
+        self, interaction: discord.Interaction, channel: VoiceChannel, query: str
+    ) -> None:
+        assert interaction.guild is not None
+        guild_id = interaction.guild.id
+        settings = await asyncio.to_thread(self.bot.settings.get, guild_id)
+        progress = _ProgressEditor(interaction)
+        # Joining voice and resolving overlap: the member hears the first song sooner.
+        joining = asyncio.get_running_loop().create_task(self._join(channel), name=f"join-{guild_id}")
+        try:
+            tracks = await self.bot.sources.resolve(query, progress=progress.update)
         except QueryFailed as failure:
-            await self._release_if_unused(interaction.guild.id)
+            await asyncio.gather(joining, return_exceptions=True)
+            await self._release_if_unused(guild_id)
             await send_error(interaction, text.RESOLVE_FAILED.format(query=query, reason=failure.reason))
             return
+        except BaseException:
+            joining.cancel()
+            await asyncio.gather(joining, return_exceptions=True)
+            raise
+        try:
+            session = await joining
+            if session.closed:  # a concurrent failed /play released it meanwhile
+                session = await self._join(channel)
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
         except (discord.ClientException, TimeoutError):
-            log.warning("guild %s: voice connect failed", interaction.guild.id, exc_info=True)
+            log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
             await send_error(interaction, text.VOICE_CONNECT_FAILED.format(channel=channel.name))
             return
         await self._enqueue(interaction, session, tracks, settings, query)
@@ -147,8 +172,10 @@ class MusicCog(commands.Cog):
         return session
 
     async def _release_if_unused(self, guild_id: int) -> None:
+        """Leave again after a /play that queued nothing, unless another /play of the guild is under way."""
         session = self.bot.sessions.get(guild_id)
-        if session is not None and session.queue.current is None and len(session.queue) == 0:
+        idle = session is not None and session.queue.current is None and len(session.queue) == 0
+        if session is not None and idle and self._in_flight[guild_id] <= 1:
             await session.aclose()
 
     async def _enqueue(

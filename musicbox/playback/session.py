@@ -145,7 +145,7 @@ class GuildSession:
             self._track_done.set()
 
     async def _play_forever(self) -> None:
-        while True:
+        while not self._closing:
             entry = self._next_entry()
             if entry is None:
                 self._wakeup.clear()
@@ -182,7 +182,16 @@ class GuildSession:
             loop.call_soon_threadsafe(self._track_done.set)
 
         if not self.voice.is_connected():
-            await self._wait_for_voice()
+            try:
+                await self._wait_for_voice()
+            except TimeoutError:
+                log.warning("guild %s: voice did not come back; leaving", self.guild_id)
+                source.cleanup()
+                await self.aclose()
+                return
+        if self._track_done.is_set():  # skipped, sought or stopped while the audio was being prepared
+            source.cleanup()
+            return
         self._started_at = time.monotonic() - start_s
         self._last_active = time.monotonic()
         try:
