@@ -13,6 +13,7 @@ from musicbox.core.config import Config
 from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider
 from musicbox.store.database import connect
+from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
 
 DEFAULT_MAX_GUILDS = 50  # until the tuner sizes it from the hardware
@@ -35,6 +36,7 @@ def build_bot(
         sources=sources,
         audio=audio or DirectAudio(),
         settings=settings,
+        queues=QueueStore(database),
         max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
         connector=connector,
     )

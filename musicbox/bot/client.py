@@ -16,6 +16,7 @@ from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.core.config import Config
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
+from musicbox.store.queues import QueueStore
 from musicbox.store.settings import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class MusicBot(commands.Bot):
         sources: TrackSource,
         audio: AudioProvider,
         settings: SettingsStore,
+        queues: QueueStore,
         max_guilds: int,
         connector: aiohttp.BaseConnector | None = None,
     ) -> None:
@@ -42,6 +44,7 @@ class MusicBot(commands.Bot):
         self.sources = sources
         self.audio = audio
         self.settings = settings
+        self.queues = queues
         self.sessions = Sessions(max_guilds=max_guilds)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
 
@@ -90,11 +93,20 @@ class MusicBot(commands.Bot):
         except SessionCapReached:
             await voice.disconnect(force=True)
             raise
+        saved = await asyncio.to_thread(self.queues.take, channel.guild.id)
+        if saved:
+            session.queue.add_many(saved)
+            session.enqueued()
         return session
 
     async def close(self) -> None:
         for pending in list(self._joining.values()):
             pending.cancel()
+        for guild_id in self.sessions.guild_ids:
+            session = self.sessions.get(guild_id)
+            if session is not None:
+                playing = [session.queue.current] if session.queue.current else []
+                await asyncio.to_thread(self.queues.save, guild_id, [*playing, *session.queue.upcoming])
         await self.sessions.aclose()
         await super().close()
 

@@ -1,0 +1,34 @@
+"""The owner restarts the bot: each guild's queue is waiting for its next /play, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musicbox.core.queue import QueuedTrack
+from musicbox.core.track import Track, TrackId
+from musicbox.store.database import connect
+from musicbox.store.queues import QueueStore
+
+
+def entry(key: str, requester: int) -> QueuedTrack:
+    track = Track(
+        TrackId("youtube", key), f"Song {key}", f"https://youtu.be/{key}", duration_s=61.5, artist="A"
+    )
+    return QueuedTrack(track, requester_id=requester)
+
+
+def test_a_saved_queue_comes_back_in_order_after_a_restart_and_only_once(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    QueueStore(connect(path)).save(1, [entry("b", 7), entry("a", 8)])
+    QueueStore(connect(path)).save(2, [entry("c", 9)])
+    restarted = QueueStore(connect(path))
+    assert restarted.take(1) == [entry("b", 7), entry("a", 8)]
+    assert restarted.take(1) == []
+    assert restarted.take(2) == [entry("c", 9)]
+
+
+def test_saving_again_replaces_the_old_queue(tmp_path: Path) -> None:
+    store = QueueStore(connect(tmp_path / "state.sqlite3"))
+    store.save(1, [entry("a", 1), entry("b", 1)])
+    store.save(1, [entry("z", 2)])
+    assert store.take(1) == [entry("z", 2)]
