@@ -12,15 +12,20 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import discord
 import pytest
 from aiohttp import web
 
 from musicbox.bot import text
 from musicbox.bot.app import build_bot
 from musicbox.bot.client import MusicBot
-from musicbox.core.config import Config, DiscordConfig, PathsConfig
+from musicbox.bot.sources import Progress, QueryFailed
+from musicbox.core.config import Config, DiscordConfig, PathsConfig, PlaybackConfig
+from musicbox.core.track import Track, TrackId
+from musicbox.playback.session import GuildSession
+from tests.stories.fast_voice import FastAudio, FastVoice
 
 APP_ID = 900
 BOT_ID = 901
@@ -192,6 +197,7 @@ def guild_payload(members: list[dict[str, Any]], voice_states: list[dict[str, An
         "mentionable": False,
     }
     admins = {**everyone, "id": "77", "name": "Admins", "permissions": str(ADMIN), "position": 1}
+    djs = {**everyone, "id": "78", "name": "DJ", "permissions": "0", "position": 2}
     channels = [
         {"id": str(TEXT_ID), "type": 0, "name": "music", "position": 0, "permission_overwrites": []},
         {
@@ -208,7 +214,7 @@ def guild_payload(members: list[dict[str, Any]], voice_states: list[dict[str, An
         "id": str(GUILD_ID),
         "name": "home",
         "owner_id": "1",
-        "roles": [everyone, admins],
+        "roles": [everyone, admins, djs],
         "channels": channels,
         "members": members,
         "voice_states": voice_states,
@@ -232,9 +238,51 @@ def guild_payload(members: list[dict[str, Any]], voice_states: list[dict[str, An
     }
 
 
+def voice_state(user_id: int, channel_id: int | None = VOICE_ID) -> dict[str, Any]:
+    return {
+        "guild_id": str(GUILD_ID),
+        "user_id": str(user_id),
+        "channel_id": str(channel_id) if channel_id else None,
+        "session_id": "s",
+        "deaf": False,
+        "mute": False,
+        "self_deaf": False,
+        "self_mute": False,
+        "self_video": False,
+        "suppress": False,
+        "request_to_speak_timestamp": None,
+    }
+
+
+def track(key: str, duration_s: float = 120) -> Track:
+    return Track(TrackId("http", key), key, f"http://media.test/{key}.ogg", duration_s=duration_s)
+
+
+class ScriptedSources:
+    """Queries as a test writes them: "bad" fails, "list:N" is a playlist of N, anything else one song."""
+
+    async def resolve(self, query: str, *, progress: Progress | None = None) -> list[Track]:
+        if query == "bad":
+            raise QueryFailed("it is not a media link")
+        if query.startswith("list:"):
+            count = int(query.removeprefix("list:"))
+            for done in range(count):
+                if progress is not None:
+                    await progress(done, count)
+            return [track(f"{query}-{n}") for n in range(count)]
+        return [track(query)]
+
+    async def search(self, words: str, *, limit: int) -> list[Track]:
+        return [track(f"{words}-{n}") for n in range(limit)]
+
+    async def media_url(self, track: Track) -> str:
+        return track.page_url
+
+
 ALICE = 11  # in the voice channel
 BOB = 12  # not in voice
 CAROL = 13  # an admin, not in voice
+DAVE = 14  # holds the DJ role
 
 
 @dataclass
@@ -276,11 +324,41 @@ class TextWorld:
         await asyncio.sleep(0.05)  # a deferred error is a follow-up then a delete; let both land
         return reply.final()
 
+    def seat_bot(self) -> FastVoice:
+        """The bot already in Alice's channel, as after a first /play (no voice server needed)."""
+        guild = self.bot.get_guild(GUILD_ID)
+        assert guild is not None
+        voice = FastVoice(seconds=30)
+        voice.channel = guild.get_channel(VOICE_ID)
+        session = GuildSession(
+            GUILD_ID,
+            cast(discord.VoiceClient, voice),
+            audio=FastAudio(),  # type: ignore[arg-type]
+            locator=self.bot.sources,
+            volume=100,
+            idle_timeout_s=60,
+            on_closed=self.bot.sessions.forget,
+        )
+        self.bot.sessions.add(session)
+        return voice
+
+    def joins_voice(self, who: int) -> None:
+        self.bot._connection.parse_voice_state_update(voice_state(who))
+
+    def session(self) -> GuildSession:
+        session = self.bot.sessions.get(GUILD_ID)
+        assert session is not None
+        return session
+
+    def sent(self, kind: str) -> list[dict[str, Any]]:
+        return [body for reply in self.discord.replies.values() for k, body in reply.calls if k == kind]
+
     def _member(self, who: int) -> dict[str, Any]:
         return {
             ALICE: member(ALICE, "alice"),
             BOB: member(BOB, "bob"),
             CAROL: member(CAROL, "carol", roles=(77,)),
+            DAVE: member(DAVE, "dave", roles=(78,)),
         }[who]
 
 
@@ -295,12 +373,13 @@ async def text_world(tmp_path: Path) -> AsyncIterator[TextWorld]:
     await discord_fake.aclose()
 
 
-async def _start(discord_fake: RecordingDiscord, state_dir: Path) -> TextWorld:
+async def _start(discord_fake: RecordingDiscord, state_dir: Path, **playback: Any) -> TextWorld:
     config = Config(
         discord=DiscordConfig(token="t", api_base=discord_fake.api_base),
+        playback=PlaybackConfig(**playback),
         paths=PathsConfig(state_dir=state_dir),
     )
-    bot = build_bot(config, sources=object())  # type: ignore[arg-type]
+    bot = build_bot(config, sources=ScriptedSources(), audio=FastAudio())  # type: ignore[arg-type]
     await bot.login("t")  # runs setup_hook: the commands are synced to the recording endpoint
     state = bot._connection
     members = [
@@ -308,22 +387,9 @@ async def _start(discord_fake: RecordingDiscord, state_dir: Path) -> TextWorld:
         member(ALICE, "alice"),
         member(BOB, "bob"),
         member(CAROL, "carol", roles=(77,)),
+        member(DAVE, "dave", roles=(78,)),
     ]
-    voice_states = [
-        {
-            "user_id": str(ALICE),
-            "channel_id": str(VOICE_ID),
-            "session_id": "s",
-            "deaf": False,
-            "mute": False,
-            "self_deaf": False,
-            "self_mute": False,
-            "self_video": False,
-            "suppress": False,
-            "request_to_speak_timestamp": None,
-        }
-    ]
-    state.parse_guild_create(guild_payload(members, voice_states))
+    state.parse_guild_create(guild_payload(members, [voice_state(ALICE)]))
     return TextWorld(discord_fake, bot)
 
 
@@ -350,3 +416,121 @@ async def test_settings_are_for_managers_and_survive_a_restart(text_world: TextW
     said, _ = await restarted.run(BOB, "settings")
     assert "queue limit 20" in said
     await restarted.bot.close()
+
+
+async def test_play_answers_publicly_with_what_plays_and_where_it_queued(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    assert await text_world.run(ALICE, "play", query="song-a") == (text.playing_now(track("song-a")), False)
+    assert await text_world.run(ALICE, "play", query="song-b") == (text.queued_one(track("song-b"), 1), False)
+
+
+async def test_the_same_song_twice_is_refused_only_to_the_member(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="song-a")
+    said = await text_world.run(ALICE, "play", query="song-a")
+    assert said == ("“song-a” is already in the queue; add a different song.", True)
+    assert text_world.sent("delete"), "the public 'thinking' placeholder must go"
+
+
+async def test_a_bad_link_is_a_one_sentence_private_error(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    said = await text_world.run(ALICE, "play", query="bad")
+    assert said == (text.RESOLVE_FAILED.format(query="bad", reason="it is not a media link"), True)
+
+
+async def test_a_playlist_reports_progress_then_what_it_queued(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    assert await text_world.run(ALICE, "play", query="list:3") == (text.queued_many(3, 0), False)
+    assert any(edit.get("content", "").startswith("Resolving") for edit in text_world.sent("edit"))
+
+
+async def test_a_playlist_over_the_limit_is_refused(tmp_path: Path) -> None:
+    fake = RecordingDiscord()
+    await fake.start()
+    world = await _start(fake, tmp_path, max_playlist=5)
+    world.seat_bot()
+    assert await world.run(ALICE, "play", query="list:6") == (
+        text.PLAYLIST_TOO_LONG.format(count=6, limit=5),
+        True,
+    )
+    await world.bot.close()
+    await fake.aclose()
+
+
+async def test_only_djs_skip_while_others_listen_but_a_lone_listener_may(tmp_path: Path) -> None:
+    fake = RecordingDiscord()
+    await fake.start()
+    world = await _start(fake, tmp_path, dj_role="DJ")
+    world.seat_bot()
+    await world.run(ALICE, "play", query="song-a")
+    world.joins_voice(BOB)
+    assert await world.run(BOB, "skip") == (text.NOT_ALLOWED.format(role="DJ"), True)
+    world.joins_voice(DAVE)
+    said, private = await world.run(DAVE, "skip")
+    assert said.startswith("Skipped") and not private
+    await world.run(ALICE, "play", query="song-b")
+    world.bot._connection.parse_voice_state_update(voice_state(BOB, None))
+    world.bot._connection.parse_voice_state_update(voice_state(DAVE, None))
+    said, _ = await world.run(ALICE, "skip")
+    assert said.startswith("Skipped")
+    await world.bot.close()
+    await fake.aclose()
+
+
+async def test_seek_past_the_end_is_refused_and_within_it_jumps(text_world: TextWorld) -> None:
+    voice = text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="song-a")
+    said = await text_world.run(ALICE, "seek", position="10:00")
+    assert said == (text.SEEK_PAST_END.format(length="2:00"), True)
+    assert await text_world.run(ALICE, "seek", position="1:30") == (
+        text.SOUGHT.format(position="1:30"),
+        False,
+    )
+    for _ in range(100):
+        if len(voice.sources) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert voice.sources[-1].start_s == 90
+
+
+async def test_queue_edits_remove_move_shuffle_loop_clear(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="list:14")  # one plays, 13 wait
+    shown, _ = await text_world.run(ALICE, "queue")
+    assert "Page 1/2" in shown and "13 queued" in shown
+    assert await text_world.run(ALICE, "remove", position=20) == (
+        text.POSITION_OUT_OF_RANGE.format(position=20, count=13),
+        True,
+    )
+    said, _ = await text_world.run(ALICE, "remove", position=1)
+    assert said == text.REMOVED.format(title=text.track_line(track("list:14-1")))
+    said, _ = await text_world.run(ALICE, "move", source=3, destination=1)
+    assert said == text.MOVED.format(title=text.track_line(track("list:14-4")), position=1)
+    assert await text_world.run(ALICE, "shuffle") == (text.SHUFFLED.format(count=12), False)
+    assert await text_world.run(ALICE, "loop", mode="queue") == (text.LOOP_SET.format(mode="queue"), False)
+    assert await text_world.run(ALICE, "clear") == (text.CLEARED.format(count=12), False)
+    assert len(text_world.session().queue) == 0 and text_world.session().queue.current is not None
+
+
+async def test_pause_resume_and_volume(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="song-a")
+    for _ in range(100):
+        if text_world.session().voice.is_playing():
+            break
+        await asyncio.sleep(0.01)
+    assert await text_world.run(ALICE, "pause") == (text.PAUSED, False)
+    assert await text_world.run(ALICE, "pause") == (text.ALREADY_PAUSED, True)
+    assert await text_world.run(ALICE, "resume") == (text.RESUMED, False)
+    assert await text_world.run(ALICE, "volume", percent=40) == (text.VOLUME_SET.format(volume=40), False)
+    assert text_world.session().volume == 40
+
+
+async def test_leave_releases_everything_the_guild_held(text_world: TextWorld) -> None:
+    voice = text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="list:3")
+    held = text_world.session().tasks
+    assert await text_world.run(ALICE, "leave") == (text.LEFT, False)
+    assert text_world.bot.sessions.get(GUILD_ID) is None
+    assert held and all(task.done() for task in held)
+    assert voice.disconnected

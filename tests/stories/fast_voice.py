@@ -1,0 +1,96 @@
+"""A voice connection that plays in fast-forward, and audio that needs no media: enough for a guild
+session to run its real player, prefetch and idle tasks without a voice server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import discord
+
+from musicbox.core.track import Track, TrackId
+
+
+class FakeSource(discord.AudioSource):
+    def __init__(self, key: str, start_s: float) -> None:
+        self.key = key
+        self.start_s = start_s
+        self.cleaned = False
+
+    def read(self) -> bytes:
+        return b""
+
+    def cleanup(self) -> None:
+        self.cleaned = True
+
+
+class FastVoice:
+    """Plays each source for `seconds` of wall time, then calls `after` like discord.py's player."""
+
+    def __init__(self, seconds: float = 0.05) -> None:
+        self.seconds = seconds
+        self.played: list[str] = []
+        self.sources: list[FakeSource] = []
+        self.channel = None
+        self.disconnected = False
+        self._playing: asyncio.Task[None] | None = None
+        self._paused = False
+
+    def is_connected(self) -> bool:
+        return not self.disconnected
+
+    def is_playing(self) -> bool:
+        return self._playing is not None and not self._playing.done() and not self._paused
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+    def play(self, source: FakeSource, *, after: Callable[[Exception | None], Any]) -> None:
+        self.played.append(source.key)
+        self.sources.append(source)
+
+        async def run() -> None:
+            try:
+                await asyncio.sleep(self.seconds)
+            finally:
+                source.cleanup()
+                after(None)
+
+        self._playing = asyncio.get_running_loop().create_task(run())
+
+    def stop(self) -> None:
+        self._paused = False
+        if self._playing is not None:
+            self._playing.cancel()
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    async def disconnect(self, *, force: bool) -> None:
+        self.stop()
+        self.disconnected = True
+
+    def cleanup(self) -> None:
+        pass
+
+
+class FastAudio:
+    async def source(
+        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+    ) -> FakeSource:
+        if "broken" in media_url:
+            raise RuntimeError("404")
+        return FakeSource(track_id.key, start_s)
+
+
+class EchoLocator:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def media_url(self, track: Track) -> str:
+        self.asked.append(track.id.key)
+        return track.page_url
