@@ -56,6 +56,9 @@ class FastVoice:
             finally:
                 source.cleanup()
                 after(None)
+                # Like discord.py's player, forget the finished playback (and its `after` callback).
+                if self._playing is asyncio.current_task():
+                    self._playing = None
 
         self._playing = asyncio.get_running_loop().create_task(run())
 
@@ -63,6 +66,7 @@ class FastVoice:
         self._paused = False
         if self._playing is not None:
             self._playing.cancel()
+            self._playing = None
 
     def pause(self) -> None:
         self._paused = True
