@@ -70,6 +70,7 @@ class Reply:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     sent_at: float = 0.0
+    message_ids: list[int] = field(default_factory=list)  # the messages the bot's answers created
     acked_at: float | None = None
 
     @property
@@ -82,6 +83,8 @@ class Reply:
         for kind, body in self.calls:
             if kind == "callback" and body["type"] == 4:
                 shown = (body["data"].get("content", ""), bool(body["data"].get("flags", 0) & EPHEMERAL))
+            elif kind == "callback" and body["type"] == 7:  # the clicked message, updated in place
+                shown = (body["data"].get("content", ""), shown[1])
             elif kind == "callback" and body["type"] == 5:
                 shown = ("", bool(body.get("data", {}).get("flags", 0) & EPHEMERAL))
             elif kind == "edit":
@@ -142,7 +145,7 @@ class RecordingDiscord:
         if parts[0] == "interactions":
             self._record(parts[2], "callback", body)
             flags = body.get("data", {}).get("flags", 0)
-            answer = {
+            answer: dict[str, Any] = {
                 "interaction": {
                     "id": parts[1],
                     "type": 2,
@@ -151,6 +154,11 @@ class RecordingDiscord:
                 },
                 "resource": {"type": body["type"]},
             }
+            if body["type"] == 4:  # a message: Discord answers with it, and views attach to its id
+                message = self._message(body["data"])
+                self.replies[parts[2]].message_ids.append(int(message["id"]))
+                answer["interaction"]["response_message_id"] = message["id"]
+                answer["resource"]["message"] = message
             return as_json(answer)
         if parts[0] == "webhooks":
             token = parts[2]
@@ -158,7 +166,9 @@ class RecordingDiscord:
             self._record(token, kind, body)
             if request.method == "DELETE":
                 return web.Response(status=204)
-            return as_json(self._message(body))
+            message = self._message(body)
+            self.replies[token].message_ids.append(int(message["id"]))
+            return as_json(message)
         return as_json({"message": "404: Not Found", "code": 0}, status=404)
 
     def _record(self, token: str, kind: str, body: dict[str, Any]) -> None:
@@ -305,6 +315,40 @@ class TextWorld:
         await asyncio.wait_for(reply.done.wait(), timeout=10)
         await asyncio.sleep(0.01)  # a deferred error is a follow-up then a delete; let both land
         return reply.final()
+
+    async def press(self, who: int, message_id: int, custom_id: str) -> tuple[str, bool]:
+        """A button click on a message the bot sent."""
+        token = f"tok{next(_ids)}"
+        payload = {
+            **self._interaction(who, token, 3),
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": {**self.discord._message({}), "id": str(message_id)},
+        }
+        reply = self.discord.replies.setdefault(token, Reply())
+        reply.sent_at = time.monotonic()
+        self.bot._connection.parse_interaction_create(payload)
+        await asyncio.wait_for(reply.done.wait(), timeout=10)
+        await asyncio.sleep(0.01)
+        return reply.final()
+
+    def _interaction(self, who: int, token: str, kind: int) -> dict[str, Any]:
+        return {
+            "id": str(next(_ids)),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "token": token,
+            "attachment_size_limit": 8388608,
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(TEXT_ID),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": str((1 << 53) - 1),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+            "member": {**self._member(who), "permissions": str(ADMIN if who == CAROL else 0)},
+        }
 
     def send(self, who: int, name: str, **options: Any) -> Reply:
         """Deliver the command as the gateway would, without waiting for the bot."""

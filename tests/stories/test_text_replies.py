@@ -175,3 +175,34 @@ async def test_leave_releases_everything_the_guild_held(text_world: TextWorld) -
     assert text_world.bot.sessions.get(GUILD_ID) is None
     assert held and all(task.done() for task in held)
     assert voice.disconnected
+
+
+def last_message(world: TextWorld) -> int:
+    return max(i for reply in world.discord.replies.values() for i in reply.message_ids)
+
+
+async def test_search_offers_five_and_a_pick_plays(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    said, private = await text_world.run(ALICE, "search", query="lofi")
+    assert said == text.search_results("lofi", [track(f"lofi-{n}") for n in range(5)]) and not private
+    picked = await text_world.press(ALICE, last_message(text_world), "search:2")
+    assert picked == (text.playing_now(track("lofi-1")), False)
+
+
+async def test_now_shows_the_song_and_its_skip_button_skips(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="song-a")
+    await text_world.run(ALICE, "play", query="song-b")
+    said, _ = await text_world.run(ALICE, "now")
+    assert said.startswith("Playing **song-a**") and "loop off" in said
+    pressed = await text_world.press(ALICE, last_message(text_world), "now:skip")
+    assert pressed == (text.SKIPPED.format(title=text.track_line(track("song-a"))), False)
+
+
+async def test_queue_pages_turn_with_the_next_button(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    await text_world.run(ALICE, "play", query="list:14")
+    shown, _ = await text_world.run(ALICE, "queue")
+    assert "Page 1/2" in shown
+    turned, _ = await text_world.press(ALICE, last_message(text_world), "queue:next")
+    assert "Page 2/2" in turned and "11. " in turned
