@@ -19,7 +19,7 @@ from aiohttp import web
 from musicbox.bot.app import build_bot
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import Progress, QueryFailed
-from musicbox.core.config import Config, DiscordConfig, PathsConfig, PlaybackConfig
+from musicbox.core.config import Config, DiscordConfig, LimitsConfig, PathsConfig, PlaybackConfig
 from musicbox.core.track import Track, TrackId
 from musicbox.playback.session import GuildSession
 from tests.stories.fast_voice import FastAudio, FastVoice
@@ -200,11 +200,18 @@ class RecordingDiscord:
         }
 
 
-def guild_payload(members: list[dict[str, Any]], voice_states: list[dict[str, Any]]) -> dict[str, Any]:
+CONNECT = 1 << 20
+SPEAK = 1 << 21
+
+
+def guild_payload(
+    members: list[dict[str, Any]], voice_states: list[dict[str, Any]], *, bot_denied: int = 0
+) -> dict[str, Any]:
+    overwrites = [{"id": str(BOT_ID), "type": 1, "allow": "0", "deny": str(bot_denied)}] if bot_denied else []
     everyone = {
         "id": str(GUILD_ID),
         "name": "@everyone",
-        "permissions": str((1 << 20) | (1 << 21) | (1 << 11)),
+        "permissions": str(CONNECT | SPEAK | (1 << 10) | (1 << 11)),
         "position": 0,
         "color": 0,
         "hoist": False,
@@ -220,7 +227,7 @@ def guild_payload(members: list[dict[str, Any]], voice_states: list[dict[str, An
             "type": 2,
             "name": "Lounge",
             "position": 1,
-            "permission_overwrites": [],
+            "permission_overwrites": overwrites,
             "bitrate": 64000,
             "user_limit": 0,
         },
@@ -384,14 +391,15 @@ class TextWorld:
         self.bot._connection.parse_interaction_create(payload)  # what the gateway does on INTERACTION_CREATE
         return reply
 
-    def seat_bot(self) -> FastVoice:
-        """The bot already in Alice's channel, as after a first /play (no voice server needed)."""
+    def seat_bot(self, guild_id: int = GUILD_ID) -> FastVoice:
+        """The bot already in Alice's channel, as after a first /play (no voice server needed);
+        another guild id stands for a session elsewhere, taking one of the box's slots."""
         guild = self.bot.get_guild(GUILD_ID)
         assert guild is not None
         voice = FastVoice(seconds=30)
         voice.channel = guild.get_channel(VOICE_ID)
         session = GuildSession(
-            GUILD_ID,
+            guild_id,
             cast(discord.VoiceClient, voice),
             audio=FastAudio(),  # type: ignore[arg-type]
             locator=self.bot.sources,
@@ -423,11 +431,18 @@ class TextWorld:
 
 
 async def start_world(
-    discord_fake: RecordingDiscord, state_dir: Path, *, resolve_delay_s: float = 0.0, **playback: Any
+    discord_fake: RecordingDiscord,
+    state_dir: Path,
+    *,
+    resolve_delay_s: float = 0.0,
+    bot_denied: int = 0,
+    max_guilds: int = 0,
+    **playback: Any,
 ) -> TextWorld:
     config = Config(
         discord=DiscordConfig(token="t", api_base=discord_fake.api_base),
         playback=PlaybackConfig(**playback),
+        limits=LimitsConfig(max_guilds=max_guilds),
         paths=PathsConfig(state_dir=state_dir),
     )
     bot = build_bot(config, sources=ScriptedSources(resolve_delay_s), audio=FastAudio())  # type: ignore[arg-type]
@@ -440,5 +455,5 @@ async def start_world(
         member(CAROL, "carol", roles=(77,)),
         member(DAVE, "dave", roles=(78,)),
     ]
-    state.parse_guild_create(guild_payload(members, [voice_state(ALICE)]))
+    state.parse_guild_create(guild_payload(members, [voice_state(ALICE)], bot_denied=bot_denied))
     return TextWorld(discord_fake, bot)

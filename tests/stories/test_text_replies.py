@@ -13,8 +13,10 @@ from tests.stories.recording_discord import (
     ALICE,
     BOB,
     CAROL,
+    CONNECT,
     DAVE,
     GUILD_ID,
+    SPEAK,
     RecordingDiscord,
     TextWorld,
     start_world,
@@ -206,3 +208,23 @@ async def test_queue_pages_turn_with_the_next_button(text_world: TextWorld) -> N
     assert "Page 1/2" in shown
     turned, _ = await text_world.press(ALICE, last_message(text_world), "queue:next")
     assert "Page 2/2" in turned and "11. " in turned
+
+
+async def test_a_bot_that_may_not_connect_says_so_and_who_can_fix_it(tmp_path: Path) -> None:
+    fake = RecordingDiscord()
+    await fake.start()
+    world = await start_world(fake, tmp_path, bot_denied=CONNECT | SPEAK)
+    said = await world.run(ALICE, "play", query="song-a")
+    assert said == (text.BOT_LACKS_PERMISSION.format(channel="Lounge"), True)
+    await world.bot.close()
+    await fake.aclose()
+
+
+async def test_a_full_box_turns_a_new_guild_away_politely(tmp_path: Path) -> None:
+    fake = RecordingDiscord()
+    await fake.start()
+    world = await start_world(fake, tmp_path, max_guilds=1)
+    world.seat_bot(guild_id=4242)  # another guild holds the only slot
+    assert await world.run(ALICE, "play", query="song-a") == (text.TOO_MANY_GUILDS, True)
+    await world.bot.close()
+    await fake.aclose()
