@@ -45,8 +45,13 @@ def duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
+# Discord refuses a message over 2,000 characters; a page of ten lines must fit whatever the titles.
+TITLE_MAX = 80
+
+
 def track_line(track: Track) -> str:
-    return f"**{track.title}** ({duration(track.duration_s)})"
+    title = track.title if len(track.title) <= TITLE_MAX else track.title[: TITLE_MAX - 1] + "…"
+    return f"**{title}** ({duration(track.duration_s)})"
 
 
 def queued_one(track: Track, position: int) -> str:

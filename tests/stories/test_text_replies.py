@@ -228,3 +228,11 @@ async def test_a_full_box_turns_a_new_guild_away_politely(tmp_path: Path) -> Non
     assert await world.run(ALICE, "play", query="song-a") == (text.TOO_MANY_GUILDS, True)
     await world.bot.close()
     await fake.aclose()
+
+
+async def test_a_queue_of_very_long_titles_still_fits_one_discord_message(text_world: TextWorld) -> None:
+    text_world.seat_bot()
+    for n in range(12):
+        await text_world.run(ALICE, "play", query=f"{n:02}" + "x" * 400)
+    shown, _ = await text_world.run(ALICE, "queue")
+    assert "Page 1/2" in shown and len(shown) <= 2000
