@@ -391,7 +391,7 @@ class TextWorld:
         self.bot._connection.parse_interaction_create(payload)  # what the gateway does on INTERACTION_CREATE
         return reply
 
-    def seat_bot(self, guild_id: int = GUILD_ID) -> FastVoice:
+    def seat_bot(self, guild_id: int = GUILD_ID, idle_timeout_s: float = 60) -> FastVoice:
         """The bot already in Alice's channel, as after a first /play (no voice server needed);
         another guild id stands for a session elsewhere, taking one of the box's slots."""
         guild = self.bot.get_guild(GUILD_ID)
@@ -404,7 +404,7 @@ class TextWorld:
             audio=FastAudio(),  # type: ignore[arg-type]
             locator=self.bot.sources,
             volume=100,
-            idle_timeout_s=60,
+            idle_timeout_s=idle_timeout_s,
             on_closed=self.bot.sessions.forget,
         )
         self.bot.sessions.add(session)

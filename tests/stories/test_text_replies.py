@@ -236,3 +236,16 @@ async def test_a_queue_of_very_long_titles_still_fits_one_discord_message(text_w
         await text_world.run(ALICE, "play", query=f"{n:02}" + "x" * 400)
     shown, _ = await text_world.run(ALICE, "queue")
     assert "Page 1/2" in shown and len(shown) <= 2000
+
+
+async def test_the_bot_stays_while_someone_listens_and_leaves_an_empty_channel(text_world: TextWorld) -> None:
+    voice = text_world.seat_bot(idle_timeout_s=0.4)
+    await text_world.run(ALICE, "play", query="song-a")  # plays for 30 s
+    await asyncio.sleep(1.0)
+    assert text_world.bot.sessions.get(GUILD_ID) is not None, "left while Alice was listening"
+    text_world.bot._connection.parse_voice_state_update(voice_state(ALICE, None))
+    for _ in range(100):
+        if text_world.bot.sessions.get(GUILD_ID) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert text_world.bot.sessions.get(GUILD_ID) is None and voice.disconnected
