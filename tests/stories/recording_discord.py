@@ -338,6 +338,26 @@ class TextWorld:
         await asyncio.sleep(0.01)
         return reply.final()
 
+    async def autocomplete(self, who: int, name: str, option: str, value: str) -> list[dict[str, Any]]:
+        """The choices the bot offers while the member types `value` into `option`."""
+        token = f"tok{next(_ids)}"
+        command = next(c for c in self.discord.synced if c["name"] == name)
+        typed = {"name": option, "type": 3, "value": value, "focused": True}
+        payload = {
+            **self._interaction(who, token, 4),
+            "data": {"id": command["id"], "name": name, "type": 1, "options": [typed]},
+        }
+        reply = self.discord.replies.setdefault(token, Reply())
+        self.bot._connection.parse_interaction_create(payload)
+        for _ in range(300):
+            if reply.calls:
+                break
+            await asyncio.sleep(0.01)
+        kind, body = reply.calls[0]
+        assert kind == "callback" and body["type"] == 8
+        choices: list[dict[str, Any]] = body["data"]["choices"]
+        return choices
+
     def _interaction(self, who: int, token: str, kind: int) -> dict[str, Any]:
         return {
             "id": str(next(_ids)),

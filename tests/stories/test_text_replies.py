@@ -249,3 +249,10 @@ async def test_the_bot_stays_while_someone_listens_and_leaves_an_empty_channel(t
             break
         await asyncio.sleep(0.02)
     assert text_world.bot.sessions.get(GUILD_ID) is None and voice.disconnected
+
+
+async def test_typing_search_words_offers_results_and_links_offer_nothing(text_world: TextWorld) -> None:
+    offered = await text_world.autocomplete(ALICE, "play", "query", "lofi beats")
+    assert [c["value"] for c in offered] == [track(f"lofi beats-{n}").page_url for n in range(5)]
+    assert offered[0]["name"] == "lofi beats-0 (2:00)"
+    assert await text_world.autocomplete(ALICE, "play", "query", "https://media.test/a.ogg") == []
