@@ -1,4 +1,5 @@
 """Shared fixtures. Each world (Discord, media, Spotify) keeps its fixtures in tests/fixtures/."""
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.discord",
 ]

@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 import discord
+import yarl
 
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
@@ -26,9 +27,11 @@ def build_bot(
     audio: AudioProvider | None = None,
     connector: aiohttp.BaseConnector | None = None,
 ) -> MusicBot:
-    # Route.BASE is how discord.py addresses REST; pointing it at config.discord.api_base is what
-    # lets the same bot talk to Discord or to the simulator.
+    # Route.BASE and DEFAULT_GATEWAY are how discord.py addresses REST and the gateway (an unsharded
+    # client never asks /gateway/bot); pointing them at the configuration is what lets the same bot
+    # talk to Discord or to the simulator.
     discord.http.Route.BASE = config.discord.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
     database = connect(config.paths.state_dir / "musicbox.sqlite3")
     settings = SettingsStore(database, GuildSettings.defaults(config.playback))
     return MusicBot(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 SPOTIFY_API_BASE = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
 
@@ -15,6 +16,7 @@ SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
 class DiscordConfig:
     token: str = ""
     api_base: str = DISCORD_API_BASE  # the simulator's address in tests, demo and bench
+    gateway_url: str = DISCORD_GATEWAY  # likewise: a single-shard client dials this, not /gateway/bot
     dev_guild_id: int = 0  # when set, commands sync to this guild only (instant) instead of globally
 
 

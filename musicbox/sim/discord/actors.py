@@ -1,0 +1,282 @@
+"""The test's side of the simulated Discord: guilds, channels and members who act like people do
+(join voice, run slash commands, press buttons, type into autocomplete) and report what they saw."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from musicbox.sim.discord.seen import Interaction, SeenMessage
+from musicbox.sim.discord.world import (
+    TEXT_CHANNEL,
+    VOICE_CHANNEL,
+    GuildRecord,
+    MemberRecord,
+    Overwrite,
+    SimChannel,
+    SimRole,
+    VoiceState,
+    user_payload,
+)
+
+if TYPE_CHECKING:
+    from musicbox.sim.discord.server import DiscordSim, Recording
+
+SLASH, COMPONENT, AUTOCOMPLETE = 2, 3, 4
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER = 3, 4, 5, 6, 7, 8, 10
+SUBCOMMAND, GROUP = 1, 2
+
+
+class SimGuild:
+    def __init__(self, sim: DiscordSim, record: GuildRecord) -> None:
+        self.sim = sim
+        self.record = record
+        self.id = record.id
+        self.name = record.name
+
+    def _announce(self, event: str, data: dict[str, Any]) -> None:
+        self.sim.post(event, data)
+
+    def create_text_channel(self, name: str) -> SimTextChannel:
+        channel = SimChannel(self.sim.ids.next(), self.id, name, TEXT_CHANNEL, len(self.record.channels))
+        self.record.channels[channel.id] = channel
+        self._announce("CHANNEL_CREATE", channel.payload())
+        return SimTextChannel(self, channel)
+
+    def create_voice_channel(self, name: str) -> SimVoiceChannel:
+        channel = SimChannel(self.sim.ids.next(), self.id, name, VOICE_CHANNEL, len(self.record.channels))
+        self.record.channels[channel.id] = channel
+        self._announce("CHANNEL_CREATE", channel.payload())
+        return SimVoiceChannel(self, channel)
+
+    def create_role(self, name: str, *, permissions: int = 0) -> SimRole:
+        role = SimRole(self.sim.ids.next(), name, permissions, len(self.record.roles))
+        self.record.roles[role.id] = role
+        self._announce("GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.payload()})
+        return role
+
+    def create_member(self, name: str, *, roles: Sequence[SimRole] = ()) -> Member:
+        record = MemberRecord(self.sim.ids.next(), name, [r.id for r in roles])
+        self.record.members[record.user_id] = record
+        self._announce("GUILD_MEMBER_ADD", {"guild_id": str(self.id), **record.payload()})
+        return Member(self, record)
+
+    def deny_bot(self, channel: SimTextChannel | SimVoiceChannel, permissions: int) -> None:
+        """A member overwrite on `channel` that takes `permissions` away from the bot."""
+        channel.channel.overwrites.append(Overwrite(self.sim.bot_user_id, True, deny=permissions))
+        self._announce("CHANNEL_UPDATE", channel.channel.payload())
+
+
+class SimTextChannel:
+    def __init__(self, guild: SimGuild, channel: SimChannel) -> None:
+        self.guild = guild
+        self.channel = channel
+        self.id = channel.id
+        self.name = channel.name
+
+    @property
+    def messages(self) -> list[SeenMessage]:
+        """What everyone in the channel can read now (ephemeral replies are not among them)."""
+        return [
+            m
+            for m in self.guild.sim.messages.values()
+            if m.channel_id == self.id and not m.deleted and not m.ephemeral
+        ]
+
+
+class SimVoiceChannel:
+    def __init__(self, guild: SimGuild, channel: SimChannel) -> None:
+        self.guild = guild
+        self.channel = channel
+        self.id = channel.id
+        self.name = channel.name
+
+    @property
+    def member_ids(self) -> list[int]:
+        """Everyone in the channel now, the bot included."""
+        return [s.user_id for s in self.guild.record.voice_states.values() if s.channel_id == self.id]
+
+    def heard(self) -> Recording:
+        """What a listener in this channel heard from the bot."""
+        recording: Recording = self.guild.sim.voice.recording(self.guild.id, self.id)
+        return recording
+
+
+class Member:
+    def __init__(self, guild: SimGuild, record: MemberRecord) -> None:
+        self.guild = guild
+        self.record = record
+        self.id = record.user_id
+        self.name = record.name
+
+    @property
+    def _sim(self) -> DiscordSim:
+        return self.guild.sim
+
+    @property
+    def voice_channel_id(self) -> int | None:
+        state = self.guild.record.voice_states.get(self.id)
+        return state.channel_id if state else None
+
+    async def join_voice(self, channel: SimVoiceChannel) -> None:
+        state = VoiceState(self.id, channel.id, secrets.token_hex(16))
+        self.guild.record.voice_states[self.id] = state
+        await self._sim.settle()
+        await self._sim.gateway.dispatch("VOICE_STATE_UPDATE", self.guild.record.voice_state_payload(state))
+
+    async def leave_voice(self) -> None:
+        state = self.guild.record.voice_states.pop(self.id, None)
+        if state is None:
+            return
+        state.channel_id = None
+        await self._sim.settle()
+        await self._sim.gateway.dispatch("VOICE_STATE_UPDATE", self.guild.record.voice_state_payload(state))
+
+    async def say(self, channel: SimTextChannel, content: str) -> None:
+        message = {
+            "id": str(self._sim.ids.next()),
+            "channel_id": str(channel.id),
+            "guild_id": str(self.guild.id),
+            "author": user_payload(self.id, self.name),
+            "member": {k: v for k, v in self.record.payload().items() if k != "user"},
+            "content": content,
+            "type": 0,
+            "timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "flags": 0,
+            "components": [],
+        }
+        await self._sim.settle()
+        await self._sim.gateway.dispatch("MESSAGE_CREATE", message)
+
+    async def run_command(self, name: str, channel: SimTextChannel, **options: object) -> Interaction:
+        """Run `/name` with `options` as Discord's client would send it. Names that don't exist, and
+        options the command does not declare or with a value it does not accept, raise ValueError:
+        Discord's client would not let a member send them."""
+        declared = self._sim.declared_command(self.guild.id, name.split()[0])
+        data = {
+            "id": declared["id"],
+            "name": declared["name"],
+            "type": 1,
+            "options": _command_options(declared, name.split()[1:], options),
+        }
+        return await self._interact(SLASH, channel, {"data": data})
+
+    async def autocomplete(
+        self, name: str, option: str, value: str, channel: SimTextChannel, **other_options: object
+    ) -> list[dict[str, Any]]:
+        """The choices the bot offers while this member types `value` into `option`; [] when the bot
+        did not answer within Discord's 3 s (the member sees "Loading options failed")."""
+        declared = self._sim.declared_command(self.guild.id, name.split()[0])
+        typed = _command_options(declared, name.split()[1:], {**other_options, option: value})
+        leaf = typed
+        while leaf and leaf[0]["type"] in (SUBCOMMAND, GROUP):
+            leaf = leaf[0]["options"]
+        for entry in leaf:
+            if entry["name"] == option:
+                entry["value"], entry["focused"] = value, True
+        data = {"id": declared["id"], "name": declared["name"], "type": 1, "options": typed}
+        interaction = await self._interact(AUTOCOMPLETE, channel, {"data": data})
+        await interaction.wait_acknowledged(timeout=self._sim.ack_deadline_s + 0.5)
+        return list(interaction.choices or [])
+
+    async def press(self, message: SeenMessage, custom_id: str) -> Interaction:
+        """Click the button `custom_id` on `message`. A button that isn't there or is disabled raises
+        ValueError: the member could not have clicked it."""
+        if message.deleted:
+            raise ValueError(f"message {message.id} was deleted")
+        button = next((b for b in message.buttons if b.custom_id == custom_id), None)
+        if button is None or button.disabled:
+            shown = [(b.custom_id, b.disabled) for b in message.buttons]
+            raise ValueError(f"no clickable button {custom_id!r} on message {message.id}: {shown}")
+        channel = self.guild.record.channels[message.channel_id]
+        extra = {
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": message.payload(self.guild.id, self._sim.bot_name),
+        }
+        return await self._interact(COMPONENT, SimTextChannel(self.guild, channel), extra, on=message)
+
+    async def _interact(
+        self, kind: int, channel: SimTextChannel, extra: dict[str, Any], *, on: SeenMessage | None = None
+    ) -> Interaction:
+        sim = self._sim
+        interaction = Interaction(
+            id=sim.ids.next(),
+            token=secrets.token_urlsafe(48),
+            kind=kind,
+            guild_id=self.guild.id,
+            channel_id=channel.id,
+            member_id=self.id,
+            created_at=sim.clock(),
+            original=on,
+        )
+        record = self.guild.record
+        member = {**self.record.payload(), "permissions": str(record.permissions_in(channel.id, self.id))}
+        payload = {
+            "id": str(interaction.id),
+            "application_id": str(sim.application_id),
+            "type": kind,
+            "token": interaction.token,
+            "version": 1,
+            "guild_id": str(self.guild.id),
+            "guild": {"id": str(self.guild.id), "locale": "en-US", "features": []},
+            "channel_id": str(channel.id),
+            "channel": channel.channel.payload(),
+            "member": member,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": str(record.permissions_in(channel.id, sim.bot_user_id)),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(self.guild.id)},
+            "context": 0,
+            "attachment_size_limit": 8 * 1024 * 1024,
+            **extra,
+        }
+        await sim.settle()
+        sim.open_interaction(interaction)
+        interaction.sent_at = time.monotonic()
+        await sim.gateway.dispatch("INTERACTION_CREATE", payload)
+        await asyncio.sleep(0)
+        return interaction
+
+
+def _command_options(
+    declared: dict[str, Any], path: list[str], given: dict[str, object]
+) -> list[dict[str, Any]]:
+    """The `options` array of an interaction for `given` values, checked against the declaration."""
+    options: list[dict[str, Any]] = declared.get("options") or []
+    if path:
+        sub = next((o for o in options if o["name"] == path[0] and o["type"] in (SUBCOMMAND, GROUP)), None)
+        if sub is None:
+            raise ValueError(f"/{declared['name']} has no subcommand {path[0]!r}")
+        return [{"name": sub["name"], "type": sub["type"], "options": _command_options(sub, path[1:], given)}]
+    by_name = {o["name"]: o for o in options}
+    unknown = set(given) - set(by_name)
+    if unknown:
+        raise ValueError(f"/{declared['name']} has no option {sorted(unknown)}; it has {sorted(by_name)}")
+    missing = [o["name"] for o in options if o.get("required") and o["name"] not in given]
+    if missing:
+        raise ValueError(f"/{declared['name']} needs {missing}")
+    return [_option_value(by_name[name], value) for name, value in given.items()]
+
+
+def _option_value(option: dict[str, Any], value: object) -> dict[str, Any]:
+    kind = option["type"]
+    choices = option.get("choices")
+    if choices and value not in [c["value"] for c in choices]:
+        raise ValueError(f"option {option['name']!r} accepts only {[c['value'] for c in choices]}")
+    if kind in (USER, CHANNEL, ROLE):
+        value = str(getattr(value, "id", value))
+    elif kind == INTEGER and not isinstance(value, int):
+        raise ValueError(f"option {option['name']!r} takes a whole number")
+    return {"name": option["name"], "type": kind, "value": value}

@@ -1,0 +1,380 @@
+"""`DiscordSim`: a strict local Discord that the real discord.py client connects to.
+
+REST and the gateway listen on 127.0.0.1 (plain HTTP and WS, which discord.py accepts by
+configuration); the voice websocket is TLS because discord.py always dials `wss://`, so the
+simulator makes a throwaway CA and hands the bot a connector that trusts it."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import secrets
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import aiohttp
+import trustme
+from aiohttp import web
+
+from musicbox.sim.discord.actors import SimGuild
+from musicbox.sim.discord.contract import Violation
+from musicbox.sim.discord.gateway import Gateway, GatewaySession
+from musicbox.sim.discord.ratelimit import RateLimits
+from musicbox.sim.discord.rest import Rest, new_seen_message
+from musicbox.sim.discord.seen import Interaction, SeenMessage
+from musicbox.sim.discord.world import (
+    BOT_INVITE,
+    CONNECT,
+    EVERYONE_DEFAULT,
+    VIEW_CHANNEL,
+    GuildRecord,
+    MemberRecord,
+    SimRole,
+    Snowflakes,
+    VoiceState,
+    user_payload,
+)
+
+log = logging.getLogger(__name__)
+
+DISCORD_HEARTBEAT_S = 41.25
+
+
+class Recording(Protocol):
+    packets: int
+
+    def heard_rungs(self, min_ms: int = 200) -> list[int]: ...
+
+    def decoded_ms(self) -> int: ...
+
+    async def wait_for_rungs(self, rungs: list[int], timeout: float) -> None: ...
+
+
+class VoiceBackend(Protocol):
+    """The voice websocket + UDP server (musicbox.sim.voice.VoiceServer)."""
+
+    endpoint: str
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    def expect_session(
+        self, *, guild_id: int, channel_id: int, user_id: int, session_id: str, token: str
+    ) -> None: ...
+
+    def end_session(self, guild_id: int) -> None: ...
+
+    def recording(self, guild_id: int, channel_id: int) -> Any: ...
+
+    def drop_voice(self, guild_id: int) -> Awaitable[None]: ...
+
+    def blackhole_udp(self, guild_id: int, seconds: float) -> None: ...
+
+
+class DiscordSim:
+    def __init__(
+        self, *, ack_deadline_s: float, heartbeat_interval_s: float, allowed_privileged: int
+    ) -> None:
+        self.ids = Snowflakes()
+        self.ack_deadline_s = ack_deadline_s
+        self.bot_token = f"sim.{secrets.token_urlsafe(8)}.{secrets.token_urlsafe(24)}"
+        self.bot_name = "musicbox"
+        self.application_id = self.ids.next()
+        self.bot_user_id = self.application_id
+        self.guilds: dict[int, SimGuild] = {}
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self.messages: dict[int, SeenMessage] = {}
+        self.violations: list[Violation] = []
+        self.rate_limits = RateLimits()
+        self._expected: set[str] = set()
+        self._clock_offset = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._deadlines: list[asyncio.TimerHandle] = []
+        self.gateway = Gateway(
+            bot_token=self.bot_token,
+            heartbeat_interval_s=heartbeat_interval_s,
+            allowed_privileged=allowed_privileged,
+            on_identify=self._ready_events,
+            on_voice_state=self._bot_voice_state,
+        )
+        self.rest = Rest(self)
+        self._ca = trustme.CA()
+        self.api_base = ""
+        self.gateway_url = ""
+        self.voice: Any = None
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    @asynccontextmanager
+    async def start(
+        cls,
+        *,
+        ack_deadline_s: float = 3.0,
+        heartbeat_interval_s: float = DISCORD_HEARTBEAT_S,
+        allowed_privileged: int = 0,
+        voice: bool = True,
+    ) -> AsyncIterator[DiscordSim]:
+        sim = cls(
+            ack_deadline_s=ack_deadline_s,
+            heartbeat_interval_s=heartbeat_interval_s,
+            allowed_privileged=allowed_privileged,
+        )
+        await sim._listen(voice=voice)
+        try:
+            yield sim
+        finally:
+            await sim._aclose()
+
+    async def _listen(self, *, voice: bool) -> None:
+        app = web.Application()
+        self.rest.routes(app)
+        app.router.add_get("/gateway", self.gateway.handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.api_base = f"http://127.0.0.1:{port}/api/v10"
+        self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
+        if voice:
+            module = importlib.import_module("musicbox.sim.voice")
+            self.voice = module.VoiceServer(self._server_ssl())
+            await self.voice.start()
+
+    async def _aclose(self) -> None:
+        for handle in self._deadlines:
+            handle.cancel()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.gateway.drop()
+        if self.voice is not None:
+            await self.voice.aclose()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _server_ssl(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        return context
+
+    def client_ssl(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        self._ca.configure_trust(context)
+        return context
+
+    def connector(self) -> aiohttp.TCPConnector:
+        """For `discord.Client(connector=...)`: trusts the simulator's voice certificate."""
+        return aiohttp.TCPConnector(ssl=self.client_ssl())
+
+    # --- the world -------------------------------------------------------------------------
+
+    def create_guild(self, name: str) -> SimGuild:
+        guild_id = self.ids.next()
+        record = GuildRecord(guild_id, name, owner_id=self.ids.next())
+        record.roles[guild_id] = SimRole(guild_id, "@everyone", EVERYONE_DEFAULT, 0)
+        bot_role = SimRole(self.ids.next(), self.bot_name, BOT_INVITE, 1, managed=True)
+        record.roles[bot_role.id] = bot_role
+        record.members[self.bot_user_id] = MemberRecord(
+            self.bot_user_id, self.bot_name, [bot_role.id], bot=True
+        )
+        guild = SimGuild(self, record)
+        self.guilds[guild_id] = guild
+        self.post("GUILD_CREATE", record.create_payload(self.bot_user_id))
+        return guild
+
+    def guild_of_channel(self, channel_id: int) -> SimGuild | None:
+        return next((g for g in self.guilds.values() if channel_id in g.record.channels), None)
+
+    def declared_command(self, guild_id: int, name: str) -> dict[str, Any]:
+        for scope in (guild_id, None):
+            for command in self.commands.get(scope, []):
+                if command["name"] == name:
+                    return command
+        known = sorted(c["name"] for scope in (guild_id, None) for c in self.commands.get(scope, []))
+        raise ValueError(f"the bot declared no /{name} here; it declared {known}")
+
+    def registered_commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
+        return list(self.commands.get(guild_id, []))
+
+    def new_message(self, channel_id: int, body: dict[str, Any], *, flags: int, webhook: bool) -> SeenMessage:
+        message = new_seen_message(
+            self.ids.next(),
+            channel_id,
+            self.bot_user_id,
+            body,
+            flags=flags,
+            webhook_id=self.application_id if webhook else None,
+        )
+        self.messages[message.id] = message
+        return message
+
+    # --- Discord's contract ----------------------------------------------------------------
+
+    def clock(self) -> float:
+        return time.monotonic() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the simulator's clock on, e.g. past the 15 minutes an interaction token lives."""
+        self._clock_offset += seconds
+
+    def record(self, violation: Violation) -> None:
+        log.warning("discord contract violated: %s %s", violation.code, violation.detail)
+        self.violations.append(violation)
+
+    def expect_violation(self, code: str) -> None:
+        self._expected.add(code)
+
+    def unexpected_violations(self) -> list[Violation]:
+        return [v for v in self.violations if v.code not in self._expected]
+
+    def open_interaction(self, interaction: Interaction) -> None:
+        self.interactions[interaction.token] = interaction
+        handle = asyncio.get_running_loop().call_later(self.ack_deadline_s, self.mark_failed, interaction)
+        self._deadlines.append(handle)
+        if len(self._deadlines) > 1000:
+            self._deadlines = [
+                h for h in self._deadlines if not h.cancelled() and h.when() > time.monotonic()
+            ]
+
+    def mark_failed(self, interaction: Interaction) -> None:
+        if interaction.response_type is None and not interaction.failed:
+            interaction.failed = True
+            self.record(
+                Violation(
+                    "ack_timeout",
+                    f"interaction {interaction.id} not acknowledged in {self.ack_deadline_s:g} s",
+                )
+            )
+
+    def notify_acknowledged(self, interaction: Interaction) -> None:
+        log.debug(
+            "interaction %s acknowledged in %.1f ms", interaction.id, (interaction.ack_latency_s or 0) * 1e3
+        )
+
+    def set_rate_limit(self, route_prefix: str, *, limit: int, per_s: float) -> None:
+        """Routes whose path (after /api/v10/) starts with `route_prefix` share one bucket."""
+        self.rate_limits.set(route_prefix, limit=limit, per_s=per_s)
+
+    # --- gateway ---------------------------------------------------------------------------
+
+    def post(self, event: str, data: dict[str, Any]) -> None:
+        """Dispatch from synchronous code; `settle()` waits until it has gone out."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # nobody is connected before the loop runs: GUILD_CREATE at IDENTIFY covers it
+        if not self.gateway.sessions:
+            return
+        task = loop.create_task(self.gateway.dispatch(event, data))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def drop_gateway(self) -> None:
+        await self.gateway.drop()
+
+    async def wait_until_ready(self, timeout: float = 10) -> None:
+        """Until the bot has identified and received its guilds."""
+        deadline = time.monotonic() + timeout
+        while not self.gateway.is_ready():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the bot did not connect to the simulator within {timeout} s")
+            await asyncio.sleep(0.01)
+
+    async def _ready_events(self, session: GatewaySession) -> list[tuple[str, dict[str, Any]]]:
+        ready = {
+            "v": 10,
+            "user": user_payload(self.bot_user_id, self.bot_name, bot=True)
+            | {"verified": True, "mfa_enabled": False, "flags": 0},
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["sim"],
+            "shard": [0, 1],
+            "_trace": ["musicbox-sim"],
+        }
+        creates = [("GUILD_CREATE", g.record.create_payload(self.bot_user_id)) for g in self.guilds.values()]
+        return [("READY", ready), *creates]
+
+    async def _bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
+        guild = self.guilds.get(int(data.get("guild_id") or 0))
+        if guild is None:
+            return
+        record = guild.record
+        channel_id = int(data["channel_id"]) if data.get("channel_id") else None
+        previous = record.voice_states.get(self.bot_user_id)
+        if channel_id is None:
+            if previous is None:
+                return
+            del record.voice_states[self.bot_user_id]
+            previous.channel_id = None
+            if self.voice is not None:
+                self.voice.end_session(guild.id)
+            await self.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(previous))
+            return
+        needed = VIEW_CHANNEL | CONNECT
+        if (
+            channel_id not in record.channels
+            or record.permissions_in(channel_id, self.bot_user_id) & needed != needed
+        ):
+            return  # Discord ignores a join the bot may not make; the client's connect times out
+        state = VoiceState(
+            self.bot_user_id,
+            channel_id,
+            previous.session_id if previous else secrets.token_hex(16),
+            self_deaf=bool(data.get("self_deaf")),
+            self_mute=bool(data.get("self_mute")),
+        )
+        record.voice_states[self.bot_user_id] = state
+        token = secrets.token_hex(8)
+        if self.voice is not None:
+            self.voice.expect_session(
+                guild_id=guild.id,
+                channel_id=channel_id,
+                user_id=self.bot_user_id,
+                session_id=state.session_id,
+                token=token,
+            )
+        await self.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(state))
+        endpoint = self.voice.endpoint if self.voice is not None else "127.0.0.1:9"
+        await self.gateway.dispatch(
+            "VOICE_SERVER_UPDATE", {"token": token, "guild_id": str(guild.id), "endpoint": endpoint}
+        )
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def application_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.application_id),
+            "name": self.bot_name,
+            "description": "",
+            "icon": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": user_payload(1, "owner"),
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "team": None,
+            "summary": "",
+        }

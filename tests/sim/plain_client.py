@@ -1,0 +1,114 @@
+"""A small discord.py bot written the ordinary way, to hold the simulator to what the real client
+sends and expects (independent of musicbox's own bot)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import discord
+import yarl
+from discord import app_commands
+
+from musicbox.sim.discord import DiscordSim
+
+
+class Echo(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=60)
+        self.pressed = 0
+
+    @discord.ui.button(label="Again", custom_id="again")
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button[Echo]) -> None:
+        self.pressed += 1
+        await interaction.response.edit_message(content=f"pressed {self.pressed}")
+
+
+class PlainBot(discord.Client):
+    def __init__(self, sim: DiscordSim, *, guild_id: int) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.voice_states = True
+        super().__init__(intents=intents, connector=sim.connector())
+        self.tree = app_commands.CommandTree(self)
+        self.guild_id = guild_id
+        self.voice_updates: list[tuple[int, int | None]] = []
+        self._declare()
+
+    def _declare(self) -> None:
+        tree = self.tree
+
+        @tree.command(description="Say it back")
+        async def echo(interaction: discord.Interaction, words: str, times: int = 1) -> None:
+            await interaction.response.send_message(" ".join([words] * times), view=Echo())
+
+        @tree.command(description="Think, then answer")
+        async def slow(interaction: discord.Interaction, seconds: float) -> None:
+            await interaction.response.defer(thinking=True)
+            await asyncio.sleep(seconds)
+            await interaction.edit_original_response(content=f"done after {seconds}")
+
+        @tree.command(description="Answer only to you")
+        async def secret(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("only you", ephemeral=True)
+            await interaction.followup.send("and a follow-up", ephemeral=True)
+
+        @tree.command(description="Answer too late")
+        async def late(interaction: discord.Interaction) -> None:
+            await asyncio.sleep(0.5)
+            await interaction.response.send_message("too late")
+
+        @tree.command(description="Answer twice")
+        async def twice(interaction: discord.Interaction) -> None:
+            # Two answers racing past discord.py's own guard: what reaches Discord is a second ack.
+            first = interaction.response.send_message("first")
+            second = interaction.response.send_message("second")
+            await asyncio.gather(first, second, return_exceptions=True)
+
+        @tree.command(description="Say too much")
+        async def flood(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("x" * 2001)
+
+        @tree.command(description="Pick a colour")
+        async def colour(interaction: discord.Interaction, name: str) -> None:
+            await interaction.response.send_message(f"colour {name}")
+
+        @colour.autocomplete("name")
+        async def colour_names(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            names = ["red", "green", "blue", "rebeccapurple"]
+            return [app_commands.Choice(name=n, value=n) for n in names if n.startswith(current)]
+
+        @tree.command(description="Post in the channel")
+        async def announce(interaction: discord.Interaction, words: str) -> None:
+            await interaction.response.send_message("posting", ephemeral=True)
+            assert isinstance(interaction.channel, discord.TextChannel)
+            await interaction.channel.send(words)
+
+    async def setup_hook(self) -> None:
+        guild = discord.Object(self.guild_id)
+        self.tree.copy_global_to(guild=guild)
+        await self.tree.sync(guild=guild)
+
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        self.voice_updates.append((member.id, after.channel.id if after.channel else None))
+
+
+@asynccontextmanager
+async def connected(sim: DiscordSim, guild_id: int) -> AsyncIterator[PlainBot]:
+    discord.http.Route.BASE = sim.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sim.gateway_url)
+    bot = PlainBot(sim, guild_id=guild_id)
+    async with bot:
+        await bot.login(sim.bot_token)
+        running = asyncio.get_running_loop().create_task(bot.connect(reconnect=True))
+        try:
+            await sim.wait_until_ready(timeout=10)
+            yield bot
+        finally:
+            await bot.close()
+            await asyncio.gather(running, return_exceptions=True)
