@@ -1,0 +1,74 @@
+"""The stage every story on the simulator plays on: a guild with a text channel, a voice channel and
+members, and the real musicbox bot built by the composition root `musicbox run` uses, pointed at the
+simulator by configuration alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from musicbox.bot.app import build_bot, serve_until_stopped
+from musicbox.bot.client import MusicBot
+from musicbox.bot.sources import TrackSource
+from musicbox.core.config import Config, DiscordConfig, LimitsConfig, PathsConfig, PlaybackConfig
+from musicbox.playback.session import AudioProvider
+from musicbox.sim.discord import DiscordSim, Member, SimGuild, SimTextChannel, SimVoiceChannel
+
+
+@dataclass
+class Stage:
+    guild: SimGuild
+    text: SimTextChannel
+    voice: SimVoiceChannel
+    alice: Member
+    bob: Member
+
+
+def stage(sim: DiscordSim, name: str = "home") -> Stage:
+    guild = sim.create_guild(name)
+    return Stage(
+        guild=guild,
+        text=guild.create_text_channel("music"),
+        voice=guild.create_voice_channel("Lounge"),
+        alice=guild.create_member(f"alice-{name}"),
+        bob=guild.create_member(f"bob-{name}"),
+    )
+
+
+def sim_config(sim: DiscordSim, state_dir: Path, *, max_guilds: int = 0, **playback: Any) -> Config:
+    return Config(
+        discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),
+        playback=replace(PlaybackConfig(idle_timeout_s=60), **playback),
+        limits=LimitsConfig(max_guilds=max_guilds),
+        paths=PathsConfig(state_dir=state_dir, cache_dir=state_dir / "cache", runtime_dir=state_dir),
+    )
+
+
+@asynccontextmanager
+async def running_bot(
+    sim: DiscordSim, config: Config, sources: TrackSource, audio: AudioProvider | None = None
+) -> AsyncIterator[MusicBot]:
+    bot = build_bot(config, sources=sources, audio=audio, connector=sim.connector())
+    stop = asyncio.Event()
+    serving = asyncio.get_running_loop().create_task(serve_until_stopped(bot, config.discord.token, stop))
+    try:
+        await sim.wait_until_ready(timeout=15)
+        await _until_synced(sim, serving)
+        yield bot
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, timeout=20)
+
+
+async def _until_synced(sim: DiscordSim, serving: asyncio.Task[None]) -> None:
+    for _ in range(500):
+        if sim.registered_commands() or any(sim.commands.values()):
+            return
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the bot never synced its commands")
