@@ -15,8 +15,9 @@ from musicbox.bot.music import MusicCog
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.core.config import Config
+from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
-from musicbox.store.queues import QueueStore
+from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class MusicBot(commands.Bot):
         self.queues = queues
         self.sessions = Sessions(max_guilds=max_guilds)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
+        self._resumed_saved = False
 
     async def setup_hook(self) -> None:
         await self.add_cog(MusicCog(self))
@@ -87,26 +89,42 @@ class MusicBot(commands.Bot):
             volume=settings.default_volume,
             idle_timeout_s=self.config.playback.idle_timeout_s,
             on_closed=self.sessions.forget,
+            saver=self._save_queue,
         )
         try:
             self.sessions.add(session)
         except SessionCapReached:
             await voice.disconnect(force=True)
             raise
-        saved = await asyncio.to_thread(self.queues.take, channel.guild.id)
-        if saved:
-            session.queue.add_many(saved)
-            session.enqueued()
+        entries, playback = await asyncio.to_thread(self.queues.take, channel.guild.id)
+        if entries:
+            session.restore(entries, playback)
         return session
+
+    async def _save_queue(
+        self, guild_id: int, entries: list[QueuedTrack], playback: SavedPlayback | None
+    ) -> None:
+        await asyncio.to_thread(self.queues.save, guild_id, entries, playback)
+
+    async def on_ready(self) -> None:
+        if self._resumed_saved:
+            return  # READY again after a lost session: the sessions that exist carry on
+        self._resumed_saved = True
+        saved = await asyncio.to_thread(self.queues.resumable)
+        for guild_id, playback in saved.items():
+            channel = self.get_channel(playback.voice_channel_id)
+            if not isinstance(channel, discord.VoiceChannel) or channel.guild.id != guild_id:
+                continue
+            if not any(not member.bot for member in channel.members):
+                continue  # nobody to play to: the queue waits for the guild's next /play
+            try:
+                await self.join(channel)
+            except Exception:
+                log.warning("guild %s: could not resume playback after the restart", guild_id, exc_info=True)
 
     async def close(self) -> None:
         for pending in list(self._joining.values()):
             pending.cancel()
-        for guild_id in self.sessions.guild_ids:
-            session = self.sessions.get(guild_id)
-            if session is not None:
-                playing = [session.queue.current] if session.queue.current else []
-                await asyncio.to_thread(self.queues.save, guild_id, [*playing, *session.queue.upcoming])
         await self.sessions.aclose()
         await super().close()
 

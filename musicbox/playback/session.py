@@ -17,10 +17,14 @@ import discord
 
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
+from musicbox.store.queues import SavedPlayback
 
 log = logging.getLogger(__name__)
 
 PREFETCH_DEPTH = 2
+# How often a playing guild's queue and position reach the store: after a crash the track resumes
+# at most this far from where it was.
+CHECKPOINT_S = 2.0
 
 
 class AudioProvider(Protocol):
@@ -38,6 +42,7 @@ class SessionCapReached(Exception):
 
 
 Notify = Callable[[str], Awaitable[None]]
+Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
 
 
 class GuildSession:
@@ -51,6 +56,8 @@ class GuildSession:
         volume: int,
         idle_timeout_s: float,
         on_closed: Callable[[GuildSession], None],
+        saver: Saver | None = None,
+        checkpoint_s: float = CHECKPOINT_S,
     ) -> None:
         self.guild_id = guild_id
         self.voice = voice
@@ -70,10 +77,49 @@ class GuildSession:
         self._media_urls: dict[TrackId, str] = {}
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._saver = saver
+        self._checkpoint_s = checkpoint_s
+        self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
 
     def start(self) -> None:
         self._spawn(self._play_forever(), "player")
         self._spawn(self._watch_idle(), "idle")
+        if self._saver is not None:
+            self._spawn(self._checkpoint_forever(), "checkpoint")
+
+    def restore(self, entries: list[QueuedTrack], playback: SavedPlayback | None) -> None:
+        """Take back a saved queue; when it was playing, its first entry resumes where it stopped."""
+        if playback is not None and entries:
+            self.queue.current = entries[0]
+            self.queue.loop = playback.loop
+            self._restart_at = playback.position_s
+            entries = entries[1:]
+        self.queue.add_many(entries)
+        self.enqueued()
+
+    def snapshot(self) -> tuple[list[QueuedTrack], SavedPlayback | None]:
+        current = self.queue.current
+        entries = [current, *self.queue.upcoming] if current is not None else list(self.queue.upcoming)
+        channel = self.voice.channel
+        if current is None or channel is None:
+            return entries, None
+        # Whole seconds: a resume is as good to the ear, and an unchanged snapshot needs no write.
+        return entries, SavedPlayback(channel.id, float(int(self.position_s)), self.queue.loop)
+
+    async def _checkpoint_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._checkpoint_s)
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        snapshot = self.snapshot()
+        if snapshot != self._saved and self._saver is not None:
+            try:
+                await self._saver(self.guild_id, *snapshot)
+            except Exception:  # a full disk must not stop the music; the next tick tries again
+                log.warning("guild %s: cannot save the queue", self.guild_id, exc_info=True)
+                return
+            self._saved = snapshot
 
     def _spawn(self, work: Coroutine[None, None, None], role: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work, name=f"guild-{self.guild_id}-{role}")
@@ -187,7 +233,8 @@ class GuildSession:
             except TimeoutError:
                 log.warning("guild %s: voice did not come back; leaving", self.guild_id)
                 source.cleanup()
-                await self.aclose()
+                self._restart_at = start_s
+                await self.aclose(keep_queue=True)
                 return
         if self._track_done.is_set():  # skipped, sought or stopped while the audio was being prepared
             source.cleanup()
@@ -244,11 +291,17 @@ class GuildSession:
         members = getattr(channel, "members", [])
         return sum(1 for member in members if not member.bot)
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, keep_queue: bool = False) -> None:
+        """Release everything the guild held. `keep_queue` saves the queue and position for the next
+        start or /play (shutdown, lost voice); otherwise the saved copy goes too (/leave, idle)."""
         if self._closing:
             return
         self._closing = True
         self._on_closed(self)
+        if self._saver is not None:
+            entries, playback = self.snapshot() if keep_queue else ([], None)
+            with contextlib.suppress(Exception):
+                await self._saver(self.guild_id, entries, playback)
         self.queue.stop()
         if self.voice.is_playing() or self.voice.is_paused():
             self.voice.stop()
@@ -299,4 +352,6 @@ class Sessions:
             await session.aclose()
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(s.aclose() for s in list(self._by_guild.values())), return_exceptions=True)
+        """Shutdown: every session closes and keeps its queue for the next start."""
+        sessions = list(self._by_guild.values())
+        await asyncio.gather(*(s.aclose(keep_queue=True) for s in sessions), return_exceptions=True)

@@ -1,12 +1,17 @@
-"""Queues that survive a restart: saved when the bot shuts down, handed back on the guild's next /play."""
+"""Queues that survive a restart, a crash or a reboot.
+
+A playing session checkpoints its queue and position every few seconds; a clean shutdown saves them
+once more. On start the bot rejoins the voice channels where members still listen and resumes the
+track at its stored position; other guilds get their queue back on their next /play."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from musicbox.core.queue import QueuedTrack
+from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track, TrackId
 
 _SCHEMA = """
@@ -21,8 +26,23 @@ CREATE TABLE IF NOT EXISTS saved_queue (
     artist TEXT,
     requester_id INTEGER NOT NULL,
     PRIMARY KEY (guild_id, position)
+);
+CREATE TABLE IF NOT EXISTS saved_playback (
+    guild_id INTEGER PRIMARY KEY,
+    voice_channel_id INTEGER NOT NULL,
+    position_s REAL NOT NULL,
+    loop_mode TEXT NOT NULL
 )
 """
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlayback:
+    """Where a guild was when its queue was saved: the first saved entry was playing at `position_s`."""
+
+    voice_channel_id: int
+    position_s: float
+    loop: LoopMode
 
 
 class QueueStore:
@@ -31,9 +51,11 @@ class QueueStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
         self._lock = threading.Lock()
-        connection.execute(_SCHEMA)
+        connection.executescript(_SCHEMA)
 
-    def save(self, guild_id: int, entries: Sequence[QueuedTrack]) -> None:
+    def save(
+        self, guild_id: int, entries: Sequence[QueuedTrack], playback: SavedPlayback | None = None
+    ) -> None:
         rows = [
             (
                 guild_id,
@@ -55,24 +77,47 @@ class QueueStore:
                 self._connection.executemany(
                     "INSERT INTO saved_queue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
+                self._connection.execute("DELETE FROM saved_playback WHERE guild_id = ?", (guild_id,))
+                if playback is not None and entries:
+                    self._connection.execute(
+                        "INSERT INTO saved_playback VALUES (?, ?, ?, ?)",
+                        (guild_id, playback.voice_channel_id, playback.position_s, playback.loop.value),
+                    )
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
 
-    def take(self, guild_id: int) -> list[QueuedTrack]:
-        """The saved queue of a guild, removed from the store (it now lives in a session again)."""
+    def forget(self, guild_id: int) -> None:
+        self.save(guild_id, [])
+
+    def resumable(self) -> dict[int, SavedPlayback]:
+        """Guilds that were playing when the bot stopped, by guild id."""
         with self._lock:
+            rows = self._connection.execute(
+                "SELECT guild_id, voice_channel_id, position_s, loop_mode FROM saved_playback"
+            ).fetchall()
+        return {
+            guild: SavedPlayback(channel, position, LoopMode(loop)) for guild, channel, position, loop in rows
+        }
+
+    def take(self, guild_id: int) -> tuple[list[QueuedTrack], SavedPlayback | None]:
+        """The saved queue of a guild and where it was playing, removed from the store (they now
+        live in a session again, which checkpoints them anew)."""
+        playback = self.resumable().get(guild_id)
+        with self._lock:
+            self._connection.execute("DELETE FROM saved_playback WHERE guild_id = ?", (guild_id,))
             rows = self._connection.execute(
                 "SELECT source, key, title, page_url, duration_s, artist, requester_id FROM saved_queue"
                 " WHERE guild_id = ? ORDER BY position",
                 (guild_id,),
             ).fetchall()
             self._connection.execute("DELETE FROM saved_queue WHERE guild_id = ?", (guild_id,))
-        return [
+        entries = [
             QueuedTrack(
                 Track(TrackId(source, key), title, page_url, duration_s=duration_s, artist=artist),
                 requester_id=requester_id,
             )
             for source, key, title, page_url, duration_s, artist, requester_id in rows
         ]
+        return entries, playback

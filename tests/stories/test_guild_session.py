@@ -13,6 +13,7 @@ import pytest
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track, TrackId
 from musicbox.playback.session import GuildSession, SessionCapReached, Sessions
+from musicbox.store.queues import SavedPlayback
 from tests.stories.fast_voice import EchoLocator, FastAudio, FastVoice
 
 
@@ -103,3 +104,66 @@ async def test_the_guild_cap_refuses_one_more() -> None:
     with pytest.raises(SessionCapReached):
         make_session(FastVoice(), sessions)
     await first.aclose()
+
+
+class Shelf:
+    """What the store would hold for guild 1, newest last."""
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[list[QueuedTrack], SavedPlayback | None]] = []
+
+    async def __call__(
+        self, guild_id: int, entries: list[QueuedTrack], playback: SavedPlayback | None
+    ) -> None:
+        self.saved.append((entries, playback))
+
+
+def saving_session(voice: FastVoice, sessions: Sessions, shelf: Shelf) -> GuildSession:
+    voice.channel = cast(discord.VoiceChannel, discord.Object(id=55))  # type: ignore[assignment]
+    session = GuildSession(
+        1,
+        cast(discord.VoiceClient, voice),
+        audio=FastAudio(),  # type: ignore[arg-type]
+        locator=EchoLocator(),
+        volume=100,
+        idle_timeout_s=30,
+        on_closed=sessions.forget,
+        saver=shelf,
+        checkpoint_s=0.05,
+    )
+    sessions.add(session)
+    return session
+
+
+async def test_a_playing_session_checkpoints_its_queue_and_place_and_shutdown_keeps_them() -> None:
+    sessions, shelf = Sessions(max_guilds=0), Shelf()
+    session = saving_session(FastVoice(seconds=30), sessions, shelf)
+    session.queue.add_many([entry("a"), entry("b")])
+    session.enqueued()
+    await wait_until(lambda: any(p is not None for _, p in shelf.saved))
+    entries, playback = shelf.saved[-1]
+    assert [e.track.id.key for e in entries] == ["a", "b"]
+    assert playback is not None and playback.voice_channel_id == 55 and playback.loop is LoopMode.OFF
+    await sessions.aclose()
+    assert [e.track.id.key for e in shelf.saved[-1][0]] == ["a", "b"] and shelf.saved[-1][1] is not None
+
+
+async def test_leaving_forgets_the_saved_queue() -> None:
+    sessions, shelf = Sessions(max_guilds=0), Shelf()
+    session = saving_session(FastVoice(seconds=30), sessions, shelf)
+    session.queue.add(entry("a"))
+    session.enqueued()
+    await session.aclose()
+    assert shelf.saved[-1] == ([], None)
+
+
+async def test_a_restored_session_resumes_the_track_where_it_stopped() -> None:
+    sessions, shelf = Sessions(max_guilds=0), Shelf()
+    voice = FastVoice(seconds=30)
+    session = saving_session(voice, sessions, shelf)
+    session.restore([entry("b"), entry("c")], SavedPlayback(55, 42.0, LoopMode.QUEUE))
+    await wait_until(lambda: bool(voice.sources))
+    assert (voice.sources[0].key, voice.sources[0].start_s) == ("b", 42.0)
+    assert session.queue.loop is LoopMode.QUEUE and [e.track.id.key for e in session.queue.upcoming] == ["c"]
+    assert session.position_s >= 42.0
+    await sessions.aclose()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from musicbox.core.queue import QueuedTrack
+from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track, TrackId
 from musicbox.store.database import connect
-from musicbox.store.queues import QueueStore
+from musicbox.store.queues import QueueStore, SavedPlayback
 
 
 def entry(key: str, requester: int) -> QueuedTrack:
@@ -22,13 +22,30 @@ def test_a_saved_queue_comes_back_in_order_after_a_restart_and_only_once(tmp_pat
     QueueStore(connect(path)).save(1, [entry("b", 7), entry("a", 8)])
     QueueStore(connect(path)).save(2, [entry("c", 9)])
     restarted = QueueStore(connect(path))
-    assert restarted.take(1) == [entry("b", 7), entry("a", 8)]
-    assert restarted.take(1) == []
-    assert restarted.take(2) == [entry("c", 9)]
+    assert restarted.take(1) == ([entry("b", 7), entry("a", 8)], None)
+    assert restarted.take(1) == ([], None)
+    assert restarted.take(2) == ([entry("c", 9)], None)
 
 
 def test_saving_again_replaces_the_old_queue(tmp_path: Path) -> None:
     store = QueueStore(connect(tmp_path / "state.sqlite3"))
     store.save(1, [entry("a", 1), entry("b", 1)])
     store.save(1, [entry("z", 2)])
-    assert store.take(1) == [entry("z", 2)]
+    assert store.take(1) == ([entry("z", 2)], None)
+
+
+def test_where_a_guild_was_playing_survives_with_its_queue_until_taken(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    QueueStore(connect(path)).save(1, [entry("a", 1), entry("b", 1)], SavedPlayback(55, 42.5, LoopMode.QUEUE))
+    QueueStore(connect(path)).save(2, [entry("c", 2)])
+    restarted = QueueStore(connect(path))
+    assert restarted.resumable() == {1: SavedPlayback(55, 42.5, LoopMode.QUEUE)}
+    assert restarted.take(1) == ([entry("a", 1), entry("b", 1)], SavedPlayback(55, 42.5, LoopMode.QUEUE))
+    assert restarted.resumable() == {}
+
+
+def test_forgetting_a_guild_drops_its_queue_and_place(tmp_path: Path) -> None:
+    store = QueueStore(connect(tmp_path / "state.sqlite3"))
+    store.save(1, [entry("a", 1)], SavedPlayback(55, 3.0, LoopMode.OFF))
+    store.forget(1)
+    assert store.take(1) == ([], None) and store.resumable() == {}
