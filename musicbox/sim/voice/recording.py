@@ -1,0 +1,152 @@
+"""What a listener in one voice channel heard from the bot, measured as packets arrive.
+
+Plain data and arithmetic over decoded frames: the UDP endpoint feeds it, tests read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from musicbox.sim.signature import (
+    FRAME_MS,
+    FrameFeatures,
+    Segment,
+    heard_rungs,
+    ladder_index,
+)
+
+# A frame belongs to a track if it is audible and on the ladder; runs shorter than this are codec
+# warm-up or crossfade residue, not a track the listener would name.
+TRACK_MIN_MS = 200
+_POLL_S = 0.02
+
+
+@dataclass(slots=True)
+class _StreamPosition:
+    sequence: int
+    timestamp: int
+
+
+@dataclass
+class Recording:
+    """Grows as packets arrive; every time is `time.monotonic()` at the listener."""
+
+    guild_id: int
+    channel_id: int
+    packets: int = 0
+    decryption_failures: int = 0
+    silence_frames: int = 0  # discord.py's b"\xf8\xff\xfe" frames (5 after every stop)
+    blackholed: int = 0  # packets dropped on purpose by VoiceServer.blackhole_udp
+    opus_errors: int = 0  # authenticated packets libopus could not decode
+    first_audio_at: float | None = None
+    frames: list[FrameFeatures] = field(default_factory=list)
+    frame_arrivals: list[float] = field(default_factory=list)
+    packet_arrivals: list[float] = field(default_factory=list)
+    sequence_gaps: list[int] = field(default_factory=list)  # packets missing at each jump
+    timestamp_jumps: list[int] = field(default_factory=list)  # samples, where != the packet duration
+    reordered: int = 0
+    _runs: list[Segment] = field(default_factory=list)
+    _streams: dict[int, _StreamPosition] = field(default_factory=dict)
+
+    # --- fed by the UDP endpoint ---------------------------------------------------------------
+
+    def note_packet(self, ssrc: int, sequence: int, timestamp: int, samples: int, arrival: float) -> None:
+        """Count a packet that authenticated, and check its place in the sender's stream."""
+        self.packets += 1
+        self.packet_arrivals.append(arrival)
+        previous = self._streams.get(ssrc)
+        self._streams[ssrc] = _StreamPosition(sequence, timestamp)
+        if previous is None:
+            return
+        step = (sequence - previous.sequence) & 0xFFFF
+        if step == 0 or step > 0x8000:
+            self.reordered += 1
+            self._streams[ssrc] = previous
+            return
+        if step > 1:
+            self.sequence_gaps.append(step - 1)
+        expected = (previous.timestamp + samples * step) & 0xFFFFFFFF
+        if timestamp != expected:
+            self.timestamp_jumps.append((timestamp - previous.timestamp) & 0xFFFFFFFF)
+
+    def note_undecryptable(self, arrival: float) -> None:
+        self.decryption_failures += 1
+        self.packet_arrivals.append(arrival)
+
+    def note_undecodable(self) -> None:
+        self.opus_errors += 1
+
+    def note_blackholed(self) -> None:
+        self.blackholed += 1
+
+    def note_frame(self, features: FrameFeatures, arrival: float, *, silence_packet: bool) -> None:
+        if silence_packet:
+            self.silence_frames += 1
+        if not features.silent and self.first_audio_at is None:
+            self.first_audio_at = arrival
+        self.frames.append(features)
+        self.frame_arrivals.append(arrival)
+        self._extend_runs(features)
+
+    def _extend_runs(self, frame: FrameFeatures) -> None:
+        # The incremental form of signature.segments: a 3-hour recording is 540,000 frames.
+        rung = None if frame.silent else ladder_index(frame.freq_hz)
+        index = len(self.frames) - 1
+        last = self._runs[-1] if self._runs else None
+        if last is not None and last.rung == rung and last.silent == frame.silent:
+            self._runs[-1] = Segment(rung, frame.silent, last.first_frame, last.frame_count + 1)
+        else:
+            self._runs.append(Segment(rung, frame.silent, index, 1))
+
+    # --- read by tests ---------------------------------------------------------------------------
+
+    def arrival_gaps_ms(self) -> list[float]:
+        """Gaps between consecutive packets as they arrived (20 ms when the sender keeps time)."""
+        times = self.packet_arrivals
+        return [(later - earlier) * 1000 for earlier, later in itertools.pairwise(times)]
+
+    def segments(self) -> list[Segment]:
+        return list(self._runs)
+
+    def heard_rungs(self, min_ms: int = TRACK_MIN_MS) -> list[int]:
+        """The tone-ladder rungs heard, in order (= the media catalog indices of the tracks played)."""
+        return heard_rungs(self._runs, min_ms)
+
+    def heard_ms(self, rung: int) -> int:
+        """How long rung `rung` was heard in total."""
+        return sum(run.duration_ms for run in self._runs if run.rung == rung)
+
+    def decoded_ms(self) -> int:
+        return len(self.frames) * FRAME_MS
+
+    def max_silence_ms_between_tracks(self) -> int:
+        """The longest wall-clock silence from the end of one track to the start of the next."""
+        tracks = [run for run in self._runs if run.rung is not None and run.duration_ms >= TRACK_MIN_MS]
+        longest = 0.0
+        for before, after in itertools.pairwise(tracks):
+            if before.rung == after.rung:
+                continue
+            ended = self.frame_arrivals[before.first_frame + before.frame_count - 1] + FRAME_MS / 1000
+            started = self.frame_arrivals[after.first_frame]
+            longest = max(longest, (started - ended) * 1000)
+        return round(longest)
+
+    async def wait_for_rungs(self, rungs: list[int], timeout: float) -> None:
+        """Return once `rungs` were heard in this order (others may come between); TimeoutError if not."""
+        deadline = time.monotonic() + timeout
+        while not _in_order(rungs, self.heard_rungs()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"listeners in channel {self.channel_id} heard rungs {self.heard_rungs()} "
+                    f"({self.packets} packets, {self.decryption_failures} undecryptable) "
+                    f"within {timeout} s, not {rungs}"
+                )
+            await asyncio.sleep(_POLL_S)
+
+
+def _in_order(wanted: list[int], heard: list[int]) -> bool:
+    remaining = iter(heard)
+    return all(any(rung == got for got in remaining) for rung in wanted)

@@ -1,0 +1,136 @@
+"""VoiceServer: the voice websocket (TLS) and UDP endpoint on 127.0.0.1, plus what listeners heard."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Awaitable
+
+from aiohttp import web
+
+from musicbox.sim.voice import rtp
+from musicbox.sim.voice.recording import Recording
+from musicbox.sim.voice.session import Expected, VoiceSession
+from musicbox.sim.voice.signalling import (
+    DISCONNECTED,
+    DISCORD_HEARTBEAT_MS,
+    SERVER_CRASHED,
+    SessionBook,
+    VoiceSignalling,
+)
+from musicbox.sim.voice.transport import UdpEndpoint, hear
+
+
+class VoiceServer:
+    """Started and stopped by DiscordSim; the gateway calls `expect_session` when the bot joins."""
+
+    def __init__(
+        self, ssl_context: ssl.SSLContext, *, heartbeat_interval_ms: int = DISCORD_HEARTBEAT_MS
+    ) -> None:
+        self._ssl = ssl_context
+        self._book = SessionBook()
+        self._signalling = VoiceSignalling(
+            self._book, udp_port=lambda: self.udp_port, heartbeat_interval_ms=heartbeat_interval_ms
+        )
+        self._recordings: dict[tuple[int, int], Recording] = {}
+        self._blackholes: dict[int, float] = {}
+        self._udp = UdpEndpoint(self._book.by_ssrc.get, self._on_packet)
+        self._runner: web.AppRunner | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self.endpoint = ""
+        self.udp_port = 0
+
+    @property
+    def closures(self) -> list[object]:
+        """Every close the server sent (code, reason, guild): what the client was told."""
+        return list(self._signalling.closures)
+
+    @property
+    def unknown_packets(self) -> int:
+        """Datagrams from SSRCs the server never issued (or from a session that has ended)."""
+        return self._udp.unknown_packets
+
+    def session(self, guild_id: int) -> VoiceSession | None:
+        """The live voice session of a guild (mode, ssrc, speaking, resumes), for assertions."""
+        return self._book.sessions.get(guild_id)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: self._udp, local_addr=("127.0.0.1", 0))
+        self.udp_port = int(transport.get_extra_info("sockname")[1])
+        app = web.Application()
+        app.router.add_get("/", self._signalling.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.endpoint = f"127.0.0.1:{port}"
+
+    async def aclose(self) -> None:
+        for task in list(self._pending):
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._signalling.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._udp.transport is not None:
+            self._udp.transport.close()
+
+    # --- the gateway's side ------------------------------------------------------------------------
+
+    def expect_session(
+        self, *, guild_id: int, channel_id: int, user_id: int, session_id: str, token: str
+    ) -> None:
+        """The bot was told (VOICE_SERVER_UPDATE) it may connect with this token; a live session stays
+        resumable with the new token."""
+        expected = Expected(guild_id, channel_id, user_id, session_id, token)
+        self._book.expected[guild_id] = expected
+        session = self._book.sessions.get(guild_id)
+        if session is not None and session.expected.channel_id == channel_id:
+            session.expected = expected
+
+    def end_session(self, guild_id: int) -> None:
+        """The bot left voice: its token stops working and a socket still open is told so (4014)."""
+        self._book.expected.pop(guild_id, None)
+        session = self._book.close(guild_id)
+        if session is not None:
+            self._spawn(self._signalling.drop(session, DISCONNECTED))
+
+    def recording(self, guild_id: int, channel_id: int) -> Recording:
+        key = (guild_id, channel_id)
+        if key not in self._recordings:
+            self._recordings[key] = Recording(guild_id, channel_id)
+        return self._recordings[key]
+
+    # --- faults ---------------------------------------------------------------------------------
+
+    def drop_voice(self, guild_id: int) -> Awaitable[None]:
+        """Close the guild's voice websocket as a crashed voice server does (4015: resume)."""
+        session = self._book.sessions.get(guild_id)
+        if session is None:
+            raise ValueError(f"guild {guild_id} has no voice connection to drop; join voice first")
+        return self._signalling.drop(session, SERVER_CRASHED)
+
+    def blackhole_udp(self, guild_id: int, seconds: float) -> None:
+        """Drop every voice packet from this guild for `seconds` (a network outage, not a close)."""
+        self._blackholes[guild_id] = time.monotonic() + seconds
+
+    # --- packets --------------------------------------------------------------------------------
+
+    def _on_packet(self, session: VoiceSession, packet: rtp.RtpPacket, arrival: float) -> None:
+        recording = self.recording(session.guild_id, session.expected.channel_id)
+        if arrival < self._blackholes.get(session.guild_id, 0.0):
+            recording.note_blackholed()
+            return
+        hear(session, recording, packet, arrival)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)

@@ -1,0 +1,108 @@
+"""The voice UDP endpoint: IP discovery, then every RTP packet decrypted, decoded and heard.
+
+The discovery exchange is the one discord.py performs (gateway.py `discover_ip`): a 74-byte request
+(type 1, length 70, SSRC) answered by a 74-byte response (type 2, length 70, SSRC, the sender's
+address as NUL-padded ASCII, its port big-endian in the last two bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+from collections.abc import Callable
+from typing import Final, cast
+
+from discord.opus import OPUS_SILENCE, OpusError
+
+from musicbox.sim.signature import CHANNELS, FRAME_SAMPLES, analyse_frame
+from musicbox.sim.voice import rtp
+from musicbox.sim.voice.recording import Recording
+from musicbox.sim.voice.session import VoiceSession
+
+DISCOVERY_SIZE: Final = 74
+_REQUEST, _RESPONSE = 1, 2
+_ADDRESS_FIELD = 64
+_FRAME_BYTES = FRAME_SAMPLES * CHANNELS * 2
+
+
+def discovery_ssrc(data: bytes) -> int | None:
+    """The SSRC of an IP discovery request, or None if `data` is not one."""
+    if len(data) != DISCOVERY_SIZE:
+        return None
+    kind, length, ssrc = struct.unpack_from(">HHI", data, 0)
+    return ssrc if kind == _REQUEST and length == DISCOVERY_SIZE - 4 else None
+
+
+def discovery_response(ssrc: int, host: str, port: int) -> bytes:
+    address = host.encode("ascii")[: _ADDRESS_FIELD - 1].ljust(_ADDRESS_FIELD, b"\0")
+    return struct.pack(">HHI", _RESPONSE, DISCOVERY_SIZE - 4, ssrc) + address + struct.pack(">H", port)
+
+
+def discovery_request(ssrc: int) -> bytes:
+    """The request discord.py sends (tests speak it too)."""
+    return struct.pack(">HHI", _REQUEST, DISCOVERY_SIZE - 4, ssrc) + bytes(DISCOVERY_SIZE - 8)
+
+
+def hear(session: VoiceSession, recording: Recording, packet: rtp.RtpPacket, arrival: float) -> None:
+    """Decrypt, decode and analyse one packet the way a listener's client would."""
+    if session.mode is None or session.secret_key is None:
+        recording.note_undecryptable(arrival)
+        return
+    try:
+        payload = rtp.open_payload(session.mode, session.secret_key, packet)
+    except rtp.DecryptionFailed:
+        recording.note_undecryptable(arrival)
+        return
+    try:
+        pcm = session.decoder(packet.ssrc).decode(payload, fec=False)
+    except OpusError:
+        recording.note_packet(packet.ssrc, packet.sequence, packet.timestamp, FRAME_SAMPLES, arrival)
+        recording.note_undecodable()
+        return
+    samples = len(pcm) // (CHANNELS * 2)
+    recording.note_packet(packet.ssrc, packet.sequence, packet.timestamp, samples, arrival)
+    silence_packet = payload == OPUS_SILENCE
+    for start in range(0, len(pcm) - _FRAME_BYTES + 1, _FRAME_BYTES):
+        features = analyse_frame(pcm[start : start + _FRAME_BYTES])
+        recording.note_frame(features, arrival, silence_packet=silence_packet)
+
+
+class UdpEndpoint(asyncio.DatagramProtocol):
+    """Routes datagrams to the session owning their SSRC; the server decides who that is."""
+
+    def __init__(
+        self,
+        session_for: Callable[[int], VoiceSession | None],
+        on_packet: Callable[[VoiceSession, rtp.RtpPacket, float], None],
+    ) -> None:
+        self._session_for = session_for
+        self._on_packet = on_packet
+        self.transport: asyncio.DatagramTransport | None = None
+        self.unknown_packets = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The selector loop's UDP transport is not declared a DatagramTransport subclass in 3.11.
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        arrival = time.monotonic()
+        host, port = str(addr[0]), int(addr[1])
+        ssrc = discovery_ssrc(data)
+        if ssrc is not None:
+            self._answer_discovery(ssrc, host, port)
+            return
+        packet = rtp.parse(data)
+        session = self._session_for(packet.ssrc) if packet is not None else None
+        if packet is None or session is None:
+            self.unknown_packets += 1
+            return
+        self._on_packet(session, packet, arrival)
+
+    def _answer_discovery(self, ssrc: int, host: str, port: int) -> None:
+        session = self._session_for(ssrc)
+        if session is None or self.transport is None:
+            self.unknown_packets += 1  # Discord does not answer discovery for an SSRC it never issued
+            return
+        session.client_address = (host, port)
+        self.transport.sendto(discovery_response(ssrc, host, port), (host, port))
