@@ -89,18 +89,6 @@ def open_payload(mode: str, key: bytes, packet: RtpPacket) -> bytes:
     return plain[4 * packet.extension_words :]
 
 
-def seal(mode: str, key: bytes, header: bytes, payload: bytes, counter: int) -> bytes:
-    """What a sender puts on the wire: header + ciphertext + counter (used by tests and the demo)."""
-    box_nonce = nonce(mode, counter)
-    if mode == XCHACHA:
-        sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(payload, header, box_nonce, key)
-    elif mode == AES_GCM:
-        sealed = AESGCM(key).encrypt(box_nonce, payload, header)
-    else:
-        raise ValueError(f"unknown voice encryption mode {mode!r}; use one of {', '.join(MODES)}")
-    return header + sealed + struct.pack(">I", counter)
-
-
 def _decrypt(mode: str, key: bytes, box_nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
     try:
         if mode == XCHACHA:
@@ -113,8 +101,3 @@ def _decrypt(mode: str, key: bytes, box_nonce: bytes, sealed: bytes, aad: bytes)
     except (nacl.exceptions.CryptoError, InvalidTag) as error:
         raise DecryptionFailed(str(error) or "authentication tag mismatch") from error
     raise DecryptionFailed(f"unknown mode {mode!r}")
-
-
-def rtp_header(sequence: int, timestamp: int, ssrc: int, payload_type: int = 0x78) -> bytes:
-    """The 12-byte header discord.py writes (version 2, no padding/extension/CSRC, Opus type 120)."""
-    return struct.pack(">BBHII", 0x80, payload_type, sequence & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc)

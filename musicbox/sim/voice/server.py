@@ -15,7 +15,6 @@ from musicbox.sim.voice.session import Expected, VoiceSession
 from musicbox.sim.voice.signalling import (
     DISCONNECTED,
     DISCORD_HEARTBEAT_MS,
-    SERVER_CRASHED,
     SessionBook,
     VoiceSignalling,
 )
@@ -107,12 +106,14 @@ class VoiceServer:
 
     # --- faults ---------------------------------------------------------------------------------
 
-    def drop_voice(self, guild_id: int) -> Awaitable[None]:
-        """Close the guild's voice websocket as a crashed voice server does (4015: resume)."""
+    def drop_voice(self, guild_id: int, *, code: int | None = None) -> Awaitable[None]:
+        """Cut the guild's voice websocket. By default the connection just dies (no close frame, the
+        client sees 1006), which discord.py 2.7 answers with a fresh IDENTIFY; `code` sends a close
+        frame instead: 4015 (voice server crashed: the client tries RESUME), 4014 (disconnected)."""
         session = self._book.sessions.get(guild_id)
         if session is None:
             raise ValueError(f"guild {guild_id} has no voice connection to drop; join voice first")
-        return self._signalling.drop(session, SERVER_CRASHED)
+        return self._signalling.drop(session, code)
 
     def blackhole_udp(self, guild_id: int, seconds: float) -> None:
         """Drop every voice packet from this guild for `seconds` (a network outage, not a close)."""

@@ -9,6 +9,7 @@ close the socket with Discord's voice close codes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -86,11 +87,14 @@ class VoiceSignalling:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.closures: list[Closure] = []
         self._sockets: set[web.WebSocketResponse] = set()
+        self._transports: dict[web.WebSocketResponse, asyncio.Transport] = {}
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         websocket = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
         await websocket.prepare(request)
         self._sockets.add(websocket)
+        if request.transport is not None:
+            self._transports[websocket] = request.transport
         session: VoiceSession | None = None
         try:
             if request.query.get("v") != GATEWAY_VERSION:
@@ -105,6 +109,7 @@ class VoiceSignalling:
             await websocket.close(code=closed.code, message=closed.reason.encode()[:120])
         finally:
             self._sockets.discard(websocket)
+            self._transports.pop(websocket, None)
         return websocket
 
     async def close_all(self) -> None:
@@ -259,12 +264,20 @@ class VoiceSignalling:
     ) -> None:
         await websocket.send_json({"op": op, "d": data, "seq": session.next_seq()})
 
-    async def drop(self, session: VoiceSession, code: int) -> None:
+    async def drop(self, session: VoiceSession, code: int | None) -> None:
+        """Close the session's socket with `code`, or with None cut the connection without a close
+        frame, as a network failure does (the client then sees 1006)."""
         websocket = session.websocket
         if websocket is None or websocket.closed:
             return
-        self.closures.append(Closure(session.guild_id, code, "dropped by the simulator", time.monotonic()))
-        await websocket.close(code=code, message=b"voice server dropped the connection")
+        self.closures.append(
+            Closure(session.guild_id, code or 1006, "dropped by the simulator", time.monotonic())
+        )
+        transport = self._transports.get(websocket)
+        if code is None and transport is not None:
+            transport.abort()
+            return
+        await websocket.close(code=code or SERVER_CRASHED, message=b"voice server dropped the connection")
 
 
 def _decode(text: str) -> tuple[int, Any]:
