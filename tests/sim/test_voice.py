@@ -299,6 +299,7 @@ async def test_an_encryption_mode_discord_dropped_is_refused(voice: VoiceServer,
         1, {"protocol": "udp", "data": {"address": "127.0.0.1", "port": 1, "mode": "xsalsa20_poly1305"}}
     )
     assert await client.closed_with() == 4016
+    assert [(c.guild_id, c.code) for c in voice.closures] == [(GUILD, 4016)]
 
 
 async def test_speaking_before_identify_is_refused(voice: VoiceServer, client: HandClient) -> None:

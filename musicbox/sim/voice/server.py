@@ -15,6 +15,7 @@ from musicbox.sim.voice.session import Expected, VoiceSession
 from musicbox.sim.voice.signalling import (
     DISCONNECTED,
     DISCORD_HEARTBEAT_MS,
+    Closure,
     SessionBook,
     VoiceSignalling,
 )
@@ -41,7 +42,7 @@ class VoiceServer:
         self.udp_port = 0
 
     @property
-    def closures(self) -> list[object]:
+    def closures(self) -> list[Closure]:
         """Every close the server sent (code, reason, guild): what the client was told."""
         return list(self._signalling.closures)
 

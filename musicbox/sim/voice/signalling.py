@@ -71,6 +71,13 @@ class SessionBook:
 
 
 @dataclass
+class _Bound:
+    """The session a socket identified (or resumed) into, once it has."""
+
+    session: VoiceSession | None = None
+
+
+@dataclass
 class Closure:
     """A close the server sent, for tests and fault reports."""
 
@@ -95,16 +102,16 @@ class VoiceSignalling:
         self._sockets.add(websocket)
         if request.transport is not None:
             self._transports[websocket] = request.transport
-        session: VoiceSession | None = None
+        bound = _Bound()
         try:
             if request.query.get("v") != GATEWAY_VERSION:
                 raise _Closed(UNKNOWN_PROTOCOL, f"voice gateway version {request.query.get('v')!r}; use v=8")
             await websocket.send_json(
                 {"op": HELLO, "d": {"v": 8, "heartbeat_interval": self.heartbeat_interval_ms}}
             )
-            session = await self._serve(websocket)
+            await self._serve(websocket, bound)
         except _Closed as closed:
-            guild = session.guild_id if session else None
+            guild = bound.session.guild_id if bound.session else None
             self.closures.append(Closure(guild, closed.code, closed.reason, time.monotonic()))
             await websocket.close(code=closed.code, message=closed.reason.encode()[:120])
         finally:
@@ -116,8 +123,7 @@ class VoiceSignalling:
         for websocket in list(self._sockets):
             await websocket.close(code=aiohttp.WSCloseCode.GOING_AWAY)
 
-    async def _serve(self, websocket: web.WebSocketResponse) -> VoiceSession | None:
-        session: VoiceSession | None = None
+    async def _serve(self, websocket: web.WebSocketResponse, bound: _Bound) -> None:
         # The client heartbeats every min(interval, 5 s); Discord gives up after missing about two.
         patience_s = min(self.heartbeat_interval_ms / 1000, 5.0) * 2 + 1
         last_heartbeat = time.monotonic()
@@ -128,9 +134,10 @@ class VoiceSignalling:
             except TimeoutError as error:
                 raise _Closed(SESSION_TIMEOUT, "no heartbeat in time") from error
             if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
-                return session
+                return
             if message.type is aiohttp.WSMsgType.ERROR:
-                return session
+                return
+            session = bound.session
             if message.type is aiohttp.WSMsgType.BINARY:
                 self._binary(session, bytes(message.data))
                 continue
@@ -141,11 +148,11 @@ class VoiceSignalling:
             elif op == IDENTIFY:
                 if session is not None:
                     raise _Closed(ALREADY_AUTHENTICATED, "IDENTIFY sent twice")
-                session = await self._identify(websocket, data)
+                bound.session = await self._identify(websocket, data)
             elif op == RESUME:
                 if session is not None:
                     raise _Closed(ALREADY_AUTHENTICATED, "RESUME on an identified socket")
-                session = await self._resume(websocket, data)
+                bound.session = await self._resume(websocket, data)
             elif session is None:
                 raise _Closed(NOT_AUTHENTICATED, f"op {op} before IDENTIFY")
             else:
