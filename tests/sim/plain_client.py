@@ -87,6 +87,22 @@ class PlainBot(discord.Client):
             assert isinstance(interaction.channel, discord.TextChannel)
             await interaction.channel.send(words)
 
+        @tree.command(description="Play a file in your voice channel")
+        async def tone(interaction: discord.Interaction, path: str) -> None:
+            assert isinstance(interaction.user, discord.Member) and interaction.user.voice is not None
+            channel = interaction.user.voice.channel
+            assert isinstance(channel, discord.VoiceChannel)
+            await interaction.response.defer(thinking=True)
+            voice = await channel.connect(self_deaf=True, timeout=10)
+            voice.play(discord.FFmpegOpusAudio(path))
+            await interaction.edit_original_response(content=f"playing in {channel.name}")
+
+        @tree.command(description="Leave voice")
+        async def leave(interaction: discord.Interaction) -> None:
+            assert interaction.guild is not None and interaction.guild.voice_client is not None
+            await interaction.guild.voice_client.disconnect(force=True)
+            await interaction.response.send_message("left")
+
     async def setup_hook(self) -> None:
         guild = discord.Object(self.guild_id)
         self.tree.copy_global_to(guild=guild)
