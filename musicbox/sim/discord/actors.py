@@ -23,7 +23,8 @@ from musicbox.sim.discord.world import (
 )
 
 if TYPE_CHECKING:
-    from musicbox.sim.discord.server import DiscordSim, Recording
+    from musicbox.sim.discord.server import DiscordSim
+    from musicbox.sim.voice import Recording
 
 SLASH, COMPONENT, AUTOCOMPLETE = 2, 3, 4
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER = 3, 4, 5, 6, 7, 8, 10
@@ -101,8 +102,10 @@ class SimVoiceChannel:
 
     def heard(self) -> Recording:
         """What a listener in this channel heard from the bot."""
-        recording: Recording = self.guild.sim.voice.recording(self.guild.id, self.id)
-        return recording
+        voice = self.guild.sim.voice
+        if voice is None:
+            raise RuntimeError("this simulator was started without voice")
+        return voice.recording(self.guild.id, self.id)
 
 
 class Member:

@@ -7,14 +7,13 @@ simulator makes a throwaway CA and hands the bot a connector that trusts it."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import secrets
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import trustme
@@ -38,42 +37,11 @@ from musicbox.sim.discord.world import (
     VoiceState,
     user_payload,
 )
+from musicbox.sim.voice import VoiceServer
 
 log = logging.getLogger(__name__)
 
 DISCORD_HEARTBEAT_S = 41.25
-
-
-class Recording(Protocol):
-    packets: int
-
-    def heard_rungs(self, min_ms: int = 200) -> list[int]: ...
-
-    def decoded_ms(self) -> int: ...
-
-    async def wait_for_rungs(self, rungs: list[int], timeout: float) -> None: ...
-
-
-class VoiceBackend(Protocol):
-    """The voice websocket + UDP server (musicbox.sim.voice.VoiceServer)."""
-
-    endpoint: str
-
-    async def start(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-    def expect_session(
-        self, *, guild_id: int, channel_id: int, user_id: int, session_id: str, token: str
-    ) -> None: ...
-
-    def end_session(self, guild_id: int) -> None: ...
-
-    def recording(self, guild_id: int, channel_id: int) -> Any: ...
-
-    def drop_voice(self, guild_id: int) -> Awaitable[None]: ...
-
-    def blackhole_udp(self, guild_id: int, seconds: float) -> None: ...
 
 
 class DiscordSim:
@@ -107,7 +75,7 @@ class DiscordSim:
         self._ca = trustme.CA()
         self.api_base = ""
         self.gateway_url = ""
-        self.voice: Any = None
+        self.voice: VoiceServer | None = None
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -145,8 +113,7 @@ class DiscordSim:
         self.api_base = f"http://127.0.0.1:{port}/api/v10"
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
         if voice:
-            module = importlib.import_module("musicbox.sim.voice")
-            self.voice = module.VoiceServer(self._server_ssl())
+            self.voice = VoiceServer(self._server_ssl())
             await self.voice.start()
 
     async def _aclose(self) -> None:
