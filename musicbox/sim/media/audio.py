@@ -1,0 +1,80 @@
+"""Tone files for the media world: one ffmpeg run per (index, format, seconds), kept for the world's life."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from musicbox.sim.media.catalog import entry
+from musicbox.sim.signature import tone_hz
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    extension: str
+    content_type: str
+    encoder: tuple[str, ...]
+
+
+FORMATS: dict[str, AudioFormat] = {
+    "ogg": AudioFormat("ogg", "audio/ogg", ("-c:a", "libopus", "-b:a", "64k", "-f", "ogg")),
+    "webm": AudioFormat("webm", "audio/webm", ("-c:a", "libopus", "-b:a", "64k", "-f", "webm")),
+    # faststart: the index up front, so a player can start before the whole file has arrived.
+    "m4a": AudioFormat(
+        "m4a", "audio/mp4", ("-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "ipod")
+    ),
+    "mp3": AudioFormat("mp3", "audio/mpeg", ("-c:a", "libmp3lame", "-b:a", "96k", "-f", "mp3")),
+    "flac": AudioFormat("flac", "audio/flac", ("-c:a", "flac", "-f", "flac")),
+    "wav": AudioFormat("wav", "audio/wav", ("-c:a", "pcm_s16le", "-f", "wav")),
+}
+
+
+class ToneFiles:
+    """Generates each file once; concurrent requests for the same one wait for the first run."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._pending: dict[Path, asyncio.Task[Path]] = {}
+
+    async def path(self, index: int, fmt: str, seconds: float) -> Path:
+        target = self._directory / f"{index}-{seconds:g}.{FORMATS[fmt].extension}"
+        if target.exists():
+            return target
+        task = self._pending.get(target)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._generate(index, fmt, seconds, target))
+            self._pending[target] = task
+            task.add_done_callback(lambda _: self._pending.pop(target, None))
+        return await asyncio.shield(task)
+
+    async def _generate(self, index: int, fmt: str, seconds: float, target: Path) -> Path:
+        song = entry(index)
+        partial = target.with_suffix(target.suffix + ".part")
+        process = await asyncio.create_subprocess_exec(
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={tone_hz(index)}:duration={seconds}:sample_rate=48000",
+            "-ac",
+            "2",
+            "-metadata",
+            f"title={song.title}",
+            "-metadata",
+            f"artist={song.artist}",
+            "-metadata",
+            f"album={song.album}",
+            *FORMATS[fmt].encoder,
+            str(partial),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, errors = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"ffmpeg could not make {target.name}: {errors.decode(errors='replace')}")
+        partial.rename(target)
+        return target

@@ -1,0 +1,300 @@
+"""The media world: a local web of songs, pages, playlists and a search feed that yt-dlp really parses.
+
+It runs its aiohttp server on a thread of its own with its own event loop, so one world can serve a
+whole test session (each test has its own loop) and yt-dlp's worker threads, and so ffmpeg runs that
+make tone files never hold up the loop of the test that asked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from musicbox.sim.media.audio import FORMATS, ToneFiles
+from musicbox.sim.media.catalog import CatalogEntry, entry, search
+
+FAULTS = frozenset(
+    {
+        "not_found",
+        "forbidden",
+        "server_error",
+        "stall",
+        "truncated",
+        "trickle",
+        "wrong_type",
+        "not_audio",
+        "redirect_loop",
+    }
+)
+PLAYLIST_KINDS = frozenset({"html", "rss", "xspf"})
+
+# A stalled response sends this much, then nothing, for at most STALL_S (bounded: the world never
+# holds a socket forever). A truncated one stops after a third of the file; a trickle sends
+# TRICKLE_CHUNK bytes every TRICKLE_PAUSE_S.
+STALL_BYTES = 4096
+STALL_S = 120.0
+TRICKLE_CHUNK = 2048
+TRICKLE_PAUSE_S = 0.25
+NOT_AUDIO = b"This is a shopping list, not a song.\nmilk\neggs\nbread\n" * 20
+
+
+class MediaWorld:
+    def __init__(self, directory: Path) -> None:
+        self._tones = ToneFiles(directory)
+        self._log: list[str] = []
+        self._log_lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="media-world", daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        self.host = ""
+        self.search_template = ""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls) -> AsyncIterator[MediaWorld]:
+        with tempfile.TemporaryDirectory(prefix="musicbox-media-") as directory:
+            world = cls(Path(directory))
+            await asyncio.to_thread(world.open)
+            try:
+                yield world
+            finally:
+                await asyncio.to_thread(world.close)
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls) -> Iterator[MediaWorld]:
+        """The same world for code without an event loop (a session-wide pytest fixture, the demo)."""
+        with tempfile.TemporaryDirectory(prefix="musicbox-media-") as directory:
+            world = cls(Path(directory))
+            world.open()
+            try:
+                yield world
+            finally:
+                world.close()
+
+    def open(self) -> None:
+        self._thread.start()
+        port = asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
+        self.host = f"127.0.0.1:{port}"
+        self.base_url = f"http://{self.host}"
+        self.search_template = f"{self.base_url}/search.xspf?q={{query}}&n={{limit}}"
+
+    def close(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._shutdown(self._runner), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _shutdown(self, runner: web.AppRunner) -> None:
+        await runner.cleanup()
+        # Stalled and trickling responses outlive the runner's grace period: end them here, so
+        # no handler is left pending when the loop stops.
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    async def _serve(self) -> int:
+        app = web.Application()
+        app.router.add_get("/media/{index:\\d+}/{seconds}/{name}", self._media)
+        app.router.add_get("/page/{index:\\d+}", self._page)
+        app.router.add_get("/playlist/{kind}", self._playlist)
+        app.router.add_get("/search.xspf", self._search)
+        app.middlewares.append(self._record)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.Server)
+        port: int = server.sockets[0].getsockname()[1]
+        return port
+
+    # -- addresses -------------------------------------------------------------------------------
+
+    def track_url(
+        self, index: int, *, fmt: str = "ogg", seconds: float = 8.0, fault: str | None = None
+    ) -> str:
+        _check(fmt=fmt, fault=fault)
+        song = entry(index)
+        url = f"{self.base_url}/media/{index}/{seconds:g}/{song.slug}.{FORMATS[fmt].extension}"
+        return url + (f"?fault={fault}" if fault else "")
+
+    def page_url(
+        self, index: int, *, fmt: str = "ogg", seconds: float = 8.0, fault: str | None = None
+    ) -> str:
+        _check(fmt=fmt, fault=fault)
+        query = {"fmt": fmt, "s": f"{seconds:g}"} | ({"fault": fault} if fault else {})
+        return f"{self.base_url}/page/{index}?{urlencode(query)}"
+
+    def playlist_url(
+        self, count: int, *, kind: str = "html", first_index: int = 0, seconds: float = 8.0
+    ) -> str:
+        if kind not in PLAYLIST_KINDS:
+            raise ValueError(f"playlist kind must be one of {sorted(PLAYLIST_KINDS)}, got {kind!r}")
+        query = urlencode({"count": count, "first": first_index, "s": f"{seconds:g}"})
+        return f"{self.base_url}/playlist/{kind}?{query}"
+
+    def search_url(self, words: str, limit: int) -> str:
+        return self.search_template.format(query=quote(words), limit=limit)
+
+    def requests(self, path_prefix: str = "") -> list[str]:
+        """Paths (with query) served so far, oldest first."""
+        with self._log_lock:
+            return [path for path in self._log if path.startswith(path_prefix)]
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _record(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        with self._log_lock:
+            self._log.append(request.path_qs)
+        return await handler(request)
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        index = int(request.match_info["index"])
+        seconds = float(request.match_info["seconds"])
+        fmt = request.match_info["name"].rpartition(".")[2]
+        fault = request.query.get("fault")
+        if fmt not in FORMATS or not 0 < seconds <= 36_000:
+            raise web.HTTPNotFound()
+        if fault == "not_found":
+            raise web.HTTPNotFound(text="no such song")
+        if fault == "forbidden":
+            raise web.HTTPForbidden(text="members only")
+        if fault == "server_error":
+            raise web.HTTPInternalServerError(text="the media server is having a bad day")
+        if fault == "redirect_loop":
+            raise web.HTTPFound(request.path_qs)
+        if fault == "not_audio":
+            return web.Response(body=NOT_AUDIO, content_type="text/plain")
+        path = await self._tones.path(index, fmt, seconds)
+        content_type = "text/html" if fault == "wrong_type" else FORMATS[fmt].content_type
+        if fault in ("stall", "truncated", "trickle"):
+            return await _faulty_stream(request, path.read_bytes(), content_type, fault)
+        return web.FileResponse(path, headers={"Content-Type": content_type})
+
+    async def _page(self, request: web.Request) -> web.Response:
+        song = entry(int(request.match_info["index"]))
+        fmt = request.query.get("fmt", "ogg")
+        fault = request.query.get("fault")
+        _check_request(fmt=fmt, fault=fault)
+        src = self.track_url(song.index, fmt=fmt, seconds=float(request.query.get("s", "8")), fault=fault)
+        body = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(song.full_title)}</title>"
+            f"</head><body><h1>{html.escape(song.title)}</h1><p>{html.escape(song.artist)}</p>"
+            f"<audio controls src='{html.escape(src)}'></audio></body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    async def _playlist(self, request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        if kind not in PLAYLIST_KINDS:
+            raise web.HTTPNotFound()
+        count = int(request.query.get("count", "1"))
+        first = int(request.query.get("first", "0"))
+        seconds = float(request.query.get("s", "8"))
+        songs = [entry(first + offset) for offset in range(count)]
+        title = f"Mixtape {first}-{first + count - 1}"
+        if kind == "xspf":
+            return _xspf(
+                title, [(song, self.track_url(song.index, seconds=seconds), seconds) for song in songs]
+            )
+        if kind == "rss":
+            return _rss(title, [(song, self.track_url(song.index, seconds=seconds)) for song in songs])
+        items = "".join(
+            f"<li><h2>{html.escape(song.full_title)}</h2>"
+            f"<audio src='{html.escape(self.track_url(song.index, seconds=seconds))}'></audio></li>"
+            for song in songs
+        )
+        body = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><ol>{items}</ol></body></html>"
+        return web.Response(text=body, content_type="text/html")
+
+    async def _search(self, request: web.Request) -> web.Response:
+        words = request.query.get("q", "")
+        limit = max(0, min(int(request.query.get("n", "5")), 50))
+        found = search(words, limit)
+        return _xspf(
+            f"Search: {words}",
+            [(song, self.track_url(song.index, seconds=song.duration_s), song.duration_s) for song in found],
+        )
+
+
+def _check(*, fmt: str, fault: str | None) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {sorted(FORMATS)}, got {fmt!r}")
+    if fault is not None and fault not in FAULTS:
+        raise ValueError(f"fault must be one of {sorted(FAULTS)}, got {fault!r}")
+
+
+def _check_request(*, fmt: str, fault: str | None) -> None:
+    try:
+        _check(fmt=fmt, fault=fault)
+    except ValueError as error:
+        raise web.HTTPNotFound(text=str(error)) from error
+
+
+async def _faulty_stream(
+    request: web.Request, body: bytes, content_type: str, fault: str
+) -> web.StreamResponse:
+    # Every faulty stream promises the whole file, as a real server would, then breaks that promise.
+    response = web.StreamResponse(headers={"Content-Type": content_type, "Content-Length": str(len(body))})
+    await response.prepare(request)
+    if fault == "stall":
+        await response.write(body[:STALL_BYTES])
+        await asyncio.sleep(STALL_S)
+    elif fault == "truncated":
+        await response.write(body[: len(body) // 3])
+    else:
+        for start in range(0, len(body), TRICKLE_CHUNK):
+            await response.write(body[start : start + TRICKLE_CHUNK])
+            await asyncio.sleep(TRICKLE_PAUSE_S)
+        return response
+    # Cut the connection mid-body: the client sees fewer bytes than Content-Length.
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
+def _xspf(title: str, tracks: list[tuple[CatalogEntry, str, float]]) -> web.Response:
+    items = "".join(
+        "<track>"
+        f"<location>{html.escape(url)}</location><title>{html.escape(song.title)}</title>"
+        f"<creator>{html.escape(song.artist)}</creator><album>{html.escape(song.album)}</album>"
+        f"<duration>{round(seconds * 1000)}</duration>"
+        "</track>"
+        for song, url, seconds in tracks
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<playlist version="1" xmlns="http://xspf.org/ns/0/"><title>{html.escape(title)}</title>'
+        f"<trackList>{items}</trackList></playlist>"
+    )
+    return web.Response(text=body, content_type="application/xspf+xml")
+
+
+def _rss(title: str, tracks: list[tuple[CatalogEntry, str]]) -> web.Response:
+    items = "".join(
+        f"<item><title>{html.escape(song.full_title)}</title><guid>{html.escape(url)}</guid>"
+        f'<enclosure url="{html.escape(url)}" type="audio/ogg" length="0"/></item>'
+        for song, url in tracks
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{html.escape(title)}</title><link>http://127.0.0.1/</link><description>{html.escape(title)}"
+        f"</description>{items}</channel></rss>"
+    )
+    return web.Response(text=body, content_type="application/rss+xml")
