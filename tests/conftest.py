@@ -3,4 +3,5 @@
 pytest_plugins: list[str] = [
     "tests.fixtures.discord",
     "tests.fixtures.media",
+    "tests.world.fixture",
 ]

@@ -78,6 +78,7 @@ class GuildSession:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._saver = saver
+        self._playing_source: discord.AudioSource | None = None
         self._checkpoint_s = checkpoint_s
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
 
@@ -211,15 +212,34 @@ class GuildSession:
 
     async def _play(self, entry: QueuedTrack, start_s: float) -> None:
         self._track_done.clear()
+        source = await self._prepare(entry, start_s)
+        if source is None:
+            return
+        try:
+            started = await self._start(entry, source, start_s)
+        except BaseException:
+            source.cleanup()  # cancelled (a leave) before the player took it: reap its ffmpeg child now
+            raise
+        if not started:
+            source.cleanup()
+            return
+        await self._track_done.wait()
+        self._last_active = time.monotonic()
+        self._media_urls.pop(entry.track.id, None)
+
+    async def _prepare(self, entry: QueuedTrack, start_s: float) -> discord.AudioSource | None:
         try:
             url = await self._media_url(entry.track)
-            source = await self._audio.source(entry.track.id, url, start_s=start_s, volume=self.volume)
+            return await self._audio.source(entry.track.id, url, start_s=start_s, volume=self.volume)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("guild %s: cannot play %s", self.guild_id, entry.track.id, exc_info=True)
             self._media_urls.pop(entry.track.id, None)
-            return
+            return None
+
+    async def _start(self, entry: QueuedTrack, source: discord.AudioSource, start_s: float) -> bool:
+        """Hand `source` to the voice player once voice is up; False when it must not play after all."""
         loop = asyncio.get_running_loop()
 
         def finished(error: Exception | None) -> None:
@@ -232,24 +252,20 @@ class GuildSession:
                 await self._wait_for_voice()
             except TimeoutError:
                 log.warning("guild %s: voice did not come back; leaving", self.guild_id)
-                source.cleanup()
                 self._restart_at = start_s
                 await self.aclose(keep_queue=True)
-                return
+                return False
         if self._track_done.is_set():  # skipped, sought or stopped while the audio was being prepared
-            source.cleanup()
-            return
+            return False
         self._started_at = time.monotonic() - start_s
         self._last_active = time.monotonic()
         try:
             self.voice.play(source, after=finished)
         except discord.ClientException:
-            source.cleanup()
             log.warning("guild %s: voice not ready for %s", self.guild_id, entry.track.id)
-            return
-        await self._track_done.wait()
-        self._last_active = time.monotonic()
-        self._media_urls.pop(entry.track.id, None)
+            return False
+        self._playing_source = source
+        return True
 
     async def _wait_for_voice(self) -> None:
         # discord.py reconnects a dropped voice connection by itself and signals it with no event we
@@ -313,6 +329,11 @@ class GuildSession:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.voice.disconnect(force=True), timeout=5)
         self.voice.cleanup()
+        if self._playing_source is not None:
+            # discord.py's player thread may sit out its reconnect wait (the connect timeout) before
+            # it cleans up; reap the ffmpeg child now. A second cleanup by the thread is a no-op.
+            await asyncio.to_thread(self._playing_source.cleanup)
+            self._playing_source = None
         self._media_urls.clear()
 
 

@@ -16,7 +16,7 @@ from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
 from musicbox.core.config import Config, DiscordConfig, LimitsConfig, PathsConfig, PlaybackConfig
 from musicbox.playback.session import AudioProvider
-from musicbox.sim.discord import DiscordSim, Member, SimGuild, SimTextChannel, SimVoiceChannel
+from musicbox.sim.discord import DiscordSim, Interaction, Member, SimGuild, SimTextChannel, SimVoiceChannel
 
 
 @dataclass
@@ -72,3 +72,13 @@ async def _until_synced(sim: DiscordSim, serving: asyncio.Task[None]) -> None:
             serving.result()
         await asyncio.sleep(0.01)
     raise TimeoutError("the bot never synced its commands")
+
+
+async def reply_text(interaction: Interaction) -> tuple[str, bool]:
+    """What the member finally read and whether only they saw it (errors after a defer arrive as an
+    ephemeral follow-up)."""
+    message = await interaction.reply(timeout=20)
+    ephemeral = [m for m in interaction.messages if m.ephemeral]
+    if ephemeral:
+        return ephemeral[-1].text(), True
+    return message.text(), message.ephemeral

@@ -1,5 +1,6 @@
 """A track source over generated tone files, for stories that need the bot to play before (or
-without) the media world: query "tone:INDEX:SECONDS" is one track, anything else is refused."""
+without) the media world: "tone:INDEX:SECONDS" is one track, "tones:FIRST:COUNT:SECONDS" a playlist
+of COUNT consecutive tones, anything else is refused."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ class ToneSources:
 
     async def resolve(self, query: str, *, progress: Progress | None = None) -> list[Track]:
         kind, _, rest = query.partition(":")
+        if kind == "tones":
+            first, count, seconds = rest.split(":")
+            tracks = []
+            for offset in range(int(count)):
+                tracks += await self.resolve(f"tone:{int(first) + offset}:{seconds}")
+                if progress is not None:
+                    await progress(offset + 1, int(count))
+            return tracks
         if kind != "tone":
             raise QueryFailed("it is not a tone")
         index, _, seconds = rest.partition(":")

@@ -42,6 +42,8 @@ EVENT_INTENTS = {
     "GUILD_MEMBER_ADD": GUILD_MEMBERS,
 }
 REPLAY_BUFFER = 2000
+# Discord closes a connection that sends more than 120 payloads in 60 s with 4008.
+SEND_LIMIT, SEND_WINDOW_S = 120, 60.0
 
 
 class GatewayClosed(Exception):
@@ -74,6 +76,14 @@ class GatewaySocket:
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
         self._lock = asyncio.Lock()
         self.last_heartbeat = time.monotonic()
+        self.received: collections.deque[float] = collections.deque()
+
+    def over_send_limit(self) -> bool:
+        now = time.monotonic()
+        self.received.append(now)
+        while self.received and now - self.received[0] > SEND_WINDOW_S:
+            self.received.popleft()
+        return len(self.received) > SEND_LIMIT
 
     async def send(self, payload: dict[str, Any]) -> None:
         raw = json.dumps(payload, separators=(",", ":"))
@@ -101,6 +111,7 @@ class Gateway:
         allowed_privileged: int,
         on_identify: Callable[[GatewaySession], Awaitable[list[tuple[str, dict[str, Any]]]]],
         on_voice_state: Callable[[GatewaySession, dict[str, Any]], Awaitable[None]],
+        on_violation: Callable[[str, str], None],
     ) -> None:
         self.bot_token = bot_token
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -110,6 +121,7 @@ class Gateway:
         self.resumes = 0
         self._on_identify = on_identify
         self._on_voice_state = on_voice_state
+        self._on_violation = on_violation
         self._sent_hooks: list[Callable[[str, dict[str, Any]], None]] = []
 
     def on_sent(self, hook: Callable[[str, dict[str, Any]], None]) -> None:
@@ -157,6 +169,12 @@ class Gateway:
             )
             async for message in ws:
                 if message.type != WSMsgType.TEXT:
+                    break
+                if socket.over_send_limit():
+                    self._on_violation(
+                        "4008", f"more than {SEND_LIMIT} gateway payloads in {SEND_WINDOW_S:g} s"
+                    )
+                    await socket.close(4008, "Rate limited.")
                     break
                 session = await self._receive(socket, session, json.loads(message.data))
         except GatewayClosed:

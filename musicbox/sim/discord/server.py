@@ -70,6 +70,7 @@ class DiscordSim:
             allowed_privileged=allowed_privileged,
             on_identify=self._ready_events,
             on_voice_state=self._bot_voice_state,
+            on_violation=lambda code, detail: self.record(Violation(code, detail)),
         )
         self.rest = Rest(self)
         self._ca = trustme.CA()
