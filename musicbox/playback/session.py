@@ -245,7 +245,8 @@ class GuildSession:
         def finished(error: Exception | None) -> None:
             if error is not None:
                 log.warning("guild %s: playback of %s ended with %r", self.guild_id, entry.track.id, error)
-            loop.call_soon_threadsafe(self._track_done.set)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the bot is shutting down
+                loop.call_soon_threadsafe(self._track_done.set)
 
         if not self.voice.is_connected():
             try:
