@@ -1,0 +1,391 @@
+"""The yt-dlp track source: links, pages, playlists and search words become Tracks.
+
+The shell around the pure parts (`query`, `safety`, `failures`): yt-dlp runs in a bounded pool of
+threads (extraction is mostly waiting on sockets, during which yt-dlp releases the GIL), so one
+slow site never holds up another guild's /play; results are kept in SQLite for `metadata_ttl_s`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote_plus, unquote, urlsplit
+
+import yt_dlp
+from yt_dlp.utils import unsmuggle_url
+
+from musicbox.bot.sources import Progress, QueryFailed
+from musicbox.core.config import Config
+from musicbox.core.track import Track, TrackId
+from musicbox.sources import safety
+from musicbox.sources.failures import reason_for
+from musicbox.sources.metadata import MetadataCache
+from musicbox.sources.query import (
+    NotALink,
+    SearchWords,
+    SpotifyLink,
+    WebLink,
+    YouTubePlaylist,
+    YouTubeVideo,
+    entry_track_id,
+    recognise,
+    track_id,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKERS = 2
+EXTRACTION_TIMEOUT_S = 60.0
+AUDIO_EXTENSIONS = frozenset(
+    {".ogg", ".opus", ".oga", ".webm", ".m4a", ".mp4", ".mp3", ".flac", ".wav", ".aac"}
+)
+PROGRESS_EVERY = 10  # entries between progress reports from the worker (the bot throttles its edits)
+SPOTIFY_NEEDS_SETUP = "Spotify links need the owner to set up Spotify first (musicbox setup)"
+
+Info = Mapping[str, Any]
+
+
+class _Quiet:
+    """yt-dlp prints errors to stderr unless given a logger; ours go to the log at debug level."""
+
+    def debug(self, message: str) -> None:
+        log.debug("yt-dlp: %s", message)
+
+    def info(self, message: str) -> None:
+        log.debug("yt-dlp: %s", message)
+
+    def warning(self, message: str) -> None:
+        log.debug("yt-dlp warning: %s", message)
+
+    def error(self, message: str) -> None:
+        log.debug("yt-dlp error: %s", message)
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    duration_s: float | None
+    title: str | None
+    artist: str | None
+
+
+class YtDlpSource:
+    def __init__(
+        self, config: Config, database: sqlite3.Connection, *, probe_timeout_s: float = 10.0
+    ) -> None:
+        self._config = config
+        self._cache = MetadataCache(database, ttl_s=config.resolver.metadata_ttl_s)
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.resolver.workers or DEFAULT_WORKERS, thread_name_prefix="resolver"
+        )
+        self._probe_timeout_s = probe_timeout_s
+        self._runs_lock = threading.Lock()
+        self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
+        self._deno = _deno_path()
+
+    async def aclose(self) -> None:
+        # Running extractions finish in their threads (yt-dlp cannot be interrupted); nothing new starts.
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+
+    # -- TrackSource -----------------------------------------------------------------------------
+
+    async def resolve(self, query: str, *, progress: Progress | None = None) -> list[Track]:
+        recognised = recognise(query)
+        if isinstance(recognised, NotALink):
+            raise QueryFailed(recognised.reason)
+        if isinstance(recognised, SpotifyLink):
+            raise QueryFailed(SPOTIFY_NEEDS_SETUP)
+        if isinstance(recognised, SearchWords):
+            return await self.search(recognised.words, limit=1)
+        url = recognised.url
+        cached = await asyncio.to_thread(self._cache.get, url)
+        if cached is not None:
+            return cached
+        if isinstance(recognised, WebLink):
+            await self._refuse_unsafe(url)
+        tracks = await self._resolve_url(recognised, progress)
+        await asyncio.to_thread(self._cache.put, url, tracks)
+        return tracks
+
+    async def search(self, words: str, *, limit: int) -> list[Track]:
+        template = self._config.resolver.search_template
+        spelled = quote_plus(words) if "://" in template else words.replace(":", " ")
+        url = template.format(query=spelled, limit=limit)
+        key = f"search:{limit}:{' '.join(words.lower().split())}"
+        cached = await asyncio.to_thread(self._cache.get, key)
+        if cached is not None:
+            return cached
+        if "://" in template:
+            await self._refuse_unsafe(url)
+        info = await self._extract(url, flat=True, progress=None)
+        tracks = _tracks(_entries(info), limit)
+        await asyncio.to_thread(self._cache.put, key, tracks)
+        return tracks
+
+    async def media_url(self, track: Track) -> str:
+        """The address ffmpeg should read, found when the track is about to play (YouTube's expire)."""
+        if track.id.source == "http" and _looks_like_audio_file(track.page_url):
+            await self._refuse_unsafe(track.page_url)
+            return track.page_url
+        if track.id.source == "http":
+            await self._refuse_unsafe(track.page_url)
+        info = await self._extract(track.page_url, flat=False, progress=None)
+        url = info.get("url")
+        if not isinstance(url, str):
+            raise QueryFailed("no playable audio was found for it; try another link")
+        if track.id.source == "http":
+            await self._refuse_unsafe(url)
+        return url
+
+    # -- resolution ------------------------------------------------------------------------------
+
+    async def _resolve_url(
+        self, recognised: YouTubeVideo | YouTubePlaylist | WebLink, progress: Progress | None
+    ) -> list[Track]:
+        info = await self._extract(recognised.url, flat=True, progress=progress)
+        if info.get("_type") == "playlist":
+            return _tracks(_entries(info), self._config.playback.max_playlist + 1)
+        assert not isinstance(recognised, YouTubePlaylist)
+        track = _single_track(info, track_id(recognised), recognised.url)
+        if isinstance(recognised, WebLink) and (track.duration_s is None or _is_direct(info)):
+            track = await self._with_probe(track, _media_address(info, recognised.url))
+        self._refuse_too_long(track)
+        return [track]
+
+    def _refuse_too_long(self, track: Track) -> None:
+        limit = self._config.playback.max_track_s
+        if track.duration_s is not None and track.duration_s > limit:
+            raise QueryFailed(
+                f"it is {_clock(track.duration_s)} long and this server plays songs up to {_clock(limit)}"
+            )
+
+    async def _with_probe(self, track: Track, media: str) -> Track:
+        await self._refuse_unsafe(media)
+        probe = await self._probe(media)
+        title = f"{probe.title}" if probe.title else track.title
+        return Track(
+            track.id,
+            title,
+            track.page_url,
+            probe.duration_s or track.duration_s,
+            probe.artist or track.artist,
+        )
+
+    async def _probe(self, url: str) -> _Probe:
+        """ffprobe reads the headers (and, for Ogg, the last page): length, tags, and whether it is audio."""
+        process = await asyncio.create_subprocess_exec(
+            "ffprobe", "-v", "error", "-rw_timeout", str(int(self._probe_timeout_s * 1e6)),
+            "-select_streams", "a:0", "-show_entries",
+            "format=duration:format_tags=title,artist:stream=codec_type:stream_tags=title,artist",
+            "-of", "json", url,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(self._probe_timeout_s + 5):
+                out, errors = await process.communicate()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise QueryFailed("the site stopped sending the file; try again later") from None
+        report = json.loads(out or b"{}")
+        streams = report.get("streams") or []
+        if process.returncode != 0 or not streams:
+            text = errors.decode(errors="replace")
+            if "End of file" in text or "timed out" in text.lower():
+                raise QueryFailed("the site stopped sending the file; try again later")
+            raise QueryFailed(reason_for(text or "no audio"))
+        tags = {k.lower(): v for k, v in (report.get("format", {}).get("tags") or {}).items()}
+        tags |= {k.lower(): v for k, v in (streams[0].get("tags") or {}).items() if k.lower() not in tags}
+        duration = report.get("format", {}).get("duration")
+        return _Probe(float(duration) if duration else None, tags.get("title"), tags.get("artist"))
+
+    async def _refuse_unsafe(self, url: str) -> None:
+        addresses = await safety.addresses_of(url)
+        reason = safety.refusal(url, addresses, self._config.resolver.allowed_private_hosts)
+        if reason is not None:
+            raise QueryFailed(reason)
+
+    # -- the pool --------------------------------------------------------------------------------
+
+    async def _extract(self, url: str, *, flat: bool, progress: Progress | None) -> Info:
+        loop = asyncio.get_running_loop()
+        reports: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+
+        def report(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(reports.put_nowait, (done, total))
+
+        work = loop.run_in_executor(self._pool, self._extract_blocking, url, flat, report)
+        forwarding = loop.create_task(_forward(reports, progress))
+        try:
+            async with asyncio.timeout(EXTRACTION_TIMEOUT_S):
+                return await work
+        except TimeoutError:
+            raise QueryFailed("the site took too long to answer; try again later") from None
+        finally:
+            reports.put_nowait(None)
+            await forwarding
+
+    def _extract_blocking(self, url: str, flat: bool, report: Callable[[int, int], None]) -> Info:
+        with self._runs_lock:
+            self.extractions += 1
+        try:
+            with yt_dlp.YoutubeDL(self._options(flat)) as downloader:
+                info = downloader.extract_info(url, download=False, process=not flat)
+                if flat:
+                    info = _follow(downloader, info)
+                    if info.get("_type") == "playlist":
+                        return _materialise(info, self._config.playback.max_playlist + 1, report)
+                return dict(downloader.sanitize_info(info))
+        except yt_dlp.utils.YoutubeDLError as error:
+            raise QueryFailed(reason_for(str(error))) from None
+
+    def _options(self, flat: bool) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "quiet": True,
+            "no_warnings": True,
+            "logger": _Quiet(),
+            "skip_download": True,
+            "noplaylist": False,
+            "socket_timeout": 10,
+            "retries": 1,
+            "format": "bestaudio/best",
+            "playlistend": self._config.playback.max_playlist + 1,
+            "noprogress": True,
+            "cachedir": False,
+        }
+        if flat:
+            options["extract_flat"] = "in_playlist"
+        if self._deno is not None:
+            # Explicit, not PATH: YouTube's player JavaScript needs it (yt-dlp issues #15012, #15038).
+            options["js_runtimes"] = {"deno": {"path": self._deno}}
+        return options
+
+
+async def _forward(reports: asyncio.Queue[tuple[int, int] | None], progress: Progress | None) -> None:
+    while (item := await reports.get()) is not None:
+        if progress is not None:
+            with contextlib.suppress(Exception):
+                await progress(*item)
+
+
+def _follow(downloader: yt_dlp.YoutubeDL, info: Any) -> Any:
+    """An unprocessed result may point at another extractor (a redirect, a YouTube short link)."""
+    for _ in range(3):
+        if not isinstance(info, dict) or info.get("_type") not in ("url", "url_transparent"):
+            break
+        info = downloader.extract_info(info["url"], download=False, process=False, ie_key=info.get("ie_key"))
+    return info
+
+
+def _materialise(info: Any, limit: int, report: Callable[[int, int], None]) -> Info:
+    """Walk a playlist's (possibly lazy, paged) entries in the worker, reporting as they arrive."""
+    raw = info.get("entries") or []
+    total_hint = info.get("playlist_count")
+    total = len(raw) if isinstance(raw, list) else int(total_hint) if total_hint else limit
+    total = min(total, limit)
+    entries: list[dict[str, Any]] = []
+    for done, item in enumerate(itertools.islice(raw, limit), start=1):
+        if isinstance(item, dict):
+            entries.append(dict(item))
+        if done % PROGRESS_EVERY == 0 or done == total:
+            report(done, max(total, done))
+    return {"_type": "playlist", "title": info.get("title"), "entries": entries}
+
+
+def _entries(info: Info) -> Iterable[Info]:
+    if info.get("_type") == "playlist":
+        return [item for item in info.get("entries") or [] if isinstance(item, Mapping)]
+    return [info]
+
+
+def _tracks(entries: Iterable[Info], limit: int) -> list[Track]:
+    tracks: list[Track] = []
+    for entry in itertools.islice(entries, limit):
+        track = _entry_track(entry)
+        if track is not None:
+            tracks.append(track)
+    return tracks
+
+
+def _entry_track(entry: Info) -> Track | None:
+    # Flat entries carry their address as `url`; unprocessed feed entries only inside `formats`.
+    address = _media_address(entry, entry.get("webpage_url") or "")
+    if not address:
+        return None
+    address = unsmuggle_url(address)[0]
+    if entry.get("ie_key") == "Youtube" and isinstance(entry.get("id"), str):
+        address = f"https://www.youtube.com/watch?v={entry['id']}"
+    identity = entry_track_id(address)
+    return Track(identity, _title(entry, address), address, _duration(entry), _artist(entry))
+
+
+def _single_track(info: Info, identity: TrackId, page_url: str) -> Track:
+    return Track(identity, _title(info, page_url), page_url, _duration(info), _artist(info))
+
+
+def _title(info: Info, address: str) -> str:
+    title = info.get("title")
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    return unquote(PurePosixPath(urlsplit(address).path).stem) or address
+
+
+def _duration(info: Info) -> float | None:
+    duration = info.get("duration")
+    return float(duration) if isinstance(duration, int | float) and duration > 0 else None
+
+
+def _artist(info: Info) -> str | None:
+    for key in ("artist", "creator", "uploader", "channel"):
+        value = info.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _is_direct(info: Info) -> bool:
+    return info.get("extractor") in ("generic", "html5") or info.get("extractor_key") in (
+        "Generic",
+        "HTML5MediaEmbed",
+    )
+
+
+def _media_address(info: Info, fallback: str) -> str:
+    url = info.get("url")
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        return url
+    formats = info.get("formats")
+    if isinstance(formats, Sequence) and formats and isinstance(formats[-1], Mapping):
+        last = formats[-1].get("url")
+        if isinstance(last, str):
+            return last
+    return fallback
+
+
+def _looks_like_audio_file(url: str) -> bool:
+    return PurePosixPath(urlsplit(url).path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _deno_path() -> str | None:
+    try:
+        import deno
+    except ImportError:
+        return None
+    path = deno.find_deno_bin()
+    return str(path) if path and os.path.exists(path) else None

@@ -1,0 +1,209 @@
+"""The yt-dlp source against the media world: what a member gets for each kind of link."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from musicbox.bot.sources import QueryFailed
+from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
+from musicbox.core.track import TrackId
+from musicbox.sim.media import MediaWorld, entry
+from musicbox.sources.ytdlp import YtDlpSource
+from musicbox.store.database import connect
+
+
+def _config(world: MediaWorld, *, max_playlist: int = 1000, max_track_s: int = 3 * 3600) -> Config:
+    return Config(
+        resolver=ResolverConfig(
+            workers=2, search_template=world.search_template, allowed_private_hosts=(world.host,)
+        ),
+        playback=PlaybackConfig(max_playlist=max_playlist, max_track_s=max_track_s),
+    )
+
+
+@pytest.fixture
+async def source(media_world: MediaWorld, tmp_path: Path) -> AsyncIterator[YtDlpSource]:
+    resolver = YtDlpSource(_config(media_world), connect(tmp_path / "state.db"), probe_timeout_s=2.0)
+    yield resolver
+    await resolver.aclose()
+
+
+def _plays_for(url: str) -> float:
+    """Seconds of audio ffmpeg decodes from the media URL, as the player would read it."""
+    pcm = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            url,
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            "8000",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    return len(pcm) / 2 / 8000
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "mp3"])
+async def test_a_direct_media_link_becomes_a_named_playable_track(
+    source: YtDlpSource, media_world: MediaWorld, fmt: str
+) -> None:
+    url = media_world.track_url(4, fmt=fmt, seconds=3)
+    [track] = await source.resolve(url)
+    song = entry(4)
+    assert (track.title, track.artist) == (song.title, song.artist)
+    assert track.duration_s is not None and abs(track.duration_s - 3) < 0.1
+    assert track.id == TrackId("http", url)
+    assert abs(_plays_for(await source.media_url(track)) - 3) < 0.2
+
+
+async def test_a_page_with_an_audio_element_plays_its_audio(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    [track] = await source.resolve(media_world.page_url(9, seconds=2))
+    assert track.title == entry(9).title and track.duration_s is not None
+    media = await source.media_url(track)
+    assert media == media_world.track_url(9, seconds=2)
+    assert abs(_plays_for(media) - 2) < 0.2
+
+
+@pytest.mark.parametrize("kind", ["xspf", "rss", "html"])
+async def test_a_playlist_of_fifty_reports_progress_and_keeps_order(
+    source: YtDlpSource, media_world: MediaWorld, kind: str
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    tracks = await source.resolve(media_world.playlist_url(50, kind=kind, first_index=100), progress=progress)
+    assert [t.page_url for t in tracks] == [media_world.track_url(100 + i) for i in range(50)]
+    assert len({t.id for t in tracks}) == 50
+    assert seen[-1] == (50, 50) and len(seen) >= 5
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    if kind == "xspf":
+        assert tracks[0].title == entry(100).title and tracks[0].duration_s == 8.0
+
+
+async def test_a_playlist_over_the_limit_is_cut_one_past_it(media_world: MediaWorld, tmp_path: Path) -> None:
+    resolver = YtDlpSource(_config(media_world, max_playlist=20), connect(tmp_path / "s.db"))
+    try:
+        tracks = await resolver.resolve(media_world.playlist_url(60, kind="xspf"))
+    finally:
+        await resolver.aclose()
+    # One more than the limit: enough for the bot to say "over the limit" without listing 60.
+    assert len(tracks) == 21
+
+
+async def test_search_words_find_catalog_songs(source: YtDlpSource) -> None:
+    found = await source.search("lanterns blue", limit=3)
+    assert len(found) == 3 and all(t.title.startswith("Blue") for t in found)
+    [top] = await source.resolve("lanterns blue harbour")
+    assert top.title == "Blue Harbour" and top.duration_s == entry(0).duration_s
+    assert await source.search("words nobody sings", limit=5) == []
+
+
+async def test_a_repeated_query_is_answered_from_the_metadata_cache(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    url = media_world.playlist_url(5, kind="rss", first_index=300)
+    first = await source.resolve(url)
+    runs, served = source.extractions, len(media_world.requests("/playlist/rss?count=5&first=300"))
+    second = await source.resolve(url)
+    assert second == first
+    assert source.extractions == runs
+    assert len(media_world.requests("/playlist/rss?count=5&first=300")) == served == 1
+
+
+async def test_the_cache_survives_a_restart_of_the_resolver(media_world: MediaWorld, tmp_path: Path) -> None:
+    url = media_world.track_url(301, seconds=2)
+    first = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"))
+    await first.resolve(url)
+    await first.aclose()
+    second = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"))
+    try:
+        assert (await second.resolve(url))[0].title == entry(301).title
+        assert second.extractions == 0
+    finally:
+        await second.aclose()
+
+
+async def test_a_track_longer_than_the_limit_is_refused_with_both_lengths(
+    media_world: MediaWorld, tmp_path: Path
+) -> None:
+    resolver = YtDlpSource(_config(media_world, max_track_s=5), connect(tmp_path / "s.db"))
+    try:
+        with pytest.raises(QueryFailed, match=r"it is 0:08 long and this server plays songs up to 0:05"):
+            await resolver.resolve(media_world.track_url(12, fmt="mp3"))
+    finally:
+        await resolver.aclose()
+
+
+FAULT_REASONS = {
+    "not_found": "404 Not Found",
+    "forbidden": "403 Forbidden",
+    "server_error": "server error",
+    "redirect_loop": "redirects in a loop",
+    "not_audio": "not audio",
+    "stall": "stopped sending",
+}
+
+
+@pytest.mark.parametrize(("fault", "reason"), FAULT_REASONS.items())
+async def test_each_broken_link_gets_a_clear_reason(
+    source: YtDlpSource, media_world: MediaWorld, fault: str, reason: str
+) -> None:
+    with pytest.raises(QueryFailed) as failure:
+        await source.resolve(media_world.track_url(20, fault=fault))
+    assert reason in failure.value.reason and "\n" not in failure.value.reason
+
+
+async def test_faults_the_header_cannot_show_are_met_at_play_time(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    # The wrong Content-Type is ignored: the bytes are audio, and the track plays whole.
+    [mislabelled] = await source.resolve(media_world.track_url(21, seconds=2, fault="wrong_type"))
+    assert abs(_plays_for(await source.media_url(mislabelled)) - 2) < 0.2
+    # A body cut short cannot be told from its headers: it resolves, and plays only what arrived.
+    [cut] = await source.resolve(media_world.track_url(22, fmt="wav", seconds=3, fault="truncated"))
+    assert _plays_for(await source.media_url(cut)) < 1.5
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("file:///etc/passwd", "file:// links are not played"),
+        ("http://127.0.0.1:1/admin", "private network"),
+        ("http://10.0.0.1/a.ogg", "private network"),
+        ("http://[::1]:9464/metrics", "private network"),
+        ("http://localhost:9464/metrics", "private network"),
+        ("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC", "set up Spotify"),
+    ],
+)
+async def test_unsafe_or_foreign_links_are_refused_before_any_fetch(
+    source: YtDlpSource, query: str, reason: str
+) -> None:
+    with pytest.raises(QueryFailed, match=reason):
+        await source.resolve(query)
+    assert source.extractions == 0
+
+
+async def test_another_port_on_the_media_worlds_host_is_refused(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    port = int(media_world.host.rpartition(":")[2])
+    with pytest.raises(QueryFailed, match="private network"):
+        await source.resolve(f"http://127.0.0.1:{port + 1}/media/1/8/x.ogg")
