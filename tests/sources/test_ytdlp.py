@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -207,3 +209,23 @@ async def test_another_port_on_the_media_worlds_host_is_refused(
     port = int(media_world.host.rpartition(":")[2])
     with pytest.raises(QueryFailed, match="private network"):
         await source.resolve(f"http://127.0.0.1:{port + 1}/media/1/8/x.ogg")
+
+
+async def test_a_stalled_link_does_not_hold_up_another_members_song(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    loop = asyncio.get_running_loop()
+    finished: dict[str, float] = {}
+
+    async def timed(name: str, query: str) -> None:
+        with contextlib.suppress(QueryFailed):
+            await source.resolve(query)
+        finished[name] = loop.time()
+
+    started = loop.time()
+    async with asyncio.TaskGroup() as group:
+        group.create_task(timed("stalled", media_world.track_url(23, fault="stall")))
+        await asyncio.sleep(0.05)
+        group.create_task(timed("healthy", media_world.track_url(24, seconds=2)))
+    assert finished["healthy"] < finished["stalled"]
+    assert finished["healthy"] - started < 1.5
