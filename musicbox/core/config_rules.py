@@ -1,0 +1,192 @@
+"""What a valid configuration is: every key the owner may set, its type and allowed range, the
+`MUSICBOX_*` environment names that override it, and `parse_config`, which turns a parsed TOML
+document plus the environment into a `Config` or one `ConfigError` that names the key, the bad value
+and what is allowed. Pure: the shell reads the file and the environment and hands them in."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from musicbox.core.config import Config, PathsConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: type  # int, str, bool or tuple (of strings)
+    low: int | None = None
+    high: int | None = None
+    secret: bool = False  # never echoed back in an error message
+
+    def allowed(self) -> str:
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is tuple:
+            return "a list of strings"
+        if self.kind is str:
+            return "a string"
+        if self.high is None:
+            return f"a whole number of at least {self.low}"
+        return f"a whole number from {self.low} to {self.high}"
+
+
+RULES: dict[str, dict[str, Rule]] = {
+    "discord": {
+        "token": Rule(str, secret=True),
+        "api_base": Rule(str),
+        "gateway_url": Rule(str),
+        "dev_guild_id": Rule(int, 0, None),
+    },
+    "playback": {
+        "default_volume": Rule(int, 0, 200),
+        "idle_timeout_s": Rule(int, 10, 86_400),
+        "max_queue": Rule(int, 1, 10_000),
+        "max_playlist": Rule(int, 1, 10_000),
+        "max_track_s": Rule(int, 10, 86_400),
+        "dj_role": Rule(str),
+    },
+    "resolver": {
+        "workers": Rule(int, 0, 64),
+        "metadata_ttl_s": Rule(int, 0, 30 * 86_400),
+        "search_template": Rule(str),
+        "allowed_private_hosts": Rule(tuple),
+    },
+    "cache": {"budget_mb": Rule(int, 0, 1_000_000)},
+    "limits": {"max_guilds": Rule(int, 0, 10_000), "cleanup_interval_s": Rule(int, 5, 3600)},
+    "spotify": {
+        "client_id": Rule(str),
+        "client_secret": Rule(str, secret=True),
+        "api_base": Rule(str),
+        "accounts_base": Rule(str),
+    },
+    "observability": {
+        "health_interval_s": Rule(int, 5, 3600),
+        "metrics_enabled": Rule(bool),
+        "metrics_endpoint": Rule(str),
+    },
+}
+
+# The names the first musicbox used, kept so an old service environment still works.
+LEGACY_ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "MUSICBOX_TOKEN": ("discord", "token"),
+    "MUSICBOX_MAX_PROCESSING": ("resolver", "workers"),
+    "MUSICBOX_CACHE_TTL": ("resolver", "metadata_ttl_s"),
+    "MUSICBOX_CLEANUP_INTERVAL": ("limits", "cleanup_interval_s"),
+    "MUSICBOX_MAX_GUILDS": ("limits", "max_guilds"),
+    "MUSICBOX_MAX_QUEUE": ("playback", "max_queue"),
+    "MUSICBOX_MAX_PLAYLIST": ("playback", "max_playlist"),
+    "MUSICBOX_HEALTH_INTERVAL": ("observability", "health_interval_s"),
+    "MUSICBOX_METRICS_ENDPOINT": ("observability", "metrics_endpoint"),
+}
+
+
+class ConfigError(ValueError):
+    """One sentence the owner can act on; `where` is the file or variable that holds the bad value."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+def environment_name(section: str, key: str) -> str:
+    return f"MUSICBOX_{section.upper()}_{key.upper()}"
+
+
+def parse_config(
+    document: Mapping[str, Any], environment: Mapping[str, str], paths: PathsConfig, *, source: str
+) -> Config:
+    """`document` is the TOML file's content (`source` names it in errors); variables win over it."""
+    values = _from_document(document, source)
+    for name, (section, key) in _environment_keys(environment).items():
+        values.setdefault(section, {})[key] = _from_text(RULES[section][key], environment[name], name)
+    for section, keys in values.items():
+        for key, value in keys.items():
+            _check_range(RULES[section][key], value, f"{source} [{section}] {key}")
+    return _build(values, paths)
+
+
+def _from_document(document: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    for section, table in document.items():
+        if section not in RULES:
+            raise ConfigError(source, f"unknown section [{section}]{_did_you_mean(section, RULES)}")
+        if not isinstance(table, Mapping):
+            raise ConfigError(source, f"[{section}] must be a table of keys")
+        for key, value in table.items():
+            where = f"{source} [{section}] {key}"
+            if key not in RULES[section]:
+                raise ConfigError(
+                    f"{source} [{section}]", f"unknown key {key!r}{_did_you_mean(key, RULES[section])}"
+                )
+            values.setdefault(section, {})[key] = _typed(RULES[section][key], value, where)
+    return values
+
+
+def _environment_keys(environment: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    found = {name: target for name, target in LEGACY_ENVIRONMENT.items() if name in environment}
+    for section, rules in RULES.items():
+        for key in rules:
+            name = environment_name(section, key)
+            if name in environment:
+                found[name] = (section, key)
+    return found
+
+
+def _typed(rule: Rule, value: Any, where: str) -> Any:
+    if rule.kind is tuple:
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+    elif rule.kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, rule.kind):
+        return value
+    raise ConfigError(where, f"{_shown(rule, value)} is not {rule.allowed()}")
+
+
+def _from_text(rule: Rule, text: str, where: str) -> Any:
+    if rule.kind is str:
+        return text
+    if rule.kind is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    if rule.kind is bool:
+        if text.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.strip().lower() in ("0", "false", "no", "off"):
+            return False
+    else:
+        try:
+            return int(text.strip())
+        except ValueError:
+            pass
+    raise ConfigError(where, f"{_shown(rule, text)} is not {rule.allowed()}")
+
+
+def _check_range(rule: Rule, value: Any, where: str) -> None:
+    if rule.kind is not int:
+        return
+    if (rule.low is not None and value < rule.low) or (rule.high is not None and value > rule.high):
+        raise ConfigError(where, f"{value} is out of range: use {rule.allowed()}")
+
+
+def _shown(rule: Rule, value: Any) -> str:
+    return "the value given" if rule.secret else repr(value)
+
+
+def _did_you_mean(word: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f"; known: {', '.join(known)}"
+
+
+def _build(values: Mapping[str, Mapping[str, Any]], paths: PathsConfig) -> Config:
+    config = Config(paths=paths)
+    changes = {
+        section: dataclasses.replace(getattr(config, section), **keys) for section, keys in values.items()
+    }
+    return dataclasses.replace(config, **changes)
