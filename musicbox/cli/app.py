@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from musicbox import __version__
+from musicbox.cli.run import run
+from musicbox.cli.status import status
 
 app = typer.Typer(
     name="musicbox",
@@ -28,6 +30,10 @@ def _root(
     ),
 ) -> None:
     """A self-hosted Discord music bot."""
+
+
+app.command()(run)
+app.command()(status)
 
 
 def main() -> None:

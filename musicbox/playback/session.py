@@ -342,7 +342,7 @@ class Sessions:
     """Every active guild session. The bot holds exactly one."""
 
     def __init__(self, *, max_guilds: int) -> None:
-        self._max_guilds = max_guilds
+        self.max_guilds = max_guilds  # 0: no cap
         self._by_guild: dict[int, GuildSession] = {}
 
     def get(self, guild_id: int) -> GuildSession | None:
@@ -356,7 +356,7 @@ class Sessions:
         return frozenset(self._by_guild)
 
     def has_room(self) -> bool:
-        return self._max_guilds <= 0 or len(self._by_guild) < self._max_guilds
+        return self.max_guilds <= 0 or len(self._by_guild) < self.max_guilds
 
     def add(self, session: GuildSession) -> None:
         if not self.has_room():

@@ -1,7 +1,9 @@
 """Where the configuration lives and how it is read and written.
 
 Under systemd the unit's *Directory= settings name the directories (`$CONFIGURATION_DIRECTORY`,
-`$STATE_DIRECTORY`, ...); elsewhere platformdirs' per-user places. `MUSICBOX_CONFIG` names another
+`$STATE_DIRECTORY`, ...). Outside it, on a box where install.sh set up the service, the service's
+own directories (so `musicbox status` or `cache` from the owner's shell see what the bot sees);
+elsewhere platformdirs' per-user places. `MUSICBOX_CONFIG` names another
 file. Writing goes through tomlkit so the owner's comments survive `musicbox setup`, and through a
 temporary file and a rename so a full disk or a crash never leaves half a config behind."""
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,13 @@ from musicbox.core.config_rules import RULES, ConfigError, parse_config
 
 APP = "musicbox"
 FILE_NAME = "musicbox.toml"
+# Where systemd puts the directories the unit asks for (see systemd/musicbox.service).
+SERVICE_DIRECTORIES = {
+    "CONFIGURATION_DIRECTORY": Path("/etc/musicbox"),
+    "STATE_DIRECTORY": Path("/var/lib/musicbox"),
+    "CACHE_DIRECTORY": Path("/var/cache/musicbox"),
+    "RUNTIME_DIRECTORY": Path("/run/musicbox"),
+}
 
 
 def config_path(environment: Mapping[str, str]) -> Path:
@@ -114,7 +124,15 @@ def _replace_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _directory(environment: Mapping[str, str], variable: str, fallback: Callable[[str], str]) -> Path:
+def _directory(environment: Mapping[str, str], variable: str, per_user: Callable[[str], str]) -> Path:
     # systemd may list several directories separated by colons; the first is ours.
     value = environment.get(variable, "").split(":")[0]
-    return Path(value) if value else Path(fallback(APP))
+    if value:
+        return Path(value)
+    service = SERVICE_DIRECTORIES[variable]
+    if service.is_dir():
+        return service
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root over ssh) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        return Path(per_user(APP))

@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -138,6 +139,11 @@ class DiscordSim:
         context = ssl.create_default_context()
         self._ca.configure_trust(context)
         return context
+
+    def write_ca(self, path: Path) -> Path:
+        """The simulator's CA as PEM, for a bot in another process (`SSL_CERT_FILE=path`)."""
+        self._ca.cert_pem.write_to_path(str(path))
+        return path
 
     def connector(self) -> aiohttp.TCPConnector:
         """For `discord.Client(connector=...)`: trusts the simulator's voice certificate."""

@@ -1,0 +1,46 @@
+"""`musicbox run`: the bot in the foreground (systemd's ExecStart, or by hand on a development box)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import typer
+
+from musicbox.cli.console import BAD_INPUT, fail
+from musicbox.core.config_rules import ConfigError
+from musicbox.service.runner import TokenRejected, run_service
+from musicbox.store.config_file import config_path, load_config
+
+
+def run(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail too."),
+) -> None:
+    """Run the bot in the foreground until stopped (Ctrl-C or SIGTERM)."""
+    environment = dict(os.environ)
+    try:
+        config = load_config(environment)
+    except ConfigError as bad:
+        fail(str(bad), "Fix the value, or run `musicbox setup` to write a fresh config.", code=BAD_INPUT)
+    if not config.discord.token:
+        fail(
+            f"no bot token in {config_path(environment)} or MUSICBOX_TOKEN",
+            "Run `musicbox setup` to add one, or `musicbox demo` to see musicbox work without Discord.",
+            code=BAD_INPUT,
+        )
+    _configure_logging(verbose, under_journald="JOURNAL_STREAM" in environment)
+    try:
+        asyncio.run(run_service(config, environment))
+    except TokenRejected:
+        fail("Discord refused the bot token.", "Run `musicbox setup` and paste the token again.")
+
+
+def _configure_logging(verbose: bool, *, under_journald: bool) -> None:
+    # journald stamps each line itself; a terminal gets the time from us.
+    layout = "%(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format=layout if under_journald else "%(asctime)s " + layout,
+    )
+    logging.getLogger("discord").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -1,0 +1,117 @@
+"""`musicbox status`: how the running bot is, asked over its control socket; when nothing answers,
+systemd's view of the unit and the last lines it logged."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from musicbox.cli.console import FAILURE, out, print_json
+from musicbox.service.control import ControlUnavailable, ask_status
+from musicbox.store.config_file import paths_for
+
+UNIT = "musicbox.service"
+
+
+def status(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Show whether the bot is online, its voice sessions, queues, memory and recent errors."""
+    runtime_dir = paths_for(os.environ).runtime_dir
+    try:
+        report = asyncio.run(ask_status(runtime_dir))
+    except ControlUnavailable as down:
+        report = {"state": "stopped", "reason": str(down), "unit": _unit_state(), "last_log": _last_log()}
+    if json_output:
+        print_json(report)
+    else:
+        _show(report)
+    if report["state"] == "stopped":
+        raise typer.Exit(FAILURE)
+
+
+def _show(report: dict[str, Any]) -> None:
+    if report["state"] == "stopped":
+        out.print(f"[bold red]●[/] musicbox is not running ({report['reason']})")
+        unit = report["unit"]
+        if unit:
+            out.print(
+                f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
+                f"last exit status {unit.get('ExecMainStatus')}"
+            )
+        for line in report["last_log"]:
+            out.print(f"  [dim]{line}[/]")
+        out.print("  Start it with `musicbox service start`, or see `musicbox logs` and `musicbox doctor`.")
+        return
+    colour = "green" if report["state"] == "online" else "yellow"
+    latency = report["gateway_latency_ms"]
+    out.print(f"[bold {colour}]●[/] musicbox {report['version']} {report['state']} as {report['user']}")
+    out.print(
+        f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
+        f"{report['children']} child processes"
+    )
+    out.print(
+        f"  gateway latency {'—' if latency is None else f'{latency:.0f} ms'}, "
+        f"{report['guilds']} servers, {len(report['voice_sessions'])} voice sessions "
+        f"(cap {report['max_voice_sessions'] or 'none'})"
+    )
+    if report["voice_sessions"]:
+        out.print(_sessions_table(report["voice_sessions"]))
+    for error in report["last_errors"]:
+        out.print(f"  [red]{error['level']}[/] {error['message']}")
+
+
+def _sessions_table(sessions: list[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("server", "channel", "playing", "at", "queued", "loop"):
+        table.add_column(column)
+    for session in sessions:
+        playing = session.get("now_playing") or "—"
+        if session.get("paused"):
+            playing += " (paused)"
+        table.add_row(
+            str(session.get("guild") or session["guild_id"]),
+            str(session.get("channel") or "—"),
+            playing,
+            _duration(session.get("position_s", 0.0)),
+            str(session.get("queue_length", 0)),
+            str(session.get("loop", "off")),
+        )
+    return table
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _unit_state() -> dict[str, str]:
+    if shutil.which("systemctl") is None:
+        return {}
+    shown = subprocess.run(
+        ["systemctl", "show", UNIT, "--property=ActiveState,SubState,ExecMainStatus,LoadState"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    pairs = (line.partition("=") for line in shown.stdout.splitlines() if "=" in line)
+    return {key: value for key, _, value in pairs}
+
+
+def _last_log(lines: int = 10) -> list[str]:
+    if shutil.which("journalctl") is None:
+        return []
+    shown = subprocess.run(
+        ["journalctl", "-u", UNIT, "-n", str(lines), "--no-pager", "-o", "short-iso"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return [line for line in shown.stdout.splitlines() if line and not line.startswith("-- ")]

@@ -1,0 +1,66 @@
+"""What `musicbox status` shows about a running bot, gathered from the live objects in one call."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import os
+import time
+from typing import Any
+
+import psutil
+
+from musicbox import __version__
+from musicbox.bot.client import MusicBot
+
+RECENT_ERRORS = 10
+
+
+class RecentErrors(logging.Handler):
+    """Keeps the last few warnings and errors so `status` can show them without reading the journal."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_ERRORS)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append({"at": record.created, "level": record.levelname, "message": record.getMessage()})
+
+
+def snapshot(bot: MusicBot, *, started_at: float, errors: RecentErrors) -> dict[str, Any]:
+    process = psutil.Process()
+    latency = bot.latency
+    return {
+        "state": "online" if bot.is_ready() and not bot.is_closed() else "connecting",
+        "version": __version__,
+        "pid": os.getpid(),
+        "uptime_s": round(time.time() - started_at, 1),
+        "user": str(bot.user) if bot.user else None,
+        "gateway_latency_ms": round(latency * 1000, 1) if math.isfinite(latency) else None,
+        "guilds": len(bot.guilds),
+        "voice_sessions": [_session(bot, guild_id) for guild_id in sorted(bot.sessions.guild_ids)],
+        "max_voice_sessions": bot.sessions.max_guilds,
+        "rss_mb": round(process.memory_info().rss / 2**20, 1),
+        "children": len(process.children(recursive=True)),
+        "last_errors": list(errors.records),
+    }
+
+
+def _session(bot: MusicBot, guild_id: int) -> dict[str, Any]:
+    session = bot.sessions.get(guild_id)
+    guild = bot.get_guild(guild_id)
+    if session is None:
+        return {"guild_id": guild_id}
+    current = session.queue.current
+    channel = getattr(session.voice, "channel", None)
+    return {
+        "guild_id": guild_id,
+        "guild": guild.name if guild else None,
+        "channel": getattr(channel, "name", None),
+        "now_playing": current.track.title if current else None,
+        "position_s": round(session.position_s, 1),
+        "paused": session.paused,
+        "queue_length": len(session.queue),
+        "loop": str(session.queue.loop),
+    }

@@ -1,0 +1,96 @@
+"""`musicbox run`: the bot with everything a long-running service needs around it.
+
+systemd learns READY once the gateway is up and gets a watchdog ping only while the event loop turns
+and the gateway answers heartbeats; SIGTERM closes every guild session (their queues are kept for
+the next start) before the process exits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import signal
+import time
+from collections.abc import Mapping
+
+import discord
+
+from musicbox.bot.app import build_bot, serve_until_stopped
+from musicbox.bot.client import MusicBot
+from musicbox.core.config import Config
+from musicbox.service import control, health
+from musicbox.service.notify import Notifier
+from musicbox.sources.ytdlp import YtDlpSource
+from musicbox.store.database import connect
+
+log = logging.getLogger(__name__)
+
+# While connecting for the first time the gateway cannot be healthy yet; systemd's own start timeout
+# bounds that phase, so the watchdog is fed through it.
+STARTUP_GRACE_S = 120.0
+
+
+class TokenRejected(Exception):
+    """Discord refused the token: the owner must run `musicbox setup` again."""
+
+
+async def run_service(config: Config, environment: Mapping[str, str]) -> None:
+    errors = health.RecentErrors()
+    logging.getLogger().addHandler(errors)
+    notifier = Notifier(environment)
+    started_at = time.time()
+    database = connect(config.paths.state_dir / "musicbox.sqlite3")
+    sources = YtDlpSource(config, database)
+    bot = build_bot(config, sources=sources)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        async with (
+            control.serving(
+                config.paths.runtime_dir, lambda: health.snapshot(bot, started_at=started_at, errors=errors)
+            ),
+            asyncio.TaskGroup() as group,
+        ):
+            watchers = [
+                group.create_task(_announce_ready(bot, notifier), name="sd-ready"),
+                group.create_task(_feed_watchdog(bot, notifier), name="sd-watchdog"),
+            ]
+            try:
+                await serve_until_stopped(bot, config.discord.token, stop)
+            finally:
+                notifier.stopping()
+                for watcher in watchers:
+                    watcher.cancel()
+    except* discord.LoginFailure as refused:
+        raise TokenRejected("Discord refused the bot token") from refused.exceptions[0]
+    finally:
+        await sources.aclose()
+        database.close()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop.set)
+
+
+async def _announce_ready(bot: MusicBot, notifier: Notifier) -> None:
+    await bot.wait_until_ready()
+    notifier.ready(f"online as {bot.user} in {len(bot.guilds)} servers")
+    log.info("online as %s in %d servers", bot.user, len(bot.guilds))
+
+
+async def _feed_watchdog(bot: MusicBot, notifier: Notifier) -> None:
+    if not notifier.watchdog_interval_s:
+        return
+    started = time.monotonic()
+    while True:
+        starting = not bot.is_ready() and time.monotonic() - started < STARTUP_GRACE_S
+        if starting or _gateway_healthy(bot):
+            notifier.watchdog()
+        await asyncio.sleep(notifier.watchdog_interval_s)
+
+
+def _gateway_healthy(bot: MusicBot) -> bool:
+    # discord.py's latency turns infinite when heartbeats stop being acknowledged.
+    return bot.is_ready() and not bot.is_closed() and math.isfinite(bot.latency)

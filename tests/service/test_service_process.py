@@ -1,0 +1,177 @@
+"""`musicbox run` as systemd runs it: a separate process, configured by its file and environment,
+against the simulator. It tells systemd when it is ready, feeds the watchdog, answers `musicbox
+status`, stops cleanly on SIGTERM, and after a SIGKILL mid-song the restarted bot resumes the same
+track where it was."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from musicbox.sim.discord import DiscordSim
+from musicbox.sim.media import MediaWorld
+from musicbox.store.config_file import write_config
+from tests.world.stage import Stage, stage
+
+SONG = 31
+SONG_S = 14.0
+
+
+@dataclass
+class Box:
+    """The service's directories and environment, as the unit would set them."""
+
+    environment: dict[str, str]
+    notifications: socket.socket
+    log: Path
+
+    async def notified(self, word: str, within_s: float) -> list[str]:
+        loop = asyncio.get_running_loop()
+        seen: list[str] = []
+        async with asyncio.timeout(within_s):
+            while True:
+                message = (await loop.sock_recv(self.notifications, 4096)).decode()
+                seen.append(message)
+                if word in message:
+                    return seen
+
+
+@pytest.fixture
+def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box:
+    config = tmp_path / "etc" / "musicbox.toml"
+    write_config(
+        config,
+        {
+            "discord": {
+                "token": discord_sim.bot_token,
+                "api_base": discord_sim.api_base,
+                "gateway_url": discord_sim.gateway_url,
+            },
+            "resolver": {
+                "search_template": media_world.search_template,
+                "allowed_private_hosts": (media_world.host,),
+            },
+        },
+    )
+    notifications = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notifications.bind(str(tmp_path / "notify.sock"))
+    notifications.setblocking(False)
+    environment = {
+        **os.environ,
+        "MUSICBOX_CONFIG": str(config),
+        "STATE_DIRECTORY": str(tmp_path / "lib"),
+        "CACHE_DIRECTORY": str(tmp_path / "cache"),
+        "RUNTIME_DIRECTORY": str(tmp_path / "run"),
+        "SSL_CERT_FILE": str(discord_sim.write_ca(tmp_path / "sim-ca.pem")),
+        "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+        "WATCHDOG_USEC": "1000000",
+    }
+    return Box(environment, notifications, tmp_path / "musicbox.log")
+
+
+@contextlib.asynccontextmanager
+async def service(box: Box) -> AsyncIterator[asyncio.subprocess.Process]:
+    with box.log.open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "musicbox", "run", env=box.environment, stdout=log, stderr=log
+        )
+    try:
+        await box.notified("READY=1", within_s=30)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def status(box: Box) -> tuple[int, dict[str, Any]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "musicbox",
+        "status",
+        "--json",
+        env=box.environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return process.returncode, json.loads(stdout)
+
+
+async def play(scene: Stage, query: str) -> str:
+    interaction = await scene.alice.run_command("play", scene.text, query=query)
+    return (await interaction.reply(timeout=20)).text()
+
+
+async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
+    box: Box, discord_sim: DiscordSim, media_world: MediaWorld
+) -> None:
+    scene = stage(discord_sim)
+    await scene.alice.join_voice(scene.voice)
+    async with service(box) as process:
+        await box.notified("WATCHDOG=1", within_s=5)
+        await play(scene, media_world.track_url(SONG, seconds=SONG_S))
+        await scene.voice.heard().wait_for_rungs([SONG], timeout=15)
+        code, report = await status(box)
+        assert code == 0
+        assert report["state"] == "online" and report["guilds"] == 1
+        [session] = report["voice_sessions"]
+        assert session["guild"] == "home" and session["channel"] == "Lounge"
+        assert session["now_playing"] and session["position_s"] > 0
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=20) == 0
+    code, report = await status(box)
+    assert code == 1
+    assert report["state"] == "stopped" and "no bot is listening" in report["reason"]
+    assert "Traceback" not in box.log.read_text()
+
+
+async def test_after_a_sigkill_mid_song_the_restarted_bot_resumes_where_it_stopped(
+    box: Box, discord_sim: DiscordSim, media_world: MediaWorld
+) -> None:
+    scene = stage(discord_sim)
+    await scene.alice.join_voice(scene.voice)
+    heard = scene.voice.heard()
+    async with service(box) as process:
+        await play(scene, media_world.track_url(SONG, seconds=SONG_S))
+        await heard.wait_for_rungs([SONG], timeout=15)
+        for _ in range(100):  # bounded: until 5 s of the song were heard
+            if heard.heard_ms(SONG) >= 5000:
+                break
+            await asyncio.sleep(0.1)
+        process.kill()
+        await process.wait()
+    before_kill_ms = heard.heard_ms(SONG)
+    async with service(box):
+        ready_at = asyncio.get_running_loop().time()
+        for _ in range(100):  # bounded: until the song plays again
+            if heard.heard_ms(SONG) > before_kill_ms + 500:
+                break
+            await asyncio.sleep(0.1)
+        resumed_after_s = asyncio.get_running_loop().time() - ready_at
+        for _ in range(200):  # until the rest of the song has played
+            if heard.heard_ms(SONG) >= SONG_S * 1000 - 500 or heard.heard_ms(SONG) > SONG_S * 1000 + 3000:
+                await asyncio.sleep(1.0)
+                break
+            await asyncio.sleep(0.1)
+    total_s = heard.heard_ms(SONG) / 1000
+    print(
+        f"heard {before_kill_ms / 1000:.1f} s before the kill; resumed {resumed_after_s:.1f} s after READY;"
+        f" {total_s:.1f} s of a {SONG_S:.0f} s song in all"
+    )
+    assert resumed_after_s < 10
+    # Resumed at the stored position (checkpoints every 2 s): the song is heard once, not restarted.
+    assert SONG_S - 1.0 <= total_s <= SONG_S + 2.5
