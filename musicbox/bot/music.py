@@ -236,7 +236,7 @@ class MusicCog(commands.Cog):
             return []
         return [
             app_commands.Choice(
-                name=f"{t.title} ({text.duration(t.duration_s)})"[:100], value=t.page_url[:100]
+                name=text.choice_label(t), value=t.page_url[:100]
             )
             for t in found
         ]

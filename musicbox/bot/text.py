@@ -36,9 +36,7 @@ REFUSALS = {
 }
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "live"
+def duration(seconds: float) -> str:
     total = int(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
@@ -51,7 +49,15 @@ TITLE_MAX = 80
 
 def track_line(track: Track) -> str:
     title = track.title if len(track.title) <= TITLE_MAX else track.title[: TITLE_MAX - 1] + "…"
+    if track.duration_s is None:  # a playlist entry not looked at yet, or a stream
+        return f"**{title}**"
     return f"**{title}** ({duration(track.duration_s)})"
+
+
+def choice_label(track: Track) -> str:
+    """An autocomplete choice: Discord allows 100 characters and no markdown."""
+    label = track.title if track.duration_s is None else f"{track.title} ({duration(track.duration_s)})"
+    return label[:100]
 
 
 def queued_one(track: Track, position: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from musicbox import __version__
+from musicbox.cli.demo import demo
 from musicbox.cli.run import run
 from musicbox.cli.status import status
 
@@ -33,6 +34,7 @@ def _root(
 
 
 app.command()(run)
+app.command()(demo)
 app.command()(status)
 
 

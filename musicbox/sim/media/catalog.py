@@ -145,7 +145,8 @@ def entries() -> Iterator[CatalogEntry]:
 
 def search(words: str, limit: int) -> list[CatalogEntry]:
     """Entries whose artist, title and album together hold every word (case-insensitive), in index order."""
-    wanted = words.lower().split()
+    # Punctuation on its own ("Artist - Title") is no word, as on any real search engine.
+    wanted = [word for word in words.lower().split() if any(c.isalnum() for c in word)]
     if not wanted:
         return []
     found: list[CatalogEntry] = []
