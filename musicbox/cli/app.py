@@ -7,6 +7,7 @@ import typer
 from musicbox import __version__
 from musicbox.cli.demo import demo
 from musicbox.cli.run import run
+from musicbox.cli.setup import setup
 from musicbox.cli.status import status
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ def _root(
     """A self-hosted Discord music bot."""
 
 
+app.command()(setup)
 app.command()(run)
 app.command()(demo)
 app.command()(status)

@@ -1,0 +1,224 @@
+"""`musicbox setup`: the few questions that make a working bot, each answer checked before anything is
+written; re-running edits the existing config and keeps everything else in it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import typer
+
+from musicbox.bot.identity import BotIdentity, IdentityUnknown, identify
+from musicbox.cli.console import BAD_INPUT, err, fail, out
+from musicbox.core.config import DISCORD_API_BASE, SPOTIFY_ACCOUNTS_BASE
+from musicbox.core.config_rules import ConfigError
+from musicbox.service.control import ControlUnavailable, ask_status
+from musicbox.store.config_file import config_path, paths_for, read_document, write_config
+
+SERVICE_USER = "musicbox"
+UNIT = "musicbox.service"
+UNIT_FILE = Path("/etc/systemd/system") / UNIT
+ONLINE_WAIT_S = 60
+
+
+def setup(
+    token: str = typer.Option(
+        "", "--token", envvar="MUSICBOX_TOKEN", help="The bot token.", show_default=False
+    ),
+    spotify_id: str = typer.Option("", "--spotify-id", help="Spotify client id (optional)."),
+    spotify_secret: str = typer.Option("", "--spotify-secret", help="Spotify client secret (optional)."),
+    volume: int = typer.Option(
+        -1, "--volume", min=-1, max=200, help="Default volume, 0-200 %.", show_default=False
+    ),
+    dj_role: str = typer.Option(None, "--dj-role", help="Role allowed to skip/stop/clear; empty: everyone."),
+    idle_timeout: int = typer.Option(
+        -1, "--idle-timeout", help="Seconds alone before leaving.", show_default=False
+    ),
+    unattended: bool = typer.Option(False, "--unattended", help="Ask nothing: take flags and environment."),
+    no_service: bool = typer.Option(
+        False, "--no-service", help="Write the config only; do not start the service."
+    ),
+) -> None:
+    """Check your bot token with Discord, write the config, print the invite link, start the service."""
+    environment = dict(os.environ)
+    path = config_path(environment)
+    try:
+        current = read_document(path)
+    except ConfigError as broken:
+        fail(str(broken), f"Fix it, or move it aside (mv {path} {path}.broken) and run setup again.")
+    known: dict[str, Any] = {section: dict(keys) for section, keys in current.items()}
+    discord_section = known.get("discord", {})
+    token = token.strip() or _ask_token(discord_section.get("token", ""), unattended)
+    api_base = environment.get("MUSICBOX_DISCORD_API_BASE") or discord_section.get(
+        "api_base", DISCORD_API_BASE
+    )
+    identity = _checked_identity(api_base, token)
+    out.print(f"[green]✓[/] the token belongs to [bold]{identity.name}[/]")
+    changes: dict[str, dict[str, Any]] = {"discord": {"token": token}}
+    spotify = _spotify(known.get("spotify", {}), spotify_id, spotify_secret, unattended, environment)
+    if spotify:
+        changes["spotify"] = spotify
+    changes["playback"] = _playback(known.get("playback", {}), volume, dj_role, idle_timeout, unattended)
+    try:
+        write_config(path, changes)
+    except ConfigError as bad:
+        fail(str(bad), "Nothing was written; run setup again with a value in range.", code=BAD_INPUT)
+    except OSError as cannot:
+        fail(f"could not write {path}: {cannot.strerror}", "Run setup with sudo, or free some disk space.")
+    _hand_to_service_user(path)
+    out.print(f"[green]✓[/] wrote {path}")
+    out.print(f"Invite the bot to your server:\n  [link={identity.invite_url}]{identity.invite_url}[/link]")
+    if not no_service:
+        _start_service(environment)
+
+
+def _ask_token(existing: str, unattended: bool) -> str:
+    if unattended:
+        if existing:
+            return str(existing)
+        fail("no bot token given", "Pass --token or set MUSICBOX_TOKEN.", code=BAD_INPUT)
+    out.print("Paste the bot token from https://discord.com/developers/applications → your app → Bot.")
+    hint = " (Enter keeps the current one)" if existing else ""
+    answer: str = typer.prompt(f"Bot token{hint}", default="", hide_input=True, show_default=False)
+    if answer.strip():
+        return answer.strip()
+    if existing:
+        return str(existing)
+    fail("no bot token given", "Run `musicbox demo` to try musicbox without one.", code=BAD_INPUT)
+
+
+def _checked_identity(api_base: str, token: str) -> BotIdentity:
+    with out.status("Checking the token with Discord…"):
+        try:
+            return asyncio.run(identify(api_base, token))
+        except IdentityUnknown as unknown:
+            fail(str(unknown), "Nothing was written.")
+
+
+def _spotify(
+    existing: Mapping[str, Any], client_id: str, secret: str, unattended: bool, environment: Mapping[str, str]
+) -> dict[str, str]:
+    if not (client_id or secret) and not unattended:
+        out.print(
+            "Spotify links need a Spotify app's client id and secret "
+            "(https://developer.spotify.com/dashboard); Enter skips."
+        )
+        client_id = typer.prompt(
+            "Spotify client id", default=existing.get("client_id", ""), show_default=False
+        )
+        if client_id:
+            secret = typer.prompt(
+                "Spotify client secret",
+                default=existing.get("client_secret", ""),
+                hide_input=True,
+                show_default=False,
+            )
+    if not (client_id or secret):
+        return {}
+    if not (client_id and secret):
+        fail("Spotify needs both a client id and a client secret", "Give both, or neither.", code=BAD_INPUT)
+    accounts = environment.get("MUSICBOX_SPOTIFY_ACCOUNTS_BASE") or existing.get(
+        "accounts_base", SPOTIFY_ACCOUNTS_BASE
+    )
+    with out.status("Checking the Spotify credentials…"):
+        problem = asyncio.run(_spotify_problem(accounts, client_id, secret))
+    if problem:
+        fail(
+            problem,
+            "Nothing was written. Copy both from your app at https://developer.spotify.com/dashboard.",
+        )
+    out.print("[green]✓[/] Spotify accepted the client id and secret")
+    return {"client_id": client_id, "client_secret": secret}
+
+
+async def _spotify_problem(accounts_base: str, client_id: str, secret: str) -> str:
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http,
+            http.post(
+                f"{accounts_base}/api/token",
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": f"Basic {basic}"},
+            ) as response,
+        ):
+            if response.status in (400, 401):
+                return "Spotify refused the client id and secret"
+            if response.status >= 300:
+                return f"Spotify answered {response.status}; try again in a minute"
+    except (aiohttp.ClientError, TimeoutError) as unreachable:
+        return f"could not reach Spotify at {accounts_base} ({type(unreachable).__name__})"
+    return ""
+
+
+def _playback(
+    existing: Mapping[str, Any], volume: int, dj_role: str | None, idle_timeout: int, unattended: bool
+) -> dict[str, Any]:
+    chosen: dict[str, Any] = {}
+    if volume < 0 and not unattended:
+        volume = typer.prompt(
+            "Default volume (0-200 %)", default=existing.get("default_volume", 100), type=int
+        )
+    if volume >= 0:
+        chosen["default_volume"] = volume
+    if dj_role is None and not unattended:
+        dj_role = typer.prompt(
+            "DJ role (only it may skip, stop, clear; Enter: everyone)",
+            default=existing.get("dj_role", ""),
+            show_default=False,
+        )
+    if dj_role is not None:
+        chosen["dj_role"] = dj_role
+    if idle_timeout < 0 and not unattended:
+        idle_timeout = typer.prompt(
+            "Leave after this many seconds alone or idle",
+            default=existing.get("idle_timeout_s", 300),
+            type=int,
+        )
+    if idle_timeout >= 0:
+        chosen["idle_timeout_s"] = idle_timeout
+    return chosen
+
+
+def _hand_to_service_user(path: Path) -> None:
+    # The service runs as its own user and must read the 0600 file that root just wrote.
+    if os.geteuid() != 0:
+        return
+    try:
+        user = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return
+    os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def _start_service(environment: Mapping[str, str]) -> None:
+    if shutil.which("systemctl") is None or not UNIT_FILE.exists():
+        out.print("Start the bot with `musicbox run` (install.sh sets it up as a service).")
+        return
+    # restart rather than start: a running bot must pick up the config just written.
+    for action in (["enable"], ["restart"]):
+        done = subprocess.run(["systemctl", *action, UNIT], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            fail(f"systemctl {action[0]} {UNIT} failed: {done.stderr.strip()}", "See `musicbox logs`.")
+    with out.status("Waiting for the bot to come online…"):
+        deadline = time.monotonic() + ONLINE_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                if asyncio.run(ask_status(paths_for(environment).runtime_dir))["state"] == "online":
+                    out.print("[green]✓[/] the bot is online; try /play in your server")
+                    return
+            except ControlUnavailable:
+                pass
+            time.sleep(1)
+    err.print(
+        f"The service started but did not report online within {ONLINE_WAIT_S} s; see `musicbox status`."
+    )
