@@ -234,12 +234,7 @@ class MusicCog(commands.Cog):
                 found = await self.bot.sources.search(words, limit=5)
         except (TimeoutError, QueryFailed):
             return []
-        return [
-            app_commands.Choice(
-                name=text.choice_label(t), value=t.page_url[:100]
-            )
-            for t in found
-        ]
+        return [app_commands.Choice(name=text.choice_label(t), value=t.page_url[:100]) for t in found]
 
     @app_commands.command(description="Search and pick one of five results.")
     @app_commands.describe(query="Words to search for")

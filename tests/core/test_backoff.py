@@ -27,9 +27,7 @@ def test_two_guilds_with_different_draws_do_not_retry_together() -> None:
     assert policy.delay_s(2, draw=0.1) != policy.delay_s(2, draw=0.7)
 
 
-@pytest.mark.parametrize(
-    ("first", "cap", "attempts"), [(0.0, 1.0, 3), (2.0, 1.0, 3), (0.5, 1.0, 0)]
-)
+@pytest.mark.parametrize(("first", "cap", "attempts"), [(0.0, 1.0, 3), (2.0, 1.0, 3), (0.5, 1.0, 0)])
 def test_nonsense_policies_are_refused(first: float, cap: float, attempts: int) -> None:
     with pytest.raises(ValueError):
         BackoffPolicy(first_delay_s=first, max_delay_s=cap, max_attempts=attempts)

@@ -136,5 +136,3 @@ def test_bad_addresses_are_refused_with_the_allowed_values(media_world: MediaWor
         media_world.track_url(1, fault="gremlins")
     with pytest.raises(ValueError, match="playlist kind"):
         media_world.playlist_url(3, kind="m3u")
-
-

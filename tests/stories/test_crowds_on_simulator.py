@@ -21,11 +21,11 @@ TRACK_S = 2.0
 HEAR_ALL_WITHIN_S = 2 * PLAYS_PER_MEMBER * TRACK_S + 30
 
 
-async def test_200_plays_at_once_all_acknowledged_and_heard_in_queue_order(world: Any) -> None:
+async def test_200_plays_at_once_all_acknowledged_and_heard_in_queue_order(tone_world: Any) -> None:
     """20 members in 10 guilds play 10 songs each, all members at once (each member's own songs one
     after the other, so "their order" is defined); every guild hears all 20 and each member's in order."""
-    stages = [stage(world.sim, f"guild{n}") for n in range(GUILDS)]
-    async with world.bot():
+    stages = [stage(tone_world.sim, f"guild{n}") for n in range(GUILDS)]
+    async with tone_world.bot():
         for home in stages:
             await home.alice.join_voice(home.voice)
             await home.bob.join_voice(home.voice)
@@ -34,9 +34,10 @@ async def test_200_plays_at_once_all_acknowledged_and_heard_in_queue_order(world
             asked = []
             for index in range(first_index, first_index + PLAYS_PER_MEMBER):
                 interaction = await member.run_command(
-                    "play", home.text, query=world.media.track_url(index, seconds=TRACK_S)
+                    "play", home.text, query=tone_world.media.track_url(index, seconds=TRACK_S)
                 )
-                await interaction.reply(timeout=60)
+                said = await interaction.reply(timeout=60)
+                assert said.text().startswith(("Playing", "Queued")), said.text()
                 asked.append(interaction)
             return asked
 
@@ -113,14 +114,14 @@ async def _cycles(world: Any, guilds: int, cycles_per_guild: int, reply_timeout_
         assert [o for o in gc.get_objects() if isinstance(o, GuildSession)] == []
 
 
-async def test_40_join_play_leave_cycles_leave_nothing_behind(world: Any) -> None:
+async def test_40_join_play_leave_cycles_leave_nothing_behind(tone_world: Any) -> None:
     # Each cycle costs two gateway sends (join, leave) and Discord allows 120 a minute per
     # connection (discord.py keeps itself to 110): 40 cycles and the warm-up fit one minute's budget.
-    await _cycles(world, guilds=4, cycles_per_guild=10)
+    await _cycles(tone_world, guilds=4, cycles_per_guild=10)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-async def test_200_join_play_leave_cycles_leave_nothing_behind(world: Any) -> None:
+async def test_200_join_play_leave_cycles_leave_nothing_behind(tone_world: Any) -> None:
     # Paced by the gateway budget above: about four minutes.
-    await _cycles(world, guilds=10, cycles_per_guild=20, reply_timeout_s=300)
+    await _cycles(tone_world, guilds=10, cycles_per_guild=20, reply_timeout_s=300)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from musicbox.bot import text
+from musicbox.sim.media import entry
 from musicbox.sim.voice import Recording
 from tests.world.fixture import World
 from tests.world.stage import reply_text, stage
@@ -22,15 +23,19 @@ async def test_a_dropped_gateway_does_not_interrupt_the_song_and_commands_work_a
     home = stage(world.sim)
     async with world.bot():
         await home.alice.join_voice(home.voice)
-        await (await home.alice.run_command("play", home.text, query="tone:20:4")).reply()
-        await (await home.alice.run_command("play", home.text, query="tone:21:1.5")).reply()
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(20, seconds=4))
+        ).reply()
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(21, seconds=1.5))
+        ).reply()
         heard = home.voice.heard()
         await heard_for(heard, 20, 1000)
         await world.sim.drop_gateway()
         await heard.wait_for_rungs([20, 21], timeout=20)
         await heard_for(heard, 21, 1400)
         said, _ = await reply_text(await home.alice.run_command("queue", home.text))
-        assert said == text.QUEUE_EMPTY or "Tone 21" in said
+        assert said == text.QUEUE_EMPTY or entry(21).title in said
     assert world.sim.gateway.resumes == 1
     assert 3800 <= heard.heard_ms(20) <= 4200, heard.heard_ms(20)
     assert max(heard.arrival_gaps_ms()[60:150]) < 200  # the drop at ~1 s cost the listener nothing
@@ -40,8 +45,12 @@ async def test_a_voice_outage_loses_only_the_outage_and_the_queue_plays_on(world
     home = stage(world.sim)
     async with world.bot():
         await home.alice.join_voice(home.voice)
-        await (await home.alice.run_command("play", home.text, query="tone:22:4")).reply()
-        await (await home.alice.run_command("play", home.text, query="tone:23:1.5")).reply()
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(22, seconds=4))
+        ).reply()
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(23, seconds=1.5))
+        ).reply()
         heard = home.voice.heard()
         await heard_for(heard, 22, 600)
         world.sim.voice.blackhole_udp(home.guild.id, 1.5)  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
-"""The `world` fixture: the Discord simulator, media to play, and the real bot started on demand."""
+"""The `world` fixture: the Discord simulator, the local media world, and the real bot (with the
+real yt-dlp source, as `musicbox run` builds it) started on demand."""
 
 from __future__ import annotations
 
@@ -12,22 +13,58 @@ import pytest
 
 from musicbox.bot.client import MusicBot
 from musicbox.sim.discord import DiscordSim
+from musicbox.sim.media import MediaWorld
+from musicbox.sources.ytdlp import YtDlpSource
+from musicbox.store.database import connect
 from tests.world.stage import running_bot, sim_config
 from tests.world.tones import ToneSources
 
 
+@dataclass
+class World:
+    sim: DiscordSim
+    media: MediaWorld
+    state_dir: Path
+
+    @asynccontextmanager
+    async def bot(
+        self, *, max_guilds: int = 0, resolver_workers: int = 4, **playback: Any
+    ) -> AsyncIterator[MusicBot]:
+        config = sim_config(
+            self.sim,
+            self.state_dir,
+            media=self.media,
+            max_guilds=max_guilds,
+            workers=resolver_workers,
+            **playback,
+        )
+        database = connect(self.state_dir / "sources.sqlite3")
+        sources = YtDlpSource(config, database)
+        try:
+            async with running_bot(self.sim, config, sources) as bot:
+                yield bot
+        finally:
+            await sources.aclose()
+            database.close()
+
+
 class ToneMedia:
-    """Addresses of tracks, as the media world will give them: track `index` is tone rung `index`."""
+    """Addresses of generated tones: track `index` is tone rung `index`."""
 
     def track_url(self, index: int, *, seconds: float = 2.0) -> str:
         return f"tone:{index}:{seconds:g}"
 
-    def playlist_url(self, count: int, *, first_index: int = 0, seconds: float = 2.0) -> str:
-        return f"tones:{first_index}:{count}:{seconds:g}"
-
 
 @dataclass
-class World:
+class ToneWorld:
+    """The simulator and the real bot over generated tones instead of yt-dlp.
+
+    For the crowd stories: they measure the bot's acknowledgements, ordering and cleanup under load.
+    With 200 yt-dlp resolves in the same process the listener side (decrypt, decode, FFT of every
+    packet, sharing one GIL with the bot) falls behind the kernel buffer and loses packets a real
+    Discord would have received, so the failure would be the simulator's, not the bot's.
+    """
+
     sim: DiscordSim
     media: ToneMedia
     state_dir: Path
@@ -40,5 +77,10 @@ class World:
 
 
 @pytest.fixture
-async def world(discord_sim: DiscordSim, tmp_path: Path) -> World:
-    return World(sim=discord_sim, media=ToneMedia(), state_dir=tmp_path)
+async def tone_world(discord_sim: DiscordSim, tmp_path: Path) -> ToneWorld:
+    return ToneWorld(sim=discord_sim, media=ToneMedia(), state_dir=tmp_path)
+
+
+@pytest.fixture
+async def world(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> World:
+    return World(sim=discord_sim, media=media_world, state_dir=tmp_path)

@@ -14,9 +14,17 @@ from typing import Any
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
-from musicbox.core.config import Config, DiscordConfig, LimitsConfig, PathsConfig, PlaybackConfig
+from musicbox.core.config import (
+    Config,
+    DiscordConfig,
+    LimitsConfig,
+    PathsConfig,
+    PlaybackConfig,
+    ResolverConfig,
+)
 from musicbox.playback.session import AudioProvider
 from musicbox.sim.discord import DiscordSim, Interaction, Member, SimGuild, SimTextChannel, SimVoiceChannel
+from musicbox.sim.media import MediaWorld
 
 
 @dataclass
@@ -39,10 +47,24 @@ def stage(sim: DiscordSim, name: str = "home") -> Stage:
     )
 
 
-def sim_config(sim: DiscordSim, state_dir: Path, *, max_guilds: int = 0, **playback: Any) -> Config:
+def sim_config(
+    sim: DiscordSim,
+    state_dir: Path,
+    *,
+    media: MediaWorld | None = None,
+    max_guilds: int = 0,
+    workers: int = 2,
+    **playback: Any,
+) -> Config:
+    resolver = ResolverConfig(workers=workers)
+    if media is not None:
+        resolver = replace(
+            resolver, search_template=media.search_template, allowed_private_hosts=(media.host,)
+        )
     return Config(
         discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),
         playback=replace(PlaybackConfig(idle_timeout_s=60), **playback),
+        resolver=resolver,
         limits=LimitsConfig(max_guilds=max_guilds),
         paths=PathsConfig(state_dir=state_dir, cache_dir=state_dir / "cache", runtime_dir=state_dir),
     )

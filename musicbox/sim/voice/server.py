@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import Awaitable
@@ -57,7 +58,7 @@ class VoiceServer:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: self._udp, local_addr=("127.0.0.1", 0))
+        transport, _ = await loop.create_datagram_endpoint(lambda: self._udp, sock=_listening_udp_socket())
         self.udp_port = int(transport.get_extra_info("sockname")[1])
         app = web.Application()
         app.router.add_get("/", self._signalling.handle)
@@ -136,3 +137,24 @@ class VoiceServer:
         task = asyncio.get_running_loop().create_task(run())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+
+# The simulator shares its process, and so the GIL, with the bot under test: while yt-dlp threads
+# hold it, the loop drains this socket late. A real listener is not starved by the bot's CPU, so
+# the kernel buffer is made deep enough (seconds of many streams) that a stall delays packets
+# rather than dropping them. SO_RCVBUFFORCE passes net.core.rmem_max when running as root.
+UDP_RECEIVE_BUFFER = 16 * 2**20
+
+
+def _listening_udp_socket() -> socket.socket:
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    force = getattr(socket, "SO_RCVBUFFORCE", None)  # Linux only
+    try:
+        udp.setsockopt(
+            socket.SOL_SOCKET, force if force is not None else socket.SO_RCVBUF, UDP_RECEIVE_BUFFER
+        )
+    except OSError:
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    return udp
