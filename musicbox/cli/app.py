@@ -9,6 +9,7 @@ from musicbox.cli.demo import demo
 from musicbox.cli.run import run
 from musicbox.cli.setup import setup
 from musicbox.cli.status import status
+from musicbox.cli.tune import tune_command
 
 app = typer.Typer(
     name="musicbox",
@@ -38,6 +39,7 @@ app.command()(setup)
 app.command()(run)
 app.command()(demo)
 app.command()(status)
+app.command("tune")(tune_command)
 
 
 def main() -> None:

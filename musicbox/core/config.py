@@ -46,6 +46,8 @@ class ResolverConfig:
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
     budget_mb: int = 0  # 0: chosen by the tuner
+    max_transcodes: int = 0  # ffmpeg processes filling the cache at once; 0: chosen by the tuner
+    prefetch_depth: int = -1  # queued songs cached ahead of time; -1: chosen by the tuner
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,11 @@ RULES: dict[str, dict[str, Rule]] = {
         "search_template": Rule(str),
         "allowed_private_hosts": Rule(tuple),
     },
-    "cache": {"budget_mb": Rule(int, 0, 1_000_000)},
+    "cache": {
+        "budget_mb": Rule(int, 0, 1_000_000),
+        "max_transcodes": Rule(int, 0, 64),
+        "prefetch_depth": Rule(int, -1, 5),
+    },
     "limits": {"max_guilds": Rule(int, 0, 10_000), "cleanup_interval_s": Rule(int, 5, 3600)},
     "spotify": {
         "client_id": Rule(str),

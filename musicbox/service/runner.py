@@ -18,8 +18,10 @@ import discord
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import Config
+from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import control, health
 from musicbox.service.notify import Notifier
+from musicbox.service.probe import probe
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 
@@ -37,6 +39,15 @@ class TokenRejected(Exception):
 async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     errors = health.RecentErrors()
     logging.getLogger().addHandler(errors)
+    tuning = tune(probe(config.paths.cache_dir), overrides_from(config))
+    config = with_tuning(config, tuning)
+    log.info(
+        "tuned: %d resolver workers, %d voice sessions, %d MB cache, prefetch %d",
+        tuning.resolver_workers,
+        tuning.max_guilds,
+        tuning.cache_budget_mb,
+        tuning.prefetch_depth,
+    )
     notifier = Notifier(environment)
     started_at = time.time()
     database = connect(config.paths.state_dir / "musicbox.sqlite3")

@@ -1,0 +1,64 @@
+"""tune() on the boxes owners run musicbox on, and the edges where a naive formula breaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicbox.core.tuning import Overrides, Probe, Tuning, tune
+
+PI_ZERO_2_W = Probe(4, 512, 20_000, "Cortex-A53", "aarch64", "0xd03", "Raspberry Pi Zero 2 W Rev 1.0")
+PI_4_2GB = Probe(4, 2048, 50_000, "Cortex-A72", "aarch64", "0xd08", "Raspberry Pi 4 Model B Rev 1.4")
+PI_5_8GB = Probe(4, 8192, 100_000, "Cortex-A76", "aarch64", "0xd0b", "Raspberry Pi 5 Model B Rev 1.0")
+X86_16GB = Probe(8, 16_384, 400_000, "Intel(R) Core(TM) i5-8500T", "x86_64")
+ONE_CORE_256MB = Probe(1, 256, 8_000, "Cortex-A53", "aarch64", "0xd03")
+FULL_DISK = Probe(4, 2048, 100, "Cortex-A72", "aarch64", "0xd08")
+
+
+def figures(tuning: Tuning) -> tuple[int, int, int, int, int]:
+    return (
+        tuning.resolver_workers,
+        tuning.max_transcodes,
+        tuning.max_guilds,
+        tuning.cache_budget_mb,
+        tuning.prefetch_depth,
+    )
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        # resolvers, transcodes, voice sessions, cache MB, prefetch
+        (PI_ZERO_2_W, (1, 3, 9, 5_000, 1)),
+        (PI_4_2GB, (4, 4, 105, 12_500, 2)),
+        (PI_5_8GB, (4, 4, 400, 20_000, 2)),
+        (X86_16GB, (8, 8, 1000, 20_000, 2)),
+        (ONE_CORE_256MB, (1, 1, 1, 2_000, 1)),
+        (FULL_DISK, (4, 4, 105, 0, 0)),
+    ],
+    ids=["pi-zero-2w", "pi4-2gb", "pi5-8gb", "x86-16gb", "1-core-256mb", "full-disk"],
+)
+def test_each_box_gets_limits_its_ram_cpu_and_disk_can_carry(
+    box: Probe, expected: tuple[int, int, int, int, int]
+) -> None:
+    assert figures(tune(box)) == expected
+
+
+def test_the_owners_settings_win_over_the_tuner() -> None:
+    chosen = tune(
+        PI_ZERO_2_W,
+        Overrides(resolver_workers=6, max_transcodes=2, max_guilds=50, cache_budget_mb=100, prefetch_depth=0),
+    )
+    assert figures(chosen) == (6, 2, 50, 100, 0)
+    assert all("(set in config)" in reason for reason in chosen.reasons)
+
+
+def test_a_box_nobody_described_still_gets_one_of_everything() -> None:
+    nothing = Probe(0, 0, 0, "", "riscv64")
+    assert figures(tune(nothing)) == (1, 1, 1, 0, 0)
+
+
+def test_more_ram_never_means_fewer_sessions() -> None:
+    sessions = [
+        tune(Probe(4, ram, 50_000, "", "aarch64", "0xd08")).max_guilds for ram in range(256, 9000, 256)
+    ]
+    assert sessions == sorted(sessions)
