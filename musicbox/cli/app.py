@@ -6,7 +6,9 @@ import typer
 
 from musicbox import __version__
 from musicbox.cli.demo import demo
+from musicbox.cli.logs import logs
 from musicbox.cli.run import run
+from musicbox.cli.service import service
 from musicbox.cli.setup import setup
 from musicbox.cli.status import status
 from musicbox.cli.tune import tune_command
@@ -40,6 +42,8 @@ app.command()(run)
 app.command()(demo)
 app.command()(status)
 app.command("tune")(tune_command)
+app.command()(logs)
+app.add_typer(service, name="service")
 
 
 def main() -> None:

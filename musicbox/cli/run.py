@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 
 import typer
 
 from musicbox.cli.console import BAD_INPUT, fail
 from musicbox.core.config_rules import ConfigError
+from musicbox.service.logbook import LINE_FORMAT, file_handler
 from musicbox.service.runner import TokenRejected, run_service
 from musicbox.store.config_file import config_path, load_config
 
@@ -29,18 +31,20 @@ def run(
             "Run `musicbox setup` to add one, or `musicbox demo` to see musicbox work without Discord.",
             code=BAD_INPUT,
         )
-    _configure_logging(verbose, under_journald="JOURNAL_STREAM" in environment)
+    _configure_logging(verbose, config.paths.state_dir, under_journald="JOURNAL_STREAM" in environment)
     try:
         asyncio.run(run_service(config, environment))
     except TokenRejected:
         fail("Discord refused the bot token.", "Run `musicbox setup` and paste the token again.")
 
 
-def _configure_logging(verbose: bool, *, under_journald: bool) -> None:
-    # journald stamps each line itself; a terminal gets the time from us.
-    layout = "%(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format=layout if under_journald else "%(asctime)s " + layout,
-    )
+def _configure_logging(verbose: bool, state_dir: Path, *, under_journald: bool) -> None:
+    # journald stamps and keeps each line itself; elsewhere we add the time and keep a file that
+    # `musicbox logs` reads.
+    level = logging.DEBUG if verbose else logging.INFO
+    if under_journald:
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=level, format=LINE_FORMAT)
+        logging.getLogger().addHandler(file_handler(state_dir))
     logging.getLogger("discord").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -7,8 +7,6 @@ import asyncio
 import base64
 import os
 import pwd
-import shutil
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,10 +20,10 @@ from musicbox.cli.console import BAD_INPUT, err, fail, out
 from musicbox.core.config import DISCORD_API_BASE, SPOTIFY_ACCOUNTS_BASE
 from musicbox.core.config_rules import ConfigError
 from musicbox.service.control import ControlUnavailable, ask_status
+from musicbox.service.unit import UNIT, has_systemd, systemctl
 from musicbox.store.config_file import config_path, paths_for, read_document, write_config
 
 SERVICE_USER = "musicbox"
-UNIT = "musicbox.service"
 UNIT_FILE = Path("/etc/systemd/system") / UNIT
 ONLINE_WAIT_S = 60
 
@@ -201,14 +199,14 @@ def _hand_to_service_user(path: Path) -> None:
 
 
 def _start_service(environment: Mapping[str, str]) -> None:
-    if shutil.which("systemctl") is None or not UNIT_FILE.exists():
+    if not has_systemd() or not UNIT_FILE.exists():
         out.print("Start the bot with `musicbox run` (install.sh sets it up as a service).")
         return
     # restart rather than start: a running bot must pick up the config just written.
-    for action in (["enable"], ["restart"]):
-        done = subprocess.run(["systemctl", *action, UNIT], capture_output=True, text=True, check=False)
+    for action in ("enable", "restart"):
+        done = systemctl(action)
         if done.returncode != 0:
-            fail(f"systemctl {action[0]} {UNIT} failed: {done.stderr.strip()}", "See `musicbox logs`.")
+            fail(f"systemctl {action} {UNIT} failed: {done.stderr.strip()}", "See `musicbox logs`.")
     with out.status("Waiting for the bot to come online…"):
         deadline = time.monotonic() + ONLINE_WAIT_S
         while time.monotonic() < deadline:

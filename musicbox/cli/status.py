@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 from typing import Any
 
 import typer
@@ -14,9 +12,8 @@ from rich.table import Table
 
 from musicbox.cli.console import FAILURE, out, print_json
 from musicbox.service.control import ControlUnavailable, ask_status
+from musicbox.service.unit import last_log, unit_state
 from musicbox.store.config_file import paths_for
-
-UNIT = "musicbox.service"
 
 
 def status(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
@@ -25,7 +22,7 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
     try:
         report = asyncio.run(ask_status(runtime_dir))
     except ControlUnavailable as down:
-        report = {"state": "stopped", "reason": str(down), "unit": _unit_state(), "last_log": _last_log()}
+        report = {"state": "stopped", "reason": str(down), "unit": unit_state(), "last_log": last_log()}
     if json_output:
         print_json(report)
     else:
@@ -88,30 +85,3 @@ def _duration(seconds: float) -> str:
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def _unit_state() -> dict[str, str]:
-    if shutil.which("systemctl") is None:
-        return {}
-    shown = subprocess.run(
-        ["systemctl", "show", UNIT, "--property=ActiveState,SubState,ExecMainStatus,LoadState"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-    pairs = (line.partition("=") for line in shown.stdout.splitlines() if "=" in line)
-    return {key: value for key, _, value in pairs}
-
-
-def _last_log(lines: int = 10) -> list[str]:
-    if shutil.which("journalctl") is None:
-        return []
-    shown = subprocess.run(
-        ["journalctl", "-u", UNIT, "-n", str(lines), "--no-pager", "-o", "short-iso"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-    return [line for line in shown.stdout.splitlines() if line and not line.startswith("-- ")]
