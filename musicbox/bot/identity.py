@@ -5,6 +5,7 @@ before saving it and build the invite link from the application id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ INVITE_SCOPES = "bot+applications.commands"
 class BotIdentity:
     name: str
     application_id: int
+    server_time: float | None = None  # Discord's Date header, for `musicbox doctor`'s clock check
 
     @property
     def invite_url(self) -> str:
@@ -38,17 +40,19 @@ async def identify(api_base: str, token: str, *, timeout_s: float = 15.0) -> Bot
         async with aiohttp.ClientSession(
             headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
         ) as http:
-            user = await _get(http, f"{api_base}/users/@me")
-            application = await _get(http, f"{api_base}/oauth2/applications/@me")
+            user, server_time = await _get(http, f"{api_base}/users/@me")
+            application, _ = await _get(http, f"{api_base}/oauth2/applications/@me")
     except (aiohttp.ClientError, TimeoutError) as unreachable:
         raise IdentityUnknown(
             f"could not reach Discord at {api_base} ({type(unreachable).__name__}); "
             "check the box's network and run `musicbox setup` again"
         ) from unreachable
-    return BotIdentity(name=str(user.get("username", "?")), application_id=int(application["id"]))
+    return BotIdentity(
+        name=str(user.get("username", "?")), application_id=int(application["id"]), server_time=server_time
+    )
 
 
-async def _get(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+async def _get(http: aiohttp.ClientSession, url: str) -> tuple[dict[str, Any], float | None]:
     async with http.get(url) as response:
         if response.status == 401:
             raise IdentityUnknown(
@@ -58,4 +62,11 @@ async def _get(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
         if response.status >= 400:
             raise IdentityUnknown(f"Discord answered {response.status} to {url}; try again in a minute")
         payload: dict[str, Any] = await response.json()
-        return payload
+        return payload, _header_time(response.headers.get("Date"))
+
+
+def _header_time(value: str | None) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError):
+        return None

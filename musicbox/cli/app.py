@@ -6,6 +6,7 @@ import typer
 
 from musicbox import __version__
 from musicbox.cli.demo import demo
+from musicbox.cli.doctor import doctor
 from musicbox.cli.logs import logs
 from musicbox.cli.run import run
 from musicbox.cli.service import service
@@ -43,6 +44,7 @@ app.command()(demo)
 app.command()(status)
 app.command("tune")(tune_command)
 app.command()(logs)
+app.command()(doctor)
 app.add_typer(service, name="service")
 
 

@@ -90,7 +90,7 @@ class YtDlpSource:
         self._probe_timeout_s = probe_timeout_s
         self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
-        self._deno = _deno_path()
+        self._deno = deno_path()
 
     async def aclose(self) -> None:
         # Running extractions finish in their threads (yt-dlp cannot be interrupted); nothing new starts.
@@ -382,7 +382,7 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _deno_path() -> str | None:
+def deno_path() -> str | None:
     try:
         import deno
     except ImportError:

@@ -1,0 +1,159 @@
+"""`musicbox doctor`: every check that explains why a bot does not play, each with its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes.util
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import psutil
+import typer
+
+from musicbox.bot.identity import IdentityUnknown, identify
+from musicbox.bot.sources import QueryFailed
+from musicbox.cli.console import out, print_json
+from musicbox.core import diagnosis
+from musicbox.core.config import Config
+from musicbox.core.config_rules import ConfigError
+from musicbox.core.diagnosis import Finding, Verdict
+from musicbox.service.unit import unit_state
+from musicbox.sources.ytdlp import YtDlpSource, deno_path
+from musicbox.store.config_file import config_path, load_config
+
+_MARK = {Verdict.OK: "[green]✓[/]", Verdict.WARN: "[yellow]![/]", Verdict.FAIL: "[red]✗[/]"}
+
+
+def doctor(
+    online: bool = typer.Option(
+        False, "--online", help="Also search and resolve one song through the configured source."
+    ),
+    words: str = typer.Option(
+        "rick astley never gonna give you up", "--words", help="What --online searches for."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Check ffmpeg, libopus, yt-dlp and Deno, the config and token, disk, clock, permissions and the
+    service; exit 1 if anything would stop the bot from playing."""
+    if json_output:
+        findings = _findings(online, words, progress=None)
+    else:
+        with out.status("checking…") as spinner:
+            findings = _findings(online, words, progress=lambda check: spinner.update(f"checking {check}…"))
+    if json_output:
+        print_json([{**vars_of(finding), "verdict": finding.verdict.value} for finding in findings])
+    else:
+        for finding in findings:
+            out.print(f"{_MARK[finding.verdict]} [bold]{finding.check}[/]: {finding.detail}", soft_wrap=True)
+            if finding.fix:
+                out.print(f"    {finding.fix}", markup=False, soft_wrap=True)
+    raise typer.Exit(diagnosis.exit_code(findings))
+
+
+def vars_of(finding: Finding) -> dict[str, str]:
+    return {"check": finding.check, "detail": finding.detail, "fix": finding.fix}
+
+
+def _findings(online: bool, words: str, progress: Callable[[str], None] | None) -> list[Finding]:
+    def step(check: str) -> None:
+        if progress is not None:
+            progress(check)
+
+    environment = dict(os.environ)
+    found = [_ffmpeg(), _libopus(), diagnosis.ytdlp_age(_ytdlp_version(), date.today()), _deno()]
+    step("config")
+    try:
+        config = load_config(environment)
+    except ConfigError as bad:
+        return [*found, Finding("config", Verdict.FAIL, str(bad), "Fix the value, or run `musicbox setup`")]
+    path = config_path(environment)
+    found.append(diagnosis.ok("config", f"{path} is valid" if path.exists() else "no file: defaults"))
+    step("token")
+    found += _token_and_clock(config)
+    found.append(_disk(config))
+    if path.exists():
+        found.append(diagnosis.config_mode(str(path), path.stat().st_mode))
+    found.append(diagnosis.unit(unit_state()))
+    if online:
+        step("the live source")
+        found.append(asyncio.run(_online(config, words)))
+    return found
+
+
+def _ffmpeg() -> Finding:
+    binary = shutil.which("ffmpeg")
+    if binary is None:
+        return Finding("ffmpeg", Verdict.FAIL, "not found", "Run `sudo apt install ffmpeg`")
+    shown = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=30, check=False)
+    first = shown.stdout.splitlines()[0] if shown.stdout else "no version output"
+    return diagnosis.ok("ffmpeg", " ".join(first.split()[:3]))
+
+
+def _libopus() -> Finding:
+    name = ctypes.util.find_library("opus")
+    if name is None:
+        return Finding("libopus", Verdict.FAIL, "not found", "Run `sudo apt install libopus0`")
+    return diagnosis.ok("libopus", name)
+
+
+def _ytdlp_version() -> str:
+    from yt_dlp.version import __version__
+
+    return str(__version__)
+
+
+def _deno() -> Finding:
+    binary = deno_path()
+    if binary is None:
+        return Finding("deno", Verdict.FAIL, "not found (YouTube needs it)", "Reinstall: `sudo ./install.sh`")
+    shown = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    if shown.returncode != 0:
+        return Finding("deno", Verdict.FAIL, f"{binary} does not run", "Reinstall: `sudo ./install.sh`")
+    return diagnosis.ok("deno", shown.stdout.splitlines()[0])
+
+
+def _token_and_clock(config: Config) -> list[Finding]:
+    if not config.discord.token:
+        return [Finding("token", Verdict.FAIL, "no bot token", "Run `musicbox setup`")]
+    try:
+        identity = asyncio.run(identify(config.discord.api_base, config.discord.token))
+    except IdentityUnknown as unknown:
+        return [Finding("token", Verdict.FAIL, str(unknown), "Run `musicbox setup` to paste a new token")]
+    skew = None if identity.server_time is None else time.time() - identity.server_time
+    return [diagnosis.ok("token", f"accepted: the bot is {identity.name}"), diagnosis.clock(skew)]
+
+
+def _disk(config: Config) -> Finding:
+    where = _existing(config.paths.cache_dir)
+    return diagnosis.disk(str(config.paths.cache_dir), psutil.disk_usage(str(where)).free // 2**20)
+
+
+def _existing(directory: Path) -> Path:
+    return next((p for p in (directory, *directory.parents) if p.exists()), Path("/"))
+
+
+async def _online(config: Config, words: str) -> Finding:
+    # A private in-memory store, so the check really goes upstream instead of answering from cache.
+    database = sqlite3.connect(":memory:", check_same_thread=False)
+    source = YtDlpSource(config, database)
+    started = time.monotonic()
+    try:
+        found = await source.search(words, limit=1)
+        if not found:
+            return Finding(
+                "online", Verdict.FAIL, f"searching for {words!r} found nothing", "Run `musicbox update`"
+            )
+        await source.media_url(found[0])
+    except QueryFailed as failed:
+        return Finding("online", Verdict.FAIL, str(failed), "Run `musicbox update`, then try again")
+    finally:
+        await source.aclose()
+        database.close()
+    elapsed = time.monotonic() - started
+    return diagnosis.ok("online", f"found and resolved {found[0].title!r} in {elapsed:.1f} s")

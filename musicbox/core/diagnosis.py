@@ -1,0 +1,107 @@
+"""What `musicbox doctor` concludes from the facts it gathered: one finding per check, each with
+the fix in the owner's words. Pure; the CLI gathers the facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+DISK_WARN_MB = 512
+DISK_FAIL_MB = 64
+CLOCK_WARN_S = 30.0  # Discord's rate-limit resets and voice timestamps assume a clock within seconds
+YTDLP_STALE_DAYS = 60  # YouTube changes often; a yt-dlp this old usually fails on some videos
+
+
+class Verdict(Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    verdict: Verdict
+    detail: str
+    fix: str = ""
+
+
+def ok(check: str, detail: str) -> Finding:
+    return Finding(check, Verdict.OK, detail)
+
+
+def disk(where: str, free_mb: int) -> Finding:
+    detail = f"{free_mb} MB free at {where}"
+    if free_mb < DISK_FAIL_MB:
+        return Finding(
+            "disk", Verdict.FAIL, detail, "Free some space: `musicbox cache purge --all`, old logs"
+        )
+    if free_mb < DISK_WARN_MB:
+        return Finding("disk", Verdict.WARN, detail, "The audio cache turns itself off below 256 MB free")
+    return ok("disk", detail)
+
+
+def clock(skew_s: float | None) -> Finding:
+    if skew_s is None:
+        return Finding("clock", Verdict.WARN, "Discord's time was not available to compare with")
+    detail = f"{abs(skew_s):.1f} s {'ahead of' if skew_s > 0 else 'behind'} Discord"
+    if abs(skew_s) > CLOCK_WARN_S:
+        return Finding("clock", Verdict.WARN, detail, "Enable time sync: `sudo timedatectl set-ntp true`")
+    return ok("clock", detail)
+
+
+def ytdlp_age(version: str, today: date) -> Finding:
+    released = _release_date(version)
+    detail = f"yt-dlp {version}"
+    if released is None:
+        return Finding("yt-dlp", Verdict.WARN, f"{detail} (release date unknown)", "Run `musicbox update`")
+    age = (today - released).days
+    if age > YTDLP_STALE_DAYS:
+        return Finding(
+            "yt-dlp",
+            Verdict.WARN,
+            f"{detail} is {age} days old",
+            "Run `musicbox update` (YouTube changes often)",
+        )
+    return ok("yt-dlp", detail)
+
+
+def config_mode(path: str, mode: int) -> Finding:
+    if mode & 0o077:
+        return Finding(
+            "permissions",
+            Verdict.FAIL,
+            f"{path} is readable by others (mode {mode & 0o777:o}) and holds the bot token",
+            f"Run `sudo chmod 600 {path}`",
+        )
+    return ok("permissions", f"{path} is private (mode {mode & 0o777:o})")
+
+
+def unit(state: dict[str, str]) -> Finding:
+    if not state:
+        return ok("service", "not a systemd service here (run it with `musicbox run`)")
+    if state.get("LoadState") != "loaded":
+        return Finding(
+            "service", Verdict.WARN, "musicbox.service is not installed", "Run `sudo ./install.sh`"
+        )
+    active, enabled = state.get("ActiveState", "?"), state.get("UnitFileState", "?")
+    detail = f"musicbox.service {active} ({state.get('SubState', '?')}), {enabled} at boot"
+    if active != "active":
+        return Finding("service", Verdict.FAIL, detail, "See `musicbox logs`, then `musicbox service start`")
+    if enabled != "enabled":
+        return Finding("service", Verdict.WARN, detail, "Run `musicbox service enable` to start it at boot")
+    return ok("service", detail)
+
+
+def exit_code(findings: list[Finding]) -> int:
+    return 1 if any(finding.verdict is Verdict.FAIL for finding in findings) else 0
+
+
+def _release_date(version: str) -> date | None:
+    # yt-dlp versions are release dates: 2026.10.26 (or 2026.10.26.123456 for nightlies).
+    parts = version.split(".")
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except (IndexError, ValueError):
+        return None

@@ -1,0 +1,55 @@
+"""doctor's judgements: each problem found is named with the fix, and nothing healthy is flagged."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from musicbox.core import diagnosis
+from musicbox.core.diagnosis import Verdict
+
+
+def test_a_nearly_full_disk_warns_and_a_full_one_fails_with_a_way_out() -> None:
+    assert diagnosis.disk("/var/cache/musicbox", 10_000).verdict is Verdict.OK
+    assert diagnosis.disk("/var/cache/musicbox", 300).verdict is Verdict.WARN
+    full = diagnosis.disk("/var/cache/musicbox", 10)
+    assert full.verdict is Verdict.FAIL and "musicbox cache purge" in full.fix
+
+
+def test_a_drifting_clock_says_how_to_sync_it() -> None:
+    assert diagnosis.clock(1.5).verdict is Verdict.OK
+    drifted = diagnosis.clock(-95.0)
+    assert drifted.verdict is Verdict.WARN
+    assert "95.0 s behind" in drifted.detail and "timedatectl" in drifted.fix
+
+
+def test_an_old_ytdlp_is_flagged_by_its_release_date() -> None:
+    assert diagnosis.ytdlp_age("2026.10.26", date(2026, 11, 24)).verdict is Verdict.OK
+    old = diagnosis.ytdlp_age("2026.01.02", date(2026, 11, 24))
+    assert old.verdict is Verdict.WARN and "326 days old" in old.detail and "musicbox update" in old.fix
+    assert diagnosis.ytdlp_age("nightly", date(2026, 11, 24)).verdict is Verdict.WARN
+
+
+def test_a_config_others_can_read_fails_because_it_holds_the_token() -> None:
+    assert diagnosis.config_mode("/etc/musicbox/config.toml", 0o100600).verdict is Verdict.OK
+    exposed = diagnosis.config_mode("/etc/musicbox/config.toml", 0o100644)
+    assert exposed.verdict is Verdict.FAIL and exposed.fix == "Run `sudo chmod 600 /etc/musicbox/config.toml`"
+
+
+def test_the_service_is_judged_by_what_systemd_says() -> None:
+    assert diagnosis.unit({}).verdict is Verdict.OK  # no systemd: nothing to judge
+    running = {
+        "LoadState": "loaded",
+        "ActiveState": "active",
+        "SubState": "running",
+        "UnitFileState": "enabled",
+    }
+    assert diagnosis.unit(running).verdict is Verdict.OK
+    assert diagnosis.unit({**running, "UnitFileState": "disabled"}).verdict is Verdict.WARN
+    failed = diagnosis.unit({**running, "ActiveState": "failed", "SubState": "failed"})
+    assert failed.verdict is Verdict.FAIL and "musicbox logs" in failed.fix
+    assert diagnosis.unit({"LoadState": "not-found"}).verdict is Verdict.WARN
+
+
+def test_any_failure_makes_the_exit_code_one() -> None:
+    assert diagnosis.exit_code([diagnosis.ok("a", "fine"), diagnosis.disk("/", 300)]) == 0
+    assert diagnosis.exit_code([diagnosis.ok("a", "fine"), diagnosis.disk("/", 1)]) == 1
