@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import aiohttp
 import discord
@@ -10,9 +11,11 @@ import yarl
 
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
+from musicbox.cache.audio import CachedAudio
+from musicbox.cache.store import AudioStore
 from musicbox.core.config import Config
 from musicbox.playback.direct import DirectAudio
-from musicbox.playback.session import AudioProvider
+from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.store.database import connect
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
@@ -34,15 +37,25 @@ def build_bot(
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
     database = connect(config.paths.state_dir / "musicbox.sqlite3")
     settings = SettingsStore(database, GuildSettings.defaults(config.playback))
+    sessions = Sessions(max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS)
     return MusicBot(
         config,
         sources=sources,
-        audio=audio or DirectAudio(),
+        audio=audio or _audio(config, database, sessions),
         settings=settings,
         queues=QueueStore(database),
-        max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
+        sessions=sessions,
         connector=connector,
     )
+
+
+def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions) -> AudioProvider:
+    if config.cache.budget_mb <= 0:
+        return DirectAudio()
+    store = AudioStore(
+        config.paths.cache_dir / "audio", database, budget_bytes=config.cache.budget_mb * 2**20
+    )
+    return CachedAudio(store, max_transcodes=config.cache.max_transcodes, queued_keys=sessions.queued_keys)
 
 
 async def serve_until_stopped(bot: MusicBot, token: str, stop: asyncio.Event) -> None:

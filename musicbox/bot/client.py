@@ -32,7 +32,7 @@ class MusicBot(commands.Bot):
         audio: AudioProvider,
         settings: SettingsStore,
         queues: QueueStore,
-        max_guilds: int,
+        sessions: Sessions,
         connector: aiohttp.BaseConnector | None = None,
     ) -> None:
         intents = discord.Intents.none()
@@ -46,7 +46,7 @@ class MusicBot(commands.Bot):
         self.audio = audio
         self.settings = settings
         self.queues = queues
-        self.sessions = Sessions(max_guilds=max_guilds)
+        self.sessions = sessions
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self._resumed_saved = False
 
@@ -90,6 +90,7 @@ class MusicBot(commands.Bot):
             idle_timeout_s=self.config.playback.idle_timeout_s,
             on_closed=self.sessions.forget,
             saver=self._save_queue,
+            audio_prefetch=max(0, self.config.cache.prefetch_depth),
         )
         try:
             self.sessions.add(session)
@@ -126,6 +127,7 @@ class MusicBot(commands.Bot):
         for pending in list(self._joining.values()):
             pending.cancel()
         await self.sessions.aclose()
+        await self.audio.aclose()
         await super().close()
 
 

@@ -1,7 +1,8 @@
 """Audio straight from the media URL through one ffmpeg child, no cache.
 
-The stand-in with the same call shape as the audio cache (`source(track_id, media_url, ...)`), used
-until the cache is wired; the child is reaped by discord.py's player when the source is cleaned up."""
+What plays when the cache is off (a budget of 0: the disk is nearly full, or the owner said so), and
+what the cache itself uses for a volume other than 100 %, which needs decoding anyway. The child is
+reaped by discord.py's player when the source is cleaned up."""
 
 from __future__ import annotations
 
@@ -22,3 +23,9 @@ class DirectAudio:
             before += f" -ss {start_s:.3f}"
         options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"
         return discord.FFmpegOpusAudio(media_url, before_options=before, options=options)
+
+    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+        """Nothing to fetch ahead without a cache: the media URL is already resolved by then."""
+
+    async def aclose(self) -> None:
+        """Each source's ffmpeg child is reaped by the player that played it."""

@@ -32,6 +32,11 @@ class AudioProvider(Protocol):
         self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
     ) -> discord.AudioSource: ...
 
+    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+        """Make a queued song quick to start when its turn comes."""
+
+    async def aclose(self) -> None: ...
+
 
 class MediaLocator(Protocol):
     async def media_url(self, track: Track) -> str: ...
@@ -58,6 +63,7 @@ class GuildSession:
         on_closed: Callable[[GuildSession], None],
         saver: Saver | None = None,
         checkpoint_s: float = CHECKPOINT_S,
+        audio_prefetch: int = PREFETCH_DEPTH,
     ) -> None:
         self.guild_id = guild_id
         self.voice = voice
@@ -80,6 +86,7 @@ class GuildSession:
         self._saver = saver
         self._playing_source: discord.AudioSource | None = None
         self._checkpoint_s = checkpoint_s
+        self._audio_prefetch = audio_prefetch
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
 
     def start(self) -> None:
@@ -288,9 +295,11 @@ class GuildSession:
             self._spawn(self._prefetch(wanted), "prefetch")
 
     async def _prefetch(self, tracks: list[Track]) -> None:
-        for track in tracks:
+        for position, track in enumerate(tracks):
             with contextlib.suppress(Exception):
-                await self._media_url(track)
+                url = await self._media_url(track)
+                if position < self._audio_prefetch:
+                    await self._audio.prefetch(track.id, url)
 
     async def _watch_idle(self) -> None:
         interval = max(0.05, min(5.0, self._idle_timeout_s / 4))
@@ -357,6 +366,10 @@ class Sessions:
 
     def has_room(self) -> bool:
         return self.max_guilds <= 0 or len(self._by_guild) < self.max_guilds
+
+    def queued_keys(self) -> set[str]:
+        """Every song playing or waiting in any guild: what the audio cache must not evict."""
+        return {str(track_id) for session in self._by_guild.values() for track_id in session.queue.ids()}
 
     def add(self, session: GuildSession) -> None:
         if not self.has_room():

@@ -90,6 +90,12 @@ class FastAudio:
             raise RuntimeError("404")
         return FakeSource(track_id.key, start_s)
 
+    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+        """Nothing to fetch: sources are made on the spot."""
+
+    async def aclose(self) -> None:
+        """Nothing held."""
+
 
 class EchoLocator:
     def __init__(self) -> None:

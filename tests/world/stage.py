@@ -15,6 +15,7 @@ from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
 from musicbox.core.config import (
+    CacheConfig,
     Config,
     DiscordConfig,
     LimitsConfig,
@@ -54,8 +55,10 @@ def sim_config(
     media: MediaWorld | None = None,
     max_guilds: int = 0,
     workers: int = 2,
+    cache_mb: int = 256,
     **playback: Any,
 ) -> Config:
+    """The bot as `musicbox run` configures it after tuning; `cache_mb=0` plays without the cache."""
     resolver = ResolverConfig(workers=workers)
     if media is not None:
         resolver = replace(
@@ -66,6 +69,7 @@ def sim_config(
         playback=replace(PlaybackConfig(idle_timeout_s=60), **playback),
         resolver=resolver,
         limits=LimitsConfig(max_guilds=max_guilds),
+        cache=CacheConfig(budget_mb=cache_mb, max_transcodes=2, prefetch_depth=2 if cache_mb else 0),
         paths=PathsConfig(state_dir=state_dir, cache_dir=state_dir / "cache", runtime_dir=state_dir),
     )
 

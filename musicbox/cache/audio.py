@@ -1,0 +1,242 @@
+"""Audio for the voice player through the Opus cache.
+
+A cached song is sent by reading its Opus packets from the file: no ffmpeg, almost no CPU. An
+uncached one is transcoded once by ffmpeg into the cache and played from the growing file while it
+is written, so the first packets leave as soon as ffmpeg produced them. Two guilds asking for the
+same uncached song share one transcode. A volume other than 100 % needs decoding, so it goes through
+ffmpeg (from the cached file when there is one)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import discord
+
+from musicbox.cache.ogg import OggOpusReader
+from musicbox.cache.store import AudioStore
+from musicbox.core.track import TrackId
+from musicbox.playback.direct import DirectAudio
+
+log = logging.getLogger(__name__)
+
+FRAME_S = 0.020  # ffmpeg is told -frame_duration 20, so a seek is a count of packets
+BITRATE = "128k"
+# Ogg pages every 100 ms instead of ffmpeg's 1 s: the first packets reach the player sooner.
+PAGE_DURATION_US = 100_000
+FIRST_BYTES_TIMEOUT_S = 20.0
+
+
+class Fill:
+    """One ffmpeg transcode of one song into the cache; readers follow its `.part` file."""
+
+    def __init__(self, key: str, partial: Path) -> None:
+        self.key = key
+        self.partial = partial
+        self.finished = threading.Event()
+        self.succeeded = False
+        self.task: asyncio.Task[None] | None = None
+
+    def running(self) -> bool:
+        return not self.finished.is_set()
+
+
+class CachedOpusSource(discord.AudioSource):
+    """discord.py reads on its player thread while a leave may clean up from the loop's thread: a
+    read racing the close ends the song instead of raising."""
+
+    def __init__(self, reader: OggOpusReader, on_cleanup: Callable[[], None]) -> None:
+        self._reader = reader
+        self._on_cleanup: Callable[[], None] | None = on_cleanup
+        self._lock = threading.Lock()
+
+    def is_opus(self) -> bool:
+        return True
+
+    def read(self) -> bytes:
+        try:
+            return self._reader.next_packet() or b""
+        except ValueError:  # read of closed file
+            return b""
+
+    def cleanup(self) -> None:
+        with self._lock:
+            release, self._on_cleanup = self._on_cleanup, None
+        self._reader.close()
+        if release is not None:
+            release()
+
+
+class CachedAudio:
+    def __init__(
+        self,
+        store: AudioStore,
+        *,
+        max_transcodes: int,
+        queued_keys: Callable[[], set[str]] = set,
+        direct: DirectAudio | None = None,
+    ) -> None:
+        self.store = store
+        self._queued_keys = queued_keys
+        self._direct = direct or DirectAudio()
+        self._prefetch_slots = asyncio.Semaphore(max(1, max_transcodes))
+        self._fills: dict[str, Fill] = {}
+        self._playing: Counter[str] = Counter()
+        self._playing_lock = threading.Lock()
+        self.transcodes_started = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def source(
+        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+    ) -> discord.AudioSource:
+        key = str(track_id)
+        if volume != 100:
+            cached = self.store.lookup(key)
+            return await self._direct.source(
+                track_id, str(cached) if cached else media_url, start_s=start_s, volume=volume
+            )
+        self._pin(key)  # before any await: a fill this play needs must not look unwanted meanwhile
+        try:
+            reader = self._cached_reader(key) or await self._filling_reader(key, media_url)
+            skip = int(start_s / FRAME_S)
+            if skip:
+                await asyncio.to_thread(reader.skip, skip)
+        except BaseException:
+            self._unpin(key)
+            raise
+        return CachedOpusSource(reader, lambda: self._unpin(key))
+
+    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+        """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
+        key = str(track_id)
+        if key in self._fills or self.store.contains(key):
+            return
+        async with self._prefetch_slots:
+            if key not in self._fills and not self.store.contains(key):
+                await self._start_fill(key, media_url)
+
+    async def aclose(self) -> None:
+        fills = [fill.task for fill in self._fills.values() if fill.task is not None]
+        for task in fills:
+            task.cancel()
+        await asyncio.gather(*fills, return_exceptions=True)
+
+    def pinned(self) -> set[str]:
+        """Songs eviction must not touch: playing, queued in some guild, or being written."""
+        return self._wanted() | set(self._fills)
+
+    def _wanted(self) -> set[str]:
+        with self._playing_lock:
+            playing = set(self._playing)
+        return playing | self._queued_keys()
+
+    def _cancel_unwanted_fills(self) -> None:
+        # Nobody plays or queues the song any more (skipped, or the guild left): stop its ffmpeg now
+        # rather than spend a slow box's CPU on a song nobody asked to keep.
+        wanted = self._wanted()
+        for fill in list(self._fills.values()):
+            if fill.key not in wanted and fill.task is not None:
+                fill.task.cancel()
+
+    def _cached_reader(self, key: str) -> OggOpusReader | None:
+        path = self.store.lookup(key)
+        if path is None:
+            return None
+        try:
+            return OggOpusReader.open(path)
+        except FileNotFoundError:  # evicted between lookup and open
+            return None
+
+    async def _filling_reader(self, key: str, media_url: str) -> OggOpusReader:
+        fill = self._fills.get(key) or await self._start_fill(key, media_url)
+        try:
+            return OggOpusReader(fill.partial.open("rb"), fill.running)
+        except FileNotFoundError:
+            # The fill finished between our lookup and now: its file is in the cache already.
+            cached = self._cached_reader(key)
+            if cached is None:
+                raise
+            return cached
+
+    async def _start_fill(self, key: str, media_url: str) -> Fill:
+        fill = Fill(key, self.store.partial_for(key))
+        fill.partial.touch()  # readers open it before ffmpeg writes its first page
+        self._fills[key] = fill
+        self._loop = asyncio.get_running_loop()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *_transcode_command(media_url, fill.partial),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except BaseException:
+            self._fills.pop(key, None)
+            fill.finished.set()
+            fill.partial.unlink(missing_ok=True)
+            raise
+        self.transcodes_started += 1
+        fill.task = self._loop.create_task(self._finish(fill, process), name=f"fill-{key}")
+        return fill
+
+    async def _finish(self, fill: Fill, process: asyncio.subprocess.Process) -> None:
+        try:
+            _, errors = await process.communicate()
+            if process.returncode == 0 and fill.partial.exists():
+                evicted = await asyncio.to_thread(self.store.commit, fill.key, fill.partial, self.pinned())
+                fill.succeeded = True
+                log.debug("cached %s (evicted %d)", fill.key, len(evicted))
+            else:
+                log.warning(
+                    "transcoding %s failed: %s", fill.key, errors.decode(errors="replace").strip()[-300:]
+                )
+        except OSError as failed:  # a full disk at rename time, most likely
+            log.warning("could not cache %s: %s", fill.key, failed)
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+            fill.finished.set()
+            if not fill.succeeded:
+                # Readers keep their open handle; the name goes so it is never mistaken for a song.
+                fill.partial.unlink(missing_ok=True)
+            self._fills.pop(fill.key, None)
+
+    def _pin(self, key: str) -> None:
+        with self._playing_lock:
+            self._playing[key] += 1
+
+    def _unpin(self, key: str) -> None:
+        # Called from discord.py's player thread when a song ends or is stopped.
+        with self._playing_lock:
+            self._playing[key] -= 1
+            if self._playing[key] <= 0:
+                del self._playing[key]
+        if self._fills and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: shutdown reaps the fills
+                self._loop.call_soon_threadsafe(self._cancel_unwanted_fills)
+
+
+def _transcode_command(media_url: str, output: Path) -> list[str]:
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
+    if media_url.startswith(("http://", "https://")):
+        command += ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "2"]
+    command += ["-i", media_url, "-map", "0:a:0", "-vn", "-c:a", "libopus", "-b:a", BITRATE]
+    command += ["-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "audio"]
+    command += [
+        "-page_duration",
+        str(PAGE_DURATION_US),
+        "-flush_packets",
+        "1",
+        "-f",
+        "ogg",
+        "-y",
+        str(output),
+    ]
+    return command

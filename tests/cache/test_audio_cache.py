@@ -1,0 +1,147 @@
+"""The Opus cache with real ffmpeg and the local media world: a song is transcoded once while it
+plays, then played from the file with no ffmpeg at all; crashes and kills never leave a playable
+half; the index survives a restart; eviction spares what is playing or queued."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from musicbox.cache.audio import CachedAudio
+from musicbox.cache.store import PARTIAL, AudioStore
+from musicbox.core.track import TrackId
+from musicbox.sim.media import MediaWorld
+from musicbox.store.database import connect
+
+SECONDS = 2.0
+FRAMES = 101  # 2 s of 20 ms Opus frames, plus one for the encoder's pre-skip
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = connect(tmp_path / "musicbox.sqlite3")
+    yield connection
+    connection.close()
+
+
+def store(tmp_path: Path, database: sqlite3.Connection, budget: int = 10 * 2**20) -> AudioStore:
+    return AudioStore(tmp_path / "audio", database, budget_bytes=budget)
+
+
+def ffmpeg_children() -> list[psutil.Process]:
+    return [child for child in psutil.Process().children(recursive=True) if child.name() == "ffmpeg"]
+
+
+async def play_to_end(cached: CachedAudio, track: TrackId, url: str, *, watch_children: bool = False) -> int:
+    """How many packets a listener got; with `watch_children`, fails if ffmpeg ran while playing."""
+    source = await cached.source(track, url)
+    assert source.is_opus()
+
+    def drain() -> int:
+        count = 0
+        while source.read():
+            count += 1
+            if watch_children and count % 20 == 0:
+                assert ffmpeg_children() == []
+        return count
+
+    try:
+        return await asyncio.to_thread(drain)
+    finally:
+        source.cleanup()
+
+
+async def wait_cached(cached: CachedAudio, track: TrackId) -> None:
+    async with asyncio.timeout(20):
+        while not cached.store.contains(str(track)):  # noqa: ASYNC110 (committed on a worker thread)
+            await asyncio.sleep(0.02)
+
+
+async def test_an_uncached_song_plays_while_cached_and_then_plays_with_no_ffmpeg(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    track, url = TrackId("http", "song-7"), media_world.track_url(7, seconds=SECONDS)
+    assert await play_to_end(cached, track, url) == FRAMES
+    await wait_cached(cached, track)
+    assert await play_to_end(cached, track, url, watch_children=True) == FRAMES
+    assert cached.transcodes_started == 1
+    assert (cached.store.hits, cached.store.misses) == (1, 1)
+    await cached.aclose()
+
+
+async def test_two_guilds_asking_for_the_same_new_song_share_one_transcode(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    track, url = TrackId("http", "song-8"), media_world.track_url(8, seconds=SECONDS)
+    heard = await asyncio.gather(play_to_end(cached, track, url), play_to_end(cached, track, url))
+    assert heard == [FRAMES, FRAMES]
+    assert cached.transcodes_started == 1
+    await cached.aclose()
+
+
+async def test_a_transcode_killed_mid_song_leaves_nothing_playable(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    audio_store = store(tmp_path, database)
+    cached = CachedAudio(audio_store, max_transcodes=2)
+    track = TrackId("http", "song-9")
+    url = media_world.track_url(9, seconds=SECONDS, fault="trickle")  # slow enough to kill mid-way
+    source = await cached.source(track, url)
+    await asyncio.sleep(0.5)
+    await cached.aclose()  # the bot stopping: ffmpeg killed mid-write
+    source.cleanup()
+    assert ffmpeg_children() == []
+    assert not audio_store.contains(str(track))
+    assert list(audio_store.directory.glob(f"*{PARTIAL}")) == []
+    restarted = AudioStore(audio_store.directory, database, budget_bytes=10 * 2**20)
+    assert restarted.stats().entries == 0 and restarted.lookup(str(track)) is None
+
+
+async def test_a_crash_leftover_part_file_is_cleared_and_the_index_survives_a_restart(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    track = TrackId("http", "song-10")
+    await play_to_end(cached, track, media_world.track_url(10, seconds=SECONDS))
+    await wait_cached(cached, track)
+    await cached.aclose()
+    leftover = cached.store.directory / f"deadbeef.1.2{PARTIAL}"
+    leftover.write_bytes(b"OggS half a song")  # what a power cut mid-write leaves
+    restarted = AudioStore(cached.store.directory, database, budget_bytes=10 * 2**20)
+    assert not leftover.exists()
+    assert restarted.stats().entries == 1
+    again = CachedAudio(restarted, max_transcodes=2)
+    assert await play_to_end(again, track, "http://127.0.0.1:9/unreachable", watch_children=True) == FRAMES
+    assert again.transcodes_started == 0
+
+
+async def test_eviction_spares_the_queued_song_and_drops_the_one_nobody_wants(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    async def cache_song(cached: CachedAudio, index: int) -> None:
+        track = TrackId("http", f"song-{index}")
+        await play_to_end(cached, track, media_world.track_url(index, seconds=SECONDS))
+        await wait_cached(cached, track)
+
+    probe = CachedAudio(AudioStore(tmp_path / "probe", database, budget_bytes=2**30), max_transcodes=1)
+    await cache_song(probe, 11)
+    song_bytes = probe.store.stats().used_bytes
+    await probe.aclose()
+
+    queued = {"http:song-11"}
+    audio_store = store(tmp_path, database, budget=int(song_bytes * 2.5))  # room for two songs
+    cached = CachedAudio(audio_store, max_transcodes=2, queued_keys=lambda: queued)
+    for index in (11, 12, 13):
+        await cache_song(cached, index)
+    assert audio_store.contains("http:song-11")  # oldest, but still queued in a guild: kept
+    assert not audio_store.contains("http:song-12")  # played once, wanted by nobody: evicted
+    assert audio_store.contains("http:song-13")
+    assert audio_store.stats().used_bytes <= song_bytes * 2.5
+    await cached.aclose()
