@@ -55,7 +55,10 @@ class AudioStore:
         *,
         budget_bytes: int,
         clock: Callable[[], float] = time.time,
+        owner: bool = True,
     ) -> None:
+        """`owner`: this process is the bot and clears what a crash left. `musicbox cache` opens the
+        store as a visitor (owner=False) so it never deletes a file the running bot is writing."""
         self.directory = directory
         self._database = database
         self._clock = clock
@@ -66,7 +69,9 @@ class AudioStore:
         directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
             database.execute(_SCHEMA)
-            self._reconcile()
+            if owner:
+                self._clear_leftovers()
+            self._load_index(owner)
 
     def file_for(self, key: str) -> Path:
         return self.directory / (hashlib.sha1(key.encode()).hexdigest() + SUFFIX)
@@ -137,6 +142,11 @@ class AudioStore:
         with self._lock:
             return [str(row[0]) for row in self._database.execute("SELECT key FROM audio_cache")]
 
+    def oldest_played(self) -> float | None:
+        with self._lock:
+            row = self._database.execute("SELECT MIN(last_played) FROM audio_cache").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def stats(self) -> CacheStats:
         with self._lock:
             partial = sum(1 for _ in self.directory.glob(f"*{PARTIAL}"))
@@ -163,19 +173,21 @@ class AudioStore:
         self.file_for(key).unlink(missing_ok=True)
         self._database.execute("DELETE FROM audio_cache WHERE key = ?", (key,))
 
-    def _reconcile(self) -> None:
+    def _clear_leftovers(self) -> None:
         for partial in self.directory.glob(f"*{PARTIAL}"):
             partial.unlink(missing_ok=True)  # a write that never finished: never playable
-        indexed = set()
+        indexed = {str(row[0]) for row in self._database.execute("SELECT file FROM audio_cache")}
+        for stray in self.directory.glob(f"*{SUFFIX}"):
+            if stray.name not in indexed:
+                stray.unlink(missing_ok=True)  # renamed but never indexed: a crash between the two
+
+    def _load_index(self, owner: bool) -> None:
         rows = self._database.execute(
             "SELECT key, file, bytes, frequency, main FROM audio_cache ORDER BY stored_at"
         ).fetchall()
         for key, name, size, frequency, main in rows:
             if not (self.directory / name).exists():
-                self._database.execute("DELETE FROM audio_cache WHERE key = ?", (key,))
+                if owner:
+                    self._database.execute("DELETE FROM audio_cache WHERE key = ?", (key,))
                 continue
-            indexed.add(name)
             self._policy.restore(key, Entry(int(size), int(frequency), bool(main)))
-        for stray in self.directory.glob(f"*{SUFFIX}"):
-            if stray.name not in indexed:
-                stray.unlink(missing_ok=True)

@@ -56,6 +56,15 @@ def _show(report: dict[str, Any]) -> None:
         f"{report['guilds']} servers, {len(report['voice_sessions'])} voice sessions "
         f"(cap {report['max_voice_sessions'] or 'none'})"
     )
+    cache = report.get("cache")
+    if cache:
+        ratio = "—" if cache["hit_ratio"] is None else f"{cache['hit_ratio']:.0%}"
+        out.print(
+            f"  cache {cache['songs']} songs, {cache['used_mb']} of {cache['budget_mb']} MB, "
+            f"hit ratio {ratio}"
+        )
+    else:
+        out.print("  cache off (budget 0): every song is streamed from its source")
     if report["voice_sessions"]:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:

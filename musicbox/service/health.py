@@ -13,6 +13,7 @@ import psutil
 
 from musicbox import __version__
 from musicbox.bot.client import MusicBot
+from musicbox.cache.audio import CachedAudio
 
 RECENT_ERRORS = 10
 
@@ -44,6 +45,21 @@ def snapshot(bot: MusicBot, *, started_at: float, errors: RecentErrors) -> dict[
         "rss_mb": round(process.memory_info().rss / 2**20, 1),
         "children": len(process.children(recursive=True)),
         "last_errors": list(errors.records),
+        "cache": _cache(bot),
+    }
+
+
+def _cache(bot: MusicBot) -> dict[str, Any] | None:
+    if not isinstance(bot.audio, CachedAudio):
+        return None  # playing straight from the source: the cache budget is 0
+    figures = bot.audio.store.stats()
+    asked = figures.hits + figures.misses
+    return {
+        "songs": figures.entries,
+        "used_mb": round(figures.used_bytes / 2**20, 1),
+        "budget_mb": round(figures.budget_bytes / 2**20, 1),
+        "hit_ratio": round(figures.hits / asked, 3) if asked else None,
+        "transcodes_started": bot.audio.transcodes_started,
     }
 
 

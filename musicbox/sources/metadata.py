@@ -47,6 +47,19 @@ class MetadataCache:
                 (query, payload, self._clock()),
             )
 
+    def count(self) -> int:
+        with self._lock:
+            row = self._database.execute("SELECT COUNT(*) FROM resolved_queries").fetchone()
+        return int(row[0])
+
+    def forget_older_than(self, seconds: float) -> int:
+        """`musicbox cache purge`: drop what was resolved more than `seconds` ago (0: everything)."""
+        with self._lock:
+            cursor = self._database.execute(
+                "DELETE FROM resolved_queries WHERE resolved_at <= ?", (self._clock() - seconds,)
+            )
+        return cursor.rowcount
+
     def forget_expired(self) -> int:
         with self._lock:
             cursor = self._database.execute(

@@ -131,6 +131,8 @@ async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
         [session] = report["voice_sessions"]
         assert session["guild"] == "home" and session["channel"] == "Lounge"
         assert session["now_playing"] and session["position_s"] > 0
+        assert report["cache"]["transcodes_started"] == 1  # tuned from this box: the cache is on
+        assert report["cache"]["budget_mb"] > 0
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0
     code, report = await status(box)
