@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 SMALL_SHARE = 0.10
 MAX_FREQUENCY = 3
-GHOST_ENTRIES = 4096  # remembered keys of songs evicted from probation
+# The ghost queue remembers as many evicted keys as the cache holds songs (the paper's sizing): a
+# longer memory lets one-offs that merely came back once skip probation and crowd the main queue.
+MIN_GHOST_ENTRIES = 16
 
 
 @dataclass(slots=True)
@@ -106,7 +108,7 @@ class S3Fifo:
                 self._place(key, entry)
             else:
                 self._ghost[key] = None
-                while len(self._ghost) > GHOST_ENTRIES:
+                while len(self._ghost) > max(len(self), MIN_GHOST_ENTRIES):
                     self._ghost.popitem(last=False)
                 return key
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from musicbox import __version__
+from musicbox.cli.bench import bench
 from musicbox.cli.cache import cache
 from musicbox.cli.demo import demo
 from musicbox.cli.doctor import doctor
@@ -46,6 +47,7 @@ app.command()(status)
 app.command("tune")(tune_command)
 app.command()(logs)
 app.command()(doctor)
+app.command()(bench)
 app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
 

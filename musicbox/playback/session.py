@@ -218,7 +218,9 @@ class GuildSession:
         return entry
 
     async def _play(self, entry: QueuedTrack, start_s: float) -> None:
-        self._track_done.clear()
+        # A fresh event per song: the `after` callback of the song before, which discord.py's player
+        # thread may deliver late, can then only end that song, never this one.
+        self._track_done = asyncio.Event()
         source = await self._prepare(entry, start_s)
         if source is None:
             return
@@ -248,12 +250,13 @@ class GuildSession:
     async def _start(self, entry: QueuedTrack, source: discord.AudioSource, start_s: float) -> bool:
         """Hand `source` to the voice player once voice is up; False when it must not play after all."""
         loop = asyncio.get_running_loop()
+        done = self._track_done
 
         def finished(error: Exception | None) -> None:
             if error is not None:
                 log.warning("guild %s: playback of %s ended with %r", self.guild_id, entry.track.id, error)
             with contextlib.suppress(RuntimeError):  # the loop is gone: the bot is shutting down
-                loop.call_soon_threadsafe(self._track_done.set)
+                loop.call_soon_threadsafe(done.set)
 
         if not self.voice.is_connected():
             try:
@@ -269,8 +272,8 @@ class GuildSession:
         self._last_active = time.monotonic()
         try:
             self.voice.play(source, after=finished)
-        except discord.ClientException:
-            log.warning("guild %s: voice not ready for %s", self.guild_id, entry.track.id)
+        except discord.ClientException as refused:
+            log.warning("guild %s: voice not ready for %s: %s", self.guild_id, entry.track.id, refused)
             return False
         self._playing_source = source
         return True

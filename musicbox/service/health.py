@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import math
@@ -44,6 +45,7 @@ def snapshot(bot: MusicBot, *, started_at: float, errors: RecentErrors) -> dict[
         "max_voice_sessions": bot.sessions.max_guilds,
         "rss_mb": round(process.memory_info().rss / 2**20, 1),
         "children": len(process.children(recursive=True)),
+        "tasks": len(asyncio.all_tasks()),
         "last_errors": list(errors.records),
         "cache": _cache(bot),
     }

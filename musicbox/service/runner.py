@@ -52,6 +52,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     started_at = time.time()
     database = connect(config.paths.state_dir / "musicbox.sqlite3")
     sources = YtDlpSource(config, database)
+    await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources)
     stop = asyncio.Event()
     _stop_on_signals(stop)

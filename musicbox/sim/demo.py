@@ -12,7 +12,6 @@ import contextlib
 import math
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +21,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from musicbox.bot.app import build_bot, serve_until_stopped
-from musicbox.core.config import Config, DiscordConfig, PathsConfig, PlaybackConfig, ResolverConfig
 from musicbox.sim.discord import DiscordSim, Member, SimTextChannel, SimVoiceChannel
 from musicbox.sim.media import MediaWorld, entry
+from musicbox.sim.rig import rig_config, running_bot
 from musicbox.sim.signature import LADDER_SIZE, ladder_index
-from musicbox.sources.ytdlp import YtDlpSource
-from musicbox.store.database import connect
 
 SCENE_LIMIT_S = 120.0  # the whole scene, bounded even if something hangs
 FIRST_SONG, PLAYLIST_FIRST, PLAYLIST_LENGTH = 7, 20, 3
@@ -168,7 +164,11 @@ async def run_demo(console: Console, *, song_s: float = 5.0, state_dir: Path | N
         directory = state_dir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="musicbox-demo-"))
         )
-        async with DiscordSim.start() as sim, MediaWorld.start() as media, _bot(sim, media, directory):
+        async with (
+            DiscordSim.start() as sim,
+            MediaWorld.start() as media,
+            running_bot(sim, rig_config(sim, media, directory)),
+        ):
             guild = sim.create_guild("Demo Server")
             text = guild.create_text_channel("music")
             voice = guild.create_voice_channel("Lounge")
@@ -181,42 +181,6 @@ async def run_demo(console: Console, *, song_s: float = 5.0, state_dir: Path | N
             scene.outcome.violations = [f"{v.code}: {v.detail}" for v in sim.unexpected_violations()]
             return scene.outcome
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow
-
-
-@contextlib.asynccontextmanager
-async def _bot(sim: DiscordSim, media: MediaWorld, directory: Path) -> AsyncIterator[None]:
-    config = Config(
-        discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),
-        playback=PlaybackConfig(idle_timeout_s=60),
-        resolver=ResolverConfig(
-            workers=2, search_template=media.search_template, allowed_private_hosts=(media.host,)
-        ),
-        paths=PathsConfig(state_dir=directory, cache_dir=directory / "cache", runtime_dir=directory),
-    )
-    database = connect(directory / "musicbox.sqlite3")
-    sources = YtDlpSource(config, database)
-    bot = build_bot(config, sources=sources, connector=sim.connector())
-    stop = asyncio.Event()
-    serving = asyncio.get_running_loop().create_task(serve_until_stopped(bot, config.discord.token, stop))
-    try:
-        await sim.wait_until_ready(timeout=30)
-        await _until(lambda: bool(sim.registered_commands()), serving)
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(serving, timeout=30)
-        await sources.aclose()
-        database.close()
-
-
-async def _until(condition: Callable[[], bool], serving: asyncio.Task[None]) -> None:
-    for _ in range(1000):
-        if condition():
-            return
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    raise TimeoutError("the bot never synced its commands with the simulator")
 
 
 def _title(rung: int) -> str:

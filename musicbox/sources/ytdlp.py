@@ -92,6 +92,22 @@ class YtDlpSource:
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
         self._deno = deno_path()
 
+    async def warm(self) -> None:
+        """Pay the first-use costs at start instead of on a member's first /play: every resolver
+        thread started with yt-dlp's extractors loaded, ffprobe's libraries in the page cache."""
+        loop = asyncio.get_running_loop()
+        workers = self._config.resolver.workers or DEFAULT_WORKERS
+        await asyncio.gather(*(loop.run_in_executor(self._pool, self._warm_blocking) for _ in range(workers)))
+        probe = await asyncio.create_subprocess_exec(
+            "ffprobe", "-version", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        await probe.wait()
+
+    def _warm_blocking(self) -> None:
+        with yt_dlp.YoutubeDL(self._options(flat=True)) as downloader:
+            for name in ("Generic", "Youtube", "YoutubeTab"):
+                downloader.get_info_extractor(name)
+
     async def aclose(self) -> None:
         # Running extractions finish in their threads (yt-dlp cannot be interrupted); nothing new starts.
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)

@@ -124,15 +124,36 @@ class Recording:
 
     def max_silence_ms_between_tracks(self) -> int:
         """The longest wall-clock silence from the end of one track to the start of the next."""
+        return round(max(self.silences_between_tracks_ms(), default=0.0))
+
+    def silences_between_tracks_ms(self) -> list[float]:
+        """Wall-clock silence from the end of each track to the start of the next, in order."""
         tracks = [run for run in self._runs if run.rung is not None and run.duration_ms >= TRACK_MIN_MS]
-        longest = 0.0
+        silences = []
         for before, after in itertools.pairwise(tracks):
             if before.rung == after.rung:
                 continue
             ended = self.frame_arrivals[before.first_frame + before.frame_count - 1] + FRAME_MS / 1000
-            started = self.frame_arrivals[after.first_frame]
-            longest = max(longest, (started - ended) * 1000)
-        return round(longest)
+            silences.append((self.frame_arrivals[after.first_frame] - ended) * 1000)
+        return silences
+
+    def first_heard_at(self, rung: int, *, after: float = 0.0) -> float | None:
+        """When a listener first heard `rung` (monotonic) in a run long enough to name a track,
+        counting only frames that arrived after `after`."""
+        for run in self._runs:
+            long_enough = run.duration_ms >= TRACK_MIN_MS
+            if (
+                run.rung == rung
+                and long_enough
+                and self.frame_arrivals[run.first_frame + run.frame_count - 1] > after
+            ):
+                first = next(
+                    i
+                    for i in range(run.first_frame, run.first_frame + run.frame_count)
+                    if self.frame_arrivals[i] > after
+                )
+                return self.frame_arrivals[first]
+        return None
 
     async def wait_for_rungs(self, rungs: list[int], timeout: float) -> None:
         """Return once `rungs` were heard in this order (others may come between); TimeoutError if not."""

@@ -1,0 +1,65 @@
+"""The `cpu-ratio` scenario: CPU per second of audio for a song sent from the Opus cache, against the
+same song transcoded by ffmpeg as it plays (the no-cache path, and what other bots do for every song).
+
+Both sources are drained as fast as they give packets, with the CPU of this process and of every
+child it reaped counted (os.times). What discord.py does with a packet afterwards (encrypt, send)
+is the same for both and left out, so the ratio is that of producing the audio."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import discord
+
+from musicbox.bench.figures import Figure, at_most
+from musicbox.bench.runner import BenchOptions
+from musicbox.cache.audio import FRAME_S, CachedAudio
+from musicbox.cache.store import AudioStore
+from musicbox.core.track import TrackId
+from musicbox.playback.direct import DirectAudio
+from musicbox.sim.media import MediaWorld
+
+
+def _cpu_s() -> float:
+    # process_time for this process (os.times ticks at 10 ms, coarser than a cached song costs).
+    children = os.times()
+    return time.process_time() + children.children_user + children.children_system
+
+
+def _drain(source: discord.AudioSource) -> tuple[float, float]:
+    """(CPU seconds, audio seconds) to read `source` to its end."""
+    before, packets = _cpu_s(), 0
+    while source.read():
+        packets += 1
+    source.cleanup()  # reaps ffmpeg, so its CPU lands in children_*
+    return _cpu_s() - before, packets * FRAME_S
+
+
+async def cpu_ratio_scenario(options: BenchOptions) -> list[Figure]:
+    seconds = 30.0 if options.quick else 180.0
+    async with MediaWorld.start() as media:
+        url = media.track_url(3, fmt="mp3", seconds=seconds)
+        with tempfile.TemporaryDirectory(prefix="musicbox-bench-") as directory:
+            database = sqlite3.connect(":memory:", check_same_thread=False)
+            cached = CachedAudio(AudioStore(Path(directory), database, budget_bytes=2**30), max_transcodes=1)
+            track = TrackId("bench", "cpu")
+            await asyncio.to_thread(_drain, await cached.source(track, url))  # fills the cache
+            while not cached.store.contains(str(track)):  # noqa: ASYNC110 (committed on a worker thread)
+                await asyncio.sleep(0.02)
+            cache_cpu, cache_audio = await asyncio.to_thread(_drain, await cached.source(track, url))
+            await cached.aclose()
+            database.close()
+        ffmpeg_cpu, ffmpeg_audio = await asyncio.to_thread(_drain, await DirectAudio().source(track, url))
+    per_cached = cache_cpu / cache_audio
+    per_transcoded = ffmpeg_cpu / ffmpeg_audio
+    note = f"{seconds:g} s mp3 song"
+    return [
+        Figure("cpu-ratio", "cached stream", per_cached * 1000, "ms CPU per s of audio", note=note),
+        Figure("cpu-ratio", "transcoded stream", per_transcoded * 1000, "ms CPU per s of audio", note=note),
+        Figure("cpu-ratio", "cached / transcoded", per_cached / per_transcoded, "ratio", at_most(0.1), note),
+    ]

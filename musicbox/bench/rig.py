@@ -1,0 +1,165 @@
+"""Where the benchmarks run: the simulated Discord and the media world in this process, the bot in
+its own, started as systemd would start it (`musicbox run`, configured by file and environment).
+
+The separation matters: the simulator decrypts, decodes and analyses every voice packet, which is
+Discord's work, not the bot's; sharing a process (and its GIL and event loop) would bill that to the
+bot's acknowledgement latency and CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from musicbox.service.control import ask_status
+from musicbox.sim.discord import DiscordSim, Member, SimTextChannel, SimVoiceChannel
+from musicbox.sim.media import MediaWorld
+from musicbox.sim.voice.recording import Recording
+from musicbox.store.config_file import write_config
+
+START_TIMEOUT_S = 60.0
+REPLY_TIMEOUT_S = 30.0
+HEAR_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Rig:
+    sim: DiscordSim
+    media: MediaWorld
+    bot: psutil.Process
+    runtime_dir: Path
+
+    async def status(self) -> dict[str, Any]:
+        return await ask_status(self.runtime_dir)
+
+    async def until_idle(self, guild_id: int) -> None:
+        """Until the bot is done with its song too (a song still playing counts as queued)."""
+        deadline = time.monotonic() + HEAR_TIMEOUT_S
+        while True:
+            sessions = (await self.status())["voice_sessions"]
+            if not any(s["guild_id"] == guild_id and s.get("now_playing") for s in sessions):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the song never ended")
+            await asyncio.sleep(0.02)
+
+
+@dataclass
+class Room:
+    """One guild with a member in its voice channel."""
+
+    member: Member
+    text: SimTextChannel
+    voice: SimVoiceChannel
+
+    @property
+    def guild_id(self) -> int:
+        return self.member.guild.id
+
+    @property
+    def heard(self) -> Recording:
+        return self.voice.heard()
+
+    async def play(self, query: str) -> float:
+        """Run /play; returns the monotonic time the command left the member's client."""
+        interaction = await self.member.run_command("play", self.text, query=query)
+        await interaction.reply(timeout=REPLY_TIMEOUT_S)
+        return interaction.sent_at
+
+
+@contextlib.asynccontextmanager
+async def rig(*, cache_mb: int = 256, **playback: Any) -> AsyncIterator[Rig]:
+    with tempfile.TemporaryDirectory(prefix="musicbox-bench-") as name:
+        directory = Path(name)
+        async with DiscordSim.start() as sim, MediaWorld.start() as media:
+            environment = _environment(sim, media, directory, cache_mb, playback)
+            log = (directory / "bot.log").open("ab")
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "musicbox", "run", env=environment, stdout=log, stderr=log
+            )
+            try:
+                await _online(sim, process)
+                yield Rig(sim, media, psutil.Process(process.pid), directory / "run")
+            finally:
+                await _stop(process)
+                log.close()
+
+
+async def room(sim: DiscordSim, name: str) -> Room:
+    guild = sim.create_guild(name)
+    text, voice = guild.create_text_channel("music"), guild.create_voice_channel("Lounge")
+    member = guild.create_member(f"{name}-member")
+    await member.join_voice(voice)
+    return Room(member, text, voice)
+
+
+async def first_audio_s(recording: Recording, rung: int, since: float) -> float:
+    deadline = time.monotonic() + HEAR_TIMEOUT_S
+    while (heard := recording.first_heard_at(rung, after=since)) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"rung {rung} was not heard within {HEAR_TIMEOUT_S} s")
+        await asyncio.sleep(0.005)
+    return heard - since
+
+
+async def wait_heard_ms(recording: Recording, rung: int, at_least_ms: float) -> None:
+    deadline = time.monotonic() + HEAR_TIMEOUT_S
+    while recording.heard_ms(rung) < at_least_ms:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"rung {rung}: {recording.heard_ms(rung)} ms heard, wanted {at_least_ms}")
+        await asyncio.sleep(0.02)
+
+
+def _environment(
+    sim: DiscordSim, media: MediaWorld, directory: Path, cache_mb: int, playback: dict[str, Any]
+) -> dict[str, str]:
+    config = directory / "config.toml"
+    write_config(
+        config,
+        {
+            "discord": {"token": sim.bot_token, "api_base": sim.api_base, "gateway_url": sim.gateway_url},
+            "resolver": {"search_template": media.search_template, "allowed_private_hosts": [media.host]},
+            "cache": {"budget_mb": cache_mb},
+            "playback": {"idle_timeout_s": 60, **playback},
+        },
+    )
+    return {
+        **os.environ,
+        "MUSICBOX_CONFIG": str(config),
+        "STATE_DIRECTORY": str(directory / "state"),
+        "CACHE_DIRECTORY": str(directory / "cache"),
+        "RUNTIME_DIRECTORY": str(directory / "run"),
+        "SSL_CERT_FILE": str(sim.write_ca(directory / "sim-ca.pem")),
+    }
+
+
+async def _online(sim: DiscordSim, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not sim.registered_commands():
+        if process.returncode is not None:
+            raise RuntimeError(f"the bot exited with {process.returncode} before coming online")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the bot did not come online within {START_TIMEOUT_S} s")
+        await asyncio.sleep(0.05)
+    await sim.wait_until_ready(timeout=START_TIMEOUT_S)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=20)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
