@@ -15,6 +15,7 @@ from musicbox.cli.service import service
 from musicbox.cli.setup import setup
 from musicbox.cli.status import status
 from musicbox.cli.tune import tune_command
+from musicbox.cli.update import update
 
 app = typer.Typer(
     name="musicbox",
@@ -48,6 +49,7 @@ app.command("tune")(tune_command)
 app.command()(logs)
 app.command()(doctor)
 app.command()(bench)
+app.command()(update)
 app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
 

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Install (or upgrade, or remove) musicbox on Debian 12/13, Raspberry Pi OS or Ubuntu 22.04+.
+#
+#   sudo ./install.sh                      install from this checkout, then `musicbox setup`
+#                                          (no terminal and no token: `musicbox demo` instead)
+#   sudo ./install.sh --unattended --token T [--volume N --dj-role R --idle-timeout S]
+#   sudo ./install.sh --version 1.2.0      install that release from PyPI instead of this checkout
+#   sudo ./install.sh --uninstall          remove the program and its units; keep config, cache, queues
+#   sudo ./install.sh --purge              remove everything, the musicbox user and its data too
+#
+# Running it again upgrades in place and keeps the config, the cache and the saved queues.
+# --root DIR installs into DIR instead of / (a throwaway root for tests); --skip-apt skips apt-get.
+set -euo pipefail
+
+SOURCE_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=""
+ACTION=install
+UNATTENDED=0
+SKIP_APT=0
+VERSION=""
+SETUP_ARGS=()
+TOKEN=${MUSICBOX_TOKEN:-}
+
+PREFIX=/opt/musicbox
+UNIT_DIR=/etc/systemd/system
+BIN_LINK=/usr/local/bin/musicbox
+SERVICE_USER=musicbox
+DATA_DIRS=(/etc/musicbox /var/lib/musicbox /var/cache/musicbox /var/log/musicbox)
+UNITS=(musicbox.service musicbox-update.service musicbox-update.timer)
+PACKAGES=(ffmpeg libopus0 python3-venv)
+
+STEP=""
+step() {
+    STEP=$1
+    printf '\033[1m==>\033[0m %s\n' "$1"
+}
+fail() {
+    printf '\033[31merror:\033[0m %s\n' "$1" >&2
+    [[ $# -gt 1 ]] && printf '  %s\n' "$2" >&2
+    exit 1
+}
+on_error() {
+    printf '\033[31merror:\033[0m the step "%s" failed (see the lines above).\n' "$STEP" >&2
+    printf '  Fix what it says and run ./install.sh again: it picks up where it stopped.\n' >&2
+}
+trap on_error ERR
+
+usage() {
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+parse_args() {
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --unattended) UNATTENDED=1 ;;
+            --token) TOKEN=${2:?--token needs a value}; shift ;;
+            --volume | --dj-role | --idle-timeout | --spotify-id | --spotify-secret)
+                SETUP_ARGS+=("$1" "${2:?$1 needs a value}"); shift ;;
+            --version) VERSION=${2:?--version needs a value}; shift ;;
+            --uninstall) ACTION=uninstall ;;
+            --purge) ACTION=purge ;;
+            --root) ROOT=$(cd "${2:?--root needs a directory}" && pwd); shift ;;
+            --skip-apt) SKIP_APT=1 ;;
+            -h | --help) usage 0 ;;
+            *) printf 'unknown option: %s\n\n' "$1" >&2; usage 2 ;;
+        esac
+        shift
+    done
+}
+
+check_privileges() {
+    if [[ -z $ROOT && $(id -u) -ne 0 ]]; then
+        fail "installing musicbox needs root" "Run: sudo $0 $*"
+    fi
+}
+
+# Read, not sourced: the file is data, and sourcing it would run whatever it holds as root.
+os_field() {
+    sed -n "s/^$1=//p" "$2" | tr -d '"' | head -n 1
+}
+
+check_platform() {
+    step "checking this system"
+    local os_release="$ROOT/etc/os-release" id="" version="" like=""
+    [[ -r $os_release ]] || fail "cannot read $os_release: not a Debian-family system" \
+        "musicbox supports Debian 12/13, Raspberry Pi OS and Ubuntu 22.04 or newer."
+    id=$(os_field ID "$os_release")
+    version=$(os_field VERSION_ID "$os_release")
+    like=$(os_field ID_LIKE "$os_release")
+    version=${version:-0}
+    case $id in
+        debian | raspbian) [[ ${version%%.*} -ge 12 ]] || fail "Debian $version is too old" "Upgrade to Debian 12 or newer." ;;
+        ubuntu) [[ ${version%%.*} -ge 22 ]] || fail "Ubuntu $version is too old" "Upgrade to Ubuntu 22.04 or newer." ;;
+        *) [[ $like == *debian* ]] || fail "$id is not supported" \
+            "musicbox supports Debian 12/13, Raspberry Pi OS and Ubuntu 22.04 or newer." ;;
+    esac
+    local arch
+    arch=${MUSICBOX_ARCH:-$(uname -m)}
+    case $arch in
+        x86_64 | aarch64) ;;
+        armv7l | armv6l) fail "32-bit ARM ($arch) is not supported: Deno, which YouTube needs, has no build for it" \
+            "Install the 64-bit Raspberry Pi OS (Pi 3, 4, 5 and Zero 2 W all run it)." ;;
+        *) fail "the $arch processor is not supported" "musicbox runs on x86_64 and aarch64 (64-bit ARM)." ;;
+    esac
+    echo "    $id $version on $arch"
+}
+
+install_packages() {
+    if [[ $SKIP_APT -eq 1 ]]; then
+        echo "    (--skip-apt: not installing ${PACKAGES[*]})"
+        return
+    fi
+    step "installing ${PACKAGES[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
+}
+
+create_user() {
+    step "creating the $SERVICE_USER system user"
+    if grep -q "^$SERVICE_USER:" "$ROOT/etc/passwd"; then
+        echo "    already there"
+        return
+    fi
+    local prefix=()
+    [[ -n $ROOT ]] && prefix=(--prefix "$ROOT")
+    useradd "${prefix[@]}" --system --user-group --home-dir /var/lib/musicbox --no-create-home \
+        --shell /usr/sbin/nologin --comment "musicbox Discord music bot" "$SERVICE_USER"
+}
+
+make_config_dir() {
+    # `musicbox setup` (run by root) writes here; the service reads it as the musicbox user.
+    local gid
+    gid=$(awk -F: -v name="$SERVICE_USER" '$1 == name { print $3 }' "$ROOT/etc/group")
+    install -d -m 0750 -o 0 -g "$gid" "$ROOT/etc/musicbox"
+}
+
+install_program() {
+    local venv="$ROOT$PREFIX/venv"
+    if [[ ! -x $venv/bin/python ]]; then
+        step "creating $PREFIX/venv"
+        python3 -m venv "$venv"
+    fi
+    if [[ -n $VERSION ]]; then
+        step "installing musicbox $VERSION from PyPI"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "musicbox==$VERSION"
+    else
+        step "installing musicbox from $SOURCE_DIR"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "$SOURCE_DIR"
+    fi
+    "$venv/bin/musicbox" --version | tee "$ROOT$PREFIX/VERSION" | sed 's/^/    /'
+}
+
+install_units() {
+    step "installing the systemd units and $BIN_LINK"
+    mkdir -p "$ROOT$UNIT_DIR" "$(dirname "$ROOT$BIN_LINK")"
+    for unit in "${UNITS[@]}"; do
+        install -m 0644 "$SOURCE_DIR/systemd/$unit" "$ROOT$UNIT_DIR/$unit"
+    done
+    ln -sfn "$PREFIX/venv/bin/musicbox" "$ROOT$BIN_LINK"
+    if systemd_running; then
+        systemctl daemon-reload
+        systemctl enable --now musicbox-update.timer >/dev/null
+    fi
+}
+
+systemd_running() {
+    [[ -z $ROOT && -d /run/systemd/system ]]
+}
+
+run_setup() {
+    local musicbox="$ROOT$PREFIX/venv/bin/musicbox"
+    if [[ -n $TOKEN ]]; then
+        step "setting up with the given token"
+        MUSICBOX_TOKEN=$TOKEN "$musicbox" setup --unattended "${SETUP_ARGS[@]}"
+    elif [[ $UNATTENDED -eq 1 ]]; then
+        echo
+        echo "Installed. Give it a bot token with: sudo musicbox setup"
+    elif [[ -t 0 ]]; then
+        step "musicbox setup"
+        "$musicbox" setup "${SETUP_ARGS[@]}"
+    else
+        step "no bot token yet: showing musicbox at work on the built-in simulator"
+        "$musicbox" demo
+        echo
+        echo "That was the real bot on a simulated Discord. Connect it to yours with: sudo musicbox setup"
+    fi
+}
+
+remove_program() {
+    step "removing the musicbox program and its units (config, cache and queues stay)"
+    if systemd_running; then
+        systemctl disable --now "${UNITS[@]}" >/dev/null 2>&1 || true
+    fi
+    for unit in "${UNITS[@]}"; do
+        rm -f "$ROOT$UNIT_DIR/$unit"
+    done
+    rm -f "$ROOT$BIN_LINK"
+    rm -rf "$ROOT$PREFIX"
+    if systemd_running; then
+        systemctl daemon-reload
+    fi
+}
+
+remove_data() {
+    step "removing musicbox's config, cache, queues and the $SERVICE_USER user"
+    for directory in "${DATA_DIRS[@]}"; do
+        rm -rf "${ROOT:?}$directory"
+    done
+    if grep -q "^$SERVICE_USER:" "$ROOT/etc/passwd"; then
+        local prefix=()
+        [[ -n $ROOT ]] && prefix=(--prefix "$ROOT")
+        userdel "${prefix[@]}" "$SERVICE_USER"
+    fi
+}
+
+main() {
+    parse_args "$@"
+    check_privileges "$@"
+    case $ACTION in
+        uninstall) remove_program ;;
+        purge) remove_program; remove_data ;;
+        install)
+            check_platform
+            install_packages
+            create_user
+            make_config_dir
+            install_program
+            install_units
+            run_setup
+            ;;
+    esac
+    STEP="done"
+    printf '\033[32m✓\033[0m %s finished\n' "$ACTION"
+}
+
+main "$@"

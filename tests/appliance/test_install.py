@@ -1,0 +1,133 @@
+"""install.sh run for real into a throwaway root: the user, the config directory, the venv with
+musicbox in it (pip installs this checkout), the units and the command link; a second run upgrades
+in place keeping config and data; --uninstall keeps the data; --purge removes it and the user.
+
+What does not run here: apt-get (--skip-apt; CI's machine has the packages) and systemctl (no
+systemd as PID 1 in a container or a fake root)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def install(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), "--skip-apt", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A root with just what an installer reads: os-release and the account databases."""
+    made = tmp_path_factory.mktemp("root")
+    (made / "etc").mkdir()
+    shutil.copy("/etc/os-release", made / "etc" / "os-release")
+    (made / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (made / "etc" / "group").write_text("root:x:0:\n")
+    (made / "etc" / "shadow").write_text("root:*:19000:0:99999:7:::\n")
+    (made / "etc" / "gshadow").write_text("root:*::\n")
+    yield made
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_install_upgrade_uninstall_purge(root: Path) -> None:
+    first = install(root, "--unattended")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "install finished" in first.stdout
+
+    venv_musicbox = root / "opt/musicbox/venv/bin/musicbox"
+    version = subprocess.run([str(venv_musicbox), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("musicbox ")
+    assert (root / "opt/musicbox/VERSION").read_text() == version.stdout
+    assert (root / "usr/local/bin/musicbox").readlink() == Path("/opt/musicbox/venv/bin/musicbox")
+    units = {name: root / "etc/systemd/system" / name for name in
+             ("musicbox.service", "musicbox-update.service", "musicbox-update.timer")}  # fmt: skip
+    assert all(
+        path.read_bytes() == (CHECKOUT / "systemd" / name).read_bytes() for name, path in units.items()
+    )
+    [account] = [
+        line for line in (root / "etc/passwd").read_text().splitlines() if line.startswith("musicbox:")
+    ]
+    assert account.endswith(":/var/lib/musicbox:/usr/sbin/nologin")
+    config_dir = root / "etc/musicbox"
+    assert stat.S_IMODE(config_dir.stat().st_mode) == 0o750
+
+    # The owner's data from the first life of the box.
+    (config_dir / "config.toml").write_text("# mine\n[playback]\ndefault_volume = 80\n")
+    (root / "var/lib/musicbox").mkdir(parents=True)
+    (root / "var/lib/musicbox/musicbox.sqlite3").write_bytes(b"queues")
+    kept = {
+        path: digest(path)
+        for path in (config_dir / "config.toml", root / "var/lib/musicbox/musicbox.sqlite3")
+    }
+    accounts = (root / "etc/passwd").read_text(), (root / "etc/group").read_text()
+    unit_digests = {name: digest(path) for name, path in units.items()}
+
+    again = install(root, "--unattended")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already there" in again.stdout
+    assert {path: digest(path) for path in kept} == kept
+    assert ((root / "etc/passwd").read_text(), (root / "etc/group").read_text()) == accounts
+    assert {name: digest(path) for name, path in units.items()} == unit_digests
+    assert (root / "opt/musicbox/VERSION").read_text() == version.stdout
+
+    removed = install(root, "--uninstall")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / "opt/musicbox").exists() and not (root / "usr/local/bin/musicbox").is_symlink()
+    assert not any(path.exists() for path in units.values())
+    assert {path: digest(path) for path in kept} == kept
+
+    purged = install(root, "--purge")
+    assert purged.returncode == 0, purged.stderr
+    assert not config_dir.exists() and not (root / "var/lib/musicbox").exists()
+    assert "musicbox:" not in (root / "etc/passwd").read_text()
+
+
+@pytest.mark.parametrize(
+    ("os_release", "arch", "says"),
+    [
+        ('ID=fedora\nVERSION_ID="41"\n', "x86_64", "fedora is not supported"),
+        ('ID=debian\nVERSION_ID="11"\n', "x86_64", "Debian 11 is too old"),
+        ('ID=raspbian\nVERSION_ID="12"\n', "armv7l", "32-bit ARM (armv7l) is not supported"),
+    ],
+)
+def test_an_unsupported_system_is_refused_with_what_to_do(
+    tmp_path: Path, os_release: str, arch: str, says: str
+) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text(os_release)
+    ran = subprocess.run(
+        ["bash", str(CHECKOUT / "install.sh"), "--root", str(tmp_path), "--skip-apt", "--unattended"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "MUSICBOX_ARCH": arch},
+    )
+    assert ran.returncode == 1
+    assert says in ran.stderr
+    assert not (tmp_path / "opt").exists()
+
+
+def test_an_unknown_option_shows_the_usage() -> None:
+    ran = subprocess.run(
+        ["bash", str(CHECKOUT / "install.sh"), "--frobnicate"], capture_output=True, text=True, timeout=30
+    )
+    assert ran.returncode == 2
+    assert "unknown option: --frobnicate" in ran.stderr and "--unattended" in ran.stdout
