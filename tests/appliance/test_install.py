@@ -1,5 +1,6 @@
 """install.sh run for real into a throwaway root: the user, the config directory, the venv with
-musicbox in it (pip installs this checkout), the units and the command link; a second run upgrades
+musicbox in it (pip installs this checkout), the units and the command link, then the demo for a
+newcomer with no token; a second run upgrades
 in place keeping config and data; --uninstall keeps the data; --purge removes it and the user.
 
 What does not run here: apt-get (--skip-apt; CI's machine has the packages) and systemctl (no
@@ -8,6 +9,7 @@ systemd as PID 1 in a container or a fake root)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import stat
 import subprocess
@@ -20,12 +22,15 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def install(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
     return subprocess.run(
         ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), "--skip-apt", *arguments],
+        stdin=subprocess.DEVNULL,  # not a terminal, as when piped from a script or run by CI
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        env=environment,
     )
 
 
@@ -47,8 +52,11 @@ def digest(path: Path) -> str:
 
 
 def test_install_upgrade_uninstall_purge(root: Path) -> None:
-    first = install(root, "--unattended")
+    # A newcomer with no token yet and no terminal: installed, then shown the demo.
+    first = install(root)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "no bot token yet: showing musicbox at work" in first.stdout
+    assert "That is musicbox." in first.stdout
     assert "install finished" in first.stdout
 
     venv_musicbox = root / "opt/musicbox/venv/bin/musicbox"
