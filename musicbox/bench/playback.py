@@ -52,7 +52,7 @@ async def gap_scenario(options: BenchOptions) -> list[Figure]:
         for index in range(songs):
             await here.play(world.media.track_url(100 + index, seconds=SONG_S))
         last = (100 + songs - 1) % LADDER_SIZE
-        await wait_heard_ms(here.heard, last, SONG_S * 1000 - 200)
+        await wait_heard_ms(here.heard, last, SONG_S * 1000 - 200, timeout_s=songs * SONG_S + 30)
         silences = here.heard.silences_between_tracks_ms()
     if not silences:
         raise RuntimeError("no song followed another: nothing to measure")

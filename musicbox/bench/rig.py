@@ -112,8 +112,10 @@ async def first_audio_s(recording: Recording, rung: int, since: float) -> float:
     return heard - since
 
 
-async def wait_heard_ms(recording: Recording, rung: int, at_least_ms: float) -> None:
-    deadline = time.monotonic() + HEAR_TIMEOUT_S
+async def wait_heard_ms(
+    recording: Recording, rung: int, at_least_ms: float, *, timeout_s: float = HEAR_TIMEOUT_S
+) -> None:
+    deadline = time.monotonic() + timeout_s
     while recording.heard_ms(rung) < at_least_ms:
         if time.monotonic() > deadline:
             raise TimeoutError(f"rung {rung}: {recording.heard_ms(rung)} ms heard, wanted {at_least_ms}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from musicbox.bot import text
@@ -71,7 +72,7 @@ async def test_seek_past_the_end_is_refused(world: Any) -> None:
         assert ephemeral and (said.startswith("That's past the end") or said == text.SEEK_UNKNOWN_LENGTH)
 
 
-async def test_pause_and_resume(world: Any) -> None:
+async def test_pause_resume_and_volume(world: Any) -> None:
     home = stage(world.sim)
     async with world.bot():
         await home.alice.join_voice(home.voice)
@@ -80,6 +81,13 @@ async def test_pause_and_resume(world: Any) -> None:
         said, ephemeral = await reply_text(await home.alice.run_command("pause", home.text))
         assert said == text.ALREADY_PAUSED and ephemeral
         assert (await reply_text(await home.alice.run_command("resume", home.text)))[0] == text.RESUMED
+        heard = home.voice.heard()
+        before_ms = heard.heard_ms(15)
+        said, ephemeral = await reply_text(await home.alice.run_command("volume", home.text, percent=40))
+        assert said == text.VOLUME_SET.format(volume=40) and not ephemeral
+        async with asyncio.timeout(10):  # the song goes on (now through ffmpeg, which scales it)
+            while heard.heard_ms(15) < before_ms + 500:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
 
 
 async def test_queue_pages_turn_with_buttons(world: Any) -> None:
