@@ -88,6 +88,7 @@ class YtDlpSource:
             max_workers=config.resolver.workers or DEFAULT_WORKERS, thread_name_prefix="resolver"
         )
         self._probe_timeout_s = probe_timeout_s
+        self._probes = asyncio.Semaphore(config.resolver.workers or DEFAULT_WORKERS)
         self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
         self._deno = deno_path()
@@ -186,7 +187,8 @@ class YtDlpSource:
 
     async def _with_probe(self, track: Track, media: str) -> Track:
         await self._refuse_unsafe(media)
-        probe = await self._probe(media)
+        async with self._probes:  # as many ffprobes at once as resolvers: a burst must not thrash a Pi
+            probe = await self._probe(media)
         title = f"{probe.title}" if probe.title else track.title
         return Track(
             track.id,
