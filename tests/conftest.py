@@ -3,5 +3,6 @@
 pytest_plugins: list[str] = [
     "tests.fixtures.discord",
     "tests.fixtures.media",
+    "tests.fixtures.spotify",
     "tests.world.fixture",
 ]
