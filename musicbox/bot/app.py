@@ -16,6 +16,7 @@ from musicbox.cache.store import AudioStore
 from musicbox.core.config import Config
 from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider, Sessions
+from musicbox.service.metrics import Metrics
 from musicbox.store.database import connect
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
@@ -45,6 +46,7 @@ def build_bot(
         settings=settings,
         queues=QueueStore(database),
         sessions=sessions,
+        metrics=Metrics(),
         connector=connector,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 import aiohttp
 import discord
@@ -17,10 +19,13 @@ from musicbox.bot.sources import TrackSource
 from musicbox.core.config import Config
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
+from musicbox.service.metrics import Metrics
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
 
 log = logging.getLogger(__name__)
+
+RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (time.monotonic())
 
 
 class MusicBot(commands.Bot):
@@ -33,6 +38,7 @@ class MusicBot(commands.Bot):
         settings: SettingsStore,
         queues: QueueStore,
         sessions: Sessions,
+        metrics: Metrics,
         connector: aiohttp.BaseConnector | None = None,
     ) -> None:
         intents = discord.Intents.none()
@@ -47,6 +53,8 @@ class MusicBot(commands.Bot):
         self.settings = settings
         self.queues = queues
         self.sessions = sessions
+        self.metrics = metrics
+        metrics.watch(self)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self._resumed_saved = False
 
@@ -130,9 +138,28 @@ class MusicBot(commands.Bot):
         await self.audio.aclose()
         await super().close()
 
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction,
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        _observe(self.metrics, interaction, command.name)
+
+
+def _observe(metrics: Metrics, interaction: discord.Interaction, name: str) -> None:
+    received = interaction.extras.get(RECEIVED)
+    if isinstance(received, float):
+        metrics.command_seconds.labels(command=name).observe(time.monotonic() - received)
+
 
 class MusicTree(app_commands.CommandTree[MusicBot]):
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        interaction.extras[RECEIVED] = time.monotonic()
+        return True
+
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         name = interaction.command.name if interaction.command else "?"
         log.error("command /%s failed", name, exc_info=error)
+        self.client.metrics.errors.labels(kind="command").inc()
+        _observe(self.client.metrics, interaction, name)
         await send_error(interaction, text.GENERIC_ERROR)

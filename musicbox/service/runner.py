@@ -7,6 +7,7 @@ the next start) before the process exits."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import signal
@@ -19,7 +20,7 @@ from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
-from musicbox.service import control, health
+from musicbox.service import control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.sources.ytdlp import YtDlpSource
@@ -61,6 +62,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             control.serving(
                 config.paths.runtime_dir, lambda: health.snapshot(bot, started_at=started_at, errors=errors)
             ),
+            _metrics_endpoint(bot, config),
             asyncio.TaskGroup() as group,
         ):
             watchers = [
@@ -78,6 +80,13 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     finally:
         await sources.aclose()
         database.close()
+
+
+def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsyncContextManager[None]:
+    if not config.observability.metrics_enabled:
+        return contextlib.nullcontext()
+    log.info("metrics on http://%s/metrics", config.observability.metrics_endpoint)
+    return metrics.serving(bot.metrics, config.observability.metrics_endpoint)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from musicbox.sim.discord import DiscordSim
@@ -35,6 +36,7 @@ class Box:
     environment: dict[str, str]
     notifications: socket.socket
     log: Path
+    metrics_url: str
 
     async def notified(self, word: str, within_s: float) -> list[str]:
         loop = asyncio.get_running_loop()
@@ -50,6 +52,9 @@ class Box:
 @pytest.fixture
 def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box:
     config = tmp_path / "etc" / "musicbox.toml"
+    with socket.socket() as probe:  # a free port for the metrics endpoint
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
     write_config(
         config,
         {
@@ -62,6 +67,7 @@ def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box
                 "search_template": media_world.search_template,
                 "allowed_private_hosts": (media_world.host,),
             },
+            "observability": {"metrics_enabled": True, "metrics_endpoint": f"127.0.0.1:{metrics_port}"},
         },
     )
     notifications = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -77,7 +83,9 @@ def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box
         "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
         "WATCHDOG_USEC": "1000000",
     }
-    return Box(environment, notifications, tmp_path / "musicbox.log")
+    return Box(
+        environment, notifications, tmp_path / "musicbox.log", f"http://127.0.0.1:{metrics_port}/metrics"
+    )
 
 
 @contextlib.asynccontextmanager
@@ -111,6 +119,15 @@ async def status(box: Box) -> tuple[int, dict[str, Any]]:
     return process.returncode, json.loads(stdout)
 
 
+async def scrape(url: str) -> dict[str, float]:
+    """What Prometheus would read: each sample line as name{labels} -> value."""
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200 and response.content_type == "text/plain"
+        body = await response.text()
+    pairs = (line.rsplit(" ", 1) for line in body.splitlines() if line and not line.startswith("#"))
+    return {name: float(value) for name, value in pairs}
+
+
 async def play(scene: Stage, query: str) -> str:
     interaction = await scene.alice.run_command("play", scene.text, query=query)
     return (await interaction.reply(timeout=20)).text()
@@ -133,6 +150,10 @@ async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
         assert session["now_playing"] and session["position_s"] > 0
         assert report["cache"]["transcodes_started"] == 1  # tuned from this box: the cache is on
         assert report["cache"]["budget_mb"] > 0
+        scraped = await scrape(box.metrics_url)
+        assert scraped["musicbox_voice_sessions"] == 1.0 and scraped["musicbox_guilds"] == 1.0
+        assert scraped['musicbox_command_seconds_count{command="play"}'] == 1.0
+        assert scraped["musicbox_transcodes"] == 1.0 and scraped["process_resident_memory_bytes"] > 10e6
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0
     code, report = await status(box)
