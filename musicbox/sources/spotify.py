@@ -26,11 +26,11 @@ from spotipy.oauth2 import SpotifyOauthError
 from urllib3.util.retry import Retry
 
 from musicbox.bot.sources import Progress, QueryFailed, TrackSource
-from musicbox.core.config import SpotifyConfig
+from musicbox.core.config import Config, SpotifyConfig
 from musicbox.core.track import Track, TrackId
 from musicbox.sources.matching import Candidate, Wanted, best_match, search_words
 from musicbox.sources.query import SpotifyLink, recognise
-from musicbox.sources.ytdlp import SPOTIFY_NEEDS_SETUP
+from musicbox.sources.ytdlp import SPOTIFY_NEEDS_SETUP, YtDlpSource
 from musicbox.store.spotify_mappings import SpotifyMappings
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class SpotifySource:
         self._tokens = MemoryCacheHandler()  # never a .cache file in the working directory
         self._client = _client(config, self._tokens) if config.configured else None
         self.searches = 0  # tracks matched by searching; a mapping found in SQLite does not count
+        self.mapping_hits = 0  # tracks whose upload came from SQLite
         self.rate_limit_waits = 0
 
     async def warm(self) -> None:
@@ -117,6 +118,7 @@ class SpotifySource:
             async with lock:  # prefetch and playback may ask for the same track at once
                 mapped = await asyncio.to_thread(self._mappings.get, spotify_id)
                 if mapped is not None:
+                    self.mapping_hits += 1
                     return mapped
                 upload = await self._match(spotify_id, await self._wanted(spotify_id, track))
                 await asyncio.to_thread(self._mappings.put, spotify_id, upload)
@@ -327,3 +329,13 @@ def _retry_after_s(headers: Mapping[str, str] | None) -> float:
         return max(0.0, float((headers or {}).get("Retry-After", "1")))
     except ValueError:
         return 1.0
+
+
+def spotify_aware(
+    resolver: YtDlpSource, config: Config, database: sqlite3.Connection
+) -> SpotifySource | YtDlpSource:
+    """The source `musicbox run` hands the bot: Spotify links read and matched when the owner gave
+    credentials, else the resolver alone (which tells members how the owner sets Spotify up)."""
+    if not config.spotify.configured:
+        return resolver
+    return SpotifySource(config.spotify, database, resolver, max_playlist=config.playback.max_playlist)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from musicbox.bot.client import MusicBot
+from musicbox.core.config import SpotifyConfig
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
+from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 from tests.world.stage import running_bot, sim_config
@@ -28,7 +30,12 @@ class World:
 
     @asynccontextmanager
     async def bot(
-        self, *, max_guilds: int = 0, resolver_workers: int = 4, **playback: Any
+        self,
+        *,
+        max_guilds: int = 0,
+        resolver_workers: int = 4,
+        spotify: SpotifyConfig | None = None,
+        **playback: Any,
     ) -> AsyncIterator[MusicBot]:
         config = sim_config(
             self.sim,
@@ -38,8 +45,10 @@ class World:
             workers=resolver_workers,
             **playback,
         )
+        if spotify is not None:
+            config = replace(config, spotify=spotify)
         database = connect(self.state_dir / "sources.sqlite3")
-        sources = YtDlpSource(config, database)
+        sources = spotify_aware(YtDlpSource(config, database), config, database)
         try:
             async with running_bot(self.sim, config, sources) as bot:
                 yield bot

@@ -5,6 +5,7 @@ Ids are 22 base-62 characters as Spotify's are, built from the index so every pr
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from musicbox.sim.media.catalog import CATALOG_SIZE, entry
@@ -40,13 +41,14 @@ def isrc(index: int) -> str:
     return f"QZMBX{index:07d}"
 
 
-def artist_names() -> list[str]:
+@functools.cache
+def artist_names() -> tuple[str, ...]:
     names: list[str] = []
     for index in range(CATALOG_SIZE):
         name = entry(index).artist
         if name not in names:
             names.append(name)
-    return names
+    return tuple(names)
 
 
 def artist_object(name: str) -> dict[str, Any]:

@@ -163,9 +163,8 @@ class SpotifyFake:
         album = self._album_index(request)
         if album is None:
             return _error(404, "Non existing id")
-        page = self._page(
-            request, f"albums/{catalog.album_id(album)}/tracks", _album_items(album), MAX_ALBUM_PAGE
-        )
+        path = f"albums/{catalog.album_id(album)}/tracks"
+        page = self._page(request, path, catalog.album_track_indices(album), _album_item, MAX_ALBUM_PAGE)
         return web.json_response(catalog.album_object(album, with_tracks=page))
 
     async def _album_tracks(self, request: web.Request) -> web.Response:
@@ -173,7 +172,8 @@ class SpotifyFake:
         if album is None:
             return _error(404, "Non existing id")
         path = f"albums/{catalog.album_id(album)}/tracks"
-        return web.json_response(self._page(request, path, _album_items(album), MAX_ALBUM_PAGE))
+        indices = catalog.album_track_indices(album)
+        return web.json_response(self._page(request, path, indices, _album_item, MAX_ALBUM_PAGE))
 
     def _album_index(self, request: web.Request) -> int | None:
         album = catalog.index_of(request.match_info["id"], "alb")
@@ -188,7 +188,7 @@ class SpotifyFake:
             return _error(404, "Not found.")
         name, indices = found
         page = self._page(
-            request, f"playlists/{spotify_id}/tracks", _playlist_items(indices), MAX_PLAYLIST_PAGE
+            request, f"playlists/{spotify_id}/tracks", indices, _playlist_item, MAX_PLAYLIST_PAGE
         )
         return web.json_response(
             {
@@ -216,7 +216,7 @@ class SpotifyFake:
                 headers={"Retry-After": str(throttle.retry_after_s)},
             )
         path = f"playlists/{spotify_id}/tracks"
-        return web.json_response(self._page(request, path, _playlist_items(found[1]), MAX_PLAYLIST_PAGE))
+        return web.json_response(self._page(request, path, found[1], _playlist_item, MAX_PLAYLIST_PAGE))
 
     async def _top_tracks(self, request: web.Request) -> web.Response:
         artist = catalog.index_of(request.match_info["id"], "art")
@@ -227,7 +227,14 @@ class SpotifyFake:
             {"tracks": [catalog.track_object(index) for index in catalog.top_track_indices(names[artist])]}
         )
 
-    def _page(self, request: web.Request, path: str, items: list[dict[str, Any]], cap: int) -> dict[str, Any]:
+    def _page(
+        self,
+        request: web.Request,
+        path: str,
+        indices: list[int],
+        item: Callable[[int], dict[str, Any]],
+        cap: int,
+    ) -> dict[str, Any]:
         offset = _offset(request)
         try:
             limit = int(request.query.get("limit", str(cap)))
@@ -238,11 +245,11 @@ class SpotifyFake:
         href = f"{self.api_base}{path}?offset={offset}&limit={limit}"
         return {
             "href": href,
-            "items": items[offset:end],
+            "items": [item(index) for index in indices[offset:end]],
             "limit": limit,
             "offset": offset,
-            "total": len(items),
-            "next": f"{self.api_base}{path}?offset={end}&limit={limit}" if end < len(items) else None,
+            "total": len(indices),
+            "next": f"{self.api_base}{path}?offset={end}&limit={limit}" if end < len(indices) else None,
             "previous": f"{self.api_base}{path}?offset={max(0, offset - limit)}&limit={limit}"
             if offset
             else None,
@@ -256,12 +263,12 @@ def _offset(request: web.Request) -> int:
         return 0
 
 
-def _album_items(album: int) -> list[dict[str, Any]]:
-    return [catalog.track_object(index, simplified=True) for index in catalog.album_track_indices(album)]
+def _album_item(index: int) -> dict[str, Any]:
+    return catalog.track_object(index, simplified=True)
 
 
-def _playlist_items(indices: list[int]) -> list[dict[str, Any]]:
-    return [{"track": catalog.track_object(index), "is_local": False} for index in indices]
+def _playlist_item(index: int) -> dict[str, Any]:
+    return {"track": catalog.track_object(index), "is_local": False}
 
 
 def _error(status: int, message: str) -> web.Response:
