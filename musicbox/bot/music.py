@@ -146,7 +146,8 @@ class MusicCog(commands.Cog):
         except QueryFailed as failure:
             await asyncio.gather(joining, return_exceptions=True)
             await self._release_if_unused(guild_id)
-            await send_error(interaction, text.RESOLVE_FAILED.format(query=query, reason=failure.reason))
+            said = text.RESOLVE_FAILED.format(query=text.echo(query), reason=failure.reason)
+            await send_error(interaction, said)
             return
         except BaseException:
             joining.cancel()
@@ -190,7 +191,7 @@ class MusicCog(commands.Cog):
         limits = settings.limits
         if not tracks:
             await self._release_if_unused(interaction.guild.id)
-            await send_error(interaction, text.NO_RESULTS.format(query=query))
+            await send_error(interaction, text.NO_RESULTS.format(query=text.echo(query)))
             return
         if playlist_over_limit(len(tracks), limits):
             await self._release_if_unused(interaction.guild.id)
@@ -247,10 +248,11 @@ class MusicCog(commands.Cog):
         try:
             found = list(await self.bot.sources.search(query, limit=5))[:5]
         except QueryFailed as failure:
-            await send_error(interaction, text.RESOLVE_FAILED.format(query=query, reason=failure.reason))
+            said = text.RESOLVE_FAILED.format(query=text.echo(query), reason=failure.reason)
+            await send_error(interaction, said)
             return
         if not found:
-            await send_error(interaction, text.NO_RESULTS.format(query=query))
+            await send_error(interaction, text.NO_RESULTS.format(query=text.echo(query)))
             return
         picker = SearchPicker(found, self._picked)
         await interaction.edit_original_response(content=text.search_results(query, found), view=picker)

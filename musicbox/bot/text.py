@@ -45,6 +45,19 @@ def duration(seconds: float) -> str:
 
 # Discord refuses a message over 2,000 characters; a page of ten lines must fit whatever the titles.
 TITLE_MAX = 80
+ECHO_MAX = 100
+# Direction overrides and invisible joiners in a member's text could turn the bot's own sentence
+# around it backwards or hide what was asked; an echo shows the words without them.
+_INVISIBLE = dict.fromkeys(
+    [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF], None
+)
+
+
+def echo(query: str) -> str:
+    """A member's own words, quoted back safely: no invisible or direction controls, no line breaks,
+    at most ECHO_MAX characters."""
+    shown = " ".join(query.translate(_INVISIBLE).split())
+    return shown if len(shown) <= ECHO_MAX else shown[: ECHO_MAX - 1] + "…"
 
 
 def track_line(track: Track) -> str:
@@ -78,7 +91,7 @@ def resolving(done: int, total: int) -> str:
 
 
 def searching(query: str) -> str:
-    return f"Looking up “{query}”…"
+    return f"Looking up “{echo(query)}”…"
 
 
 def refusal(reason: Refusal, track: Track, *, limit: str) -> str:
@@ -103,7 +116,7 @@ def now_playing(current: QueuedTrack, position_s: float, paused: bool, loop: Loo
 
 
 def search_results(query: str, tracks: list[Track]) -> str:
-    lines = [f"Results for “{query}”, pick one:"]
+    lines = [f"Results for “{echo(query)}”, pick one:"]
     lines += [f"{n}. {track_line(track)}" for n, track in enumerate(tracks, start=1)]
     return "\n".join(lines)
 
