@@ -28,6 +28,9 @@ SERVICE_USER=musicbox
 DATA_DIRS=(/etc/musicbox /var/lib/musicbox /var/cache/musicbox /var/log/musicbox)
 UNITS=(musicbox.service musicbox-update.service musicbox-update.timer)
 PACKAGES=(ffmpeg libopus0 python3-venv)
+# The system's Python, never whichever python3 comes first on PATH (a pyenv or conda one may lack
+# venv, and the packages above pair with the system's). Ubuntu 22.04's is 3.10: it gets 3.11 from apt.
+PYTHON=/usr/bin/python3
 
 STEP=""
 step() {
@@ -91,7 +94,13 @@ check_platform() {
     version=${version:-0}
     case $id in
         debian | raspbian) [[ ${version%%.*} -ge 12 ]] || fail "Debian $version is too old" "Upgrade to Debian 12 or newer." ;;
-        ubuntu) [[ ${version%%.*} -ge 22 ]] || fail "Ubuntu $version is too old" "Upgrade to Ubuntu 22.04 or newer." ;;
+        ubuntu)
+            [[ ${version%%.*} -ge 22 ]] || fail "Ubuntu $version is too old" "Upgrade to Ubuntu 22.04 or newer."
+            if [[ ${version%%.*} -eq 22 ]]; then
+                PACKAGES+=(python3.11 python3.11-venv)
+                PYTHON=/usr/bin/python3.11
+            fi
+            ;;
         *) [[ $like == *debian* ]] || fail "$id is not supported" \
             "musicbox supports Debian 12/13, Raspberry Pi OS and Ubuntu 22.04 or newer." ;;
     esac
@@ -106,14 +115,25 @@ check_platform() {
     echo "    $id $version on $arch"
 }
 
+# The packages go onto the machine running this script, also with --root: the venv is made by its
+# Python and the bot runs its ffmpeg. Only what is missing is fetched, so a re-run needs no network.
 install_packages() {
-    if [[ $SKIP_APT -eq 1 ]]; then
-        echo "    (--skip-apt: not installing ${PACKAGES[*]})"
+    step "checking ${PACKAGES[*]}"
+    local missing=() package
+    for package in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$package")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "    already installed"
         return
     fi
-    step "installing ${PACKAGES[*]}"
+    if [[ $SKIP_APT -eq 1 ]]; then
+        fail "${missing[*]} missing and --skip-apt given" "Install them: sudo apt-get install ${missing[*]}"
+    fi
+    step "installing ${missing[*]} with apt-get"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 create_user() {
@@ -139,7 +159,7 @@ install_program() {
     local venv="$ROOT$PREFIX/venv"
     if [[ ! -x $venv/bin/python ]]; then
         step "creating $PREFIX/venv"
-        python3 -m venv "$venv"
+        "$PYTHON" -m venv "$venv"
     fi
     if [[ -n $VERSION ]]; then
         step "installing musicbox $VERSION from PyPI"
@@ -161,6 +181,8 @@ install_units() {
     if systemd_running; then
         systemctl daemon-reload
         systemctl enable --now musicbox-update.timer >/dev/null
+        # An upgrade: the running bot picks up the new program (it resumes its queues after a restart).
+        systemctl try-restart musicbox.service
     fi
 }
 
@@ -170,6 +192,8 @@ systemd_running() {
 
 run_setup() {
     local musicbox="$ROOT$PREFIX/venv/bin/musicbox"
+    # Under --root the config belongs in that root, not in this machine's /etc.
+    [[ -n $ROOT ]] && export MUSICBOX_CONFIG="$ROOT/etc/musicbox/config.toml"
     if [[ -n $TOKEN ]]; then
         step "setting up with the given token"
         MUSICBOX_TOKEN=$TOKEN "$musicbox" setup --unattended "${SETUP_ARGS[@]}"

@@ -3,16 +3,22 @@ musicbox in it (pip installs this checkout), the units and the command link, the
 newcomer with no token; a second run upgrades
 in place keeping config and data; --uninstall keeps the data; --purge removes it and the user.
 
-What does not run here: apt-get (--skip-apt; CI's machine has the packages) and systemctl (no
-systemd as PID 1 in a container or a fake root)."""
+What runs for real: the platform check (this machine's os-release), the package check (dpkg-query
+on this machine, which the venv's Python and ffmpeg come from; apt-get itself runs only for a
+missing package, and none is missing where the suite runs), useradd/userdel on the root's account
+files, the venv made by /usr/bin/python3 with pip installing this checkout and its dependencies from
+the package registry, the demo on the simulator, and `musicbox update` in that venv meeting a broken
+yt-dlp release and rolling back. What does not: systemctl (no systemd as PID 1 in a container)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +30,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 def install(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
     return subprocess.run(
-        ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), "--skip-apt", *arguments],
+        ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), *arguments],
         stdin=subprocess.DEVNULL,  # not a terminal, as when piped from a script or run by CI
         capture_output=True,
         text=True,
@@ -47,22 +53,56 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield made
 
 
+def installed_version(root: Path, name: str) -> str:
+    python = root / "opt/musicbox/venv/bin/python"
+    ran = subprocess.run(
+        [str(python), "-c", f"from importlib.metadata import version; print(version({name!r}))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return ran.stdout.strip()
+
+
+def upgrade_to_a_broken_ytdlp(root: Path, wheels: Path) -> subprocess.CompletedProcess[str]:
+    """`musicbox update` as the timer runs it, with a newer yt-dlp on offer whose import fails."""
+    wheel = wheels / "yt_dlp-2099.1.1-py3-none-any.whl"
+    info = "yt_dlp-2099.1.1.dist-info"
+    files = {
+        "yt_dlp/__init__.py": "raise ImportError('yt_dlp 2099.1.1 is a broken release')\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: yt-dlp\nVersion: 2099.1.1\n"
+        "Provides-Extra: default\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr(f"{info}/RECORD", "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"]))
+    environment = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
+    # The registry stays in reach (the rollback reinstalls the old release from it); this only adds one.
+    environment["PIP_FIND_LINKS"] = str(wheels)
+    return subprocess.run(
+        [str(root / "opt/musicbox/venv/bin/musicbox"), "update", "--json"],
+        capture_output=True, text=True, timeout=600, check=False, env=environment,
+    )  # fmt: skip
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_install_upgrade_uninstall_purge(root: Path) -> None:
+def test_install_upgrade_uninstall_purge(root: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     # A newcomer with no token yet and no terminal: installed, then shown the demo.
     first = install(root)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "no bot token yet: showing musicbox at work" in first.stdout
     assert "That is musicbox." in first.stdout
     assert "install finished" in first.stdout
+    assert "checking ffmpeg libopus0 python3-venv\n    already installed" in first.stdout
 
     venv_musicbox = root / "opt/musicbox/venv/bin/musicbox"
     version = subprocess.run([str(venv_musicbox), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("musicbox ")
     assert (root / "opt/musicbox/VERSION").read_text() == version.stdout
+    ytdlp_before = installed_version(root, "yt-dlp")
     assert (root / "usr/local/bin/musicbox").readlink() == Path("/opt/musicbox/venv/bin/musicbox")
     units = {name: root / "etc/systemd/system" / name for name in
              ("musicbox.service", "musicbox-update.service", "musicbox-update.timer")}  # fmt: skip
@@ -75,6 +115,17 @@ def test_install_upgrade_uninstall_purge(root: Path) -> None:
     assert account.endswith(":/var/lib/musicbox:/usr/sbin/nologin")
     config_dir = root / "etc/musicbox"
     assert stat.S_IMODE(config_dir.stat().st_mode) == 0o750
+
+    # A week later the timer meets a broken yt-dlp release: the smoke test catches it, the venv goes back.
+    rolled = upgrade_to_a_broken_ytdlp(root, tmp_path_factory.mktemp("wheels"))
+    assert rolled.returncode == 1, rolled.stdout + rolled.stderr
+    outcome = json.loads(rolled.stdout)
+    assert outcome["rolled_back"] is True and "yt_dlp" in outcome["problem"]
+    assert outcome["installed"]["yt-dlp"] == ytdlp_before
+    assert "went back to yt-dlp " + ytdlp_before in rolled.stderr
+    ytdlp_binary = str(venv_musicbox.parent / "yt-dlp")
+    ytdlp = subprocess.run([ytdlp_binary, "--version"], capture_output=True, text=True)
+    assert ytdlp.stdout.strip() == ytdlp_before
 
     # The owner's data from the first life of the box.
     (config_dir / "config.toml").write_text("# mine\n[playback]\ndefault_volume = 80\n")

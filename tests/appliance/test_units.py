@@ -12,9 +12,12 @@ import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 UNITS = ("musicbox.service", "musicbox-update.service", "musicbox-update.timer")
-pytestmark = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None, reason="tests/run.sh installs systemd"
-)
+
+
+@pytest.fixture(autouse=True)
+def systemd_analyze() -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.fail("systemd-analyze is missing: tests/run.sh installs it (apt-get install systemd)")
 
 
 def test_the_service_exposure_is_at_most_2() -> None:
