@@ -167,7 +167,7 @@ async def run_demo(console: Console, *, song_s: float = 5.0, state_dir: Path | N
         async with (
             DiscordSim.start() as sim,
             MediaWorld.start() as media,
-            running_bot(sim, rig_config(sim, media, directory)),
+            running_bot(sim, rig_config(sim, directory, media=media)),
         ):
             guild = sim.create_guild("Demo Server")
             text = guild.create_text_channel("music")

@@ -32,21 +32,25 @@ READY_TIMEOUT_S = 30.0
 
 def rig_config(
     sim: DiscordSim,
-    media: MediaWorld,
     directory: Path,
     *,
+    media: MediaWorld | None = None,
     cache_mb: int = 256,
     max_guilds: int = 0,
     workers: int = 2,
     **playback: Any,
 ) -> Config:
-    """What `musicbox run` would run with after tuning, pointed at the simulator and the media world."""
+    """What `musicbox run` would run with after tuning, pointed at the simulator (and the media world,
+    when given); `cache_mb=0` plays without the cache."""
+    resolver = ResolverConfig(workers=workers)
+    if media is not None:
+        resolver = dataclasses.replace(
+            resolver, search_template=media.search_template, allowed_private_hosts=(media.host,)
+        )
     return Config(
         discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),
         playback=dataclasses.replace(PlaybackConfig(idle_timeout_s=60), **playback),
-        resolver=ResolverConfig(
-            workers=workers, search_template=media.search_template, allowed_private_hosts=(media.host,)
-        ),
+        resolver=resolver,
         cache=CacheConfig(budget_mb=cache_mb, max_transcodes=2, prefetch_depth=2 if cache_mb else 0),
         limits=LimitsConfig(max_guilds=max_guilds),
         paths=PathsConfig(state_dir=directory, cache_dir=directory / "cache", runtime_dir=directory),

@@ -7,25 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
 from musicbox.core.config import (
-    CacheConfig,
     Config,
-    DiscordConfig,
-    LimitsConfig,
-    PathsConfig,
-    PlaybackConfig,
-    ResolverConfig,
 )
 from musicbox.playback.session import AudioProvider
 from musicbox.sim.discord import DiscordSim, Interaction, Member, SimGuild, SimTextChannel, SimVoiceChannel
-from musicbox.sim.media import MediaWorld
+from musicbox.sim.rig import rig_config as sim_config  # noqa: F401 (what the test worlds call it)
 
 
 @dataclass
@@ -45,32 +37,6 @@ def stage(sim: DiscordSim, name: str = "home") -> Stage:
         voice=guild.create_voice_channel("Lounge"),
         alice=guild.create_member(f"alice-{name}"),
         bob=guild.create_member(f"bob-{name}"),
-    )
-
-
-def sim_config(
-    sim: DiscordSim,
-    state_dir: Path,
-    *,
-    media: MediaWorld | None = None,
-    max_guilds: int = 0,
-    workers: int = 2,
-    cache_mb: int = 256,
-    **playback: Any,
-) -> Config:
-    """The bot as `musicbox run` configures it after tuning; `cache_mb=0` plays without the cache."""
-    resolver = ResolverConfig(workers=workers)
-    if media is not None:
-        resolver = replace(
-            resolver, search_template=media.search_template, allowed_private_hosts=(media.host,)
-        )
-    return Config(
-        discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),
-        playback=replace(PlaybackConfig(idle_timeout_s=60), **playback),
-        resolver=resolver,
-        limits=LimitsConfig(max_guilds=max_guilds),
-        cache=CacheConfig(budget_mb=cache_mb, max_transcodes=2, prefetch_depth=2 if cache_mb else 0),
-        paths=PathsConfig(state_dir=state_dir, cache_dir=state_dir / "cache", runtime_dir=state_dir),
     )
 
 
