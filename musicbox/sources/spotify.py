@@ -13,7 +13,7 @@ import functools
 import logging
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -86,13 +86,24 @@ class SpotifySource:
     # -- TrackSource -----------------------------------------------------------------------------
 
     async def resolve(self, query: str, *, progress: Progress | None = None) -> Sequence[Track]:
+        tracks: list[Track] = []
+        async for batch in self.batches(query, progress=progress):
+            tracks.extend(batch)
+        return tracks
+
+    async def batches(
+        self, query: str, *, progress: Progress | None = None
+    ) -> AsyncIterator[Sequence[Track]]:
+        """The tracks as Spotify pages them: a caller that queues the first batch at once starts the
+        first song while later pages are still being read (a playlist page is 100 tracks)."""
         recognised = recognise(query)
         if not isinstance(recognised, SpotifyLink):
-            return await self._wrapped.resolve(query, progress=progress)
+            yield await self._wrapped.resolve(query, progress=progress)
+            return
         if self._client is None:
             raise QueryFailed(SPOTIFY_NEEDS_SETUP)
-        tracks = await self._read(self._client, recognised, progress)
-        return [self._remember(track) for track in tracks]
+        async for page in self._read(self._client, recognised, progress):
+            yield [self._remember(track) for track in page]
 
     async def search(self, words: str, *, limit: int) -> Sequence[Track]:
         return await self._wrapped.search(words, limit=limit)
@@ -158,37 +169,40 @@ class SpotifySource:
 
     async def _read(
         self, client: spotipy.Spotify, link: SpotifyLink, progress: Progress | None
-    ) -> list[SpotifyTrack]:
+    ) -> AsyncIterator[list[SpotifyTrack]]:
         spotify_id = link.spotify_id
         if link.kind == "track":
-            return _tracks([await self._call(lambda: client.track(spotify_id))])
-        if link.kind == "artist":
+            yield _tracks([await self._call(lambda: client.track(spotify_id))])
+        elif link.kind == "artist":
             # spotipy's artist_top_tracks warns it is deprecated on every call; the endpoint is the same.
             body = await self._call(lambda: client._get(f"artists/{spotify_id}/top-tracks", country="US"))
-            return _tracks(body.get("tracks") or [])
-        if link.kind == "album":
+            yield _tracks(body.get("tracks") or [])
+        elif link.kind == "album":
             album = await self._call(lambda: client.album(spotify_id))
-            return await self._pages(client, album.get("tracks") or {}, progress, album_tracks=True)
-        playlist = await self._call(lambda: client.playlist(spotify_id, additional_types=("track",)))
-        return await self._pages(client, playlist.get("tracks") or {}, progress, album_tracks=False)
+            async for page in self._pages(client, album.get("tracks") or {}, progress, album_tracks=True):
+                yield page
+        else:
+            playlist = await self._call(lambda: client.playlist(spotify_id, additional_types=("track",)))
+            async for page in self._pages(client, playlist.get("tracks") or {}, progress, album_tracks=False):
+                yield page
 
     async def _pages(
         self, client: spotipy.Spotify, page: Json, progress: Progress | None, *, album_tracks: bool
-    ) -> list[SpotifyTrack]:
-        read: list[SpotifyTrack] = []
+    ) -> AsyncIterator[list[SpotifyTrack]]:
         total = int(page.get("total") or 0)
         wanted = min(total, self._max_playlist + 1)  # one past the limit: the bot says it is too long
+        read = 0
         for _ in range(wanted // min(ALBUM_PAGE, PLAYLIST_PAGE) + 2):  # bounded by the page count
             items = page.get("items") or []
             bodies = items if album_tracks else [item.get("track") for item in items]
-            read.extend(_tracks(bodies))
+            tracks = _tracks(bodies)[: wanted - read]
+            read += len(tracks)
             if progress is not None:
-                await progress(min(len(read), wanted), wanted)
-            following = page.get("next")
-            if not following or len(read) >= wanted:
-                break
+                await progress(read, wanted)
+            yield tracks
+            if not page.get("next") or read >= wanted:
+                return
             page = await self._call(functools.partial(client.next, page))
-        return read[:wanted]
 
     async def _call(self, request: Callable[[], Any]) -> Json:
         """One Web API request in the pool, waiting out 429s on the loop (not in a thread)."""

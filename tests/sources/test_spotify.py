@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,6 +76,24 @@ async def test_a_long_playlist_is_read_page_by_page_and_a_429_is_waited_out(
         assert source.searches == 0  # reading matched nothing yet: matching waits for playback
 
 
+async def test_the_first_page_is_playable_while_the_rest_of_the_playlist_is_still_read(
+    media_world: MediaWorld, spotify_fake: SpotifyFake, tmp_path: Path
+) -> None:
+    playlist = spotify_fake.add_playlist(list(range(300)))
+    spotify_fake.throttle_playlist_page(100, retry_after_s=1)
+    async with spotify_source(media_world, spotify_config(spotify_fake), tmp_path) as source:
+        started = time.monotonic()
+        arrivals: list[tuple[int, float]] = []
+        async for batch in source.batches(f"spotify:playlist:{playlist}"):
+            arrivals.append((len(batch), time.monotonic() - started))
+            if len(arrivals) == 1:
+                assert "/media/0/" in await source.media_url(batch[0])
+                playable_at = time.monotonic() - started
+        assert [count for count, _ in arrivals] == [100, 100, 100]
+        assert playable_at < arrivals[1][1]  # playable before page two, held up by the 429, arrived
+        assert arrivals[1][1] - arrivals[0][1] >= 1.0
+
+
 async def test_a_matched_track_is_not_searched_again_even_after_a_restart(
     media_world: MediaWorld, spotify_fake: SpotifyFake, tmp_path: Path
 ) -> None:
@@ -130,7 +148,7 @@ async def test_spotify_failures_are_one_sentence(
 async def test_everything_else_goes_to_the_wrapped_source(
     media_world: MediaWorld, spotify_fake: SpotifyFake, tmp_path: Path
 ) -> None:
-    async with spotify_source(media_world, replace(spotify_config(spotify_fake)), tmp_path) as source:
+    async with spotify_source(media_world, spotify_config(spotify_fake), tmp_path) as source:
         [track] = await source.resolve(media_world.track_url(3, seconds=2))
         assert track.title == entry(3).title
         assert spotify_fake.requests() == []
