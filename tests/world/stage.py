@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.bot.sources import TrackSource
-from musicbox.core.config import (
-    Config,
-)
+from musicbox.core.config import Config
 from musicbox.playback.session import AudioProvider
 from musicbox.sim.discord import DiscordSim, Interaction, Member, SimGuild, SimTextChannel, SimVoiceChannel
 from musicbox.sim.rig import rig_config as sim_config  # noqa: F401 (what the test worlds call it)
