@@ -49,6 +49,8 @@ Json = Mapping[str, Any]
 
 
 class WrappedSource(TrackSource, Protocol):
+    async def warm(self) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -75,9 +77,7 @@ class SpotifySource:
         self.rate_limit_waits = 0
 
     async def warm(self) -> None:
-        warm = getattr(self._wrapped, "warm", None)
-        if warm is not None:
-            await warm()
+        await self._wrapped.warm()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
