@@ -23,6 +23,7 @@ from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
+from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 
@@ -52,7 +53,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     notifier = Notifier(environment)
     started_at = time.time()
     database = connect(config.paths.state_dir / "musicbox.sqlite3")
-    sources = YtDlpSource(config, database)
+    sources = spotify_aware(YtDlpSource(config, database), config, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources)
     stop = asyncio.Event()
