@@ -296,6 +296,8 @@ def _track(body: Json) -> SpotifyTrack | None:
     spotify_id = body.get("id")
     if not isinstance(spotify_id, str) or body.get("is_local"):  # local files have no id to play
         return None
+    if body.get("type", "track") != "track":  # a podcast episode in a playlist is no song to match
+        return None
     wanted = _wanted(body)
     track = Track(
         TrackId("spotify", spotify_id),
