@@ -15,7 +15,6 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # The appliance tests judge install.sh and the units with the tools Debian ships for that.
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
-command -v useradd >/dev/null || missing+=(passwd)
 if ((${#missing[@]})); then
     step "installing system packages: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]]; then
