@@ -1,0 +1,79 @@
+"""The container image keeps the systemd service's layout: with the Containerfile's environment the
+bot, `setup` and `status` resolve the same config file and directories systemd gives the unit, and
+compose.yaml keeps exactly those on volumes (the socket's on a tmpfs). The image itself is not built
+here (no container daemon or image registry); these read the two files as the tools would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from musicbox.store.config_file import config_path, paths_for
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+CONTAINERFILE = (CHECKOUT / "packaging/Containerfile").read_text()
+COMPOSE = (CHECKOUT / "packaging/compose.yaml").read_text()
+UNIT = (CHECKOUT / "systemd/musicbox.service").read_text()
+
+
+def containerfile_environment() -> dict[str, str]:
+    joined = CONTAINERFILE.replace("\\\n", " ")
+    found: dict[str, str] = {}
+    for line in joined.splitlines():
+        if line.startswith("ENV "):
+            found.update(re.findall(r"(\w+)=(\S+)", line[4:]))
+    return found
+
+
+def unit_directories() -> dict[str, Path]:
+    """Where systemd puts the unit's directories (system units: /etc, /var/lib, /var/cache, /run)."""
+    roots = {
+        "ConfigurationDirectory": "/etc",
+        "StateDirectory": "/var/lib",
+        "CacheDirectory": "/var/cache",
+        "RuntimeDirectory": "/run",
+    }
+    return {
+        setting: Path(roots[setting]) / name
+        for setting, name in re.findall(r"^(\w+Directory)=(\S+)$", UNIT, re.MULTILINE)
+        if setting in roots
+    }
+
+
+def compose_mounts(kind: str) -> set[str]:
+    """Container paths under the musicbox service's `volumes:` or `tmpfs:` list."""
+    block = re.search(rf"^    {kind}:\n((?:      - .*\n)+)", COMPOSE, re.MULTILINE)
+    assert block is not None, f"compose.yaml has no {kind}"
+    entries = re.findall(r"- (\S+)", block[1])
+    return {entry.split(":")[1] if kind == "volumes" else entry.split(":")[0] for entry in entries}
+
+
+def test_the_image_resolves_the_service_s_config_and_directories() -> None:
+    environment = containerfile_environment()
+    unit = unit_directories()
+    paths = paths_for(environment)
+    assert config_path(environment) == unit["ConfigurationDirectory"] / "config.toml"
+    assert paths.state_dir == unit["StateDirectory"]
+    assert paths.cache_dir == unit["CacheDirectory"]
+    assert paths.runtime_dir == unit["RuntimeDirectory"]
+
+
+def test_compose_keeps_config_state_and_cache_and_nothing_else_writable() -> None:
+    unit = unit_directories()
+    assert compose_mounts("volumes") == {
+        str(unit["ConfigurationDirectory"]), str(unit["StateDirectory"]), str(unit["CacheDirectory"])
+    }
+    assert compose_mounts("tmpfs") == {str(unit["RuntimeDirectory"]), "/tmp"}
+    assert re.search(r"^    read_only: true$", COMPOSE, re.MULTILINE)
+    assert re.search(r"^    cap_drop: \[ALL\]$", COMPOSE, re.MULTILINE)
+
+
+def test_the_image_builds_from_files_the_checkout_has() -> None:
+    copied = [
+        source
+        for line in CONTAINERFILE.splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+    ]
+    assert copied and all((CHECKOUT / source).exists() for source in copied), copied
+    assert "FROM python:3.11-slim-bookworm" in CONTAINERFILE
