@@ -21,7 +21,7 @@ import discord
 from musicbox.cache.ogg import OggOpusReader
 from musicbox.cache.store import AudioStore
 from musicbox.core.track import TrackId
-from musicbox.playback.direct import DirectAudio
+from musicbox.playback.direct import DirectAudio, longest_output_s
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +92,24 @@ class CachedAudio:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def source(
-        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+        self,
+        track_id: TrackId,
+        media_url: str,
+        *,
+        start_s: float = 0.0,
+        volume: int = 100,
+        duration_s: float | None = None,
     ) -> discord.AudioSource:
         key = str(track_id)
         if volume != 100:
             cached = self.store.lookup(key)
+            address = str(cached) if cached else media_url
             return await self._direct.source(
-                track_id, str(cached) if cached else media_url, start_s=start_s, volume=volume
+                track_id, address, start_s=start_s, volume=volume, duration_s=duration_s
             )
         self._pin(key)  # before any await: a fill this play needs must not look unwanted meanwhile
         try:
-            reader = self._cached_reader(key) or await self._filling_reader(key, media_url)
+            reader = self._cached_reader(key) or await self._filling_reader(key, media_url, duration_s)
             skip = int(start_s / FRAME_S)
             if skip:
                 await asyncio.to_thread(reader.skip, skip)
@@ -111,14 +118,14 @@ class CachedAudio:
             raise
         return CachedOpusSource(reader, lambda: self._unpin(key))
 
-    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
         key = str(track_id)
         if key in self._fills or self.store.contains(key):
             return
         async with self._prefetch_slots:
             if key not in self._fills and not self.store.contains(key):
-                await self._start_fill(key, media_url)
+                await self._start_fill(key, media_url, duration_s)
 
     async def aclose(self) -> None:
         fills = [fill.task for fill in self._fills.values() if fill.task is not None]
@@ -152,8 +159,8 @@ class CachedAudio:
         except FileNotFoundError:  # evicted between lookup and open
             return None
 
-    async def _filling_reader(self, key: str, media_url: str) -> OggOpusReader:
-        fill = self._fills.get(key) or await self._start_fill(key, media_url)
+    async def _filling_reader(self, key: str, media_url: str, duration_s: float | None) -> OggOpusReader:
+        fill = self._fills.get(key) or await self._start_fill(key, media_url, duration_s)
         try:
             return OggOpusReader(fill.partial.open("rb"), fill.running)
         except FileNotFoundError:
@@ -163,14 +170,14 @@ class CachedAudio:
                 raise
             return cached
 
-    async def _start_fill(self, key: str, media_url: str) -> Fill:
+    async def _start_fill(self, key: str, media_url: str, duration_s: float | None) -> Fill:
         fill = Fill(key, self.store.partial_for(key))
         fill.partial.touch()  # readers open it before ffmpeg writes its first page
         self._fills[key] = fill
         self._loop = asyncio.get_running_loop()
         try:
             process = await asyncio.create_subprocess_exec(
-                *_transcode_command(media_url, fill.partial),
+                *_transcode_command(media_url, fill.partial, duration_s),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -223,12 +230,17 @@ class CachedAudio:
                 self._loop.call_soon_threadsafe(self._cancel_unwanted_fills)
 
 
-def _transcode_command(media_url: str, output: Path) -> list[str]:
+def _transcode_command(media_url: str, output: Path, duration_s: float | None) -> list[str]:
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
     if media_url.startswith(("http://", "https://")):
-        command += ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "2"]
+        # Resume a dropped download with a range request. Not -reconnect_streamed: for a host that
+        # cannot resume, that re-reads the file from its start into the same output, and a host that
+        # keeps cutting the file short then loops its first part for ever.
+        command += ["-reconnect", "1", "-reconnect_delay_max", "2"]
     command += ["-i", media_url, "-map", "0:a:0", "-vn", "-c:a", "libopus", "-b:a", BITRATE]
     command += ["-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "audio"]
+    if duration_s is not None:
+        command += ["-t", f"{longest_output_s(duration_s):.1f}"]
     command += [
         "-page_duration",
         str(PAGE_DURATION_US),

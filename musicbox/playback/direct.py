@@ -10,21 +10,37 @@ import discord
 
 from musicbox.core.track import TrackId
 
+# A song never plays longer than its length plus this: a host that cuts a file short and answers a
+# resumed request with the file's start again would otherwise have ffmpeg repeat that start for ever.
+OVERRUN_S = 10.0
+
+
+def longest_output_s(duration_s: float) -> float:
+    return duration_s + OVERRUN_S
+
 
 class DirectAudio:
     async def source(
-        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+        self,
+        track_id: TrackId,
+        media_url: str,
+        *,
+        start_s: float = 0.0,
+        volume: int = 100,
+        duration_s: float | None = None,
     ) -> discord.AudioSource:
         before = "-nostdin"
         if media_url.startswith(("http://", "https://")):
             # ffmpeg's http protocol gives up on the first dropped connection unless told otherwise.
-            before += " -reconnect 1 -reconnect_streamed 1 -reconnect_delay_max 2"
+            before += " -reconnect 1 -reconnect_delay_max 2"  # not _streamed: see cache/audio.py
         if start_s > 0:
             before += f" -ss {start_s:.3f}"
         options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"
+        if duration_s is not None:
+            options += f" -t {longest_output_s(duration_s) - start_s:.1f}"
         return discord.FFmpegOpusAudio(media_url, before_options=before, options=options)
 
-    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Nothing to fetch ahead without a cache: the media URL is already resolved by then."""
 
     async def aclose(self) -> None:

@@ -29,10 +29,16 @@ CHECKPOINT_S = 2.0
 
 class AudioProvider(Protocol):
     async def source(
-        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+        self,
+        track_id: TrackId,
+        media_url: str,
+        *,
+        start_s: float = 0.0,
+        volume: int = 100,
+        duration_s: float | None = None,
     ) -> discord.AudioSource: ...
 
-    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Make a queued song quick to start when its turn comes."""
 
     async def aclose(self) -> None: ...
@@ -239,7 +245,10 @@ class GuildSession:
     async def _prepare(self, entry: QueuedTrack, start_s: float) -> discord.AudioSource | None:
         try:
             url = await self._media_url(entry.track)
-            return await self._audio.source(entry.track.id, url, start_s=start_s, volume=self.volume)
+            track = entry.track
+            return await self._audio.source(
+                track.id, url, start_s=start_s, volume=self.volume, duration_s=track.duration_s
+            )
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -302,7 +311,7 @@ class GuildSession:
             with contextlib.suppress(Exception):
                 url = await self._media_url(track)
                 if position < self._audio_prefetch:
-                    await self._audio.prefetch(track.id, url)
+                    await self._audio.prefetch(track.id, url, track.duration_s)
 
     async def _watch_idle(self) -> None:
         interval = max(0.05, min(5.0, self._idle_timeout_s / 4))

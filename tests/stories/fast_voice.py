@@ -84,13 +84,19 @@ class FastVoice:
 
 class FastAudio:
     async def source(
-        self, track_id: TrackId, media_url: str, *, start_s: float = 0.0, volume: int = 100
+        self,
+        track_id: TrackId,
+        media_url: str,
+        *,
+        start_s: float = 0.0,
+        volume: int = 100,
+        duration_s: float | None = None,
     ) -> FakeSource:
         if "broken" in media_url:
             raise RuntimeError("404")
         return FakeSource(track_id.key, start_s)
 
-    async def prefetch(self, track_id: TrackId, media_url: str) -> None:
+    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Nothing to fetch: sources are made on the spot."""
 
     async def aclose(self) -> None:

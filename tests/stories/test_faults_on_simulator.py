@@ -60,3 +60,55 @@ async def test_a_voice_outage_loses_only_the_outage_and_the_queue_plays_on(world
     assert 2200 <= heard.heard_ms(22) <= 2800, heard.heard_ms(22)
     assert heard.blackholed >= 60
     assert 1300 <= heard.heard_ms(23) <= 1700
+
+
+async def test_a_media_host_that_stalls_is_refused_and_the_queue_plays_on(world: World) -> None:
+    """The host sends the start of the file and then nothing: the member is told within the probe's
+    timeout instead of waiting on silence, and the song queued after it plays."""
+    home = stage(world.sim)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(25, seconds=1.5))
+        ).reply()
+        stalled = world.media.track_url(24, fmt="wav", seconds=8, fault="stall")
+        said, private = await reply_text(await home.alice.run_command("play", home.text, query=stalled))
+        assert private and "the site stopped sending the file" in said
+        heard = home.voice.heard()
+        await heard_for(heard, 25, 1400)
+    assert heard.heard_ms(24) == 0
+
+
+async def test_a_truncated_file_plays_what_arrived_and_the_queue_moves_on(world: World) -> None:
+    home = stage(world.sim)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        for query in (
+            world.media.track_url(26, seconds=6, fault="truncated"),
+            world.media.track_url(27, seconds=1.5),
+        ):
+            await reply_text(await home.alice.run_command("play", home.text, query=query))
+        heard = home.voice.heard()
+        await heard.wait_for_rungs([26, 27], timeout=30)
+        await heard_for(heard, 27, 1400)
+    assert 500 <= heard.heard_ms(26) < 6000, heard.heard_ms(26)
+
+
+async def test_a_five_second_voice_blackout_loses_only_the_blackout(world: World) -> None:
+    home = stage(world.sim)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(28, seconds=9))
+        ).reply()
+        await (
+            await home.alice.run_command("play", home.text, query=world.media.track_url(29, seconds=1.5))
+        ).reply()
+        heard = home.voice.heard()
+        await heard_for(heard, 28, 1000)
+        world.sim.voice.blackhole_udp(home.guild.id, 5.0)  # type: ignore[union-attr]
+        await heard.wait_for_rungs([28, 29], timeout=30)
+        await heard_for(heard, 29, 1400)
+        said, _ = await reply_text(await home.alice.run_command("queue", home.text))
+        assert said == text.QUEUE_EMPTY or entry(29).title in said
+    assert 3300 <= heard.heard_ms(28) <= 4700, heard.heard_ms(28)  # 9 s minus the 5 s nobody heard
