@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -141,8 +141,10 @@ class MusicCog(commands.Cog):
         progress = _ProgressEditor(interaction)
         # Joining voice and resolving overlap: the member hears the first song sooner.
         joining = asyncio.get_running_loop().create_task(self._join(channel), name=f"join-{guild_id}")
+        stream = aiter(self.bot.sources.batches(query, progress=progress.update))
         try:
-            tracks = await self.bot.sources.resolve(query, progress=progress.update)
+            none: Sequence[Track] = []
+            tracks = await anext(stream, none)
         except QueryFailed as failure:
             await asyncio.gather(joining, return_exceptions=True)
             await self._release_if_unused(guild_id)
@@ -164,7 +166,47 @@ class MusicCog(commands.Cog):
             log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
             await send_error(interaction, text.VOICE_CONNECT_FAILED.format(channel=channel.name))
             return
-        await self._enqueue(interaction, session, tracks, settings, query)
+        message = await self._enqueue(interaction, session, tracks, settings, query, announced=progress.total)
+        if message is None:
+            return
+        rest = await self._enqueue_rest(interaction, session, stream, tracks, settings, query)
+        await interaction.edit_original_response(content=rest or message)
+
+    async def _enqueue_rest(
+        self,
+        interaction: discord.Interaction,
+        session: GuildSession,
+        stream: AsyncIterator[Sequence[Track]],
+        first: Sequence[Track],
+        settings: GuildSettings,
+        query: str,
+    ) -> str | None:
+        """Queue what is still being read (a long Spotify playlist, page by page) while the first song
+        plays; what to tell the member in all, or None when everything came in the first batch."""
+        received = list(first)
+        try:
+            async for batch in stream:
+                received += batch
+                self._admit_into(interaction, session, batch, settings)
+        except QueryFailed as failure:
+            log.warning("guild %s: reading the rest of %r stopped: %s", session.guild_id, query, failure)
+        if len(received) == len(first):
+            return None
+        held = session.queue.ids()
+        accepted = sum(1 for track in received if track.id in held)
+        return text.queued_many(accepted, len(received) - accepted)
+
+    def _admit_into(
+        self,
+        interaction: discord.Interaction,
+        session: GuildSession,
+        tracks: Sequence[Track],
+        settings: GuildSettings,
+    ) -> None:
+        admission = admit(tracks, held=session.queue.ids(), queued=len(session.queue), limits=settings.limits)
+        for track in admission.accepted:
+            session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
+        session.enqueued()
 
     async def _join(self, channel: VoiceChannel) -> GuildSession:
         session = await self.bot.join(channel)
@@ -186,19 +228,24 @@ class MusicCog(commands.Cog):
         tracks: Sequence[Track],
         settings: GuildSettings,
         query: str,
-    ) -> None:
+        *,
+        announced: int = 0,
+    ) -> str | None:
+        """Queue `tracks` (the first batch) and return what to tell the member, or say what is wrong
+        and return None. `announced`: how many tracks the source said are coming in all."""
         assert interaction.guild is not None
         limits = settings.limits
         if not tracks:
             await self._release_if_unused(interaction.guild.id)
             await send_error(interaction, text.NO_RESULTS.format(query=text.echo(query)))
-            return
-        if playlist_over_limit(len(tracks), limits):
+            return None
+        count = max(len(tracks), announced)
+        if playlist_over_limit(count, limits):
             await self._release_if_unused(interaction.guild.id)
             await send_error(
-                interaction, text.PLAYLIST_TOO_LONG.format(count=len(tracks), limit=limits.max_playlist)
+                interaction, text.PLAYLIST_TOO_LONG.format(count=count, limit=limits.max_playlist)
             )
-            return
+            return None
         admission = admit(tracks, held=session.queue.ids(), queued=len(session.queue), limits=limits)
         if not admission.accepted:
             reason = admission.first_refusal
@@ -209,19 +256,17 @@ class MusicCog(commands.Cog):
             )
             await self._release_if_unused(interaction.guild.id)
             await send_error(interaction, text.refusal(reason, track, limit=limit))
-            return
+            return None
         starts_now = session.queue.current is None and len(session.queue) == 0
         position = 0
         for track in admission.accepted:
             position = session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
         session.enqueued()
         if len(tracks) > 1:
-            message = text.queued_many(len(admission.accepted), len(admission.refused))
-        elif starts_now:
-            message = text.playing_now(admission.accepted[0])
-        else:
-            message = text.queued_one(admission.accepted[0], position)
-        await interaction.edit_original_response(content=message)
+            return text.queued_many(len(admission.accepted), len(admission.refused))
+        if starts_now:
+            return text.playing_now(admission.accepted[0])
+        return text.queued_one(admission.accepted[0], position)
 
     @play.autocomplete("query")
     async def play_autocomplete(
@@ -274,7 +319,9 @@ class MusicCog(commands.Cog):
         except (discord.ClientException, TimeoutError):
             await send_error(interaction, text.VOICE_CONNECT_FAILED.format(channel=channel.name))
             return
-        await self._enqueue(interaction, session, [track], settings, track.title)
+        message = await self._enqueue(interaction, session, [track], settings, track.title)
+        if message is not None:
+            await interaction.edit_original_response(content=message)
 
     # ---- looking at the queue ----
 
@@ -564,8 +611,10 @@ class _ProgressEditor:
     def __init__(self, interaction: discord.Interaction) -> None:
         self._interaction = interaction
         self._last = 0.0
+        self.total = 0  # how many tracks the source last said are coming in all
 
     async def update(self, done: int, total: int) -> None:
+        self.total = total
         now = time.monotonic()
         if now - self._last < PROGRESS_EVERY_S or done >= total:
             return

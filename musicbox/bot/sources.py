@@ -3,7 +3,7 @@ yt-dlp resolver (or the Spotify-aware one in front of it) and the bot never impo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 from musicbox.core.track import Track
@@ -22,6 +22,11 @@ class QueryFailed(Exception):
 class TrackSource(Protocol):
     async def resolve(self, query: str, *, progress: Progress | None = None) -> Sequence[Track]:
         """URL, playlist URL or search words -> tracks in order. Raises QueryFailed."""
+        ...
+
+    def batches(self, query: str, *, progress: Progress | None = None) -> AsyncIterator[Sequence[Track]]:
+        """The same tracks as `resolve`, as they are read (a long Spotify playlist page by page), so the
+        first song can start while the rest is still being read. Raises QueryFailed."""
         ...
 
     async def search(self, words: str, *, limit: int) -> Sequence[Track]: ...

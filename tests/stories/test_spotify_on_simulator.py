@@ -54,12 +54,12 @@ async def test_a_spotify_album_is_queued_whole_and_its_first_song_plays(
         await home.voice.heard().wait_for_rungs([120 % LADDER_SIZE], timeout=20)
 
 
-async def test_a_300_track_playlist_plays_before_it_is_all_matched_and_a_429_is_waited_out(
+async def test_a_300_track_playlist_plays_before_it_is_all_read_and_a_429_is_waited_out(
     world: World, spotify_fake: SpotifyFake
 ) -> None:
     home = stage(world.sim)
     playlist = spotify_fake.add_playlist(list(range(300, 600)), name="Three hundred")
-    spotify_fake.throttle_playlist_page(200, retry_after_s=1)
+    spotify_fake.throttle_playlist_page(200, retry_after_s=2)
     await home.alice.join_voice(home.voice)
     async with world.bot(spotify=spotify_config(spotify_fake)) as bot:
         asked = time.monotonic()
@@ -76,7 +76,9 @@ async def test_a_300_track_playlist_plays_before_it_is_all_matched_and_a_429_is_
         source = _spotify(bot.sources)
         assert source.searches <= 4  # the first song and the prefetch's few, not 300 searches first
         assert (spotify_fake.throttled, source.rate_limit_waits) == (1, 1)
-        assert read_s >= 1.0  # the 429's Retry-After was waited out, not ignored
+        assert read_s >= 2.0  # the 429's Retry-After was waited out, not ignored
+        # The first page was queued and playing while the rest (and the 429) were still being read.
+        assert first_audio_at - asked < read_s
         print(f"300-track playlist: read {read_s:.2f} s, first audio {first_audio_at - asked:.2f} s")
 
 
@@ -93,3 +95,16 @@ async def test_bad_or_missing_spotify_credentials_tell_the_member_what_the_owner
         missing, private = await reply_text(await home.alice.run_command("play", home.text, query=link))
         assert private and SPOTIFY_NEEDS_SETUP in missing
     assert not any(path.startswith("/v1/") for path in spotify_fake.requests())
+
+
+async def test_a_spotify_playlist_over_the_limit_is_refused_before_anything_is_queued(
+    world: World, spotify_fake: SpotifyFake
+) -> None:
+    home = stage(world.sim)
+    playlist = spotify_fake.add_playlist(list(range(600, 606)), name="Six")
+    await home.alice.join_voice(home.voice)
+    async with world.bot(spotify=spotify_config(spotify_fake), max_playlist=5) as bot:
+        link = f"https://open.spotify.com/playlist/{playlist}"
+        said, private = await reply_text(await home.alice.run_command("play", home.text, query=link))
+        assert private and said == text.PLAYLIST_TOO_LONG.format(count=6, limit=5)
+        assert bot.sessions.get(home.guild.id) is None

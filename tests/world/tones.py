@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from musicbox.bot.sources import Progress, QueryFailed
@@ -32,6 +33,9 @@ class ToneSources:
         index, _, seconds = rest.partition(":")
         path = await asyncio.to_thread(self._generate, int(index), float(seconds or 2))
         return [Track(TrackId("tone", query), f"Tone {index}", str(path), duration_s=float(seconds or 2))]
+
+    async def batches(self, query: str, *, progress: Progress | None = None) -> AsyncIterator[list[Track]]:
+        yield await self.resolve(query, progress=progress)
 
     async def search(self, words: str, *, limit: int) -> list[Track]:
         return []
