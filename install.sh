@@ -10,7 +10,7 @@
 #
 # Running it again upgrades in place and keeps the config, the cache and the saved queues.
 # --root DIR installs into DIR instead of / (a throwaway root for tests); --skip-apt skips apt-get.
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
 
 SOURCE_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=""
@@ -193,7 +193,9 @@ systemd_running() {
 run_setup() {
     local musicbox="$ROOT$PREFIX/venv/bin/musicbox"
     # Under --root the config belongs in that root, not in this machine's /etc.
-    [[ -n $ROOT ]] && export MUSICBOX_CONFIG="$ROOT/etc/musicbox/config.toml"
+    if [[ -n $ROOT ]]; then
+        export MUSICBOX_CONFIG="$ROOT/etc/musicbox/config.toml"
+    fi
     if [[ -n $TOKEN ]]; then
         step "setting up with the given token"
         MUSICBOX_TOKEN=$TOKEN "$musicbox" setup --unattended "${SETUP_ARGS[@]}"
@@ -209,6 +211,16 @@ run_setup() {
         echo
         echo "That was the real bot on a simulated Discord. Connect it to yours with: sudo musicbox setup"
     fi
+}
+
+# setup hands the config to the service user by name, which under --root is this machine's account,
+# not the root's; this gives it to the root's own musicbox user (the same one on a real install).
+own_config() {
+    local config="$ROOT/etc/musicbox/config.toml" ids
+    [[ -f $config ]] || return 0
+    ids=$(awk -F: -v name="$SERVICE_USER" '$1 == name { print $3 ":" $4 }' "$ROOT/etc/passwd")
+    chown "$ids" "$config"
+    chmod 0600 "$config"
 }
 
 remove_program() {
@@ -252,6 +264,7 @@ main() {
             install_program
             install_units
             run_setup
+            own_config
             ;;
     esac
     STEP="done"

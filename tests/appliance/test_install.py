@@ -12,6 +12,7 @@ yt-dlp release and rolling back. What does not: systemctl (no systemd as PID 1 i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -20,24 +21,47 @@ import stat
 import subprocess
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from musicbox.sim.discord import DiscordSim
+from musicbox.store.config_file import load_config
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def install(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
-    return subprocess.run(
-        ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), *arguments],
-        stdin=subprocess.DEVNULL,  # not a terminal, as when piped from a script or run by CI
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run(command: list[str], environment: dict[str, str]) -> Ran:
+    # Asynchronous, so the simulated Discord in this test's event loop keeps answering meanwhile.
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.DEVNULL,  # not a terminal, as when piped from a script or run by CI
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=environment,
     )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=600)
+    assert process.returncode is not None
+    return Ran(process.returncode, stdout.decode(), stderr.decode())
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    # Wide enough that rich prints the invite link on one line.
+    kept = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
+    return {**kept, "COLUMNS": "200", **extra}
+
+
+async def install(root: Path, *arguments: str, **extra: str) -> Ran:
+    command = ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), *arguments]
+    return await run(command, clean_environment(**extra))
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +77,13 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield made
 
 
-def installed_version(root: Path, name: str) -> str:
+async def installed_version(root: Path, name: str) -> str:
     python = root / "opt/musicbox/venv/bin/python"
-    ran = subprocess.run(
-        [str(python), "-c", f"from importlib.metadata import version; print(version({name!r}))"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return ran.stdout.strip()
+    code = f"from importlib.metadata import version; print(version({name!r}))"
+    return (await run([str(python), "-c", code], clean_environment())).stdout.strip()
 
 
-def upgrade_to_a_broken_ytdlp(root: Path, wheels: Path) -> subprocess.CompletedProcess[str]:
+async def upgrade_to_a_broken_ytdlp(root: Path, wheels: Path) -> Ran:
     """`musicbox update` as the timer runs it, with a newer yt-dlp on offer whose import fails."""
     wheel = wheels / "yt_dlp-2099.1.1-py3-none-any.whl"
     info = "yt_dlp-2099.1.1.dist-info"
@@ -76,22 +97,20 @@ def upgrade_to_a_broken_ytdlp(root: Path, wheels: Path) -> subprocess.CompletedP
         for name, text in files.items():
             archive.writestr(name, text)
         archive.writestr(f"{info}/RECORD", "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"]))
-    environment = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
     # The registry stays in reach (the rollback reinstalls the old release from it); this only adds one.
-    environment["PIP_FIND_LINKS"] = str(wheels)
-    return subprocess.run(
-        [str(root / "opt/musicbox/venv/bin/musicbox"), "update", "--json"],
-        capture_output=True, text=True, timeout=600, check=False, env=environment,
-    )  # fmt: skip
+    environment = clean_environment(PIP_FIND_LINKS=str(wheels))
+    return await run([str(root / "opt/musicbox/venv/bin/musicbox"), "update", "--json"], environment)
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_install_upgrade_uninstall_purge(root: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+async def test_install_upgrade_set_up_uninstall_purge(
+    root: Path, tmp_path_factory: pytest.TempPathFactory, discord_sim: DiscordSim
+) -> None:
     # A newcomer with no token yet and no terminal: installed, then shown the demo.
-    first = install(root)
+    first = await install(root)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "no bot token yet: showing musicbox at work" in first.stdout
     assert "That is musicbox." in first.stdout
@@ -99,10 +118,10 @@ def test_install_upgrade_uninstall_purge(root: Path, tmp_path_factory: pytest.Te
     assert "checking ffmpeg libopus0 python3-venv\n    already installed" in first.stdout
 
     venv_musicbox = root / "opt/musicbox/venv/bin/musicbox"
-    version = subprocess.run([str(venv_musicbox), "--version"], capture_output=True, text=True, check=True)
+    version = await run([str(venv_musicbox), "--version"], clean_environment())
     assert version.stdout.startswith("musicbox ")
     assert (root / "opt/musicbox/VERSION").read_text() == version.stdout
-    ytdlp_before = installed_version(root, "yt-dlp")
+    ytdlp_before = await installed_version(root, "yt-dlp")
     assert (root / "usr/local/bin/musicbox").readlink() == Path("/opt/musicbox/venv/bin/musicbox")
     units = {name: root / "etc/systemd/system" / name for name in
              ("musicbox.service", "musicbox-update.service", "musicbox-update.timer")}  # fmt: skip
@@ -117,14 +136,13 @@ def test_install_upgrade_uninstall_purge(root: Path, tmp_path_factory: pytest.Te
     assert stat.S_IMODE(config_dir.stat().st_mode) == 0o750
 
     # A week later the timer meets a broken yt-dlp release: the smoke test catches it, the venv goes back.
-    rolled = upgrade_to_a_broken_ytdlp(root, tmp_path_factory.mktemp("wheels"))
+    rolled = await upgrade_to_a_broken_ytdlp(root, tmp_path_factory.mktemp("wheels"))
     assert rolled.returncode == 1, rolled.stdout + rolled.stderr
     outcome = json.loads(rolled.stdout)
     assert outcome["rolled_back"] is True and "yt_dlp" in outcome["problem"]
     assert outcome["installed"]["yt-dlp"] == ytdlp_before
     assert "went back to yt-dlp " + ytdlp_before in rolled.stderr
-    ytdlp_binary = str(venv_musicbox.parent / "yt-dlp")
-    ytdlp = subprocess.run([ytdlp_binary, "--version"], capture_output=True, text=True)
+    ytdlp = await run([str(venv_musicbox.parent / "yt-dlp"), "--version"], clean_environment())
     assert ytdlp.stdout.strip() == ytdlp_before
 
     # The owner's data from the first life of the box.
@@ -138,7 +156,7 @@ def test_install_upgrade_uninstall_purge(root: Path, tmp_path_factory: pytest.Te
     accounts = (root / "etc/passwd").read_text(), (root / "etc/group").read_text()
     unit_digests = {name: digest(path) for name, path in units.items()}
 
-    again = install(root, "--unattended")
+    again = await install(root, "--unattended")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "already there" in again.stdout
     assert {path: digest(path) for path in kept} == kept
@@ -146,13 +164,35 @@ def test_install_upgrade_uninstall_purge(root: Path, tmp_path_factory: pytest.Te
     assert {name: digest(path) for name, path in units.items()} == unit_digests
     assert (root / "opt/musicbox/VERSION").read_text() == version.stdout
 
-    removed = install(root, "--uninstall")
+    # The owner gets a token: install.sh hands it to `musicbox setup --unattended`, which checks it
+    # with (the simulated) Discord. A wrong one stops at that step and leaves the config as it was.
+    discord = {"MUSICBOX_DISCORD_API_BASE": discord_sim.api_base}
+    refused = await install(root, "--unattended", "--token", "not-the-token", **discord)
+    assert refused.returncode == 1
+    assert 'the step "setting up with the given token" failed' in refused.stderr, refused.stderr
+    assert refused.stderr.count("error:") == 2, refused.stderr  # setup's reason, then install.sh's step
+    assert {path: digest(path) for path in kept} == kept
+    configured = await install(root, "--token", discord_sim.bot_token, "--volume", "90", **discord)
+    assert configured.returncode == 0, configured.stdout[-2000:] + configured.stderr[-2000:]
+    assert f"the token belongs to {discord_sim.bot_name}" in configured.stdout
+    assert "scope=bot+applications.commands" in configured.stdout
+    assert discord_sim.bot_token not in configured.stdout + configured.stderr
+    config_file = config_dir / "config.toml"
+    config = load_config({"MUSICBOX_CONFIG": str(config_file)})
+    assert (config.discord.token, config.playback.default_volume) == (discord_sim.bot_token, 90)
+    assert config_file.read_text().startswith("# mine")
+    uid, gid = (int(field) for field in account.split(":")[2:4])
+    owner = config_file.stat()
+    assert (owner.st_uid, owner.st_gid, stat.S_IMODE(owner.st_mode)) == (uid, gid, 0o600)
+    kept[config_file] = digest(config_file)
+
+    removed = await install(root, "--uninstall")
     assert removed.returncode == 0, removed.stderr
     assert not (root / "opt/musicbox").exists() and not (root / "usr/local/bin/musicbox").is_symlink()
     assert not any(path.exists() for path in units.values())
     assert {path: digest(path) for path in kept} == kept
 
-    purged = install(root, "--purge")
+    purged = await install(root, "--purge")
     assert purged.returncode == 0, purged.stderr
     assert not config_dir.exists() and not (root / "var/lib/musicbox").exists()
     assert "musicbox:" not in (root / "etc/passwd").read_text()
