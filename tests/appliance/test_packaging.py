@@ -61,7 +61,9 @@ def test_the_image_resolves_the_service_s_config_and_directories() -> None:
 def test_compose_keeps_config_state_and_cache_and_nothing_else_writable() -> None:
     unit = unit_directories()
     assert compose_mounts("volumes") == {
-        str(unit["ConfigurationDirectory"]), str(unit["StateDirectory"]), str(unit["CacheDirectory"])
+        str(unit["ConfigurationDirectory"]),
+        str(unit["StateDirectory"]),
+        str(unit["CacheDirectory"]),
     }
     assert compose_mounts("tmpfs") == {str(unit["RuntimeDirectory"]), "/tmp"}
     assert re.search(r"^    read_only: true$", COMPOSE, re.MULTILINE)
