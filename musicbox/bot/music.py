@@ -332,8 +332,15 @@ class MusicCog(commands.Cog):
             await interaction.response.send_message(text.QUEUE_EMPTY, ephemeral=True)
             return
 
+        guild_id = session.guild_id
+
         def render(page: int) -> str:
-            return text.queue_page(session.queue.current, session.queue.page(page), session.queue.loop)
+            # By guild id, not the session: the pager lives for minutes in discord.py's view store
+            # and must not keep a session (its voice client, its queue) alive after a /leave.
+            now = self.bot.sessions.get(guild_id)
+            if now is None:
+                return text.QUEUE_EMPTY
+            return text.queue_page(now.queue.current, now.queue.page(page), now.queue.loop)
 
         page_count = session.queue.page(0).page_count
         if page_count == 1:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from musicbox.bot import text
+from musicbox.playback.session import GuildSession
 from musicbox.sim.discord import SeenMessage
 from musicbox.sim.discord.world import MANAGE_GUILD
 from tests.world.stage import reply_text, stage
@@ -98,9 +100,29 @@ async def test_queue_pages_turn_with_buttons(world: Any) -> None:
         await (await home.alice.run_command("play", home.text, query=url)).reply(queued, timeout=30)
         shown = await (await home.alice.run_command("queue", home.text)).reply(timeout=10)
         assert "Page 1/2" in shown.text()
-        await home.alice.press(shown, "queue:next")
+        paged = await (await home.alice.press(shown, "queue:next")).reply(timeout=10)
+        assert "Page 2/2" in paged.text()  # the pager edited its own message
         turned = await (await home.alice.run_command("queue", home.text)).reply(timeout=10)
         assert "Page 1/2" in turned.text()  # a fresh /queue starts on page one again
+
+
+async def test_a_queue_pager_outliving_its_session_shows_an_empty_queue_and_holds_nothing(
+    world: Any,
+) -> None:
+    """A pager stays clickable for minutes; after /leave it must neither show the old queue nor keep
+    the guild's session (voice client, queue, tasks) alive in memory until it times out."""
+    home = stage(world.sim)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        url = world.media.playlist_url(14, first_index=30, seconds=SHORT)
+        await (await home.alice.run_command("play", home.text, query=url)).reply(queued, timeout=30)
+        shown = await (await home.alice.run_command("queue", home.text)).reply(timeout=10)
+        await (await home.alice.run_command("leave", home.text)).reply(timeout=10)
+        gc.collect()
+        alive = [o for o in gc.get_objects() if isinstance(o, GuildSession) and o.guild_id == home.guild.id]
+        assert alive == []
+        paged = await (await home.alice.press(shown, "queue:next")).reply(timeout=10)
+        assert paged.text() == text.QUEUE_EMPTY
 
 
 async def test_remove_move_shuffle_clear_and_loop(world: Any) -> None:
