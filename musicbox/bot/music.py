@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from musicbox.bot import text
 from musicbox.bot.replies import send_error
-from musicbox.bot.sources import QueryFailed
+from musicbox.bot.sources import QueryFailed, UpstreamFault
 from musicbox.bot.views import NowControls, QueuePager, SearchPicker
 from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, MemberStanding, may
@@ -148,8 +148,7 @@ class MusicCog(commands.Cog):
         except QueryFailed as failure:
             await asyncio.gather(joining, return_exceptions=True)
             await self._release_if_unused(guild_id)
-            said = text.RESOLVE_FAILED.format(query=text.echo(query), reason=failure.reason)
-            await send_error(interaction, said)
+            await send_error(interaction, _could_not_play(query, failure))
             return
         except BaseException:
             joining.cancel()
@@ -293,8 +292,7 @@ class MusicCog(commands.Cog):
         try:
             found = list(await self.bot.sources.search(query, limit=5))[:5]
         except QueryFailed as failure:
-            said = text.RESOLVE_FAILED.format(query=text.echo(query), reason=failure.reason)
-            await send_error(interaction, said)
+            await send_error(interaction, _could_not_play(query, failure))
             return
         if not found:
             await send_error(interaction, text.NO_RESULTS.format(query=text.echo(query)))
@@ -630,3 +628,9 @@ class _ProgressEditor:
             await self._interaction.edit_original_response(content=text.resolving(done, total))
         except discord.HTTPException:
             log.debug("progress edit failed", exc_info=True)
+
+
+def _could_not_play(query: str, failure: QueryFailed) -> str:
+    # Advice to check the link only when the link was at fault; a failing site's reason says when to retry.
+    template = text.RESOLVE_FAILED if failure.fault is UpstreamFault.NONE else text.UPSTREAM_FAILED
+    return template.format(query=text.echo(query), reason=failure.reason)

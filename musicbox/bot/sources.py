@@ -4,6 +4,7 @@ yt-dlp resolver (or the Spotify-aware one in front of it) and the bot never impo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from enum import Enum
 from typing import Protocol
 
 from musicbox.core.track import Track
@@ -11,12 +12,21 @@ from musicbox.core.track import Track
 Progress = Callable[[int, int], Awaitable[None]]
 
 
+class UpstreamFault(Enum):
+    """Whose fault a failed query was, which decides whether it is tried again."""
+
+    NONE = "none"  # the upstream answered: the link itself is bad (404, private, not audio)
+    FAILING = "failing"  # a server error, a refused or reset connection, a 429: worth another try
+    SLOW = "slow"  # it did not answer in time: counts against the upstream, but a member waited enough
+
+
 class QueryFailed(Exception):
     """A query could not become tracks; `reason` is a short phrase a member can read."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, fault: UpstreamFault = UpstreamFault.NONE) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.fault = fault
 
 
 class TrackSource(Protocol):

@@ -22,6 +22,8 @@ NOT_ALLOWED = "Only members with the {role} role can do that here; ask one of th
 SETTINGS_NOT_ALLOWED = "Only members who can manage the server can change settings."
 NO_RESULTS = "I found nothing for “{query}”; try other words or paste a link."
 RESOLVE_FAILED = "I couldn't play “{query}”: {reason}. Check the link, or try search words instead."
+# The site failed, not the link: the reason already says when to try again.
+UPSTREAM_FAILED = "I couldn't play “{query}”: {reason}."
 PLAYLIST_TOO_LONG = "That playlist has {count} tracks, more than the limit of {limit}; queue a shorter one."
 POSITION_OUT_OF_RANGE = "There's no track {position} in the queue (it has {count}); check /queue."
 SEEK_PAST_END = "That's past the end of the track ({length}); pick a time before it."

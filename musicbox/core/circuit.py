@@ -50,6 +50,10 @@ class Circuit:
     def after_success(self) -> Circuit:
         return Circuit()
 
+    def after_abandon(self) -> Circuit:
+        """The call was cancelled before its outcome: a probe it was leaves room for the next one."""
+        return replace(self, probe_in_flight=False)
+
     def after_failure(self, now: float, policy: CircuitPolicy) -> Circuit:
         if self.state is CircuitState.HALF_OPEN:
             return Circuit(CircuitState.OPEN, self.consecutive_failures + 1, opened_at=now)

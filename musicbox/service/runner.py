@@ -53,15 +53,20 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     notifier = Notifier(environment)
     started_at = time.time()
     database = connect(config.paths.state_dir / "musicbox.sqlite3")
-    sources = spotify_aware(YtDlpSource(config, database), config, database)
+    resolver = YtDlpSource(config, database)
+    sources = spotify_aware(resolver, config, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources)
+    bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
         async with (
             control.serving(
-                config.paths.runtime_dir, lambda: health.snapshot(bot, started_at=started_at, errors=errors)
+                config.paths.runtime_dir,
+                lambda: health.snapshot(
+                    bot, upstreams=resolver.upstreams, started_at=started_at, errors=errors
+                ),
             ),
             _metrics_endpoint(bot, config),
             asyncio.TaskGroup() as group,

@@ -1,8 +1,11 @@
-"""yt-dlp's and ffprobe's error text turned into one sentence a member can act on."""
+"""yt-dlp's and ffprobe's error text turned into one sentence a member can act on, and a judgement of
+whose fault it was: the link's (tell the member) or the upstream's (try again, count it against it)."""
 
 from __future__ import annotations
 
 import re
+
+from musicbox.bot.sources import QueryFailed, UpstreamFault
 
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), reason)
@@ -30,3 +33,23 @@ def reason_for(error_text: str) -> str:
         if pattern.search(error_text):
             return reason
     return "it could not be read; check the link or try another one"
+
+
+_FAILING = re.compile(
+    r"HTTP Error (5\d\d|429)|Connection (refused|reset)|Remote end closed|IncompleteRead"
+    r"|Temporary failure in name resolution|Network is unreachable",
+    re.IGNORECASE,
+)
+_SLOW = re.compile(r"timed out|timeout", re.IGNORECASE)
+
+
+def fault_of(error_text: str) -> UpstreamFault:
+    if _FAILING.search(error_text):
+        return UpstreamFault.FAILING
+    if _SLOW.search(error_text):
+        return UpstreamFault.SLOW
+    return UpstreamFault.NONE
+
+
+def query_failed(error_text: str) -> QueryFailed:
+    return QueryFailed(reason_for(error_text), fault_of(error_text))

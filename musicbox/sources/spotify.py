@@ -25,11 +25,12 @@ from spotipy.exceptions import SpotifyException
 from spotipy.oauth2 import SpotifyOauthError
 from urllib3.util.retry import Retry
 
-from musicbox.bot.sources import Progress, QueryFailed, TrackSource
+from musicbox.bot.sources import Progress, QueryFailed, TrackSource, UpstreamFault
 from musicbox.core.config import Config, SpotifyConfig
 from musicbox.core.track import Track, TrackId
 from musicbox.sources.matching import Candidate, Wanted, best_match, search_words
 from musicbox.sources.query import SpotifyLink, recognise
+from musicbox.sources.upstreams import Upstreams
 from musicbox.sources.ytdlp import SPOTIFY_NEEDS_SETUP, YtDlpSource
 from musicbox.store.spotify_mappings import SpotifyMappings
 
@@ -45,6 +46,7 @@ ALBUM_PAGE = 50
 
 CREDENTIALS_REFUSED = "Spotify refused the owner's client id and secret; the owner should run musicbox setup"
 UNREACHABLE = "Spotify did not answer; try again in a minute"
+UPSTREAM = "Spotify"
 Json = Mapping[str, Any]
 
 
@@ -62,8 +64,10 @@ class SpotifySource:
         wrapped: WrappedSource,
         *,
         max_playlist: int,
+        upstreams: Upstreams,
     ) -> None:
         self._config = config
+        self._upstreams = upstreams
         self._wrapped = wrapped
         self._max_playlist = max_playlist
         self._mappings = SpotifyMappings(database)
@@ -205,6 +209,11 @@ class SpotifySource:
             page = await self._call(functools.partial(client.next, page))
 
     async def _call(self, request: Callable[[], Any]) -> Json:
+        """One Web API request, tried again after a server error or a dropped connection, refused at
+        once while Spotify's circuit is open."""
+        return await self._upstreams.call(UPSTREAM, lambda: self._call_once(request))
+
+    async def _call_once(self, request: Callable[[], Any]) -> Json:
         """One Web API request in the pool, waiting out 429s on the loop (not in a thread)."""
         loop = asyncio.get_running_loop()
         refreshed = False
@@ -218,13 +227,13 @@ class SpotifySource:
                     refreshed = True
                     continue
                 if refused.http_status != 429 or attempt >= MAX_RATE_LIMIT_WAITS:
-                    raise QueryFailed(_reason(refused)) from refused
+                    raise QueryFailed(_reason(refused), _fault(refused)) from refused
                 await self._wait_out(refused)
                 continue
             except SpotifyOauthError as refused:
                 raise QueryFailed(CREDENTIALS_REFUSED) from refused
             except requests.RequestException as unreachable:
-                raise QueryFailed(UNREACHABLE) from unreachable
+                raise QueryFailed(UNREACHABLE, UpstreamFault.FAILING) from unreachable
             if not isinstance(body, Mapping):
                 raise QueryFailed("Spotify answered with something that is not a track list; try again")
             return body
@@ -267,16 +276,9 @@ def _client(config: SpotifyConfig, tokens: MemoryCacheHandler) -> spotipy.Spotif
 
 def _session() -> requests.Session:
     """spotipy's own session would sleep through any Retry-After in a pool thread, however long
-    (urllib3 honours it for 429 whatever the status list says); this one hands 429 back to `_call`."""
-    retry = Retry(
-        total=2,
-        read=False,
-        status_forcelist=(500, 502, 503, 504),
-        allowed_methods=frozenset({"GET", "POST"}),
-        backoff_factor=0.3,
-        respect_retry_after_header=False,
-        raise_on_status=False,
-    )
+    (urllib3 honours it for 429 whatever the status list says), and retry server errors in lockstep;
+    this one tries once and hands every answer back to `_call`, whose retries are jittered."""
+    retry = Retry(total=0, read=False, respect_retry_after_header=False, raise_on_status=False)
     session = requests.Session()
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))
@@ -340,6 +342,11 @@ def _reason(refused: SpotifyException) -> str:
     return "Spotify is failing right now; try again in a few minutes"
 
 
+def _fault(refused: SpotifyException) -> UpstreamFault:
+    # A 429 here has had its Retry-After waits already; trying again at once would only add to them.
+    return UpstreamFault.FAILING if refused.http_status >= 500 else UpstreamFault.NONE
+
+
 def _retry_after_s(headers: Mapping[str, str] | None) -> float:
     try:
         return max(0.0, float((headers or {}).get("Retry-After", "1")))
@@ -354,4 +361,10 @@ def spotify_aware(
     credentials, else the resolver alone (which tells members how the owner sets Spotify up)."""
     if not config.spotify.configured:
         return resolver
-    return SpotifySource(config.spotify, database, resolver, max_playlist=config.playback.max_playlist)
+    return SpotifySource(
+        config.spotify,
+        database,
+        resolver,
+        max_playlist=config.playback.max_playlist,
+        upstreams=resolver.upstreams,
+    )

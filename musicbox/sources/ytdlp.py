@@ -24,11 +24,11 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import yt_dlp
 from yt_dlp.utils import unsmuggle_url
 
-from musicbox.bot.sources import Progress, QueryFailed
+from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.track import Track, TrackId
 from musicbox.sources import safety
-from musicbox.sources.failures import reason_for
+from musicbox.sources.failures import query_failed
 from musicbox.sources.metadata import MetadataCache
 from musicbox.sources.query import (
     NotALink,
@@ -41,6 +41,7 @@ from musicbox.sources.query import (
     recognise,
     track_id,
 )
+from musicbox.sources.upstreams import Upstreams, upstream_of
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ AUDIO_EXTENSIONS = frozenset(
 )
 PROGRESS_EVERY = 10  # entries between progress reports from the worker (the bot throttles its edits)
 SPOTIFY_NEEDS_SETUP = "Spotify links need the owner to set up Spotify first (musicbox setup)"
+STALLED = "the site stopped sending the file; try again later"
+TOO_SLOW = "the site took too long to answer; try again later"
 
 Info = Mapping[str, Any]
 
@@ -80,9 +83,15 @@ class _Probe:
 
 class YtDlpSource:
     def __init__(
-        self, config: Config, database: sqlite3.Connection, *, probe_timeout_s: float = 10.0
+        self,
+        config: Config,
+        database: sqlite3.Connection,
+        *,
+        probe_timeout_s: float = 10.0,
+        upstreams: Upstreams | None = None,
     ) -> None:
         self._config = config
+        self.upstreams = upstreams or Upstreams()
         self._cache = MetadataCache(database, ttl_s=config.resolver.metadata_ttl_s)
         self._pool = ThreadPoolExecutor(
             max_workers=config.resolver.workers or DEFAULT_WORKERS, thread_name_prefix="resolver"
@@ -192,7 +201,7 @@ class YtDlpSource:
     async def _with_probe(self, track: Track, media: str) -> Track:
         await self._refuse_unsafe(media)
         async with self._probes:  # as many ffprobes at once as resolvers: a burst must not thrash a Pi
-            probe = await self._probe(media)
+            probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
         title = f"{probe.title}" if probe.title else track.title
         return Track(
             track.id,
@@ -217,14 +226,14 @@ class YtDlpSource:
         except TimeoutError:
             process.kill()
             await process.wait()
-            raise QueryFailed("the site stopped sending the file; try again later") from None
+            raise QueryFailed(STALLED, UpstreamFault.SLOW) from None
         report = json.loads(out or b"{}")
         streams = report.get("streams") or []
         if process.returncode != 0 or not streams:
             text = errors.decode(errors="replace")
             if "End of file" in text or "timed out" in text.lower():
-                raise QueryFailed("the site stopped sending the file; try again later")
-            raise QueryFailed(reason_for(text or "no audio"))
+                raise QueryFailed(STALLED, UpstreamFault.SLOW)
+            raise query_failed(text or "no audio")
         tags = {k.lower(): v for k, v in (report.get("format", {}).get("tags") or {}).items()}
         tags |= {k.lower(): v for k, v in (streams[0].get("tags") or {}).items() if k.lower() not in tags}
         duration = report.get("format", {}).get("duration")
@@ -239,6 +248,9 @@ class YtDlpSource:
     # -- the pool --------------------------------------------------------------------------------
 
     async def _extract(self, url: str, *, flat: bool, progress: Progress | None) -> Info:
+        return await self.upstreams.call(upstream_of(url), lambda: self._extract_once(url, flat, progress))
+
+    async def _extract_once(self, url: str, flat: bool, progress: Progress | None) -> Info:
         loop = asyncio.get_running_loop()
         reports: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
 
@@ -251,7 +263,7 @@ class YtDlpSource:
             async with asyncio.timeout(EXTRACTION_TIMEOUT_S):
                 return await work
         except TimeoutError:
-            raise QueryFailed("the site took too long to answer; try again later") from None
+            raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW) from None
         finally:
             reports.put_nowait(None)
             await forwarding
@@ -268,7 +280,7 @@ class YtDlpSource:
                         return _materialise(info, self._config.playback.max_playlist + 1, report)
                 return dict(downloader.sanitize_info(info))
         except yt_dlp.utils.YoutubeDLError as error:
-            raise QueryFailed(reason_for(str(error))) from None
+            raise query_failed(str(error)) from None
 
     def _options(self, flat: bool) -> dict[str, Any]:
         options: dict[str, Any] = {

@@ -198,3 +198,35 @@ async def test_after_a_sigkill_mid_song_the_restarted_bot_resumes_where_it_stopp
     assert resumed_after_s < 10
     # Resumed at the stored position (checkpoints every 2 s): the song is heard once, not restarted.
     assert SONG_S - 1.0 <= total_s <= SONG_S + 2.5
+
+
+async def test_a_host_that_keeps_failing_is_refused_at_once_and_status_shows_its_circuit(
+    box: Box, discord_sim: DiscordSim, media_world: MediaWorld
+) -> None:
+    scene = stage(discord_sim)
+    await scene.alice.join_voice(scene.voice)
+    async with service(box):
+        # Up to three tries a /play: the first fails three times, the second twice, and that fifth
+        # failure in a row opens the host's circuit, so there is no third try.
+        for index in (40, 41):
+            said = await play(scene, media_world.track_url(index, fault="server_error"))
+            assert "the site is failing right now" in said
+        asked_at = asyncio.get_running_loop().time()
+        said = await play(scene, media_world.track_url(42, seconds=2))
+        answered_s = asyncio.get_running_loop().time() - asked_at
+        assert f"{media_world.host} has failed 5 times in a row" in said and "try again in" in said
+        assert answered_s < 1.0  # told at once, not after another round of tries
+        assert not any("/media/42/" in path for path in media_world.requests())
+        _, report = await status(box)
+        [troubled] = report["upstreams"]["troubled"]
+        assert troubled["name"] == media_world.host and troubled["circuit"] == "open"
+        assert 0 < troubled["retry_in_s"] <= 30
+        assert report["upstreams"]["retries"] == 3 and report["upstreams"]["failures"] == 5
+        scraped = await scrape(box.metrics_url)
+        assert scraped[f'musicbox_upstream_circuit{{state="open",upstream="{media_world.host}"}}'] == 1.0
+        assert scraped["musicbox_upstream_retries_total"] == 3.0
+        shown = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "musicbox", "status", env=box.environment, stdout=asyncio.subprocess.PIPE
+        )
+        printed, _ = await shown.communicate()
+        assert f"{media_world.host}: circuit open after 5 failures in a row" in printed.decode()

@@ -28,7 +28,8 @@ async def spotify_source(
     )
     config = Config(resolver=resolver, spotify=spotify)
     database = connect(state_dir / "sources.sqlite3")
-    source = SpotifySource(spotify, database, YtDlpSource(config, database), max_playlist=1000)
+    resolving = YtDlpSource(config, database)
+    source = SpotifySource(spotify, database, resolving, max_playlist=1000, upstreams=resolving.upstreams)
     try:
         yield source
     finally:

@@ -112,3 +112,18 @@ async def test_a_five_second_voice_blackout_loses_only_the_blackout(world: World
         said, _ = await reply_text(await home.alice.run_command("queue", home.text))
         assert said == text.QUEUE_EMPTY or entry(29).title in said
     assert 3300 <= heard.heard_ms(28) <= 4700, heard.heard_ms(28)  # 9 s minus the 5 s nobody heard
+
+
+async def test_a_host_answering_503_for_a_moment_is_tried_again_and_the_song_plays(world: World) -> None:
+    """The host refuses the first two requests (503): resolving waits a jittered moment and asks
+    again, so the member hears the song instead of an error."""
+    home = stage(world.sim)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        flaky = world.media.track_url(30, seconds=1.5, fault="flaky")
+        said, private = await reply_text(await home.alice.run_command("play", home.text, query=flaky))
+        assert not private and said.startswith("Playing"), said
+        heard = home.voice.heard()
+        await heard_for(heard, 30, 1400)
+    path = flaky.removeprefix(world.media.base_url)
+    assert len(world.media.requests(path)) >= 3  # two 503s, then the answer (and ffmpeg's own reads)

@@ -7,6 +7,7 @@ make tone files never hold up the loop of the test that asked."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import html
 import tempfile
@@ -25,6 +26,7 @@ FAULTS = frozenset(
         "not_found",
         "forbidden",
         "server_error",
+        "flaky",
         "stall",
         "truncated",
         "trickle",
@@ -42,6 +44,8 @@ STALL_BYTES = 4096
 STALL_S = 120.0
 TRICKLE_CHUNK = 2048
 TRICKLE_PAUSE_S = 0.25
+# A flaky address answers 503 to its first FLAKY_FAILURES requests, then serves the file.
+FLAKY_FAILURES = 2
 NOT_AUDIO = b"This is a shopping list, not a song.\nmilk\neggs\nbread\n" * 20
 
 
@@ -50,6 +54,7 @@ class MediaWorld:
         self._tones = ToneFiles(directory)
         self._log: list[str] = []
         self._log_lock = threading.Lock()
+        self._flaky_failed: collections.Counter[str] = collections.Counter()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="media-world", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -177,6 +182,9 @@ class MediaWorld:
             raise web.HTTPForbidden(text="members only")
         if fault == "server_error":
             raise web.HTTPInternalServerError(text="the media server is having a bad day")
+        if fault == "flaky" and self._flaky_failed[request.path_qs] < FLAKY_FAILURES:
+            self._flaky_failed[request.path_qs] += 1
+            raise web.HTTPServiceUnavailable(text="overloaded, come back in a moment")
         if fault == "redirect_loop":
             raise web.HTTPFound(request.path_qs)
         if fault == "not_audio":
