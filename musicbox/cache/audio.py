@@ -4,13 +4,19 @@ A cached song is sent by reading its Opus packets from the file: no ffmpeg, almo
 uncached one is transcoded once by ffmpeg into the cache and played from the growing file while it
 is written, so the first packets leave as soon as ffmpeg produced them. Two guilds asking for the
 same uncached song share one transcode. A volume other than 100 % needs decoding, so it goes through
-ffmpeg (from the cached file when there is one)."""
+ffmpeg (from the cached file when there is one).
+
+A full disk never costs a member their song: with too little room for a song it plays straight from
+its source, uncached, and a fill that runs out of room mid-song hands over to a direct stream from
+the position reached."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import shutil
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +36,16 @@ BITRATE = "128k"
 # Ogg pages every 100 ms instead of ffmpeg's 1 s: the first packets reach the player sooner.
 PAGE_DURATION_US = 100_000
 FIRST_BYTES_TIMEOUT_S = 20.0
+# A fill needs room for its song (128 kb/s plus Ogg's framing) and leaves this much for SQLite,
+# the logs and everything else on the disk; a song of unknown length is taken to be 10 minutes.
+DISK_MARGIN_BYTES = 8 * 2**20
+OPUS_BYTES_PER_S = 128_000 / 8 * 1.05
+UNKNOWN_LENGTH_S = 600.0
+OUT_OF_SPACE = "No space left on device"
+
+
+def bytes_needed(duration_s: float | None) -> int:
+    return int((duration_s or UNKNOWN_LENGTH_S) * OPUS_BYTES_PER_S) + DISK_MARGIN_BYTES
 
 
 class Fill:
@@ -40,34 +56,73 @@ class Fill:
         self.partial = partial
         self.finished = threading.Event()
         self.succeeded = False
+        self.out_of_space = False  # set before `finished`: a reader that sees the end may rely on it
         self.task: asyncio.Task[None] | None = None
 
     def running(self) -> bool:
         return not self.finished.is_set()
 
 
+Rescue = Callable[[float], discord.AudioSource | None]
+
+
 class CachedOpusSource(discord.AudioSource):
     """discord.py reads on its player thread while a leave may clean up from the loop's thread: a
-    read racing the close ends the song instead of raising."""
+    read racing the close ends the song instead of raising.
 
-    def __init__(self, reader: OggOpusReader, on_cleanup: Callable[[], None]) -> None:
+    `rescue(position_s)`, asked once when the file ends, may hand over to another source for the
+    rest of the song (its fill ran out of disk before the song's end)."""
+
+    def __init__(
+        self,
+        reader: OggOpusReader,
+        on_cleanup: Callable[[], None],
+        *,
+        start_s: float = 0.0,
+        rescue: Rescue | None = None,
+    ) -> None:
         self._reader = reader
         self._on_cleanup: Callable[[], None] | None = on_cleanup
         self._lock = threading.Lock()
+        self._position_s = start_s
+        self._rescue = rescue
+        self._rest: discord.AudioSource | None = None
+        self._closed = False
 
     def is_opus(self) -> bool:
         return True
 
     def read(self) -> bytes:
+        if self._rest is not None:
+            return self._rest.read()
         try:
-            return self._reader.next_packet() or b""
+            packet = self._reader.next_packet()
         except ValueError:  # read of closed file
             return b""
+        if packet:
+            self._position_s += FRAME_S
+            return packet
+        return self._hand_over()
+
+    def _hand_over(self) -> bytes:
+        rescue, self._rescue = self._rescue, None
+        rest = rescue(self._position_s) if rescue is not None else None
+        if rest is None:
+            return b""
+        with self._lock:
+            if self._closed:  # a leave cleaned up while the rescue started: do not leak its child
+                rest.cleanup()
+                return b""
+            self._rest = rest
+        return rest.read()
 
     def cleanup(self) -> None:
         with self._lock:
             release, self._on_cleanup = self._on_cleanup, None
+            rest, self._closed = self._rest, True
         self._reader.close()
+        if rest is not None:
+            rest.cleanup()
         if release is not None:
             release()
 
@@ -89,6 +144,7 @@ class CachedAudio:
         self._playing: Counter[str] = Counter()
         self._playing_lock = threading.Lock()
         self.transcodes_started = 0
+        self.disk_full = False  # the last fill found too little room, or ran out of it
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def source(
@@ -107,16 +163,20 @@ class CachedAudio:
             return await self._direct.source(
                 track_id, address, start_s=start_s, volume=volume, duration_s=duration_s
             )
+        if key not in self._fills and not self.store.contains(key) and not self._has_room(duration_s):
+            return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
         self._pin(key)  # before any await: a fill this play needs must not look unwanted meanwhile
         try:
             reader = self._cached_reader(key) or await self._filling_reader(key, media_url, duration_s)
+            fill = self._fills.get(key)
             skip = int(start_s / FRAME_S)
             if skip:
                 await asyncio.to_thread(reader.skip, skip)
         except BaseException:
             self._unpin(key)
             raise
-        return CachedOpusSource(reader, lambda: self._unpin(key))
+        rescue = self._rescue(fill, media_url, duration_s) if fill is not None else None
+        return CachedOpusSource(reader, lambda: self._unpin(key), start_s=start_s, rescue=rescue)
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
@@ -124,7 +184,7 @@ class CachedAudio:
         if key in self._fills or self.store.contains(key):
             return
         async with self._prefetch_slots:
-            if key not in self._fills and not self.store.contains(key):
+            if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):
                 await self._start_fill(key, media_url, duration_s)
 
     async def aclose(self) -> None:
@@ -149,6 +209,32 @@ class CachedAudio:
         for fill in list(self._fills.values()):
             if fill.key not in wanted and fill.task is not None:
                 fill.task.cancel()
+
+    def _has_room(self, duration_s: float | None) -> bool:
+        full = shutil.disk_usage(self.store.directory).free < bytes_needed(duration_s)
+        if full and not self.disk_full:
+            log.warning(
+                "the cache disk (%s) is full: songs play straight from their source, uncached, "
+                "until space is freed",
+                self.store.directory,
+            )
+        self.disk_full = full
+        return not full
+
+    def _rescue(self, fill: Fill, media_url: str, duration_s: float | None) -> Rescue:
+        def rest_of_song(position_s: float) -> discord.AudioSource | None:
+            # On the player thread, at the end of what the fill wrote: only a fill that ran out
+            # of disk left the song unfinished (a host that cut the file short ends it for real).
+            if not fill.out_of_space:
+                return None
+            log.warning("cache disk full mid-song: %s goes on uncached from %.1f s", fill.key, position_s)
+            # The host streamed the song to the fill from its start; decoding up to the position
+            # reads it the same way, where a seek would need range requests it may not serve.
+            return self._direct.open(
+                media_url, start_s=position_s, duration_s=duration_s, decode_to_start=True
+            )
+
+        return rest_of_song
 
     def _cached_reader(self, key: str) -> OggOpusReader | None:
         path = self.store.lookup(key)
@@ -199,10 +285,11 @@ class CachedAudio:
                 fill.succeeded = True
                 log.debug("cached %s (evicted %d)", fill.key, len(evicted))
             else:
-                log.warning(
-                    "transcoding %s failed: %s", fill.key, errors.decode(errors="replace").strip()[-300:]
-                )
-        except OSError as failed:  # a full disk at rename time, most likely
+                said = errors.decode(errors="replace").strip()
+                fill.out_of_space = OUT_OF_SPACE in said
+                self.disk_full = self.disk_full or fill.out_of_space
+                log.warning("transcoding %s failed: %s", fill.key, said[-300:])
+        except (OSError, sqlite3.Error) as failed:  # a full disk when indexing it, most likely
             log.warning("could not cache %s: %s", fill.key, failed)
         finally:
             if process.returncode is None:

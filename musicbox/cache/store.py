@@ -108,11 +108,17 @@ class AudioStore:
             now = self._clock()
             self._policy.admit(key, size)
             entry = self._policy.entry(key) or Entry(size)
-            self._database.execute(
-                "INSERT OR REPLACE INTO audio_cache"
-                " (key, file, bytes, stored_at, last_played, frequency, main) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, final.name, size, now, now, entry.frequency, int(entry.main)),
-            )
+            try:
+                self._database.execute(
+                    "INSERT OR REPLACE INTO audio_cache"
+                    " (key, file, bytes, stored_at, last_played, frequency, main)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (key, final.name, size, now, now, entry.frequency, int(entry.main)),
+                )
+            except sqlite3.Error:  # the state disk is full: a file the index does not know never plays
+                self._policy.forget(key)
+                final.unlink(missing_ok=True)
+                raise
             return self._evict({key, *pinned})
 
     def enforce_budget(self, pinned: Iterable[str]) -> list[str]:

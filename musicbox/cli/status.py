@@ -63,12 +63,34 @@ def _show(report: dict[str, Any]) -> None:
             f"  cache {cache['songs']} songs, {cache['used_mb']} of {cache['budget_mb']} MB, "
             f"hit ratio {ratio}"
         )
+        if cache["disk_full"]:
+            out.print(
+                f"  [red]the cache disk is full[/]: songs play uncached until space is freed on "
+                f"{cache['directory']} (see `df -h`; `musicbox cache purge` frees the cache's own)"
+            )
     else:
         out.print("  cache off (budget 0): every song is streamed from its source")
+    _show_upstreams(report["upstreams"])
     if report["voice_sessions"]:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:
         out.print(f"  [red]{error['level']}[/] {error['message']}")
+
+
+def _show_upstreams(upstreams: dict[str, Any]) -> None:
+    out.print(f"  upstreams: {upstreams['failures']} failed calls, {upstreams['retries']} tried again")
+    for troubled in upstreams["troubled"]:
+        state = troubled["circuit"]
+        failures = troubled["consecutive_failures"]
+        if state == "open":
+            out.print(
+                f"  [red]{troubled['name']}[/]: circuit open after {failures} failures in a row; "
+                f"members are told at once, next try in {troubled['retry_in_s']:.0f} s"
+            )
+        elif state == "half-open":
+            out.print(f"  [yellow]{troubled['name']}[/]: circuit half-open, one request is testing it")
+        else:
+            out.print(f"  [yellow]{troubled['name']}[/]: {failures} failures in a row")
 
 
 def _sessions_table(sessions: list[dict[str, Any]]) -> Table:

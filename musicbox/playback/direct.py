@@ -29,13 +29,30 @@ class DirectAudio:
         volume: int = 100,
         duration_s: float | None = None,
     ) -> discord.AudioSource:
+        return self.open(media_url, start_s=start_s, volume=volume, duration_s=duration_s)
+
+    def open(
+        self,
+        media_url: str,
+        *,
+        start_s: float = 0.0,
+        volume: int = 100,
+        duration_s: float | None = None,
+        decode_to_start: bool = False,
+    ) -> discord.AudioSource:
+        """Start the ffmpeg child now; callable from discord.py's player thread (no event loop).
+
+        `decode_to_start`: reach `start_s` by decoding from the beginning rather than by seeking,
+        which over HTTP takes range requests that a host that only streams may not answer."""
         before = "-nostdin"
         if media_url.startswith(("http://", "https://")):
             # ffmpeg's http protocol gives up on the first dropped connection unless told otherwise.
             before += " -reconnect 1 -reconnect_delay_max 2"  # not _streamed: see cache/audio.py
-        if start_s > 0:
+        if start_s > 0 and not decode_to_start:
             before += f" -ss {start_s:.3f}"
         options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"
+        if start_s > 0 and decode_to_start:
+            options += f" -ss {start_s:.3f}"
         if duration_s is not None:
             options += f" -t {longest_output_s(duration_s) - start_s:.1f}"
         return discord.FFmpegOpusAudio(media_url, before_options=before, options=options)

@@ -15,6 +15,7 @@ import psutil
 from musicbox import __version__
 from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
+from musicbox.sources.upstreams import Upstreams
 
 RECENT_ERRORS = 10
 
@@ -30,7 +31,9 @@ class RecentErrors(logging.Handler):
         self.records.append({"at": record.created, "level": record.levelname, "message": record.getMessage()})
 
 
-def snapshot(bot: MusicBot, *, started_at: float, errors: RecentErrors) -> dict[str, Any]:
+def snapshot(
+    bot: MusicBot, *, upstreams: Upstreams, started_at: float, errors: RecentErrors
+) -> dict[str, Any]:
     process = psutil.Process()
     latency = bot.latency
     return {
@@ -48,6 +51,24 @@ def snapshot(bot: MusicBot, *, started_at: float, errors: RecentErrors) -> dict[
         "tasks": len(asyncio.all_tasks()),
         "last_errors": list(errors.records),
         "cache": _cache(bot),
+        "upstreams": _upstreams(upstreams),
+    }
+
+
+def _upstreams(upstreams: Upstreams) -> dict[str, Any]:
+    """Retries so far and every upstream whose circuit is not healthy (failing, open, probing)."""
+    return {
+        "retries": upstreams.retries,
+        "failures": upstreams.failures,
+        "troubled": [
+            {
+                "name": health.name,
+                "circuit": health.state.value,
+                "consecutive_failures": health.consecutive_failures,
+                "retry_in_s": health.retry_in_s,
+            }
+            for health in upstreams.health()
+        ],
     }
 
 
@@ -62,6 +83,8 @@ def _cache(bot: MusicBot) -> dict[str, Any] | None:
         "budget_mb": round(figures.budget_bytes / 2**20, 1),
         "hit_ratio": round(figures.hits / asked, 3) if asked else None,
         "transcodes_started": bot.audio.transcodes_started,
+        "disk_full": bot.audio.disk_full,
+        "directory": str(bot.audio.store.directory),
     }
 
 

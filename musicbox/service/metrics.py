@@ -2,7 +2,7 @@
 (`[observability] metrics_enabled = true`, `metrics_endpoint = "127.0.0.1:9464"`, path /metrics).
 
 Command timings and errors are counted as they happen; everything else (guilds, voice sessions,
-queues, the cache, the resolver, memory and CPU) is read from the running bot at scrape time, so a
+queues, the cache, upstream circuits, memory and CPU) is read from the running bot at scrape time, so a
 figure can never drift from the state `musicbox status` shows."""
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
+    from musicbox.sources.upstreams import Upstreams
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Acknowledgements sit in the milliseconds; a /play that resolves a playlist takes seconds.
@@ -45,6 +46,9 @@ class Metrics:
     def watch(self, bot: MusicBot) -> None:
         self.registry.register(_BotCollector(bot))
 
+    def watch_upstreams(self, upstreams: Upstreams) -> None:
+        self.registry.register(_UpstreamCollector(upstreams))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -69,6 +73,31 @@ class _BotCollector(Collector):
         yield from _cache_metrics(bot)
 
 
+class _UpstreamCollector(Collector):
+    def __init__(self, upstreams: Upstreams) -> None:
+        self._upstreams = upstreams
+
+    def collect(self) -> Iterator[Metric]:
+        upstreams = self._upstreams
+        yield CounterMetricFamily(
+            "musicbox_upstream_retries", "Upstream calls tried again after a failure.", upstreams.retries
+        )
+        yield CounterMetricFamily(
+            "musicbox_upstream_failures",
+            "Upstream calls that failed (the upstream's fault).",
+            upstreams.failures,
+        )
+        circuits = GaugeMetricFamily(
+            "musicbox_upstream_circuit",
+            "1 for each upstream whose circuit is in that state (closed ones with failures, open, "
+            "half-open); an upstream that answers drops out.",
+            labels=["upstream", "state"],
+        )
+        for health in upstreams.health():
+            circuits.add_metric([health.name, health.state.value], 1)
+        yield circuits
+
+
 def _cache_metrics(bot: MusicBot) -> Iterator[Metric]:
     from musicbox.cache.audio import CachedAudio
 
@@ -82,6 +111,11 @@ def _cache_metrics(bot: MusicBot) -> Iterator[Metric]:
     yield _gauge("musicbox_cache_misses", "Plays that had to transcode since start.", figures.misses)
     yield _gauge(
         "musicbox_transcodes", "ffmpeg transcodes started since start.", bot.audio.transcodes_started
+    )
+    yield _gauge(
+        "musicbox_cache_disk_full",
+        "1 while the cache disk has no room for another song (songs play uncached).",
+        int(bot.audio.disk_full),
     )
 
 
