@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from musicbox import log_context
 from musicbox.bot import text
 from musicbox.bot.music import MusicCog
 from musicbox.bot.replies import send_error
@@ -155,6 +156,9 @@ def _observe(metrics: Metrics, interaction: discord.Interaction, name: str) -> N
 class MusicTree(app_commands.CommandTree[MusicBot]):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         interaction.extras[RECEIVED] = time.monotonic()
+        # discord.py runs each slash command in its own task, this check first: the rest of the
+        # command, and what it starts, logs with the guild and the command's name.
+        log_context.about(interaction.guild_id, interaction.command.name if interaction.command else None)
         return True
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

@@ -6,11 +6,20 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 
+from musicbox import log_context
 from musicbox.core.track import Track
 
 PickHandler = Callable[[discord.Interaction, Track], Awaitable[None]]
 PageRenderer = Callable[[int], str]
 ControlHandler = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+class _LoggedView(discord.ui.View):
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        # discord.py runs this, then the button's callback, in one task: their lines name the button.
+        custom_id = interaction.data.get("custom_id") if interaction.data else None
+        log_context.about(interaction.guild_id, str(custom_id) if custom_id else None)
+        return True
 
 
 class _PickButton(discord.ui.Button["SearchPicker"]):
@@ -25,14 +34,14 @@ class _PickButton(discord.ui.Button["SearchPicker"]):
         await self._on_pick(interaction, self._track)
 
 
-class SearchPicker(discord.ui.View):
+class SearchPicker(_LoggedView):
     def __init__(self, tracks: Sequence[Track], on_pick: PickHandler, *, timeout: float = 120) -> None:
         super().__init__(timeout=timeout)
         for number, track in enumerate(tracks, start=1):
             self.add_item(_PickButton(number, track, on_pick))
 
 
-class QueuePager(discord.ui.View):
+class QueuePager(_LoggedView):
     def __init__(self, render: PageRenderer, page_count: int, *, timeout: float = 300) -> None:
         super().__init__(timeout=timeout)
         self._render = render
@@ -58,7 +67,7 @@ class QueuePager(discord.ui.View):
         await self._show(interaction, self._page + 1)
 
 
-class NowControls(discord.ui.View):
+class NowControls(_LoggedView):
     def __init__(self, on_control: ControlHandler, *, timeout: float = 300) -> None:
         super().__init__(timeout=timeout)
         self._on_control = on_control

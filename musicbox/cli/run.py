@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from musicbox import log_context
 from musicbox.cli.console import BAD_INPUT, fail
 from musicbox.core.config_rules import ConfigError
 from musicbox.service.logbook import LINE_FORMAT, file_handler
@@ -42,9 +43,9 @@ def _configure_logging(verbose: bool, state_dir: Path, *, under_journald: bool) 
     # journald stamps and keeps each line itself; elsewhere we add the time and keep a file that
     # `musicbox logs` reads.
     level = logging.DEBUG if verbose else logging.INFO
-    if under_journald:
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    else:
-        logging.basicConfig(level=level, format=LINE_FORMAT)
+    logging.basicConfig(level=level, format=log_context.JOURNAL_FORMAT if under_journald else LINE_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(log_context.Fields())
+    if not under_journald:
         logging.getLogger().addHandler(file_handler(state_dir))
     logging.getLogger("discord").setLevel(logging.INFO if verbose else logging.WARNING)

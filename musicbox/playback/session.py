@@ -15,6 +15,7 @@ from typing import Protocol
 
 import discord
 
+from musicbox import log_context
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
 from musicbox.store.queues import SavedPlayback
@@ -136,7 +137,9 @@ class GuildSession:
             self._saved = snapshot
 
     def _spawn(self, work: Coroutine[None, None, None], role: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(work, name=f"guild-{self.guild_id}-{role}")
+        task = asyncio.get_running_loop().create_task(
+            work, name=f"guild-{self.guild_id}-{role}", context=log_context.for_guild(self.guild_id)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from musicbox import __version__
+from musicbox import __version__, log_context
 from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
 from musicbox.sources.upstreams import Upstreams
@@ -28,7 +28,14 @@ class RecentErrors(logging.Handler):
         self.records: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_ERRORS)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append({"at": record.created, "level": record.levelname, "message": record.getMessage()})
+        self.records.append(
+            {
+                "at": record.created,
+                "level": record.levelname,
+                "guild": log_context.guild.get(),
+                "message": record.getMessage(),
+            }
+        )
 
 
 def snapshot(

@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from musicbox import log_context
+
 LOG_FILE = "musicbox.log"
-LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LINE_FORMAT = f"%(asctime)s %(levelname)s %(name)s {log_context.FIELDS}: %(message)s"
 _MAX_BYTES = 5 * 2**20
 _BACKUPS = 3  # 20 MB at most: a Pi's SD card is not a log archive
 
@@ -33,6 +35,7 @@ def file_handler(state_dir: Path) -> logging.Handler:
     state_dir.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(state_dir / LOG_FILE, maxBytes=_MAX_BYTES, backupCount=_BACKUPS)
     handler.setFormatter(logging.Formatter(LINE_FORMAT))
+    handler.addFilter(log_context.Fields())
     return handler
 
 

@@ -230,3 +230,6 @@ async def test_a_host_that_keeps_failing_is_refused_at_once_and_status_shows_its
         )
         printed, _ = await shown.communicate()
         assert f"{media_world.host}: circuit open after 5 failures in a row" in printed.decode()
+    # Each line about it names the guild and the command it came from.
+    retried = [line for line in box.log.read_text().splitlines() if "trying again" in line]
+    assert retried and all(f"guild={scene.guild.id} command=play:" in line for line in retried), retried
