@@ -78,13 +78,13 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
         for here in rooms:  # warm-up: imports, codecs, pools, caches reach their working size
             await cycle(here, 0)
         await asyncio.sleep(SETTLE_S)
-        before = await _footprint(world)
+        before = await footprint(world)
         for round_start in range(0, cycles, guilds):
             started = time.monotonic()
             await asyncio.gather(*(cycle(here, round_start + n) for n, here in enumerate(rooms)))
             await asyncio.sleep(max(0.0, started + ROUND_PERIOD_S - time.monotonic()))
         await asyncio.sleep(SETTLE_S)
-        after = await _footprint(world)
+        after = await footprint(world)
     note = f"{cycles} join/play/leave cycles in {guilds} guilds"
     return [
         Figure("memory", "RSS before", before.rss_mb, "MiB", note=note),
@@ -114,7 +114,7 @@ class Footprint:
     sessions: int
 
 
-async def _footprint(world: Rig) -> Footprint:
+async def footprint(world: Rig) -> Footprint:
     status = await world.status()
     return Footprint(
         rss_mb=world.bot.memory_info().rss / 2**20,

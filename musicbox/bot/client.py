@@ -17,6 +17,7 @@ from musicbox.bot import text
 from musicbox.bot.music import MusicCog
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
+from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
@@ -57,10 +58,12 @@ class MusicBot(commands.Bot):
         self.metrics = metrics
         metrics.watch(self)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
+        self._music = MusicCog(self)
         self._resumed_saved = False
 
     async def setup_hook(self) -> None:
-        await self.add_cog(MusicCog(self))
+        await self.add_cog(self._music)
+        self.add_dynamic_items(NowControl)
         guild_id = self.config.discord.dev_guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
@@ -131,6 +134,9 @@ class MusicBot(commands.Bot):
                 await self.join(channel)
             except Exception:
                 log.warning("guild %s: could not resume playback after the restart", guild_id, exc_info=True)
+
+    async def on_now_control(self, interaction: discord.Interaction, control: str) -> None:
+        await self._music.now_button(interaction, control)
 
     async def close(self) -> None:
         for pending in list(self._joining.values()):

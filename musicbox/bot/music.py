@@ -17,7 +17,7 @@ from discord.ext import commands
 from musicbox.bot import text
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import QueryFailed, UpstreamFault
-from musicbox.bot.views import NowControls, QueuePager, SearchPicker
+from musicbox.bot.views import QueuePager, SearchPicker, now_controls
 from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, MemberStanding, may
 from musicbox.core.queue import LoopMode, QueuedTrack
@@ -354,9 +354,9 @@ class MusicCog(commands.Cog):
             await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
             return
         message = text.now_playing(current, session.position_s, session.paused, session.queue.loop)
-        await interaction.response.send_message(message, view=NowControls(self._now_button))
+        await interaction.response.send_message(message, view=now_controls())
 
-    async def _now_button(self, interaction: discord.Interaction, control: str) -> None:
+    async def now_button(self, interaction: discord.Interaction, control: str) -> None:
         if control == "skip":
             await self._skip(interaction)
         elif control == "loop":

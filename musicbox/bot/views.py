@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
@@ -11,7 +13,6 @@ from musicbox.core.track import Track
 
 PickHandler = Callable[[discord.Interaction, Track], Awaitable[None]]
 PageRenderer = Callable[[int], str]
-ControlHandler = Callable[[discord.Interaction, str], Awaitable[None]]
 
 
 class _LoggedView(discord.ui.View):
@@ -67,19 +68,45 @@ class QueuePager(_LoggedView):
         await self._show(interaction, self._page + 1)
 
 
-class NowControls(_LoggedView):
-    def __init__(self, on_control: ControlHandler, *, timeout: float = 300) -> None:
-        super().__init__(timeout=timeout)
-        self._on_control = on_control
+@runtime_checkable
+class ControlsHost(Protocol):
+    async def on_now_control(self, interaction: discord.Interaction, control: str) -> None: ...
 
-    @discord.ui.button(label="Pause/Resume", custom_id="now:pause", style=discord.ButtonStyle.secondary)
-    async def pause(self, interaction: discord.Interaction, _: discord.ui.Button[NowControls]) -> None:
-        await self._on_control(interaction, "pause")
 
-    @discord.ui.button(label="Skip", custom_id="now:skip", style=discord.ButtonStyle.primary)
-    async def skip(self, interaction: discord.Interaction, _: discord.ui.Button[NowControls]) -> None:
-        await self._on_control(interaction, "skip")
+_CONTROLS = {
+    "pause": ("Pause/Resume", discord.ButtonStyle.secondary),
+    "skip": ("Skip", discord.ButtonStyle.primary),
+    "loop": ("Loop", discord.ButtonStyle.secondary),
+}
 
-    @discord.ui.button(label="Loop", custom_id="now:loop", style=discord.ButtonStyle.secondary)
-    async def loop(self, interaction: discord.Interaction, _: discord.ui.Button[NowControls]) -> None:
-        await self._on_control(interaction, "loop")
+
+class NowControl(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"now:(?P<control>pause|skip|loop)"
+):
+    """A /now button. Stateless (it acts on the guild's current session), so discord.py keeps no
+    object or timeout task per message: a busy server's /now messages cost nothing once sent, and
+    their buttons keep working for as long as the message exists, across restarts too."""
+
+    def __init__(self, control: str) -> None:
+        label, style = _CONTROLS[control]
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"now:{control}"))
+        self.control = control
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> NowControl:
+        return cls(match["control"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        log_context.about(interaction.guild_id, f"now:{self.control}")
+        host = interaction.client
+        assert isinstance(host, ControlsHost), "NowControl is registered by the music bot only"
+        await host.on_now_control(interaction, self.control)
+
+
+def now_controls() -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for control in _CONTROLS:
+        view.add_item(NowControl(control))
+    return view

@@ -275,6 +275,7 @@ class CachedAudio:
             raise
         self.transcodes_started += 1
         fill.task = self._loop.create_task(self._finish(fill, process), name=f"fill-{key}")
+        fill.task.add_done_callback(lambda _: self._settle(fill, process))
         return fill
 
     async def _finish(self, fill: Fill, process: asyncio.subprocess.Process) -> None:
@@ -296,11 +297,20 @@ class CachedAudio:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
-            fill.finished.set()
-            if not fill.succeeded:
-                # Readers keep their open handle; the name goes so it is never mistaken for a song.
-                fill.partial.unlink(missing_ok=True)
-            self._fills.pop(fill.key, None)
+            self._settle(fill, process)
+
+    def _settle(self, fill: Fill, process: asyncio.subprocess.Process) -> None:
+        """The end of a fill, however it ended. Also the fill task's done callback: a task cancelled
+        before its first step (a /leave right after /play) never runs `_finish`'s `finally`."""
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()  # asyncio's child watcher reaps it
+        fill.finished.set()
+        if not fill.succeeded:
+            # Readers keep their open handle; the name goes so it is never mistaken for a song.
+            fill.partial.unlink(missing_ok=True)
+        if self._fills.get(fill.key) is fill:
+            del self._fills[fill.key]
 
     def _pin(self, key: str) -> None:
         with self._playing_lock:

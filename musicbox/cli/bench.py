@@ -13,6 +13,7 @@ from musicbox.bench.figures import Figure
 from musicbox.bench.load import ack_scenario, memory_scenario
 from musicbox.bench.playback import gap_scenario, playlist_scenario, ttfa_scenario
 from musicbox.bench.runner import BenchOptions, Scenario, ScenarioResult, results_json, run_scenarios
+from musicbox.bench.soak import soak_scenario
 from musicbox.cli.console import BAD_INPUT, FAILURE, err, fail, out, print_json
 
 SCENARIOS: dict[str, Scenario] = {
@@ -23,6 +24,7 @@ SCENARIOS: dict[str, Scenario] = {
     "playlist": playlist_scenario,
     "ack": ack_scenario,
     "memory": memory_scenario,
+    "soak": soak_scenario,
 }
 
 

@@ -262,11 +262,13 @@ class GuildSession:
     async def _start(self, entry: QueuedTrack, source: discord.AudioSource, start_s: float) -> bool:
         """Hand `source` to the voice player once voice is up; False when it must not play after all."""
         loop = asyncio.get_running_loop()
-        done = self._track_done
+        done, guild_id, track_id = self._track_done, self.guild_id, entry.track.id
 
+        # Holds no reference to the session: discord.py's player thread keeps this callback while it
+        # sits out a reconnect wait, which may outlast the session's /leave by many seconds.
         def finished(error: Exception | None) -> None:
             if error is not None:
-                log.warning("guild %s: playback of %s ended with %r", self.guild_id, entry.track.id, error)
+                log.warning("guild %s: playback of %s ended with %r", guild_id, track_id, error)
             with contextlib.suppress(RuntimeError):  # the loop is gone: the bot is shutting down
                 loop.call_soon_threadsafe(done.set)
 

@@ -111,7 +111,9 @@ async def _cycles(world: Any, guilds: int, cycles_per_guild: int, reply_timeout_
         assert _ffmpeg_children() == []
         assert [vc for vc in bot.voice_clients if vc.channel and vc.channel.guild.id in guild_ids] == []
         assert len(bot.sessions) == 0
-        assert [o for o in gc.get_objects() if isinstance(o, GuildSession)] == []
+        # This test's guilds: another test's session may still be on its way out in discord.py's
+        # threads, which that test's own checks answer for.
+        assert [o for o in gc.get_objects() if isinstance(o, GuildSession) and o.guild_id in guild_ids] == []
 
 
 async def test_40_join_play_leave_cycles_leave_nothing_behind(tone_world: Any) -> None:

@@ -102,6 +102,28 @@ async def test_now_shows_the_song_and_its_skip_button_skips(world: World) -> Non
         await home.voice.heard().wait_for_rungs([rung(81), rung(82)], timeout=20)
 
 
+async def test_now_buttons_hold_nothing_per_message_and_work_after_a_restart(world: World) -> None:
+    """A busy server sends /now all day: its buttons must not each keep an object and a timeout task
+    in the bot, and a /now message from before a restart still pauses the song."""
+    home = stage(world.sim)
+    async with world.bot() as bot:
+        await home.alice.join_voice(home.voice)
+        song = world.media.track_url(83, seconds=20)
+        await (await home.alice.run_command("play", home.text, query=song)).reply(timeout=20)
+        await home.voice.heard().wait_for_rungs([rung(83)], timeout=20)
+        tasks_before = len(asyncio.all_tasks())
+        shown = [await (await home.alice.run_command("now", home.text)).reply(timeout=20) for _ in range(5)]
+        assert len(asyncio.all_tasks()) <= tasks_before
+        assert bot._connection._view_store.persistent_views == []  # no view kept for any message
+    heard_before = home.voice.heard().heard_ms(rung(83))
+    async with world.bot():  # restarted: the queue resumes, the old message's buttons still work
+        async with asyncio.timeout(20):
+            while home.voice.heard().heard_ms(rung(83)) < heard_before + 500:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        pressed = await (await home.alice.press(shown[0], "now:pause")).reply(timeout=20)
+        assert pressed.text() == text.PAUSED
+
+
 async def test_a_bot_that_may_not_connect_says_so_and_who_can_fix_it(world: World) -> None:
     home = stage(world.sim)
     home.guild.deny_bot(home.voice, CONNECT | SPEAK)

@@ -1,0 +1,165 @@
+"""The `soak` scenario: the bot under a steady, realistic load for minutes, its footprint sampled
+as it goes, so growth shows as a trend rather than as one lucky before/after pair.
+
+Members in several guilds stay in voice and keep using the bot (play, queue, now, pause, resume,
+skip); one more guild, otherwise idle, asks for a new song now and then, which gives time to first
+audio under that load. Sampled every few seconds from the running bot: RSS (its least-squares slope),
+open files, asyncio tasks and child processes (the growth of their floor). The quick form (CI) runs a
+minute, the full form twenty."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from musicbox.bench.figures import Figure, at_most, percentile
+from musicbox.bench.load import Footprint, footprint
+from musicbox.bench.rig import Rig, Room, first_audio_s, rig, room
+from musicbox.bench.runner import BenchOptions
+from musicbox.sim.discord import Member
+from musicbox.sim.signature import LADDER_SIZE
+
+MIX = ("play", "queue", "now", "play", "pause", "resume", "skip", "queue", "now", "play")
+PAUSE_BETWEEN_COMMANDS_S = 1.0
+SONG_S = 3.0
+SONGS = 60  # a catalog small enough that songs come round again: the cache is hit as well as filled
+REPLY_TIMEOUT_S = 60.0
+PROBE_EVERY_S = 5.0
+# The footprint's slope is taken once the first quarter of the run is over: imports, codecs, the
+# resolver pool and the cache's index reach their working size in it, which is not growth.
+WARM_UP_FRACTION = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at_s: float
+    footprint: Footprint
+
+
+def floor_growth(values: Sequence[float]) -> float:
+    """How much the lowest value of the last third exceeds the lowest of the first third. Pure.
+
+    Open files, tasks and children rise and fall with the commands in flight when a sample is taken;
+    their floor (what the bot holds between commands) only rises if something is kept for good."""
+    if len(values) < 3:
+        raise ValueError("a floor growth needs three values")
+    third = len(values) // 3
+    return min(values[-third:]) - min(values[:third])
+
+
+def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) points, per minute. Pure."""
+    if len(points) < 2:
+        raise ValueError("a slope needs two points")
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        raise ValueError("a slope needs points at different times")
+    return 60 * sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+async def soak_scenario(options: BenchOptions) -> list[Figure]:
+    minutes, guilds = (1.0, 4) if options.quick else (20.0, 10)
+    sample_every_s = 3.0 if options.quick else 15.0
+    acks: list[float] = []
+    ttfa: list[float] = []
+    failures = 0
+    commands = 0
+    async with rig() as world:
+        rooms = [await room(world.sim, f"soak{n}") for n in range(guilds)]
+        speakers: list[tuple[Room, Member]] = []
+        for here in rooms:
+            other = here.member.guild.create_member(f"{here.member.name}-friend")
+            await other.join_voice(here.voice)
+            speakers += [(here, here.member), (here, other)]
+        probe = await room(world.sim, "soak-probe")
+        songs = itertools.count()
+        ends_at = time.monotonic() + minutes * 60
+
+        async def member(here: Room, speaker: Member) -> None:
+            nonlocal failures, commands
+            for command in itertools.cycle(MIX):
+                if time.monotonic() > ends_at:
+                    return
+                query = {"query": world.media.track_url(400 + next(songs) % SONGS, seconds=SONG_S)}
+                interaction = await speaker.run_command(
+                    command, here.text, **(query if command == "play" else {})
+                )
+                commands += 1
+                try:
+                    said = await interaction.reply(timeout=REPLY_TIMEOUT_S)
+                except AssertionError:
+                    failures += 1
+                    continue
+                if interaction.ack_latency_s is None or "went wrong" in said.text():
+                    failures += 1
+                else:
+                    acks.append(interaction.ack_latency_s * 1000)
+                await asyncio.sleep(PAUSE_BETWEEN_COMMANDS_S)
+
+        async def first_audio_probes() -> None:
+            for index in itertools.count(1000):  # songs nobody else plays: each one is uncached
+                if time.monotonic() > ends_at:
+                    return
+                sent_at = await probe.play(world.media.track_url(index, seconds=1.0))
+                ttfa.append(await first_audio_s(probe.heard, index % LADDER_SIZE, sent_at) * 1000)
+                await asyncio.sleep(PROBE_EVERY_S)
+
+        started = time.monotonic()
+        load = asyncio.gather(*(member(here, speaker) for here, speaker in speakers), first_audio_probes())
+        samples = await _sample_until(world, load, started, sample_every_s)
+        held_s = time.monotonic() - started
+    # A minute cannot tell the allocator settling from a slow leak: the quick form catches a leak of
+    # the seed's kind (megabytes a minute), the twenty-minute form holds RSS to 6 MiB an hour.
+    rss_slope_target = 2.0 if options.quick else 0.1
+    return _figures(samples, acks, ttfa, failures, commands, held_s, guilds, rss_slope_target)
+
+
+async def _sample_until(
+    world: Rig, load: asyncio.Future[list[None]], started: float, every_s: float
+) -> list[Sample]:
+    samples: list[Sample] = []
+    while not load.done():
+        samples.append(Sample(time.monotonic() - started, await footprint(world)))
+        await asyncio.wait({load}, timeout=every_s)
+    await load  # a member's error surfaces here, not as a missing figure
+    return samples
+
+
+def _figures(
+    samples: list[Sample],
+    acks: list[float],
+    ttfa: list[float],
+    failures: int,
+    commands: int,
+    held_s: float,
+    guilds: int,
+    rss_slope_target: float,
+) -> list[Figure]:
+    warm = [s for s in samples if s.at_s >= samples[-1].at_s * WARM_UP_FRACTION]
+    note = f"{commands} commands from {2 * guilds} members in {guilds} guilds over {held_s / 60:.1f} min"
+
+    def series(value: str) -> list[float]:
+        return [float(getattr(sample.footprint, value)) for sample in warm]
+
+    rss_slope = slope_per_minute([(sample.at_s, sample.footprint.rss_mb) for sample in warm])
+
+    return [
+        Figure("soak", "commands/s held", commands / held_s, "1/s", note=note),
+        Figure("soak", "error rate", 100 * failures / max(1, commands), "%", at_most(0.0), note),
+        Figure("soak", "ack p95", percentile(acks, 0.95), "ms", note=note),
+        Figure("soak", "ack p99", percentile(acks, 0.99), "ms", at_most(100), note=note),
+        Figure("soak", "ttfa p50 under load", percentile(ttfa, 0.5), "ms", note=f"{len(ttfa)} new songs"),
+        Figure("soak", "ttfa p95 under load", percentile(ttfa, 0.95), "ms", at_most(800), f"{len(ttfa)}"),
+        Figure("soak", "RSS at start", warm[0].footprint.rss_mb, "MiB", note=f"{len(warm)} samples"),
+        Figure("soak", "RSS slope", rss_slope, "MiB/min", at_most(rss_slope_target), f"{len(warm)} samples"),
+        Figure("soak", "open files floor growth", floor_growth(series("fds")), "fds", at_most(0), note),
+        Figure("soak", "tasks floor growth", floor_growth(series("tasks")), "tasks", at_most(0), note),
+        Figure(
+            "soak", "children floor growth", floor_growth(series("children")), "processes", at_most(0), note
+        ),
+    ]

@@ -1,0 +1,41 @@
+"""The soak's short form (CI): a minute of steady use by eight members in four guilds against the
+bot in its own process. No command fails, and nothing the bot holds grows while it runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicbox.bench.figures import Figure
+from musicbox.bench.runner import BenchOptions
+from musicbox.bench.soak import floor_growth, slope_per_minute, soak_scenario
+
+
+def test_a_slope_is_the_least_squares_trend_per_minute() -> None:
+    assert slope_per_minute([(0, 10.0), (30, 10.5), (60, 11.0)]) == pytest.approx(1.0)
+    assert slope_per_minute([(0, 5.0), (60, 5.0), (120, 5.0)]) == 0.0
+    with pytest.raises(ValueError):
+        slope_per_minute([(0, 1.0)])
+
+
+def test_a_floor_grows_only_when_the_lowest_values_rise() -> None:
+    assert floor_growth([30, 41, 29, 38, 30, 45, 29, 33, 30]) == 0  # busy, but back to 29 each time
+    assert floor_growth([30, 41, 29, 38, 30, 45, 31, 33, 32]) == 2  # two held for good
+
+
+async def test_a_minute_of_steady_use_grows_nothing() -> None:
+    figures = {f.name: f for f in await soak_scenario(BenchOptions(quick=True))}
+    print()
+    for figure in figures.values():
+        print(f"soak {figure.name}: {figure.value:.3g} {figure.unit}")
+    held: list[Figure] = [
+        figures[name]
+        for name in (
+            "error rate",
+            "RSS slope",
+            "open files floor growth",
+            "tasks floor growth",
+            "children floor growth",
+        )
+    ]
+    assert [f for f in held if not f.passed] == []
+    assert figures["commands/s held"].value > 3
