@@ -14,6 +14,7 @@ from musicbox.bench.load import ack_scenario, memory_scenario
 from musicbox.bench.playback import gap_scenario, playlist_scenario, ttfa_scenario
 from musicbox.bench.runner import BenchOptions, Scenario, ScenarioResult, results_json, run_scenarios
 from musicbox.bench.soak import soak_scenario
+from musicbox.bench.streams import streams_scenario
 from musicbox.cli.console import BAD_INPUT, FAILURE, err, fail, out, print_json
 
 SCENARIOS: dict[str, Scenario] = {
@@ -22,6 +23,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ttfa": ttfa_scenario,
     "gap": gap_scenario,
     "playlist": playlist_scenario,
+    "streams": streams_scenario,
     "ack": ack_scenario,
     "memory": memory_scenario,
     "soak": soak_scenario,

@@ -74,3 +74,14 @@ def test_an_rtp_header_extension_is_authenticated_and_its_body_stripped() -> Non
 def test_rtcp_and_runt_datagrams_are_not_taken_for_audio() -> None:
     assert rtp.parse(bytes([0x80, 200]) + bytes(30)) is None
     assert rtp.parse(bytes([0x80, 0x78]) + bytes(10)) is None
+
+
+def test_a_packet_is_late_by_its_place_in_the_stream_not_by_the_gap_before_it() -> None:
+    recording = Recording(guild_id=1, channel_id=2)
+    arrivals = [0.000, 0.020, 0.040, 0.130, 0.150, 0.155, 0.165, 0.180]  # a stall, then catching up
+    for n, arrival in enumerate(arrivals):
+        recording.note_packet(ssrc=7, sequence=n, timestamp=960 * n, samples=960, arrival=10.0 + arrival)
+    # Packet 3 was due at 60 ms and came at 130 (70 late), packet 4 at 150 for 80 (70 late); packet
+    # 5 came at 155 for 100 (55: within the threshold); 6 and 7 were back on time.
+    assert recording.late_packets(threshold_ms=60) == (2, 8)
+    assert recording.late_packets(threshold_ms=100) == (0, 8)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from musicbox.sim.signature import (
     FRAME_MS,
+    SAMPLE_RATE,
     FrameFeatures,
     Segment,
     heard_rungs,
@@ -50,6 +51,10 @@ class Recording:
     reordered: int = 0
     _runs: list[Segment] = field(default_factory=list)
     _streams: dict[int, _StreamPosition] = field(default_factory=dict)
+    # Per sender: each packet's arrival minus the time its RTP timestamp says it is for; a sender
+    # keeping time keeps this constant, so its growth is how late a packet came.
+    _schedule_offsets: dict[int, list[float]] = field(default_factory=dict)
+    _first_timestamps: dict[int, int] = field(default_factory=dict)
 
     # --- fed by the UDP endpoint ---------------------------------------------------------------
 
@@ -57,6 +62,9 @@ class Recording:
         """Count a packet that authenticated, and check its place in the sender's stream."""
         self.packets += 1
         self.packet_arrivals.append(arrival)
+        first = self._first_timestamps.setdefault(ssrc, timestamp)
+        audio_s = ((timestamp - first) & 0xFFFFFFFF) / SAMPLE_RATE
+        self._schedule_offsets.setdefault(ssrc, []).append(arrival - audio_s)
         previous = self._streams.get(ssrc)
         self._streams[ssrc] = _StreamPosition(sequence, timestamp)
         if previous is None:
@@ -107,6 +115,17 @@ class Recording:
         """Gaps between consecutive packets as they arrived (20 ms when the sender keeps time)."""
         times = self.packet_arrivals
         return [(later - earlier) * 1000 for earlier, later in itertools.pairwise(times)]
+
+    def late_packets(self, threshold_ms: float) -> tuple[int, int]:
+        """(late, all) packets: late ones arrived more than `threshold_ms` after their place in the
+        stream, measured from the sender's most punctual packet (as a listener's jitter buffer
+        would see it). Meaningful for a stream that plays on without pauses or seeks."""
+        late = total = 0
+        for offsets in self._schedule_offsets.values():
+            punctual = min(offsets)
+            late += sum(1 for offset in offsets if (offset - punctual) * 1000 > threshold_ms)
+            total += len(offsets)
+        return late, total
 
     def segments(self) -> list[Segment]:
         return list(self._runs)
