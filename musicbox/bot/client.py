@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (time.monotonic())
 
 
+# A connection takes a second or two. discord.py also spends this long on a voice resume (after a
+# 4015 close) that cannot complete, in silence, before it gives up and the session connects afresh.
+VOICE_CONNECT_TIMEOUT_S = 10.0
+
+
 class MusicBot(commands.Bot):
     def __init__(
         self,
@@ -89,7 +94,7 @@ class MusicBot(commands.Bot):
         stale = channel.guild.voice_client
         if stale is not None:
             await stale.disconnect(force=True)
-        voice: discord.VoiceClient = await channel.connect(self_deaf=True, timeout=20)
+        voice = await self._voice_connect(channel)
         settings = self.settings.cached(channel.guild.id)
         if settings is None:
             settings = await asyncio.to_thread(self.settings.get, channel.guild.id)
@@ -102,6 +107,7 @@ class MusicBot(commands.Bot):
             idle_timeout_s=self.config.playback.idle_timeout_s,
             on_closed=self.sessions.forget,
             saver=self._save_queue,
+            rejoin=self._voice_connect,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
         )
         try:
@@ -113,6 +119,10 @@ class MusicBot(commands.Bot):
         if entries:
             session.restore(entries, playback)
         return session
+
+    async def _voice_connect(self, channel: discord.abc.Connectable) -> discord.VoiceClient:
+        voice: discord.VoiceClient = await channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S)
+        return voice
 
     async def _save_queue(
         self, guild_id: int, entries: list[QueuedTrack], playback: SavedPlayback | None

@@ -46,6 +46,10 @@ def parse_position(value: str) -> float | None:
     return float(seconds)
 
 
+# discord.py's voice resume and its player wait out the same timeout: they give up within this.
+LOST_VOICE_SETTLE_S = 1.5
+
+
 class MusicCog(commands.Cog):
     def __init__(self, bot: MusicBot) -> None:
         self.bot = bot
@@ -594,10 +598,19 @@ class MusicCog(commands.Cog):
     ) -> None:
         if self.bot.user is None or member.id != self.bot.user.id or after.channel is not None:
             return
-        # Disconnected by someone (kicked, channel deleted): release everything the guild held.
         session = self.bot.sessions.get(member.guild.id)
-        if session is not None and not session.closed:
-            await session.aclose()
+        if session is None or session.closed:
+            return
+        # The bot's voice state also goes to "no channel" when discord.py reconnects by itself (it
+        # leaves, then joins again, keeping its voice client) and when it gives a connection up that
+        # it could not resume (its player gives the song up at the same moment and the session
+        # connects afresh). Give those a moment to show before taking this for a moderator.
+        await asyncio.sleep(LOST_VOICE_SETTLE_S)
+        reconnecting = member.guild.voice_client is session.voice or session.recovering_voice
+        if session.closed or session.voice.is_connected() or reconnecting:
+            return
+        # Disconnected by someone (a moderator, the channel deleted): release everything it held.
+        await session.aclose()
 
 
 def _describe(template: str, settings: GuildSettings) -> str:

@@ -55,6 +55,41 @@ class SessionCapReached(Exception):
 
 Notify = Callable[[str], Awaitable[None]]
 Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
+# Connects to a voice channel afresh, for when discord.py gave a connection up (it does after a 4015
+# close whose resume it could not complete, for one).
+Rejoin = Callable[[discord.abc.Connectable], Awaitable[discord.VoiceClient]]
+FRAME_S = 0.020
+# A song whose player went this long without a frame before it ended was waiting for a connection
+# that discord.py then gave up; one ended at once was ended by someone disconnecting the bot.
+STARVED_S = 2.0
+
+
+class CountedSource(discord.AudioSource):
+    """What the player plays: `source`, its frames counted, so a song cut off by a lost connection
+    resumes where the listener stopped hearing it (the wall clock ran on through the reconnect wait)."""
+
+    def __init__(self, source: discord.AudioSource, start_s: float) -> None:
+        self.source = source
+        self._start_s = start_s
+        self._frames = 0
+        self.last_read_at = time.monotonic()
+
+    @property
+    def position_s(self) -> float:
+        return self._start_s + self._frames * FRAME_S
+
+    def read(self) -> bytes:
+        self.last_read_at = time.monotonic()
+        data = self.source.read()
+        if data:
+            self._frames += 1
+        return data
+
+    def is_opus(self) -> bool:
+        return self.source.is_opus()
+
+    def cleanup(self) -> None:
+        self.source.cleanup()
 
 
 class GuildSession:
@@ -69,6 +104,7 @@ class GuildSession:
         idle_timeout_s: float,
         on_closed: Callable[[GuildSession], None],
         saver: Saver | None = None,
+        rejoin: Rejoin | None = None,
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
     ) -> None:
@@ -91,6 +127,8 @@ class GuildSession:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._saver = saver
+        self._rejoin = rejoin
+        self._voice_lost = False  # a song was cut off by a dropped connection; connecting afresh
         self._playing_source: discord.AudioSource | None = None
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
@@ -151,6 +189,12 @@ class GuildSession:
     @property
     def closed(self) -> bool:
         return self._closing
+
+    @property
+    def recovering_voice(self) -> bool:
+        """Whether discord.py gave a dropped connection up mid-song and this session connects afresh
+        (as opposed to someone disconnecting the bot, which ends the session)."""
+        return self._voice_lost
 
     @property
     def paused(self) -> bool:
@@ -230,9 +274,10 @@ class GuildSession:
         # A fresh event per song: the `after` callback of the song before, which discord.py's player
         # thread may deliver late, can then only end that song, never this one.
         self._track_done = asyncio.Event()
-        source = await self._prepare(entry, start_s)
-        if source is None:
+        prepared = await self._prepare(entry, start_s)
+        if prepared is None:
             return
+        source = CountedSource(prepared, start_s)
         try:
             started = await self._start(entry, source, start_s)
         except BaseException:
@@ -243,7 +288,21 @@ class GuildSession:
             return
         await self._track_done.wait()
         self._last_active = time.monotonic()
+        if self._cut_off_by_lost_voice(entry, source):
+            self._voice_lost = True
+            self._restart_at = source.position_s
+            log.warning(
+                "guild %s: voice lost at %.1f s; the song resumes there", self.guild_id, source.position_s
+            )
+            return
         self._media_urls.pop(entry.track.id, None)
+
+    def _cut_off_by_lost_voice(self, entry: QueuedTrack, source: CountedSource) -> bool:
+        """The song ended because the connection failed, not because it ran out, someone acted or
+        someone disconnected the bot."""
+        asked = self._skip_requested or self._restart_at is not None or self._closing
+        starved = time.monotonic() - source.last_read_at >= STARVED_S
+        return not asked and starved and self.queue.current is entry and not self.voice.is_connected()
 
     async def _prepare(self, entry: QueuedTrack, start_s: float) -> discord.AudioSource | None:
         try:
@@ -294,10 +353,23 @@ class GuildSession:
 
     async def _wait_for_voice(self) -> None:
         # discord.py reconnects a dropped voice connection by itself and signals it with no event we
-        # can await, so poll (bounded) before playing.
+        # can await, so poll (bounded) before playing; once it has given the connection up (the
+        # guild has no voice client any more), connect afresh.
         async with asyncio.timeout(30):
-            while not self.voice.is_connected():  # noqa: ASYNC110
+            while not self.voice.is_connected():
+                if self._rejoin is not None and self._voice_lost and self.voice.guild.voice_client is None:
+                    await self._rejoin_channel(self._rejoin)
+                    continue
                 await asyncio.sleep(0.2)
+        self._voice_lost = False
+
+    async def _rejoin_channel(self, rejoin: Rejoin) -> None:
+        try:
+            self.voice = await rejoin(self.voice.channel)
+            log.info("guild %s: voice connected again", self.guild_id)
+        except (discord.ClientException, TimeoutError, OSError) as failed:
+            log.warning("guild %s: could not connect to voice again: %s", self.guild_id, failed)
+            await asyncio.sleep(2.0)
 
     async def _media_url(self, track: Track) -> str:
         url = self._media_urls.get(track.id)

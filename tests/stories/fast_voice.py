@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from musicbox.core.track import Track, TrackId
+from musicbox.playback.session import CountedSource
 
 
 class FakeSource(discord.AudioSource):
@@ -46,7 +47,9 @@ class FastVoice:
     def is_paused(self) -> bool:
         return self._paused
 
-    def play(self, source: FakeSource, *, after: Callable[[Exception | None], Any]) -> None:
+    def play(self, counted: CountedSource, *, after: Callable[[Exception | None], Any]) -> None:
+        source = counted.source
+        assert isinstance(source, FakeSource)
         self.played.append(source.key)
         self.sources.append(source)
 

@@ -288,6 +288,21 @@ class DiscordSim:
         creates = [("GUILD_CREATE", g.record.create_payload(self.bot_user_id)) for g in self.guilds.values()]
         return [("READY", ready), *creates]
 
+    async def disconnect_bot(self, guild_id: int) -> None:
+        """A moderator's "Disconnect" on the bot: its voice state goes, its voice socket is closed
+        (4014), and the gateway says so, exactly as when the bot leaves by itself."""
+        await self._bot_leaves_voice(self.guilds[guild_id])
+
+    async def _bot_leaves_voice(self, guild: SimGuild) -> None:
+        record = guild.record
+        previous = record.voice_states.pop(self.bot_user_id, None)
+        if previous is None:
+            return
+        previous.channel_id = None
+        if self.voice is not None:
+            self.voice.end_session(guild.id)
+        await self.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(previous))
+
     async def _bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.guilds.get(int(data.get("guild_id") or 0))
         if guild is None:
@@ -296,13 +311,7 @@ class DiscordSim:
         channel_id = int(data["channel_id"]) if data.get("channel_id") else None
         previous = record.voice_states.get(self.bot_user_id)
         if channel_id is None:
-            if previous is None:
-                return
-            del record.voice_states[self.bot_user_id]
-            previous.channel_id = None
-            if self.voice is not None:
-                self.voice.end_session(guild.id)
-            await self.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(previous))
+            await self._bot_leaves_voice(guild)
             return
         needed = VIEW_CHANNEL | CONNECT
         if (
