@@ -44,8 +44,11 @@ def discovery_request(ssrc: int) -> bytes:
     return struct.pack(">HHI", _REQUEST, DISCOVERY_SIZE - 4, ssrc) + bytes(DISCOVERY_SIZE - 8)
 
 
-def hear(session: VoiceSession, recording: Recording, packet: rtp.RtpPacket, arrival: float) -> None:
-    """Decrypt, decode and analyse one packet the way a listener's client would."""
+def hear(
+    session: VoiceSession, recording: Recording, packet: rtp.RtpPacket, arrival: float, *, decode: bool = True
+) -> None:
+    """Decrypt, decode and analyse one packet the way a listener's client would; without `decode`,
+    only decrypt it and note its place and arrival (what a load test of many streams needs)."""
     if session.mode is None or session.secret_key is None:
         recording.note_undecryptable(arrival)
         return
@@ -53,6 +56,9 @@ def hear(session: VoiceSession, recording: Recording, packet: rtp.RtpPacket, arr
         payload = rtp.open_payload(session.mode, session.secret_key, packet)
     except rtp.DecryptionFailed:
         recording.note_undecryptable(arrival)
+        return
+    if not decode:
+        recording.note_packet(packet.ssrc, packet.sequence, packet.timestamp, FRAME_SAMPLES, arrival)
         return
     try:
         pcm = session.decoder(packet.ssrc).decode(payload, fec=False)
