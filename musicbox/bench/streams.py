@@ -15,10 +15,9 @@ import psutil
 from musicbox.bench.figures import Figure, at_most
 from musicbox.bench.rig import Room, rig, room, wait_heard_ms
 from musicbox.bench.runner import BenchOptions
-from musicbox.sim.signature import LADDER_SIZE
+from musicbox.sim.signature import FRAME_MS, LADDER_SIZE
 
 SONG = 500
-FRAME_S = 0.020
 LATE_MS = 60.0  # three frames: the gap target; a jitter buffer rides out less
 SETTLE_S = 2.0  # after every stream started: connection set-up is not steady state
 
@@ -47,7 +46,7 @@ async def streams_scenario(options: BenchOptions) -> list[Figure]:
         playing = sum(1 for s in (await world.status())["voice_sessions"] if s.get("now_playing"))
         cached = (await world.status())["cache"]["transcodes_started"] == transcodes
         for here in rooms[1:]:
-            await _packets_at_least(here, int(song_s / FRAME_S) - 15)
+            await _packets_at_least(here, int(song_s * 1000 / FRAME_MS) - 15)
         late, total = _late(rooms[1:])
     streams = count - 1
     note = f"{streams} guilds playing one cached song; {total} packets"

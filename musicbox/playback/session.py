@@ -58,7 +58,7 @@ Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]
 # Connects to a voice channel afresh, for when discord.py gave a connection up (it does after a 4015
 # close whose resume it could not complete, for one).
 Rejoin = Callable[[discord.abc.Connectable], Awaitable[discord.VoiceClient]]
-FRAME_S = 0.020
+FRAME_S = discord.opus.Encoder.FRAME_LENGTH / 1000  # what the player sends per read(): 20 ms
 # A song whose player went this long without a frame before it ended was waiting for a connection
 # that discord.py then gave up; one ended at once was ended by someone disconnecting the bot.
 STARVED_S = 2.0

@@ -7,7 +7,7 @@ import asyncio
 import discord
 import pytest
 
-from musicbox.sim.discord import DiscordSim
+from musicbox.sim.discord import DiscordSim, gateway
 from tests.sim.plain_client import connected
 
 
@@ -197,5 +197,44 @@ async def test_a_socket_that_stops_heartbeating_is_closed() -> None:
                     closed = ws.close_code
                     break
             assert closed == 4009
+        finally:
+            await session.close()
+
+
+async def test_the_gateway_send_limit_is_a_window_of_120_renewed_not_a_sliding_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """110 payloads late in one window and 110 early in the next are what discord.py's own limiter
+    sends; a 121st inside one window is closed with 4008 and logged as a violation."""
+    monkeypatch.setattr(gateway, "SEND_WINDOW_S", 1.0)
+    async with DiscordSim.start(voice=False) as sim:
+        discord.http.Route.BASE = sim.api_base
+        session = discord.http.HTTPClient(asyncio.get_running_loop(), connector=sim.connector())
+        try:
+            await session.static_login(sim.bot_token)
+            ws = await session.ws_connect(sim.gateway_url + "?v=10&encoding=json")
+            assert (await ws.receive_json())["op"] == 10
+            identify = {"op": 2, "d": {"token": sim.bot_token, "intents": 1, "properties": {}}}
+            await ws.send_json(identify)  # the window starts with the first payload
+            await asyncio.sleep(0.8)
+            heartbeat = {"op": 1, "d": None}
+            for _ in range(109):
+                await ws.send_json(heartbeat)
+            await asyncio.sleep(0.3)  # a new window: 110 more are allowed
+            for _ in range(110):
+                await ws.send_json(heartbeat)
+            await asyncio.sleep(0.2)
+            assert sim.violations == []
+            sim.expect_violation("4008")
+            for _ in range(11):
+                await ws.send_json(heartbeat)
+            closed = None
+            for _ in range(400):  # READY, GUILD_CREATEs and heartbeat ACKs come first
+                message = await asyncio.wait_for(ws.receive(), timeout=2)
+                if message.type.name in ("CLOSE", "CLOSED", "CLOSING"):
+                    closed = ws.close_code
+                    break
+            assert closed == 4008
+            assert [v.code for v in sim.violations] == ["4008"]
         finally:
             await session.close()

@@ -42,7 +42,11 @@ EVENT_INTENTS = {
     "GUILD_MEMBER_ADD": GUILD_MEMBERS,
 }
 REPLAY_BUFFER = 2000
-# Discord closes a connection that sends more than 120 payloads in 60 s with 4008.
+# Discord closes a connection that sends more than 120 payloads in a 60 s window with 4008. The window
+# is fixed, starting at a connection's first payload and renewed 60 s later: the bucket discord.py's
+# GatewayRatelimiter keeps itself within (110 a window, room for heartbeats), and what "120 events per
+# connection every 60 seconds" in Discord's gateway documentation describes. A sliding window would
+# close connections that real clients keep open.
 SEND_LIMIT, SEND_WINDOW_S = 120, 60.0
 
 
@@ -76,14 +80,15 @@ class GatewaySocket:
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
         self._lock = asyncio.Lock()
         self.last_heartbeat = time.monotonic()
-        self.received: collections.deque[float] = collections.deque()
+        self._window_started = 0.0
+        self._sent_in_window = 0
 
     def over_send_limit(self) -> bool:
         now = time.monotonic()
-        self.received.append(now)
-        while self.received and now - self.received[0] > SEND_WINDOW_S:
-            self.received.popleft()
-        return len(self.received) > SEND_LIMIT
+        if self._sent_in_window == 0 or now - self._window_started >= SEND_WINDOW_S:
+            self._window_started, self._sent_in_window = now, 0
+        self._sent_in_window += 1
+        return self._sent_in_window > SEND_LIMIT
 
     async def send(self, payload: dict[str, Any]) -> None:
         raw = json.dumps(payload, separators=(",", ":"))
