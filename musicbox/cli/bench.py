@@ -40,8 +40,9 @@ def bench(
     quick: bool = typer.Option(False, "--quick", help="The short form CI runs: fewer plays and members."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Measure acknowledgement latency, time to first audio, gaps, CPU and cache hit ratios against
-    their targets, on the built-in simulator (nothing leaves 127.0.0.1); exit 1 if a target is missed."""
+    """Measure acknowledgement latency, time to first audio, gaps, concurrent streams, CPU, cache hit
+    ratios, memory and a soak under load against their targets, on the built-in simulator (nothing
+    leaves 127.0.0.1); exit 1 if a target is missed."""
     names = scenarios or list(SCENARIOS)
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown:
