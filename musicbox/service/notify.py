@@ -1,6 +1,10 @@
 """systemd's notification protocol (sd_notify): one datagram per state change to $NOTIFY_SOCKET.
 
-Tiny enough to speak directly rather than add a dependency; outside systemd every call is a no-op."""
+Tiny enough to speak directly rather than add a dependency; outside systemd every call is a no-op.
+Every send is non-blocking: the bot calls this from its event loop, and a datagram socket whose reader
+is behind (a busy PID 1; the kernel queues only net.unix.max_dgram_qlen datagrams, 10 on many boxes)
+would otherwise block the loop for as long as the reader lags. A notification that does not fit is
+dropped: the next watchdog ping follows within half the deadline."""
 
 from __future__ import annotations
 
@@ -38,4 +42,5 @@ class Notifier:
         if not self._address:
             return
         with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+            sender.setblocking(False)
             sender.sendto(message.encode(), self._address)
