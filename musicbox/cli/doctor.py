@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes.util
+import grp
 import os
+import pwd
 import shutil
 import sqlite3
 import subprocess
@@ -56,6 +58,25 @@ def doctor(
     raise typer.Exit(diagnosis.exit_code(findings))
 
 
+def _config_mode(path: Path) -> Finding:
+    status = path.stat()
+    return diagnosis.config_mode(str(path), status.st_mode, _user(status.st_uid), _group(status.st_gid))
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def vars_of(finding: Finding) -> dict[str, str]:
     return {"check": finding.check, "detail": finding.detail, "fix": finding.fix}
 
@@ -78,7 +99,7 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     found += _token_and_clock(config)
     found.append(_disk(config))
     if path.exists():
-        found.append(diagnosis.config_mode(str(path), path.stat().st_mode))
+        found.append(_config_mode(path))
     found.append(diagnosis.unit(unit_state()))
     if online:
         step("the live source")

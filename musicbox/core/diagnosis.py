@@ -10,6 +10,7 @@ from enum import Enum
 DISK_WARN_MB = 512
 DISK_FAIL_MB = 64
 CLOCK_WARN_S = 30.0  # Discord's rate-limit resets and voice timestamps assume a clock within seconds
+SERVICE_ACCOUNT = "musicbox"  # the user and group install.sh creates for the service
 YTDLP_STALE_DAYS = 60  # YouTube changes often; a yt-dlp this old usually fails on some videos
 
 
@@ -67,15 +68,24 @@ def ytdlp_age(version: str, today: date) -> Finding:
     return ok("yt-dlp", detail)
 
 
-def config_mode(path: str, mode: int) -> Finding:
-    if mode & 0o077:
-        return Finding(
-            "permissions",
-            Verdict.FAIL,
-            f"{path} is readable by others (mode {mode & 0o777:o}) and holds the bot token",
-            f"Run `sudo chmod 600 {path}`",
-        )
-    return ok("permissions", f"{path} is private (mode {mode & 0o777:o})")
+def config_mode(path: str, mode: int, owner: str, group: str) -> Finding:
+    """The config holds the bot token. On an installed box it is root's, readable by the service's
+    group and writable by nobody else (a compromised bot must not choose where the next
+    `sudo musicbox setup` sends the token); on a development box it is private to its owner."""
+    installed = owner in ("root", SERVICE_ACCOUNT)
+    fix = (
+        f"Run `sudo chown root:{SERVICE_ACCOUNT} {path}` and `sudo chmod 640 {path}`"
+        if installed
+        else f"Run `chmod 600 {path}`"
+    )
+    shown = f"{path} (owner {owner}:{group}, mode {mode & 0o777:o})"
+    if mode & 0o007:
+        return Finding("permissions", Verdict.FAIL, f"{shown} is readable by others: it holds the token", fix)
+    if owner == SERVICE_ACCOUNT or mode & 0o020:
+        return Finding("permissions", Verdict.FAIL, f"{shown} can be changed by the service", fix)
+    if mode & 0o040 and group != SERVICE_ACCOUNT:
+        return Finding("permissions", Verdict.FAIL, f"{shown} is readable by the group {group}", fix)
+    return ok("permissions", f"{shown} is readable only by root and the service" if installed else shown)
 
 
 def unit(state: dict[str, str]) -> Finding:

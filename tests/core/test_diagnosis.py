@@ -30,9 +30,27 @@ def test_an_old_ytdlp_is_flagged_by_its_release_date() -> None:
 
 
 def test_a_config_others_can_read_fails_because_it_holds_the_token() -> None:
-    assert diagnosis.config_mode("/etc/musicbox/config.toml", 0o100600).verdict is Verdict.OK
-    exposed = diagnosis.config_mode("/etc/musicbox/config.toml", 0o100644)
-    assert exposed.verdict is Verdict.FAIL and exposed.fix == "Run `sudo chmod 600 /etc/musicbox/config.toml`"
+    path = "/etc/musicbox/musicbox.toml"
+    installed_fix = f"Run `sudo chown root:musicbox {path}` and `sudo chmod 640 {path}`"
+    judged = {
+        (mode, owner, group): diagnosis.config_mode(path, 0o100000 | mode, owner, group)
+        for mode, owner, group in [
+            (0o640, "root", "musicbox"),  # as install.sh and setup leave it
+            (0o600, "root", "root"),
+            (0o600, "alice", "alice"),  # a development box
+            (0o644, "root", "musicbox"),  # everyone reads the token
+            (0o600, "musicbox", "musicbox"),  # the first installs: the bot could rewrite its config
+            (0o660, "root", "musicbox"),
+            (0o640, "root", "users"),
+            (0o644, "alice", "alice"),
+        ]
+    }
+    assert [found.verdict for found in judged.values()] == [Verdict.OK] * 3 + [Verdict.FAIL] * 5
+    assert "readable by others" in judged[0o644, "root", "musicbox"].detail
+    assert "can be changed by the service" in judged[0o600, "musicbox", "musicbox"].detail
+    assert "readable by the group users" in judged[0o640, "root", "users"].detail
+    assert {found.fix for found in list(judged.values())[3:7]} == {installed_fix}
+    assert judged[0o644, "alice", "alice"].fix == f"Run `chmod 600 {path}`"
 
 
 def test_the_service_is_judged_by_what_systemd_says() -> None:
