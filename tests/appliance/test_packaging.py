@@ -33,11 +33,16 @@ def unit_directories() -> dict[str, Path]:
         "CacheDirectory": "/var/cache",
         "RuntimeDirectory": "/run",
     }
-    return {
+    found = {
         setting: Path(roots[setting]) / name
         for setting, name in re.findall(r"^(\w+Directory)=(\S+)$", UNIT, re.MULTILINE)
         if setting in roots
     }
+    # The config directory is named, not managed (systemd would make a managed one writable).
+    named = re.search(r"^Environment=CONFIGURATION_DIRECTORY=(\S+)$", UNIT, re.MULTILINE)
+    if named:
+        found["ConfigurationDirectory"] = Path(named[1])
+    return found
 
 
 def compose_mounts(kind: str) -> set[str]:
