@@ -29,6 +29,7 @@ from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, load_config
 
+RESOLV_CONF = Path("/etc/resolv.conf")
 _MARK = {Verdict.OK: "[green]✓[/]", Verdict.WARN: "[yellow]![/]", Verdict.FAIL: "[red]✗[/]"}
 
 
@@ -61,6 +62,14 @@ def doctor(
 def _config_mode(path: Path) -> Finding:
     status = path.stat()
     return diagnosis.config_mode(str(path), status.st_mode, _user(status.st_uid), _group(status.st_gid))
+
+
+def _nameservers() -> list[str]:
+    try:
+        lines = RESOLV_CONF.read_text().splitlines()
+    except OSError:
+        return []
+    return [line.split()[1] for line in lines if line.startswith("nameserver") and len(line.split()) > 1]
 
 
 def _user(uid: int) -> str:
@@ -100,7 +109,10 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     found.append(_disk(config))
     if path.exists():
         found.append(_config_mode(path))
-    found.append(diagnosis.unit(unit_state()))
+    state = unit_state()
+    found.append(diagnosis.unit(state))
+    if dns := diagnosis.resolvers(_nameservers(), state.get("IPAddressDeny", "")):
+        found.append(dns)
     if online:
         step("the live source")
         found.append(asyncio.run(_online(config, words)))

@@ -3,6 +3,8 @@ the fix in the owner's words. Pure; the CLI gathers the facts."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -102,6 +104,35 @@ def unit(state: dict[str, str]) -> Finding:
     if enabled != "enabled":
         return Finding("service", Verdict.WARN, detail, "Run `musicbox service enable` to start it at boot")
     return ok("service", detail)
+
+
+def resolvers(nameservers: list[str], denied: str) -> Finding | None:
+    """Whether the unit's `IPAddressDeny=` (as systemd shows it) cuts the bot off from the DNS
+    resolvers in /etc/resolv.conf: Tailscale's MagicDNS, 100.100.100.100, is in 100.64.0.0/10, which
+    the unit denies; the bot would then fail every lookup. None when there is no such unit."""
+    if not denied:
+        return None
+    networks = []
+    for text in denied.split():
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(text, strict=False))
+    blocked = []
+    for text in nameservers:
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(text.split("%")[0])
+            if any(address.version == network.version and address in network for network in networks):
+                blocked.append(text)
+    if not blocked:
+        return ok(
+            "dns", f"resolvers {', '.join(nameservers) or 'none listed'} are reachable from the service"
+        )
+    return Finding(
+        "dns",
+        Verdict.FAIL,
+        f"musicbox.service's IPAddressDeny= blocks the DNS resolver {', '.join(blocked)} "
+        "(/etc/resolv.conf): the bot cannot look up any name",
+        "Lift that range with `systemctl edit musicbox.service` (IPAddressDeny= in docs/operations.md)",
+    )
 
 
 def exit_code(findings: list[Finding]) -> int:

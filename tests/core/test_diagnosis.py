@@ -71,3 +71,16 @@ def test_the_service_is_judged_by_what_systemd_says() -> None:
 def test_any_failure_makes_the_exit_code_one() -> None:
     assert diagnosis.exit_code([diagnosis.ok("a", "fine"), diagnosis.disk("/", 300)]) == 0
     assert diagnosis.exit_code([diagnosis.ok("a", "fine"), diagnosis.disk("/", 1)]) == 1
+
+
+def test_a_dns_resolver_the_unit_denies_is_named_with_the_fix() -> None:
+    denied = "100.64.0.0/10 169.254.0.0/16 fe80::/10"  # as `systemctl show -p IPAddressDeny` prints it
+    magic = diagnosis.resolvers(["100.100.100.100"], denied)  # Tailscale's MagicDNS, without resolved
+    assert magic is not None and magic.verdict is Verdict.FAIL
+    assert "blocks the DNS resolver 100.100.100.100" in magic.detail and "systemctl edit" in magic.fix
+    scoped = diagnosis.resolvers(["fe80::1%eth0", "192.168.1.1"], denied)  # a router's link-local address
+    assert scoped is not None and scoped.verdict is Verdict.FAIL and "fe80::1%eth0" in scoped.detail
+    for fine in (["127.0.0.53"], ["192.168.1.1", "2001:db8::53"], []):
+        judged = diagnosis.resolvers(fine, denied)
+        assert judged is not None and judged.verdict is Verdict.OK
+    assert diagnosis.resolvers(["100.100.100.100"], "") is None  # no unit here: nothing to judge
