@@ -29,6 +29,7 @@ from musicbox.store.config_file import config_path, paths_for, read_document, wr
 SERVICE_USER = "musicbox"
 UNIT_FILE = Path("/etc/systemd/system") / UNIT
 ONLINE_WAIT_S = 60
+PROMPTS = {"--token-file": "Bot token", "--spotify-secret-file": "Spotify client secret"}
 
 
 def setup(
@@ -119,6 +120,9 @@ def _refuse_on_command_line(*, token: str, spotify_secret: str) -> None:
 def _secret_from(file: str, variable: str, environment: Mapping[str, str], option: str) -> str:
     if not file:
         return environment.get(variable, "").strip()
+    if file == "-" and sys.stdin.isatty():  # typed, not piped: ask without echoing it
+        answer: str = typer.prompt(PROMPTS[option], hide_input=True)
+        return answer.strip()
     try:
         if file == "-":
             return sys.stdin.read().strip()
