@@ -104,13 +104,19 @@ parse_args() {
 
 # read_secret FILE: the secret in FILE (- : standard input), without its final line break.
 read_secret() {
-    if [[ $1 != - && ! -r $1 ]]; then
-        usage_error "cannot read $1" "Give a readable file, or - to read standard input."
-    fi
     if [[ $1 == - ]]; then cat; else cat -- "$1"; fi
 }
 
 read_secrets() {
+    local file
+    if [[ $TOKEN_FILE == - && $SPOTIFY_SECRET_FILE == - ]]; then
+        usage_error "standard input can carry only one secret" "Give the other in a file or its variable."
+    fi
+    for file in "$TOKEN_FILE" "$SPOTIFY_SECRET_FILE"; do
+        if [[ -n $file && $file != - && ! -r $file ]]; then
+            usage_error "cannot read $file" "Give a readable file, or - to read standard input."
+        fi
+    done
     [[ -z $TOKEN_FILE ]] || TOKEN=$(read_secret "$TOKEN_FILE")
     [[ -z $SPOTIFY_SECRET_FILE ]] || SPOTIFY_SECRET=$(read_secret "$SPOTIFY_SECRET_FILE")
 }

@@ -63,6 +63,12 @@ def setup(
 ) -> None:
     """Check your bot token with Discord, write the config, print the invite link, start the service."""
     _refuse_on_command_line(token=token, spotify_secret=spotify_secret)
+    if token_file == spotify_secret_file == "-":
+        fail(
+            "standard input can carry only one secret",
+            "Give the other in a file or its variable.",
+            code=BAD_INPUT,
+        )
     environment = dict(os.environ)
     keep_from_children(os.environ)  # systemctl, below, needs none of them
     given_token = _secret_from(token_file, TOKEN_VARIABLE, environment, "--token-file")

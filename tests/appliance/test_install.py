@@ -294,3 +294,34 @@ def test_an_unknown_option_shows_the_usage() -> None:
     )
     assert ran.returncode == 2
     assert "unknown option: --frobnicate" in ran.stderr and "--unattended" in ran.stdout
+    assert "set -E" not in ran.stdout  # the comment block only, not the line of code after it
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--token"], "--token on the command line would show the secret"),
+        (["--token", "MTA1.GzqH1a.Q1JYhU6nT"], "--token on the command line would show the secret"),
+        (["--spotify-secret", "s3cret"], "--spotify-secret on the command line would show the secret"),
+        (["--token-file"], "--token-file needs a value"),
+        (["--volume"], "--volume needs a value"),
+        (["--version", "0.2.0"], "installs the checkout it is in, never a package by name"),
+        (["--token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
+        (["--token-file", "-", "--spotify-secret-file", "-"], "standard input can carry only one secret"),
+    ],
+)
+def test_bad_input_is_refused_with_exit_2_before_anything_is_done(
+    tmp_path: Path, arguments: list[str], says: str
+) -> None:
+    ran = subprocess.run(
+        ["bash", str(CHECKOUT / "install.sh"), "--root", str(tmp_path), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert ran.returncode == 2, ran.stderr
+    assert says in ran.stderr and "Traceback" not in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 2  # what is wrong, then what to do
+    assert "MTA1.GzqH1a.Q1JYhU6nT" not in ran.stderr and "s3cret" not in ran.stderr
+    assert list(tmp_path.iterdir()) == []
