@@ -83,8 +83,16 @@ def config_mode(path: str, mode: int, owner: str, group: str) -> Finding:
     shown = f"{path} (owner {owner}:{group}, mode {mode & 0o777:o})"
     if mode & 0o007:
         return Finding("permissions", Verdict.FAIL, f"{shown} is readable by others: it holds the token", fix)
-    if owner == SERVICE_ACCOUNT or mode & 0o020:
-        return Finding("permissions", Verdict.FAIL, f"{shown} can be changed by the service", fix)
+    if mode & 0o020:
+        return Finding("permissions", Verdict.FAIL, f"{shown} can be changed by the service's group", fix)
+    if owner == SERVICE_ACCOUNT:
+        # As the first installs left it, and as a container's setup (run as the service) writes it.
+        return Finding(
+            "permissions",
+            Verdict.WARN,
+            f"{shown} is the service's own: a compromised bot could change where setup sends the token",
+            f"{fix} (not in a container, where setup runs as the service)",
+        )
     if mode & 0o040 and group != SERVICE_ACCOUNT:
         return Finding("permissions", Verdict.FAIL, f"{shown} is readable by the group {group}", fix)
     return ok("permissions", f"{shown} is readable only by root and the service" if installed else shown)

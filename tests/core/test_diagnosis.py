@@ -39,17 +39,19 @@ def test_a_config_others_can_read_fails_because_it_holds_the_token() -> None:
             (0o600, "root", "root"),
             (0o600, "alice", "alice"),  # a development box
             (0o644, "root", "musicbox"),  # everyone reads the token
-            (0o600, "musicbox", "musicbox"),  # the first installs: the bot could rewrite its config
+            (0o600, "musicbox", "musicbox"),  # the first installs, or a container: the bot could rewrite it
             (0o660, "root", "musicbox"),
             (0o640, "root", "users"),
             (0o644, "alice", "alice"),
         ]
     }
-    assert [found.verdict for found in judged.values()] == [Verdict.OK] * 3 + [Verdict.FAIL] * 5
+    verdicts = [found.verdict for found in judged.values()]
+    assert verdicts == [Verdict.OK] * 3 + [Verdict.FAIL, Verdict.WARN] + [Verdict.FAIL] * 3
     assert "readable by others" in judged[0o644, "root", "musicbox"].detail
-    assert "can be changed by the service" in judged[0o600, "musicbox", "musicbox"].detail
+    assert "the service's own" in judged[0o600, "musicbox", "musicbox"].detail
+    assert "changed by the service's group" in judged[0o660, "root", "musicbox"].detail
     assert "readable by the group users" in judged[0o640, "root", "users"].detail
-    assert {found.fix for found in list(judged.values())[3:7]} == {installed_fix}
+    assert all(found.fix.startswith(installed_fix) for found in list(judged.values())[3:7])
     assert judged[0o644, "alice", "alice"].fix == f"Run `chmod 600 {path}`"
 
 
