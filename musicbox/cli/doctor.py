@@ -25,6 +25,7 @@ from musicbox.core import diagnosis
 from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
 from musicbox.core.diagnosis import Finding, Verdict
+from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, load_config
@@ -96,6 +97,7 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
             progress(check)
 
     environment = dict(os.environ)
+    keep_from_children(os.environ)  # ffmpeg, yt-dlp, Deno and systemctl below need none of them
     found = [_ffmpeg(), _libopus(), diagnosis.ytdlp_age(_ytdlp_version(), date.today()), _deno()]
     step("config")
     try:
