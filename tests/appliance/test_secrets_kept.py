@@ -80,7 +80,7 @@ async def test_a_verbose_bot_playing_a_song_and_a_spotify_link_lets_no_secret_ou
             try:
                 await _online(discord_sim, bot)
                 played = await scene.alice.run_command(
-                    "play", scene.text, query=media_world.track_url(SONG, seconds=6)
+                    "play", scene.text, query=media_world.track_url(SONG, seconds=20)
                 )
                 await played.reply(lambda message: "Playing" in message.text(), timeout=30)
                 await scene.voice.heard().wait_for_rungs([SONG], timeout=30)
