@@ -168,6 +168,8 @@ def _checked_identity(api_base: str, token: str) -> BotIdentity:
 def _spotify(
     existing: Mapping[str, Any], client_id: str, secret: str, unattended: bool, environment: Mapping[str, str]
 ) -> dict[str, str]:
+    if secret and not client_id:  # a new secret (from its variable, say) for the app already set up
+        client_id = str(existing.get("client_id", ""))
     if not (client_id or secret) and not unattended:
         out.print(
             "Spotify links need a Spotify app's client id and secret "

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from musicbox.sim.discord import DiscordSim
+from musicbox.sim.spotify import SpotifyFake
 from musicbox.store.config_file import load_config, write_config
 
 WRONG_TOKEN = "TmV2ZXJUaGlzQm90.GAAAAA.not-the-token-of-this-bot-at-all"  # well formed, not the bot's
@@ -125,3 +126,21 @@ async def test_a_malformed_token_is_told_as_such_in_one_sentence_even_offline(tm
             assert "could not reach Discord" not in stderr
             assert not any(part in stdout + stderr for part in token.split("\n"))
     assert not (tmp_path / "musicbox.toml").exists()
+
+
+async def test_a_new_spotify_secret_from_its_variable_joins_the_client_id_already_saved(
+    discord_sim: DiscordSim, spotify_fake: SpotifyFake, tmp_path: Path
+) -> None:
+    environment = {
+        **box(discord_sim, tmp_path),
+        "MUSICBOX_TOKEN": discord_sim.bot_token,
+        "MUSICBOX_SPOTIFY_CLIENT_SECRET": spotify_fake.client_secret,
+    }
+    path = tmp_path / "musicbox.toml"
+    saved = {"client_id": spotify_fake.client_id, "accounts_base": spotify_fake.accounts_base}
+    write_config(path, {"spotify": saved})
+    code, stdout, stderr = await setup(environment)
+    assert code == 0, stderr
+    assert "Spotify accepted the client id and secret" in stdout
+    assert load_config({"MUSICBOX_CONFIG": str(path)}).spotify.client_secret == spotify_fake.client_secret
+    assert spotify_fake.client_secret not in stdout + stderr
