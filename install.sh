@@ -260,7 +260,11 @@ run_setup() {
         echo "Installed. Give it a bot token with: sudo musicbox setup"
     elif [[ -t 0 ]]; then
         step "musicbox setup"
-        "$musicbox" setup "${SETUP_ARGS[@]}"
+        if [[ -n $SPOTIFY_SECRET ]]; then
+            "$musicbox" setup --spotify-secret-file <(printf '%s\n' "$SPOTIFY_SECRET") "${SETUP_ARGS[@]}"
+        else
+            "$musicbox" setup "${SETUP_ARGS[@]}"
+        fi
     else
         step "no bot token yet: showing musicbox at work on the built-in simulator"
         "$musicbox" demo
