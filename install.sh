@@ -3,8 +3,10 @@
 #
 #   sudo ./install.sh                      install from this checkout, then `musicbox setup`
 #                                          (no terminal and no token: `musicbox demo` instead)
-#   sudo ./install.sh --unattended --token T [--volume N --dj-role R --idle-timeout S]
-#   sudo ./install.sh --version 1.2.0      install that release from PyPI instead of this checkout
+#   sudo ./install.sh --unattended --token-file FILE [--volume N --dj-role R --idle-timeout S]
+#                                          the token from FILE (- : standard input) or MUSICBOX_TOKEN,
+#                                          never on the command line; Spotify: --spotify-id ID
+#                                          --spotify-secret-file FILE or MUSICBOX_SPOTIFY_CLIENT_SECRET
 #   sudo ./install.sh --uninstall          remove the program and its units; keep config, cache, queues
 #   sudo ./install.sh --purge              remove everything, the musicbox user and its data too
 #
@@ -17,9 +19,13 @@ ROOT=""
 ACTION=install
 UNATTENDED=0
 SKIP_APT=0
-VERSION=""
 SETUP_ARGS=()
+TOKEN_FILE=""
+SPOTIFY_SECRET_FILE=""
+# Taken out of the environment at once: apt-get, pip, useradd and the rest never see them.
 TOKEN=${MUSICBOX_TOKEN:-}
+SPOTIFY_SECRET=${MUSICBOX_SPOTIFY_CLIENT_SECRET:-}
+unset MUSICBOX_TOKEN MUSICBOX_SPOTIFY_CLIENT_SECRET
 
 PREFIX=/opt/musicbox
 UNIT_DIR=/etc/systemd/system
@@ -49,27 +55,70 @@ on_error() {
 trap on_error ERR
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    # The comment block at the top, without the shebang and without anything after it.
+    awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
+}
+
+usage_error() {
+    printf '\033[31merror:\033[0m %s\n' "$1" >&2
+    [[ $# -gt 1 ]] && printf '  %s\n' "$2" >&2
+    exit 2
+}
+
+# needs_value OPTION ARGUMENTS_LEFT: an option that takes a value must be followed by one.
+needs_value() {
+    [[ $2 -ge 2 ]] || usage_error "$1 needs a value" "See ./install.sh --help."
+}
+
+# Every user of the box can read a process's arguments (ps, /proc/PID/cmdline), and the shell keeps
+# them in its history: a secret given there is no longer a secret.
+refuse_secret_argument() {
+    usage_error "$1 on the command line would show the secret to every user of this machine" \
+        "Give it in a file ($1-file FILE), on standard input ($1-file -) or in $2 (sudo --preserve-env=$2 ./install.sh)."
 }
 
 parse_args() {
     while [[ $# -gt 0 ]]; do
         case $1 in
             --unattended) UNATTENDED=1 ;;
-            --token) TOKEN=${2:?--token needs a value}; shift ;;
-            --volume | --dj-role | --idle-timeout | --spotify-id | --spotify-secret)
-                SETUP_ARGS+=("$1" "${2:?$1 needs a value}"); shift ;;
-            --version) VERSION=${2:?--version needs a value}; shift ;;
+            --token) refuse_secret_argument --token MUSICBOX_TOKEN ;;
+            --spotify-secret) refuse_secret_argument --spotify-secret MUSICBOX_SPOTIFY_CLIENT_SECRET ;;
+            --token-file) needs_value "$1" $#; TOKEN_FILE=$2; shift ;;
+            --spotify-secret-file) needs_value "$1" $#; SPOTIFY_SECRET_FILE=$2; shift ;;
+            --volume | --dj-role | --idle-timeout | --spotify-id)
+                needs_value "$1" $#; SETUP_ARGS+=("$1" "$2"); shift ;;
+            --version)
+                usage_error "install.sh installs the checkout it is in, never a package by name" \
+                    "For a release, check out its tag (git checkout vX.Y.Z) and run that checkout's install.sh." ;;
             --uninstall) ACTION=uninstall ;;
             --purge) ACTION=purge ;;
-            --root) ROOT=$(cd "${2:?--root needs a directory}" && pwd); shift ;;
+            --root) needs_value "$1" $#; ROOT=$(cd "$2" && pwd); shift ;;
             --skip-apt) SKIP_APT=1 ;;
             -h | --help) usage 0 ;;
             *) printf 'unknown option: %s\n\n' "$1" >&2; usage 2 ;;
         esac
         shift
     done
+}
+
+# read_secret FILE: the secret in FILE (- : standard input), without its final line break.
+read_secret() {
+    if [[ $1 == - ]]; then cat; else cat -- "$1"; fi
+}
+
+read_secrets() {
+    local file
+    if [[ $TOKEN_FILE == - && $SPOTIFY_SECRET_FILE == - ]]; then
+        usage_error "standard input can carry only one secret" "Give the other in a file or its variable."
+    fi
+    for file in "$TOKEN_FILE" "$SPOTIFY_SECRET_FILE"; do
+        if [[ -n $file && $file != - && ! -r $file ]]; then
+            usage_error "cannot read $file" "Give a readable file, or - to read standard input."
+        fi
+    done
+    [[ -z $TOKEN_FILE ]] || TOKEN=$(read_secret "$TOKEN_FILE")
+    [[ -z $SPOTIFY_SECRET_FILE ]] || SPOTIFY_SECRET=$(read_secret "$SPOTIFY_SECRET_FILE")
 }
 
 check_privileges() {
@@ -155,19 +204,20 @@ make_config_dir() {
     install -d -m 0750 -o 0 -g "$gid" "$ROOT/etc/musicbox"
 }
 
+# Only artefacts this project controls: the dependencies at the versions and file hashes the lock
+# names (pip refuses any other file), then this checkout itself, built with the lock's setuptools
+# and no index at all. Never a package by bare name: "musicbox" on PyPI is another project.
 install_program() {
     local venv="$ROOT$PREFIX/venv"
+    local pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
     if [[ ! -x $venv/bin/python ]]; then
         step "creating $PREFIX/venv"
         "$PYTHON" -m venv "$venv"
     fi
-    if [[ -n $VERSION ]]; then
-        step "installing musicbox $VERSION from PyPI"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "musicbox==$VERSION"
-    else
-        step "installing musicbox from $SOURCE_DIR"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "$SOURCE_DIR"
-    fi
+    step "installing the dependencies pinned in packaging/requirements.lock (hashes checked)"
+    "${pip[@]}" --require-hashes -r "$SOURCE_DIR/packaging/requirements.lock"
+    step "installing musicbox from $SOURCE_DIR"
+    "${pip[@]}" --no-deps --no-build-isolation --no-index --force-reinstall "$SOURCE_DIR"
     "$venv/bin/musicbox" --version | tee "$ROOT$PREFIX/VERSION" | sed 's/^/    /'
 }
 
@@ -198,13 +248,23 @@ run_setup() {
     fi
     if [[ -n $TOKEN ]]; then
         step "setting up with the given token"
-        MUSICBOX_TOKEN=$TOKEN "$musicbox" setup --unattended "${SETUP_ARGS[@]}"
+        # The secrets reach setup through pipes, never its arguments or its environment.
+        if [[ -n $SPOTIFY_SECRET ]]; then
+            printf '%s\n' "$TOKEN" | "$musicbox" setup --unattended --token-file - \
+                --spotify-secret-file <(printf '%s\n' "$SPOTIFY_SECRET") "${SETUP_ARGS[@]}"
+        else
+            printf '%s\n' "$TOKEN" | "$musicbox" setup --unattended --token-file - "${SETUP_ARGS[@]}"
+        fi
     elif [[ $UNATTENDED -eq 1 ]]; then
         echo
         echo "Installed. Give it a bot token with: sudo musicbox setup"
     elif [[ -t 0 ]]; then
         step "musicbox setup"
-        "$musicbox" setup "${SETUP_ARGS[@]}"
+        if [[ -n $SPOTIFY_SECRET ]]; then
+            "$musicbox" setup --spotify-secret-file <(printf '%s\n' "$SPOTIFY_SECRET") "${SETUP_ARGS[@]}"
+        else
+            "$musicbox" setup "${SETUP_ARGS[@]}"
+        fi
     else
         step "no bot token yet: showing musicbox at work on the built-in simulator"
         "$musicbox" demo
@@ -213,14 +273,15 @@ run_setup() {
     fi
 }
 
-# setup hands the config to the service user by name, which under --root is this machine's account,
-# not the root's; this gives it to the root's own musicbox user (the same one on a real install).
+# setup hands the config to the service's group by name, which under --root is this machine's group,
+# not the root's; this gives it to the root's own musicbox group (the same one on a real install).
 own_config() {
     local config="$ROOT/etc/musicbox/config.toml" ids
     [[ -f $config ]] || return 0
-    ids=$(awk -F: -v name="$SERVICE_USER" '$1 == name { print $3 ":" $4 }' "$ROOT/etc/passwd")
+    # root's, readable by the service's group: the bot must not be able to rewrite its own config.
+    ids=$(awk -F: -v name="$SERVICE_USER" '$1 == name { print "0:" $4 }' "$ROOT/etc/passwd")
     chown "$ids" "$config"
-    chmod 0600 "$config"
+    chmod 0640 "$config"
 }
 
 remove_program() {
@@ -252,6 +313,7 @@ remove_data() {
 
 main() {
     parse_args "$@"
+    read_secrets
     check_privileges "$@"
     case $ACTION in
         uninstall) remove_program ;;

@@ -30,8 +30,12 @@ if [[ ! -x $venv/bin/python ]]; then
     step "creating $venv"
     python3 -m venv "$venv"
 fi
-step "installing musicbox[dev] into $venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The versions and file hashes in the dev lock (packaging/lock.sh writes it), then this checkout
+# itself, editable, built with the lock's setuptools and no index: what runs is what was locked.
+step "installing packaging/requirements-dev.lock and musicbox into $venv"
+pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
+"${pip[@]}" --require-hashes -r packaging/requirements-dev.lock
+"${pip[@]}" --no-deps --no-build-isolation --no-index -e .
 
 step "ruff"
 "$venv/bin/ruff" check musicbox tests

@@ -10,6 +10,8 @@ from typing import Any
 
 import aiohttp
 
+from musicbox.core.secrets import token_problem
+
 # What the bot needs in a server: see channels, send and embed its replies, read history for
 # follow-ups, connect and speak in voice. Nothing administrative.
 INVITE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21)
@@ -35,6 +37,10 @@ class IdentityUnknown(Exception):
 
 
 async def identify(api_base: str, token: str, *, timeout_s: float = 15.0) -> BotIdentity:
+    # A malformed token is told as such, not as Discord's refusal or a network error (a line break
+    # in it would not even make a valid header).
+    if problem := token_problem(token.strip()):
+        raise IdentityUnknown(problem)
     headers = {"Authorization": f"Bot {token.strip()}"}
     try:
         async with aiohttp.ClientSession(

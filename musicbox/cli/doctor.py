@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes.util
+import grp
 import os
+import pwd
 import shutil
 import sqlite3
 import subprocess
@@ -23,10 +25,12 @@ from musicbox.core import diagnosis
 from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
 from musicbox.core.diagnosis import Finding, Verdict
+from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, load_config
 
+RESOLV_CONF = Path("/etc/resolv.conf")
 _MARK = {Verdict.OK: "[green]✓[/]", Verdict.WARN: "[yellow]![/]", Verdict.FAIL: "[red]✗[/]"}
 
 
@@ -56,6 +60,33 @@ def doctor(
     raise typer.Exit(diagnosis.exit_code(findings))
 
 
+def _config_mode(path: Path) -> Finding:
+    status = path.stat()
+    return diagnosis.config_mode(str(path), status.st_mode, _user(status.st_uid), _group(status.st_gid))
+
+
+def _nameservers() -> list[str]:
+    try:
+        lines = RESOLV_CONF.read_text().splitlines()
+    except OSError:
+        return []
+    return [line.split()[1] for line in lines if line.startswith("nameserver") and len(line.split()) > 1]
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def vars_of(finding: Finding) -> dict[str, str]:
     return {"check": finding.check, "detail": finding.detail, "fix": finding.fix}
 
@@ -66,6 +97,7 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
             progress(check)
 
     environment = dict(os.environ)
+    keep_from_children(os.environ)  # ffmpeg, yt-dlp, Deno and systemctl below need none of them
     found = [_ffmpeg(), _libopus(), diagnosis.ytdlp_age(_ytdlp_version(), date.today()), _deno()]
     step("config")
     try:
@@ -78,8 +110,11 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     found += _token_and_clock(config)
     found.append(_disk(config))
     if path.exists():
-        found.append(diagnosis.config_mode(str(path), path.stat().st_mode))
-    found.append(diagnosis.unit(unit_state()))
+        found.append(_config_mode(path))
+    state = unit_state()
+    found.append(diagnosis.unit(state))
+    if dns := diagnosis.resolvers(_nameservers(), state.get("IPAddressDeny", "")):
+        found.append(dns)
     if online:
         step("the live source")
         found.append(asyncio.run(_online(config, words)))

@@ -11,9 +11,12 @@ import typer
 
 from musicbox import log_context
 from musicbox.cli.console import BAD_INPUT, fail
+from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
+from musicbox.core.secrets import forms_of, token_problem
 from musicbox.service.logbook import LINE_FORMAT, file_handler
 from musicbox.service.runner import TokenRejected, run_service
+from musicbox.service.secret_keeping import keep_from_children, redact_logs
 from musicbox.store.config_file import config_path, load_config
 
 
@@ -22,6 +25,7 @@ def run(
 ) -> None:
     """Run the bot in the foreground until stopped (Ctrl-C or SIGTERM)."""
     environment = dict(os.environ)
+    keep_from_children(os.environ)
     try:
         config = load_config(environment)
     except ConfigError as bad:
@@ -32,11 +36,22 @@ def run(
             "Run `musicbox setup` to add one, or `musicbox demo` to see musicbox work without Discord.",
             code=BAD_INPUT,
         )
+    if problem := token_problem(config.discord.token):
+        fail(
+            f"{problem} (read from {config_path(environment)} or MUSICBOX_TOKEN)",
+            "Run `musicbox setup` to check a token with Discord and save it.",
+            code=BAD_INPUT,
+        )
+    redact_logs(_secrets(config))
     _configure_logging(verbose, config.paths.state_dir, under_journald="JOURNAL_STREAM" in environment)
     try:
         asyncio.run(run_service(config, environment))
     except TokenRejected:
         fail("Discord refused the bot token.", "Run `musicbox setup` and paste the token again.")
+
+
+def _secrets(config: Config) -> list[str]:
+    return forms_of(config.discord.token, config.spotify.client_id, config.spotify.client_secret)
 
 
 def _configure_logging(verbose: bool, state_dir: Path, *, under_journald: bool) -> None:

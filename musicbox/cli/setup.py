@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import grp
 import os
-import pwd
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,21 +20,35 @@ from musicbox.bot.identity import BotIdentity, IdentityUnknown, identify
 from musicbox.cli.console import BAD_INPUT, err, fail, out
 from musicbox.core.config import DISCORD_API_BASE, SPOTIFY_ACCOUNTS_BASE
 from musicbox.core.config_rules import ConfigError
+from musicbox.core.secrets import SPOTIFY_SECRET_VARIABLE, TOKEN_VARIABLE, token_problem
 from musicbox.service.control import ControlUnavailable, ask_status
+from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import UNIT, has_systemd, systemctl
 from musicbox.store.config_file import config_path, paths_for, read_document, write_config
 
 SERVICE_USER = "musicbox"
 UNIT_FILE = Path("/etc/systemd/system") / UNIT
 ONLINE_WAIT_S = 60
+PROMPTS = {"--token-file": "Bot token", "--spotify-secret-file": "Spotify client secret"}
 
 
 def setup(
-    token: str = typer.Option(
-        "", "--token", envvar="MUSICBOX_TOKEN", help="The bot token.", show_default=False
+    token_file: str = typer.Option(
+        "",
+        "--token-file",
+        help="Read the bot token from this file; - reads it from standard input. Or set MUSICBOX_TOKEN.",
+        show_default=False,
     ),
+    token: str = typer.Option("", "--token", hidden=True),
     spotify_id: str = typer.Option("", "--spotify-id", help="Spotify client id (optional)."),
-    spotify_secret: str = typer.Option("", "--spotify-secret", help="Spotify client secret (optional)."),
+    spotify_secret_file: str = typer.Option(
+        "",
+        "--spotify-secret-file",
+        help="Read the Spotify client secret from this file (- : standard input), "
+        "or set MUSICBOX_SPOTIFY_CLIENT_SECRET.",
+        show_default=False,
+    ),
+    spotify_secret: str = typer.Option("", "--spotify-secret", hidden=True),
     volume: int = typer.Option(
         -1, "--volume", min=-1, max=200, help="Default volume, 0-200 %.", show_default=False
     ),
@@ -47,7 +62,19 @@ def setup(
     ),
 ) -> None:
     """Check your bot token with Discord, write the config, print the invite link, start the service."""
+    _refuse_on_command_line(token=token, spotify_secret=spotify_secret)
+    if token_file == spotify_secret_file == "-":
+        fail(
+            "standard input can carry only one secret",
+            "Give the other in a file or its variable.",
+            code=BAD_INPUT,
+        )
     environment = dict(os.environ)
+    keep_from_children(os.environ)  # systemctl, below, needs none of them
+    given_token = _secret_from(token_file, TOKEN_VARIABLE, environment, "--token-file")
+    given_secret = _secret_from(
+        spotify_secret_file, SPOTIFY_SECRET_VARIABLE, environment, "--spotify-secret-file"
+    )
     path = config_path(environment)
     try:
         current = read_document(path)
@@ -55,35 +82,71 @@ def setup(
         fail(str(broken), f"Fix it, or move it aside (mv {path} {path}.broken) and run setup again.")
     known: dict[str, Any] = {section: dict(keys) for section, keys in current.items()}
     discord_section = known.get("discord", {})
-    token = token.strip() or _ask_token(discord_section.get("token", ""), unattended)
+    token = given_token or _ask_token(discord_section.get("token", ""), unattended)
+    if problem := token_problem(token):
+        fail(problem, "Copy it from your application's Bot page, then run setup again.", code=BAD_INPUT)
     api_base = environment.get("MUSICBOX_DISCORD_API_BASE") or discord_section.get(
         "api_base", DISCORD_API_BASE
     )
     identity = _checked_identity(api_base, token)
     out.print(f"[green]✓[/] the token belongs to [bold]{identity.name}[/]")
     changes: dict[str, dict[str, Any]] = {"discord": {"token": token}}
-    spotify = _spotify(known.get("spotify", {}), spotify_id, spotify_secret, unattended, environment)
+    spotify = _spotify(known.get("spotify", {}), spotify_id, given_secret, unattended, environment)
     if spotify:
         changes["spotify"] = spotify
     changes["playback"] = _playback(known.get("playback", {}), volume, dj_role, idle_timeout, unattended)
     try:
-        write_config(path, changes)
+        write_config(path, changes, group=_service_group())
     except ConfigError as bad:
         fail(str(bad), "Nothing was written; run setup again with a value in range.", code=BAD_INPUT)
     except OSError as cannot:
         fail(f"could not write {path}: {cannot.strerror}", "Run setup with sudo, or free some disk space.")
-    _hand_to_service_user(path)
     out.print(f"[green]✓[/] wrote {path}")
     out.print(f"Invite the bot to your server:\n  [link={identity.invite_url}]{identity.invite_url}[/link]")
     if not no_service:
         _start_service(environment)
 
 
+def _refuse_on_command_line(*, token: str, spotify_secret: str) -> None:
+    # Every user of the box can read a process's arguments (ps, /proc/PID/cmdline), and shells keep
+    # them in their history: a secret given there is no longer a secret.
+    for given, option, variable in (
+        (token, "--token", TOKEN_VARIABLE),
+        (spotify_secret, "--spotify-secret", SPOTIFY_SECRET_VARIABLE),
+    ):
+        if given:
+            fail(
+                f"{option} on the command line would show the secret to every user of this machine",
+                f"Give it on standard input ({option}-file -), in a file ({option}-file PATH) "
+                f"or in {variable}; or run setup without it and paste it when asked.",
+                code=BAD_INPUT,
+            )
+
+
+def _secret_from(file: str, variable: str, environment: Mapping[str, str], option: str) -> str:
+    if not file:
+        return environment.get(variable, "").strip()
+    if file == "-" and sys.stdin.isatty():  # typed, not piped: ask without echoing it
+        answer: str = typer.prompt(PROMPTS[option], hide_input=True)
+        return answer.strip()
+    try:
+        if file == "-":
+            return sys.stdin.read().strip()
+        return Path(file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as unreadable:
+        reason = getattr(unreadable, "strerror", None) or "it is not UTF-8 text"
+        fail(f"cannot read {option} {file}: {reason}", f"Check the path given to {option}.", code=BAD_INPUT)
+
+
 def _ask_token(existing: str, unattended: bool) -> str:
     if unattended:
         if existing:
             return str(existing)
-        fail("no bot token given", "Pass --token or set MUSICBOX_TOKEN.", code=BAD_INPUT)
+        fail(
+            "no bot token given",
+            f"Pipe it in with --token-file -, or set {TOKEN_VARIABLE}.",
+            code=BAD_INPUT,
+        )
     out.print("Paste the bot token from https://discord.com/developers/applications → your app → Bot.")
     hint = " (Enter keeps the current one)" if existing else ""
     answer: str = typer.prompt(f"Bot token{hint}", default="", hide_input=True, show_default=False)
@@ -105,6 +168,8 @@ def _checked_identity(api_base: str, token: str) -> BotIdentity:
 def _spotify(
     existing: Mapping[str, Any], client_id: str, secret: str, unattended: bool, environment: Mapping[str, str]
 ) -> dict[str, str]:
+    if secret and not client_id:  # a new secret (from its variable, say) for the app already set up
+        client_id = str(existing.get("client_id", ""))
     if not (client_id or secret) and not unattended:
         out.print(
             "Spotify links need a Spotify app's client id and secret "
@@ -187,15 +252,15 @@ def _playback(
     return chosen
 
 
-def _hand_to_service_user(path: Path) -> None:
-    # The service runs as its own user and must read the 0600 file that root just wrote.
+def _service_group() -> int | None:
+    # Run by root on an installed box: the service's group may read the file, never write it, so a
+    # compromised bot cannot change where the next `sudo musicbox setup` sends the token.
     if os.geteuid() != 0:
-        return
+        return None
     try:
-        user = pwd.getpwnam(SERVICE_USER)
+        return grp.getgrnam(SERVICE_USER).gr_gid
     except KeyError:
-        return
-    os.chown(path, user.pw_uid, user.pw_gid)
+        return None
 
 
 def _start_service(environment: Mapping[str, str]) -> None:

@@ -3,6 +3,8 @@ the fix in the owner's words. Pure; the CLI gathers the facts."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -10,6 +12,7 @@ from enum import Enum
 DISK_WARN_MB = 512
 DISK_FAIL_MB = 64
 CLOCK_WARN_S = 30.0  # Discord's rate-limit resets and voice timestamps assume a clock within seconds
+SERVICE_ACCOUNT = "musicbox"  # the user and group install.sh creates for the service
 YTDLP_STALE_DAYS = 60  # YouTube changes often; a yt-dlp this old usually fails on some videos
 
 
@@ -67,15 +70,32 @@ def ytdlp_age(version: str, today: date) -> Finding:
     return ok("yt-dlp", detail)
 
 
-def config_mode(path: str, mode: int) -> Finding:
-    if mode & 0o077:
+def config_mode(path: str, mode: int, owner: str, group: str) -> Finding:
+    """The config holds the bot token. On an installed box it is root's, readable by the service's
+    group and writable by nobody else (a compromised bot must not choose where the next
+    `sudo musicbox setup` sends the token); on a development box it is private to its owner."""
+    installed = owner in ("root", SERVICE_ACCOUNT)
+    fix = (
+        f"Run `sudo chown root:{SERVICE_ACCOUNT} {path}` and `sudo chmod 640 {path}`"
+        if installed
+        else f"Run `chmod 600 {path}`"
+    )
+    shown = f"{path} (owner {owner}:{group}, mode {mode & 0o777:o})"
+    if mode & 0o007:
+        return Finding("permissions", Verdict.FAIL, f"{shown} is readable by others: it holds the token", fix)
+    if mode & 0o020:
+        return Finding("permissions", Verdict.FAIL, f"{shown} can be changed by the service's group", fix)
+    if owner == SERVICE_ACCOUNT:
+        # As the first installs left it, and as a container's setup (run as the service) writes it.
         return Finding(
             "permissions",
-            Verdict.FAIL,
-            f"{path} is readable by others (mode {mode & 0o777:o}) and holds the bot token",
-            f"Run `sudo chmod 600 {path}`",
+            Verdict.WARN,
+            f"{shown} is the service's own: a compromised bot could change where setup sends the token",
+            f"{fix} (not in a container, where setup runs as the service)",
         )
-    return ok("permissions", f"{path} is private (mode {mode & 0o777:o})")
+    if mode & 0o040 and group != SERVICE_ACCOUNT:
+        return Finding("permissions", Verdict.FAIL, f"{shown} is readable by the group {group}", fix)
+    return ok("permissions", f"{shown} is readable only by root and the service" if installed else shown)
 
 
 def unit(state: dict[str, str]) -> Finding:
@@ -92,6 +112,35 @@ def unit(state: dict[str, str]) -> Finding:
     if enabled != "enabled":
         return Finding("service", Verdict.WARN, detail, "Run `musicbox service enable` to start it at boot")
     return ok("service", detail)
+
+
+def resolvers(nameservers: list[str], denied: str) -> Finding | None:
+    """Whether the unit's `IPAddressDeny=` (as systemd shows it) cuts the bot off from the DNS
+    resolvers in /etc/resolv.conf: Tailscale's MagicDNS, 100.100.100.100, is in 100.64.0.0/10, which
+    the unit denies; the bot would then fail every lookup. None when there is no such unit."""
+    if not denied:
+        return None
+    networks = []
+    for text in denied.split():
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(text, strict=False))
+    blocked = []
+    for text in nameservers:
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(text.split("%")[0])
+            if any(address.version == network.version and address in network for network in networks):
+                blocked.append(text)
+    if not blocked:
+        return ok(
+            "dns", f"resolvers {', '.join(nameservers) or 'none listed'} are reachable from the service"
+        )
+    return Finding(
+        "dns",
+        Verdict.FAIL,
+        f"musicbox.service's IPAddressDeny= blocks the DNS resolver {', '.join(blocked)} "
+        "(/etc/resolv.conf): the bot cannot look up any name",
+        "Lift that range with `systemctl edit musicbox.service` (IPAddressDeny= in docs/operations.md)",
+    )
 
 
 def exit_code(findings: list[Finding]) -> int:

@@ -29,7 +29,12 @@ def unit_state() -> dict[str, str]:
     if not has_systemd():
         return {}
     shown = subprocess.run(
-        ["systemctl", "show", UNIT, "--property=ActiveState,SubState,ExecMainStatus,LoadState,UnitFileState"],
+        [
+            "systemctl",
+            "show",
+            UNIT,
+            "--property=ActiveState,SubState,ExecMainStatus,LoadState,UnitFileState,IPAddressDeny",
+        ],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,

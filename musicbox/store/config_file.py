@@ -74,10 +74,12 @@ def read_document(path: Path) -> dict[str, Any]:
         ) from broken
 
 
-def write_config(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> None:
+def write_config(path: Path, changes: Mapping[str, Mapping[str, Any]], *, group: int | None = None) -> None:
     """Set `changes` ({section: {key: value}}) in the file at `path`, keeping everything else.
 
-    The result is validated before it replaces the old file, so a bad change loses nothing."""
+    The result is validated before it replaces the old file, so a bad change loses nothing. With a
+    `group` (the service's, when root writes), the file is `root:group 0640`: the service reads it
+    and cannot change it; without, only its owner may read it (0600)."""
     document = _editable(path)
     for section, keys in changes.items():
         table = document.get(section)
@@ -88,7 +90,7 @@ def write_config(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> None:
             table[key] = list(value) if isinstance(value, tuple) else value
     text = tomlkit.dumps(document)
     parse_config(tomlkit.parse(text).unwrap(), {}, PathsConfig(), source=str(path))
-    _replace_atomically(path, text)
+    _replace_atomically(path, text, group)
 
 
 def _editable(path: Path) -> tomlkit.TOMLDocument:
@@ -107,7 +109,7 @@ def _new_document() -> tomlkit.TOMLDocument:
     return document
 
 
-def _replace_atomically(path: Path, text: str) -> None:
+def _replace_atomically(path: Path, text: str, group: int | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -116,6 +118,9 @@ def _replace_atomically(path: Path, text: str) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
+            if group is not None:  # the group is let in only once the whole file is there
+                os.fchown(handle.fileno(), -1, group)
+                os.fchmod(handle.fileno(), 0o640)
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:

@@ -1,7 +1,10 @@
 """install.sh run for real into a throwaway root: the user, the config directory, the venv with
-musicbox in it (pip installs this checkout), the units and the command link, then the demo for a
-newcomer with no token; a second run upgrades
-in place keeping config and data; --uninstall keeps the data; --purge removes it and the user.
+musicbox in it (pip installs the lock, then this checkout), the units and the command link, then the
+demo for a newcomer with no token; a second run upgrades in place keeping config and data; a token
+(in the environment, then on standard input with a Spotify secret in a file) is handed to setup
+without ever being in a process's arguments or below install.sh in an environment (/proc is watched
+meanwhile), and the config is left root:musicbox 0640; --uninstall keeps the data; --purge removes
+it and the user.
 
 What runs for real: the platform check (this machine's os-release), the package check (dpkg-query
 on this machine, which the venv's Python and ffmpeg come from; apt-get itself runs only for a
@@ -16,9 +19,11 @@ import asyncio
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import stat
 import subprocess
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +32,9 @@ from pathlib import Path
 import pytest
 
 from musicbox.sim.discord import DiscordSim
+from musicbox.sim.spotify import SpotifyFake
 from musicbox.store.config_file import load_config
+from tests.appliance.process_watch import ProcessWatch
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -39,29 +46,43 @@ class Ran:
     stderr: str
 
 
-async def run(command: list[str], environment: dict[str, str]) -> Ran:
+async def run(
+    command: list[str],
+    environment: dict[str, str],
+    stdin: str | None = None,
+    watch: ProcessWatch | None = None,
+) -> Ran:
     # Asynchronous, so the simulated Discord in this test's event loop keeps answering meanwhile.
     process = await asyncio.create_subprocess_exec(
         *command,
-        stdin=asyncio.subprocess.DEVNULL,  # not a terminal, as when piped from a script or run by CI
+        # never a terminal, as when piped from a script or run by CI
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=environment,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=600)
+    if watch is not None:
+        watch.below = process.pid
+    given = None if stdin is None else stdin.encode()
+    stdout, stderr = await asyncio.wait_for(process.communicate(given), timeout=600)
     assert process.returncode is not None
     return Ran(process.returncode, stdout.decode(), stderr.decode())
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
     # Wide enough that rich prints the invite link on one line.
-    kept = {key: value for key, value in os.environ.items() if key != "MUSICBOX_TOKEN"}
+    kept = {key: value for key, value in os.environ.items() if not key.startswith("MUSICBOX_")}
     return {**kept, "COLUMNS": "200", **extra}
 
 
-async def install(root: Path, *arguments: str, **extra: str) -> Ran:
+async def install(
+    root: Path, *arguments: str, stdin: str | None = None, watch: ProcessWatch | None = None, **extra: str
+) -> Ran:
     command = ["bash", str(CHECKOUT / "install.sh"), "--root", str(root), *arguments]
-    return await run(command, clean_environment(**extra))
+    started = time.monotonic()
+    ran = await run(command, clean_environment(**extra), stdin, watch)
+    print(f"install.sh {' '.join(arguments)}: {time.monotonic() - started:.1f} s")
+    return ran
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +127,9 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# Eight runs of install.sh for real, the first making a venv and installing the lock (about 75 s of
+# the 2 min this takes on a busy 2-core box).
+@pytest.mark.timeout(300)
 async def test_install_upgrade_set_up_uninstall_purge(
     root: Path, tmp_path_factory: pytest.TempPathFactory, discord_sim: DiscordSim
 ) -> None:
@@ -166,24 +190,64 @@ async def test_install_upgrade_set_up_uninstall_purge(
 
     # The owner gets a token: install.sh hands it to `musicbox setup --unattended`, which checks it
     # with (the simulated) Discord. A wrong one stops at that step and leaves the config as it was.
+    # Given in the environment, it is in no process's arguments and in none of install.sh's
+    # children's environments (apt, pip, useradd, setup itself).
     discord = {"MUSICBOX_DISCORD_API_BASE": discord_sim.api_base}
-    refused = await install(root, "--unattended", "--token", "not-the-token", **discord)
+    wrong = "TmV2ZXJUaGlzQm90.GAAAAA.not-the-token-of-this-bot-at-all"
+    with ProcessWatch([wrong], including_itself=False) as watch:
+        refused = await install(root, "--unattended", watch=watch, MUSICBOX_TOKEN=wrong, **discord)
     assert refused.returncode == 1
     assert 'the step "setting up with the given token" failed' in refused.stderr, refused.stderr
     assert refused.stderr.count("error:") == 2, refused.stderr  # setup's reason, then install.sh's step
+    assert watch.saw("pip install") and watch.saw("setup --unattended"), watch.seen
+    assert watch.leaks == set(), watch.leaks
     assert {path: digest(path) for path in kept} == kept
-    configured = await install(root, "--token", discord_sim.bot_token, "--volume", "90", **discord)
+
+    # A token on the command line is refused before anything is done, saying how to give it instead.
+    on_command_line = await install(root, "--token", discord_sim.bot_token)
+    assert on_command_line.returncode == 2
+    assert "--token-file -" in on_command_line.stderr and discord_sim.bot_token not in on_command_line.stderr
+    assert (await install(root, "--volume")).returncode == 2  # an option without its value: bad input
+
+    # The token on standard input and the Spotify secret in a file: neither in any process's
+    # arguments nor in the environment of install.sh or anything below it, setup included.
+    spotify_secret = secrets.token_urlsafe(24)
+    secret_file = tmp_path_factory.mktemp("secret") / "spotify-secret"
+    secret_file.write_text(spotify_secret + "\n")
+    async with SpotifyFake.start(client_secret=spotify_secret) as spotify:
+        with ProcessWatch([discord_sim.bot_token, spotify_secret]) as watch:
+            configured = await install(
+                root,
+                "--token-file",
+                "-",
+                "--spotify-id",
+                spotify.client_id,
+                "--spotify-secret-file",
+                str(secret_file),
+                "--volume",
+                "90",
+                stdin=discord_sim.bot_token,
+                watch=watch,
+                MUSICBOX_SPOTIFY_ACCOUNTS_BASE=spotify.accounts_base,
+                **discord,
+            )
+        assert spotify.requests("/api/token")  # setup checked the secret with (the fake) Spotify
     assert configured.returncode == 0, configured.stdout[-2000:] + configured.stderr[-2000:]
+    assert watch.saw("setup --unattended --token-file -") and watch.saw("pip install"), watch.seen
+    assert watch.leaks == set(), watch.leaks
     assert f"the token belongs to {discord_sim.bot_name}" in configured.stdout
+    assert "Spotify accepted the client id and secret" in configured.stdout
     assert "scope=bot+applications.commands" in configured.stdout
     assert discord_sim.bot_token not in configured.stdout + configured.stderr
     config_file = config_dir / "config.toml"
     config = load_config({"MUSICBOX_CONFIG": str(config_file)})
     assert (config.discord.token, config.playback.default_volume) == (discord_sim.bot_token, 90)
+    assert config.spotify.client_secret == spotify_secret
     assert config_file.read_text().startswith("# mine")
-    uid, gid = (int(field) for field in account.split(":")[2:4])
+    # root's, readable by the service's group, writable by no one else: the bot cannot redirect it.
+    gid = int(account.split(":")[3])
     owner = config_file.stat()
-    assert (owner.st_uid, owner.st_gid, stat.S_IMODE(owner.st_mode)) == (uid, gid, 0o600)
+    assert (owner.st_uid, owner.st_gid, stat.S_IMODE(owner.st_mode)) == (0, gid, 0o640)
     kept[config_file] = digest(config_file)
 
     removed = await install(root, "--uninstall")
@@ -230,3 +294,34 @@ def test_an_unknown_option_shows_the_usage() -> None:
     )
     assert ran.returncode == 2
     assert "unknown option: --frobnicate" in ran.stderr and "--unattended" in ran.stdout
+    assert "set -E" not in ran.stdout  # the comment block only, not the line of code after it
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--token"], "--token on the command line would show the secret"),
+        (["--token", "MTA1.GzqH1a.Q1JYhU6nT"], "--token on the command line would show the secret"),
+        (["--spotify-secret", "s3cret"], "--spotify-secret on the command line would show the secret"),
+        (["--token-file"], "--token-file needs a value"),
+        (["--volume"], "--volume needs a value"),
+        (["--version", "0.2.0"], "installs the checkout it is in, never a package by name"),
+        (["--token-file", "/nonexistent/token"], "cannot read /nonexistent/token"),
+        (["--token-file", "-", "--spotify-secret-file", "-"], "standard input can carry only one secret"),
+    ],
+)
+def test_bad_input_is_refused_with_exit_2_before_anything_is_done(
+    tmp_path: Path, arguments: list[str], says: str
+) -> None:
+    ran = subprocess.run(
+        ["bash", str(CHECKOUT / "install.sh"), "--root", str(tmp_path), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert ran.returncode == 2, ran.stderr
+    assert says in ran.stderr and "Traceback" not in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 2  # what is wrong, then what to do
+    assert "MTA1.GzqH1a.Q1JYhU6nT" not in ran.stderr and "s3cret" not in ran.stderr
+    assert list(tmp_path.iterdir()) == []

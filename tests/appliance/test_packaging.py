@@ -6,7 +6,12 @@ here (no container daemon or image registry); these read the two files as the to
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from musicbox.store.config_file import config_path, paths_for
 
@@ -33,11 +38,16 @@ def unit_directories() -> dict[str, Path]:
         "CacheDirectory": "/var/cache",
         "RuntimeDirectory": "/run",
     }
-    return {
+    found = {
         setting: Path(roots[setting]) / name
         for setting, name in re.findall(r"^(\w+Directory)=(\S+)$", UNIT, re.MULTILINE)
         if setting in roots
     }
+    # The config directory is named, not managed (systemd would make a managed one writable).
+    named = re.search(r"^Environment=CONFIGURATION_DIRECTORY=(\S+)$", UNIT, re.MULTILINE)
+    if named:
+        found["ConfigurationDirectory"] = Path(named[1])
+    return found
 
 
 def compose_mounts(kind: str) -> set[str]:
@@ -79,3 +89,32 @@ def test_the_image_builds_from_files_the_checkout_has() -> None:
     ]
     assert copied and all((CHECKOUT / source).exists() for source in copied), copied
     assert "FROM python:3.11-slim-bookworm" in CONTAINERFILE
+
+
+def locked(path: Path) -> dict[str, Version]:
+    """Each pinned name (normalised) to its version; a name pinned twice (per Python) to the lowest."""
+    pins: dict[str, Version] = {}
+    for name, version in re.findall(r"^([\w.-]+)(?:\[[\w,.-]*\])?==(\S+)", path.read_text(), re.MULTILINE):
+        key = canonicalize_name(name)
+        pins[key] = min(pins.get(key, Version(version)), Version(version))
+    return pins
+
+
+def test_the_locks_satisfy_every_dependency_pyproject_declares() -> None:
+    # A dependency added to pyproject.toml without running packaging/lock.sh would be missing from
+    # every install (install.sh, the image, tests/run.sh all install the lock and then --no-deps).
+    project = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())
+    runtime = [Requirement(text) for text in project["project"]["dependencies"]]
+    build = [Requirement(text) for text in project["build-system"]["requires"]]
+    dev = [Requirement(text) for text in project["project"]["optional-dependencies"]["dev"]]
+    for lock, wanted in (
+        ("requirements.lock", runtime + build),
+        ("requirements-dev.lock", runtime + build + dev),
+    ):
+        pins = locked(CHECKOUT / "packaging" / lock)
+        for requirement in wanted:
+            pinned = pins.get(canonicalize_name(requirement.name))
+            assert pinned is not None and requirement.specifier.contains(pinned, prereleases=True), (
+                f"packaging/{lock} has {requirement.name} {pinned}, pyproject.toml wants {requirement}: "
+                "run packaging/lock.sh"
+            )

@@ -66,13 +66,17 @@ async def test_a_healthy_box_passes_every_check_including_the_live_source(
 async def test_a_refused_token_and_a_readable_config_fail_with_their_fixes(
     discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path
 ) -> None:
-    environment = box(discord_sim, media_world, tmp_path, "not-the-token")
+    wrong_token = "TmV2ZXJUaGlzQm90.GAAAAA.not-the-token-of-this-bot-at-all"  # well formed: Discord judges it
+    environment = box(discord_sim, media_world, tmp_path, wrong_token)
     (tmp_path / "config.toml").chmod(0o644)
     code, findings = await doctor(environment)
     found = by_check(findings)
     assert code == 1
     assert found["token"]["verdict"] == "fail" and "refused that token" in found["token"]["detail"]
-    assert found["permissions"]["verdict"] == "fail" and "chmod 600" in found["permissions"]["fix"]
+    assert (
+        found["permissions"]["verdict"] == "fail" and "readable by others" in found["permissions"]["detail"]
+    )
+    assert "chmod" in found["permissions"]["fix"]
 
 
 async def test_a_broken_config_is_named_and_the_rest_still_checked(tmp_path: Path) -> None:

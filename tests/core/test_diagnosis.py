@@ -30,9 +30,29 @@ def test_an_old_ytdlp_is_flagged_by_its_release_date() -> None:
 
 
 def test_a_config_others_can_read_fails_because_it_holds_the_token() -> None:
-    assert diagnosis.config_mode("/etc/musicbox/config.toml", 0o100600).verdict is Verdict.OK
-    exposed = diagnosis.config_mode("/etc/musicbox/config.toml", 0o100644)
-    assert exposed.verdict is Verdict.FAIL and exposed.fix == "Run `sudo chmod 600 /etc/musicbox/config.toml`"
+    path = "/etc/musicbox/musicbox.toml"
+    installed_fix = f"Run `sudo chown root:musicbox {path}` and `sudo chmod 640 {path}`"
+    judged = {
+        (mode, owner, group): diagnosis.config_mode(path, 0o100000 | mode, owner, group)
+        for mode, owner, group in [
+            (0o640, "root", "musicbox"),  # as install.sh and setup leave it
+            (0o600, "root", "root"),
+            (0o600, "alice", "alice"),  # a development box
+            (0o644, "root", "musicbox"),  # everyone reads the token
+            (0o600, "musicbox", "musicbox"),  # the first installs, or a container: the bot could rewrite it
+            (0o660, "root", "musicbox"),
+            (0o640, "root", "users"),
+            (0o644, "alice", "alice"),
+        ]
+    }
+    verdicts = [found.verdict for found in judged.values()]
+    assert verdicts == [Verdict.OK] * 3 + [Verdict.FAIL, Verdict.WARN] + [Verdict.FAIL] * 3
+    assert "readable by others" in judged[0o644, "root", "musicbox"].detail
+    assert "the service's own" in judged[0o600, "musicbox", "musicbox"].detail
+    assert "changed by the service's group" in judged[0o660, "root", "musicbox"].detail
+    assert "readable by the group users" in judged[0o640, "root", "users"].detail
+    assert all(found.fix.startswith(installed_fix) for found in list(judged.values())[3:7])
+    assert judged[0o644, "alice", "alice"].fix == f"Run `chmod 600 {path}`"
 
 
 def test_the_service_is_judged_by_what_systemd_says() -> None:
@@ -53,3 +73,16 @@ def test_the_service_is_judged_by_what_systemd_says() -> None:
 def test_any_failure_makes_the_exit_code_one() -> None:
     assert diagnosis.exit_code([diagnosis.ok("a", "fine"), diagnosis.disk("/", 300)]) == 0
     assert diagnosis.exit_code([diagnosis.ok("a", "fine"), diagnosis.disk("/", 1)]) == 1
+
+
+def test_a_dns_resolver_the_unit_denies_is_named_with_the_fix() -> None:
+    denied = "100.64.0.0/10 169.254.0.0/16 fe80::/10"  # as `systemctl show -p IPAddressDeny` prints it
+    magic = diagnosis.resolvers(["100.100.100.100"], denied)  # Tailscale's MagicDNS, without resolved
+    assert magic is not None and magic.verdict is Verdict.FAIL
+    assert "blocks the DNS resolver 100.100.100.100" in magic.detail and "systemctl edit" in magic.fix
+    scoped = diagnosis.resolvers(["fe80::1%eth0", "192.168.1.1"], denied)  # a router's link-local address
+    assert scoped is not None and scoped.verdict is Verdict.FAIL and "fe80::1%eth0" in scoped.detail
+    for fine in (["127.0.0.53"], ["192.168.1.1", "2001:db8::53"], []):
+        judged = diagnosis.resolvers(fine, denied)
+        assert judged is not None and judged.verdict is Verdict.OK
+    assert diagnosis.resolvers(["100.100.100.100"], "") is None  # no unit here: nothing to judge

@@ -3,6 +3,7 @@ owner's comments, and never left half-written or replaced by an invalid one."""
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -74,3 +75,17 @@ def test_a_broken_file_is_named_with_what_to_do(tmp_path: Path) -> None:
 def test_no_file_means_the_defaults_with_the_environment(tmp_path: Path) -> None:
     config = load_config({"MUSICBOX_CONFIG": str(tmp_path / "absent.toml"), "MUSICBOX_TOKEN": "x"})
     assert config.discord.token == "x"
+
+
+def test_written_for_a_service_group_the_file_is_readable_by_it_and_writable_by_its_owner_only(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "musicbox.toml"
+    # root may hand it to any group (as setup does); anyone else to their own
+    group = 65534 if os.geteuid() == 0 else os.getegid()
+    write_config(path, {"discord": {"token": "t"}}, group=group)
+    written = path.stat()
+    assert (written.st_uid, written.st_gid) == (os.geteuid(), group)
+    assert stat.S_IMODE(written.st_mode) == 0o640
+    write_config(path, {"playback": {"default_volume": 70}}, group=group)  # a re-run keeps it so
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.stat().st_gid == group
