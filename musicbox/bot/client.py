@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from musicbox import log_context
 from musicbox.bot import text
-from musicbox.bot.music import MusicCog
+from musicbox.bot.music import MusicCog, OptionOutOfRange
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.bot.views import NowControl
@@ -179,6 +179,10 @@ class MusicTree(app_commands.CommandTree[MusicBot]):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         name = interaction.command.name if interaction.command else "?"
+        if isinstance(error, OptionOutOfRange):  # the member's input, not a failure of the bot
+            _observe(self.client.metrics, interaction, name)
+            await send_error(interaction, str(error))
+            return
         log.error("command /%s failed", name, exc_info=error)
         self.client.metrics.errors.labels(kind="command").inc()
         _observe(self.client.metrics, interaction, name)

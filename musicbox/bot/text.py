@@ -145,3 +145,17 @@ SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
 IDLE_LEFT = "Left {channel} after {minutes} minutes without music or listeners."
 TRACK_FAILED = "Couldn't play “{title}”; skipped to the next track."
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
+
+
+def out_of_range(option: str, low: float | None, high: float | None, *, length: bool = False) -> str:
+    """A value outside an option's declared bounds (Discord's client would not have sent it)."""
+    unit = " characters long" if length else ""
+    if high is None:
+        return f"{option} must be at least {low}{unit}; try again with a value in range."
+    if low is None:
+        return f"{option} must be at most {high}{unit}; try again with a value in range."
+    return f"{option} must be from {low} to {high}{unit}; try again with a value in range."
+
+
+def not_a_choice(option: str, choices: list[str]) -> str:
+    return f"{option} must be one of {', '.join(choices)}; pick one of those."
