@@ -394,7 +394,9 @@ class GuildSession:
         interval = max(0.05, min(5.0, self._idle_timeout_s / 4))
         while True:
             await asyncio.sleep(interval)
-            if (self.voice.is_playing() or self.voice.is_paused()) and self._listeners() > 0:
+            # A song under way counts while it is still being prepared or waits for voice: a seek
+            # far into a long song, or a slow host, is something a member asked for, not idleness.
+            if self.queue.current is not None and self._listeners() > 0:
                 self._last_active = time.monotonic()
             if time.monotonic() - self._last_active >= self._idle_timeout_s:
                 log.info("guild %s: leaving after %.0f s idle or alone", self.guild_id, self._idle_timeout_s)

@@ -1,0 +1,55 @@
+"""The bot under adversity: a seek far into a long song, the first join while the gateway is down,
+removal from a server, and many servers joining and leaving at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from musicbox.bot import text
+from musicbox.cache.audio import CachedAudio
+from musicbox.sim.voice import Recording
+from tests.world.fixture import World
+from tests.world.stage import reply_text, stage
+
+
+async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    for _ in range(int(within_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within_s} s: {what}")
+
+
+async def heard_for(recording: Recording, rung: int, ms: int, within_s: float = 20) -> None:
+    await until(lambda: recording.heard_ms(rung) >= ms, within_s, f"rung {rung} heard for {ms} ms")
+
+
+async def test_a_seek_near_the_end_of_a_three_hour_song_plays_there_at_once(world: World) -> None:
+    """/seek 2:59:55 in a 3-hour song whose cache fill has just begun: the last five seconds play
+    from the source at once (the transcode would take minutes to get there), the wait is never
+    taken for idleness, and once the song is over and the bot has left, the fill is stopped too.
+    The song itself is as long as the server's 3-hour limit, and is let in."""
+    home = stage(world.sim)
+    three_hours = world.media.track_url(42, seconds=3 * 3600)
+    async with world.bot(idle_timeout_s=3) as bot:
+        audio = bot.audio
+        assert isinstance(audio, CachedAudio)
+        await home.alice.join_voice(home.voice)
+        said, private = await reply_text(await home.alice.run_command("play", home.text, query=three_hours))
+        assert not private and said.startswith("Playing") and "(3:00:00)" in said, said
+        session = bot.sessions.get(home.guild.id)
+        assert session is not None and session.queue.current is not None
+        key = str(session.queue.current.track.id)
+        heard = home.voice.heard()
+        await heard_for(heard, 42, 400)
+        said, _ = await reply_text(await home.alice.run_command("seek", home.text, position="2:59:55"))
+        assert said == text.SOUGHT.format(position="2:59:55")
+        before = heard.heard_ms(42)
+        await until(lambda: session.queue.current is None, 30, "the song played to its end")
+        after = heard.heard_ms(42)
+        assert not audio.store.contains(key)  # it played from the source, not from the cache
+        await until(lambda: bot.sessions.get(home.guild.id) is None, 10, "the idle bot left")
+        await until(lambda: not audio.pinned(), 10, "the fill nobody wants any more stopped")
+    print(f"\nheard {after - before} ms after seeking to 2:59:55 in a 3:00:00 song")
+    assert 4000 <= after - before <= 6000, after - before
