@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (time.monotonic())
 
 
+# A server that removes the bot may add it back (a kick by mistake, a moderator trying things): its
+# queue is kept this long, in memory only, and waits for the next /play there if the bot is back in
+# time. Longer would keep a server's data after its owner sent the bot away; a restart forgets it.
+REMOVED_QUEUE_KEEP_S = 3600.0
+
 # A connection takes a second or two. discord.py also spends this long on a voice resume (after a
 # 4015 close) that cannot complete, in silence, before it gives up and the session connects afresh.
 VOICE_CONNECT_TIMEOUT_S = 10.0
@@ -65,6 +70,8 @@ class MusicBot(commands.Bot):
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self._music = MusicCog(self)
         self._resumed_saved = False
+        # Queues of servers that removed the bot: (when, entries), until REMOVED_QUEUE_KEEP_S passes.
+        self._removed_queues: dict[int, tuple[float, list[QueuedTrack]]] = {}
 
     async def setup_hook(self) -> None:
         await self.add_cog(self._music)
@@ -144,6 +151,45 @@ class MusicBot(commands.Bot):
                 await self.join(channel)
             except Exception:
                 log.warning("guild %s: could not resume playback after the restart", guild_id, exc_info=True)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
+        connection but says nothing more, so release the session, its tasks and its audio now rather
+        than when voice times out."""
+        pending = self._joining.pop(guild.id, None)
+        if pending is not None:
+            pending.cancel()
+        session = self.sessions.get(guild.id)
+        if session is not None:
+            entries, _ = session.snapshot()
+            await session.aclose()  # also deletes the stored copy: nothing of it outlives the hour
+        else:
+            entries, _ = await asyncio.to_thread(self.queues.take, guild.id)
+        self._forget_old_removals()
+        if entries:
+            self._removed_queues[guild.id] = (time.monotonic(), entries)
+        log.info(
+            "guild %s: removed from the server; released its session, its queue of %d tracks is kept "
+            "for %.0f minutes in case the bot is added back",
+            guild.id,
+            len(entries),
+            REMOVED_QUEUE_KEEP_S / 60,
+        )
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self._forget_old_removals()
+        removed = self._removed_queues.pop(guild.id, None)
+        if removed is None:
+            return
+        entries = removed[1]
+        await asyncio.to_thread(self.queues.save, guild.id, entries, None)
+        log.info("guild %s: added back; its queue of %d tracks waits for /play", guild.id, len(entries))
+
+    def _forget_old_removals(self) -> None:
+        now = time.monotonic()
+        for guild_id, (removed_at, _) in list(self._removed_queues.items()):
+            if now - removed_at > REMOVED_QUEUE_KEEP_S:
+                del self._removed_queues[guild_id]
 
     async def on_now_control(self, interaction: discord.Interaction, control: str) -> None:
         await self._music.now_button(interaction, control)

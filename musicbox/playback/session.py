@@ -427,15 +427,17 @@ class GuildSession:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.voice.disconnect(force=True), timeout=5)
-        self.voice.cleanup()
         if self._playing_source is not None:
             # discord.py's player thread may sit out its reconnect wait (the connect timeout) before
             # it cleans up; reap the ffmpeg child now. A second cleanup by the thread is a no-op.
             await asyncio.to_thread(self._playing_source.cleanup)
             self._playing_source = None
         self._media_urls.clear()
+        # Last, as it may wait: discord.py waits for Discord to confirm the leave, which never comes
+        # where the bot was removed from the server.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.voice.disconnect(force=True), timeout=5)
+        self.voice.cleanup()
 
 
 class Sessions:

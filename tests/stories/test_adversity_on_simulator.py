@@ -4,7 +4,11 @@ removal from a server, and many servers joining and leaving at once."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
+
+import pytest
 
 from musicbox.bot import text
 from musicbox.cache.audio import CachedAudio
@@ -53,3 +57,48 @@ async def test_a_seek_near_the_end_of_a_three_hour_song_plays_there_at_once(worl
         await until(lambda: not audio.pinned(), 10, "the fill nobody wants any more stopped")
     print(f"\nheard {after - before} ms after seeking to 2:59:55 in a 3:00:00 song")
     assert 4000 <= after - before <= 6000, after - before
+
+
+async def test_removed_from_a_server_the_bot_lets_go_at_once_and_is_welcome_back(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's owner kicks the bot mid-song: Discord closes its voice connection and sends
+    GUILD_DELETE, nothing more. The session, its tasks, its audio and its voice client go at once, not
+    when voice times out; the queue is kept (in memory, for an hour) and comes back with the next
+    /play once the bot is invited again."""
+    home = stage(world.sim)
+    with caplog.at_level(logging.INFO, logger="musicbox.bot.client"):
+        async with world.bot() as bot:
+            audio = bot.audio
+            assert isinstance(audio, CachedAudio)
+            await home.alice.join_voice(home.voice)
+            for index in (43, 44):
+                url = world.media.track_url(index, seconds=20)
+                await (await home.alice.run_command("play", home.text, query=url)).reply()
+            session = bot.sessions.get(home.guild.id)
+            assert session is not None
+            heard = home.voice.heard()
+            await heard_for(heard, 43, 1000)
+
+            await world.sim.remove_bot(home.guild.id)
+            removed_at = time.monotonic()
+            await until(lambda: bot.sessions.get(home.guild.id) is None, 3, "the session released")
+            await until(lambda: not session.tasks and not audio.pinned(), 3, "its tasks and audio gone")
+            released_s = time.monotonic() - removed_at
+            # discord.py waits (5 s at most here) for Discord to confirm a leave it never confirms
+            # where the bot is no longer a member; nothing plays or runs meanwhile.
+            await until(lambda: not bot.voice_clients, 6, "the voice client gone")
+            print(f"\nsession, tasks and audio released {released_s:.2f} s after GUILD_DELETE")
+            silenced_at = heard.heard_ms(43)
+            await asyncio.sleep(1.5)
+            assert heard.heard_ms(43) - silenced_at <= 200  # the listener hears it stop
+            with pytest.raises(ValueError, match="not in"):
+                await home.alice.run_command("queue", home.text)  # the bot's commands are gone there
+
+            await world.sim.add_bot(home.guild.id)
+            url = world.media.track_url(45, seconds=2)
+            said, _ = await reply_text(await home.alice.run_command("play", home.text, query=url))
+            assert said.startswith("Queued") and "at position 2" in said, said  # after 44; 43 plays again
+            await heard_for(heard, 43, silenced_at + 1000)
+    removals = [r.getMessage() for r in caplog.records if "removed from the server" in r.getMessage()]
+    assert removals and "queue of 2 tracks is kept" in removals[0], removals
