@@ -38,6 +38,11 @@ REMOVED_QUEUE_KEEP_S = 3600.0
 # A connection takes a second or two. discord.py also spends this long on a voice resume (after a
 # 4015 close) that cannot complete, in silence, before it gives up and the session connects afresh.
 VOICE_CONNECT_TIMEOUT_S = 10.0
+# A voice join is a gateway request (op 4). One made while the gateway is down is lost (discord.py
+# drops it, or raises ConnectionResetError) and its answer never comes; so a join waits this long at
+# most for the gateway to be back, and one the gateway dropped under is made again after the resume.
+GATEWAY_WAIT_S = 30.0
+JOIN_ATTEMPTS = 3
 
 
 class MusicBot(commands.Bot):
@@ -70,6 +75,8 @@ class MusicBot(commands.Bot):
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self._music = MusicCog(self)
         self._resumed_saved = False
+        self._gateway_up = asyncio.Event()
+        self._gateway_lost = asyncio.Event()  # a fresh one per connection, set when it drops
         # Queues of servers that removed the bot: (when, entries), until REMOVED_QUEUE_KEEP_S passes.
         self._removed_queues: dict[int, tuple[float, list[QueuedTrack]]] = {}
 
@@ -128,8 +135,51 @@ class MusicBot(commands.Bot):
         return session
 
     async def _voice_connect(self, channel: discord.abc.Connectable) -> discord.VoiceClient:
-        voice: discord.VoiceClient = await channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S)
-        return voice
+        for _ in range(JOIN_ATTEMPTS):
+            async with asyncio.timeout(GATEWAY_WAIT_S):
+                await self._gateway_up.wait()
+            voice = await self._connect_unless_dropped(channel)
+            if voice is not None:
+                return voice
+            log.info("the gateway dropped during a voice join; joining again once it is back")
+        raise TimeoutError(f"the gateway dropped during {JOIN_ATTEMPTS} voice joins in a row")
+
+    async def _connect_unless_dropped(self, channel: discord.abc.Connectable) -> discord.VoiceClient | None:
+        """The connection; None when the gateway dropped meanwhile (the attempt is undone)."""
+        lost = self._gateway_lost
+        connecting: asyncio.Task[discord.VoiceClient] = asyncio.ensure_future(
+            channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S)
+        )
+        dropped = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({connecting, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+            connecting.cancel()  # a no-op once it is done
+            await asyncio.gather(connecting, dropped, return_exceptions=True)
+        failure = None if connecting.cancelled() else connecting.exception()
+        if not connecting.cancelled() and failure is None:
+            return connecting.result()
+        if not lost.is_set() and not isinstance(failure, ConnectionError):
+            assert failure is not None
+            raise failure
+        # Cancelled mid-handshake, discord.py keeps the client registered: a new join would be
+        # refused as "already connected". Nothing reached voice, so forgetting it is enough.
+        stale = channel.guild.voice_client if isinstance(channel, discord.abc.GuildChannel) else None
+        if stale is not None:
+            stale.cleanup()
+        return None
+
+    async def on_connect(self) -> None:
+        self._gateway_lost = asyncio.Event()
+        self._gateway_up.set()
+
+    async def on_resumed(self) -> None:
+        await self.on_connect()
+
+    async def on_disconnect(self) -> None:
+        self._gateway_up.clear()
+        self._gateway_lost.set()
 
     async def _save_queue(
         self, guild_id: int, entries: list[QueuedTrack], playback: SavedPlayback | None

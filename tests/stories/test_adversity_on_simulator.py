@@ -102,3 +102,24 @@ async def test_removed_from_a_server_the_bot_lets_go_at_once_and_is_welcome_back
             await heard_for(heard, 43, silenced_at + 1000)
     removals = [r.getMessage() for r in caplog.records if "removed from the server" in r.getMessage()]
     assert removals and "queue of 2 tracks is kept" in removals[0], removals
+
+
+@pytest.mark.parametrize("when", ["as the join is sent", "as the command arrives"])
+async def test_the_first_play_in_a_server_joins_after_the_gateway_comes_back(world: World, when: str) -> None:
+    """The first /play of a server while the gateway drops for two seconds: the voice join (a gateway
+    request) is lost with the connection, or would be sent while it is down. The bot waits for the
+    resume, joins then, and the member hears the song: not "I couldn't join" 20 s later, nor an error."""
+    home = stage(world.sim)
+    async with world.bot() as bot:
+        await home.alice.join_voice(home.voice)
+        if when == "as the join is sent":
+            world.sim.drop_gateway_at_next_voice_request(down_for_s=2)
+        asked = await home.alice.run_command("play", home.text, query=world.media.track_url(46, seconds=2))
+        if when == "as the command arrives":
+            await world.sim.drop_gateway(down_for_s=2)
+        said, private = await reply_text(asked)
+        assert not private and said.startswith("Playing"), said
+        heard = home.voice.heard()
+        await heard_for(heard, 46, 1800)
+        assert world.sim.gateway.resumes >= 1
+        assert [v.guild.id for v in bot.voice_clients] == [home.guild.id]

@@ -256,8 +256,14 @@ class DiscordSim:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def drop_gateway(self) -> None:
-        await self.gateway.drop()
+    async def drop_gateway(self, *, down_for_s: float = 0.0) -> None:
+        """Close the bot's gateway connection (resumable); refuse new ones for `down_for_s`."""
+        await self.gateway.drop(down_for_s=down_for_s)
+
+    def drop_gateway_at_next_voice_request(self, *, down_for_s: float) -> None:
+        """The bot's next voice join or leave (op 4) is lost with its gateway connection, which
+        stays down for `down_for_s`: a join made just as the network fails."""
+        self.gateway.drop_at_next_voice_request(down_for_s=down_for_s)
 
     async def wait_until_ready(self, timeout: float = 10) -> None:
         """Until the bot has identified and received its guilds."""
