@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -19,6 +22,7 @@ from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
+from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
 from musicbox.service.metrics import Metrics
@@ -27,6 +31,8 @@ from musicbox.store.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
+# Told how many seconds a voice join waits for the gateway budget.
+JoinWait = Callable[[float], Awaitable[None]]
 RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (time.monotonic())
 
 
@@ -76,6 +82,10 @@ class MusicBot(commands.Bot):
         self._music = MusicCog(self)
         self._resumed_saved = False
         self._gateway_up = asyncio.Event()
+        # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
+        # and leave: joins are paced by it.
+        self.gateway_budget = GatewayBudget()
+        self._gateway_sends: collections.deque[float] = collections.deque()
         self._gateway_lost = asyncio.Event()  # a fresh one per connection, set when it drops
         # Queues of servers that removed the bot: (when, entries), until REMOVED_QUEUE_KEEP_S passes.
         self._removed_queues: dict[int, tuple[float, list[QueuedTrack]]] = {}
@@ -91,24 +101,30 @@ class MusicBot(commands.Bot):
         else:
             await self.tree.sync()
 
-    async def join(self, channel: discord.VoiceChannel | discord.StageChannel) -> GuildSession:
+    async def join(
+        self, channel: discord.VoiceChannel | discord.StageChannel, *, on_wait: JoinWait | None = None
+    ) -> GuildSession:
         """The guild's session, connecting to `channel` if none exists. Concurrent /play commands of
-        one guild share one connection attempt."""
+        one guild share one connection attempt. `on_wait(seconds)` is told when the join must wait
+        for the gateway budget (the first /play's, when several share the attempt)."""
         existing = self.sessions.get(channel.guild.id)
         if existing is not None:
             return existing
         pending = self._joining.get(channel.guild.id)
         if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._connect(channel))
+            pending = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
             self._joining[channel.guild.id] = pending
             pending.add_done_callback(lambda _: self._joining.pop(channel.guild.id, None))
         return await asyncio.shield(pending)
 
-    async def _connect(self, channel: discord.VoiceChannel | discord.StageChannel) -> GuildSession:
+    async def _connect(
+        self, channel: discord.VoiceChannel | discord.StageChannel, on_wait: JoinWait | None
+    ) -> GuildSession:
         stale = channel.guild.voice_client
         if stale is not None:
+            self._gateway_sent()
             await stale.disconnect(force=True)
-        voice = await self._voice_connect(channel)
+        voice = await self._voice_connect(channel, on_wait)
         settings = self.settings.cached(channel.guild.id)
         if settings is None:
             settings = await asyncio.to_thread(self.settings.get, channel.guild.id)
@@ -119,7 +135,7 @@ class MusicBot(commands.Bot):
             locator=self.sources,
             volume=settings.default_volume,
             idle_timeout_s=self.config.playback.idle_timeout_s,
-            on_closed=self.sessions.forget,
+            on_closed=self._session_closed,
             saver=self._save_queue,
             rejoin=self._voice_connect,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
@@ -134,15 +150,52 @@ class MusicBot(commands.Bot):
             session.restore(entries, playback)
         return session
 
-    async def _voice_connect(self, channel: discord.abc.Connectable) -> discord.VoiceClient:
+    async def _voice_connect(
+        self, channel: discord.abc.Connectable, on_wait: JoinWait | None = None
+    ) -> discord.VoiceClient:
         for _ in range(JOIN_ATTEMPTS):
             async with asyncio.timeout(GATEWAY_WAIT_S):
                 await self._gateway_up.wait()
+            await self._within_gateway_budget(on_wait)
             voice = await self._connect_unless_dropped(channel)
             if voice is not None:
                 return voice
             log.info("the gateway dropped during a voice join; joining again once it is back")
         raise TimeoutError(f"the gateway dropped during {JOIN_ATTEMPTS} voice joins in a row")
+
+    async def _within_gateway_budget(self, on_wait: JoinWait | None) -> None:
+        """Book this join's gateway send and wait for its turn (see core/gateway_budget.py)."""
+        now = self._forget_old_sends()
+        at = next_join_at(
+            self._gateway_sends,
+            now,
+            open_sessions=len(self.sessions) + len(self._joining),
+            budget=self.gateway_budget,
+        )
+        self._gateway_sends.append(at)
+        if at <= now:
+            return
+        log.info("voice join paced: %.1f s until the gateway budget has room", at - now)
+        if on_wait is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await on_wait(at - now)
+        await asyncio.sleep(at - time.monotonic())
+
+    def _gateway_sent(self) -> None:
+        """A voice leave went out (or is about to): it counts against the gateway budget."""
+        now = self._forget_old_sends()
+        last = self._gateway_sends[-1] if self._gateway_sends else now
+        self._gateway_sends.append(max(now, last))  # in order; a little late is on the safe side
+
+    def _forget_old_sends(self) -> float:
+        now = time.monotonic()
+        while self._gateway_sends and self._gateway_sends[0] <= now - self.gateway_budget.window_s:
+            self._gateway_sends.popleft()
+        return now
+
+    def _session_closed(self, session: GuildSession) -> None:
+        self.sessions.forget(session)
+        self._gateway_sent()  # its voice leave
 
     async def _connect_unless_dropped(self, channel: discord.abc.Connectable) -> discord.VoiceClient | None:
         """The connection; None when the gateway dropped meanwhile (the attempt is undone)."""

@@ -183,7 +183,9 @@ class MusicCog(commands.Cog):
         settings = await asyncio.to_thread(self.bot.settings.get, guild_id)
         progress = _ProgressEditor(interaction)
         # Joining voice and resolving overlap: the member hears the first song sooner.
-        joining = asyncio.get_running_loop().create_task(self._join(channel), name=f"join-{guild_id}")
+        joining = asyncio.get_running_loop().create_task(
+            self._join(channel, interaction), name=f"join-{guild_id}"
+        )
         stream = aiter(self.bot.sources.batches(query, progress=progress.update))
         try:
             none: Sequence[Track] = []
@@ -200,7 +202,7 @@ class MusicCog(commands.Cog):
         try:
             session = await joining
             if session.closed:  # a concurrent failed /play released it meanwhile
-                session = await self._join(channel)
+                session = await self._join(channel, interaction)
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
@@ -250,8 +252,11 @@ class MusicCog(commands.Cog):
             session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
         session.enqueued()
 
-    async def _join(self, channel: VoiceChannel) -> GuildSession:
-        session = await self.bot.join(channel)
+    async def _join(self, channel: VoiceChannel, interaction: discord.Interaction) -> GuildSession:
+        async def told_to_wait(seconds: float) -> None:
+            await interaction.edit_original_response(content=text.join_paced(channel.name, seconds))
+
+        session = await self.bot.join(channel, on_wait=told_to_wait)
         if session.voice.channel is not None and session.voice.channel.id != channel.id:
             await session.voice.move_to(channel)  # idle elsewhere: follow the member who asked
         return session
@@ -353,7 +358,7 @@ class MusicCog(commands.Cog):
         assert channel is not None and interaction.guild is not None
         settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)
         try:
-            session = await self._join(channel)
+            session = await self._join(channel, interaction)
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return

@@ -4,6 +4,8 @@ Errors are one sentence that says what to do next."""
 
 from __future__ import annotations
 
+import math
+
 from musicbox.core.limits import Refusal
 from musicbox.core.queue import LoopMode, QueuedTrack, QueuePage
 from musicbox.core.track import Track
@@ -90,6 +92,11 @@ def queued_many(count: int, refused: int) -> str:
 
 def resolving(done: int, total: int) -> str:
     return f"Resolving {done}/{total}…"
+
+
+def join_paced(channel: str, seconds: float) -> str:
+    """A /play whose voice join waits for Discord's gateway budget (many servers joining at once)."""
+    return f"Discord lets me join voice channels only so often; joining {channel} in {math.ceil(seconds)} s…"
 
 
 def searching(query: str) -> str:
