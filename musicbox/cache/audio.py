@@ -325,7 +325,8 @@ class CachedAudio:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
-            communicating.cancel()
+            # ffmpeg is gone: its stderr ends, so the reading ends too (and its pipes close now,
+            # not when a later garbage collection finds them on a closed loop).
             await asyncio.gather(communicating, return_exceptions=True)
             self._settle(fill, process)
 
