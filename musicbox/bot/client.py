@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -14,11 +17,12 @@ from discord.ext import commands
 
 from musicbox import log_context
 from musicbox.bot import text
-from musicbox.bot.music import MusicCog
+from musicbox.bot.music import MusicCog, OptionOutOfRange
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
+from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
 from musicbox.service.metrics import Metrics
@@ -27,12 +31,24 @@ from musicbox.store.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
+# Told how many seconds a voice join waits for the gateway budget.
+JoinWait = Callable[[float], Awaitable[None]]
 RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (time.monotonic())
 
+
+# A server that removes the bot may add it back (a kick by mistake, a moderator trying things): its
+# queue is kept this long, in memory only, and waits for the next /play there if the bot is back in
+# time. Longer would keep a server's data after its owner sent the bot away; a restart forgets it.
+REMOVED_QUEUE_KEEP_S = 3600.0
 
 # A connection takes a second or two. discord.py also spends this long on a voice resume (after a
 # 4015 close) that cannot complete, in silence, before it gives up and the session connects afresh.
 VOICE_CONNECT_TIMEOUT_S = 10.0
+# A voice join is a gateway request (op 4). One made while the gateway is down is lost (discord.py
+# drops it, or raises ConnectionResetError) and its answer never comes; so a join waits this long at
+# most for the gateway to be back, and one the gateway dropped under is made again after the resume.
+GATEWAY_WAIT_S = 30.0
+JOIN_ATTEMPTS = 3
 
 
 class MusicBot(commands.Bot):
@@ -65,6 +81,14 @@ class MusicBot(commands.Bot):
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self._music = MusicCog(self)
         self._resumed_saved = False
+        self._gateway_up = asyncio.Event()
+        # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
+        # and leave: joins are paced by it.
+        self.gateway_budget = GatewayBudget()
+        self._gateway_sends: collections.deque[float] = collections.deque()
+        self._gateway_lost = asyncio.Event()  # a fresh one per connection, set when it drops
+        # Queues of servers that removed the bot: (when, entries), until REMOVED_QUEUE_KEEP_S passes.
+        self._removed_queues: dict[int, tuple[float, list[QueuedTrack]]] = {}
 
     async def setup_hook(self) -> None:
         await self.add_cog(self._music)
@@ -77,24 +101,30 @@ class MusicBot(commands.Bot):
         else:
             await self.tree.sync()
 
-    async def join(self, channel: discord.VoiceChannel | discord.StageChannel) -> GuildSession:
+    async def join(
+        self, channel: discord.VoiceChannel | discord.StageChannel, *, on_wait: JoinWait | None = None
+    ) -> GuildSession:
         """The guild's session, connecting to `channel` if none exists. Concurrent /play commands of
-        one guild share one connection attempt."""
+        one guild share one connection attempt. `on_wait(seconds)` is told when the join must wait
+        for the gateway budget (the first /play's, when several share the attempt)."""
         existing = self.sessions.get(channel.guild.id)
         if existing is not None:
             return existing
         pending = self._joining.get(channel.guild.id)
         if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._connect(channel))
+            pending = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
             self._joining[channel.guild.id] = pending
             pending.add_done_callback(lambda _: self._joining.pop(channel.guild.id, None))
         return await asyncio.shield(pending)
 
-    async def _connect(self, channel: discord.VoiceChannel | discord.StageChannel) -> GuildSession:
+    async def _connect(
+        self, channel: discord.VoiceChannel | discord.StageChannel, on_wait: JoinWait | None
+    ) -> GuildSession:
         stale = channel.guild.voice_client
         if stale is not None:
+            self._gateway_sent()
             await stale.disconnect(force=True)
-        voice = await self._voice_connect(channel)
+        voice = await self._voice_connect(channel, on_wait)
         settings = self.settings.cached(channel.guild.id)
         if settings is None:
             settings = await asyncio.to_thread(self.settings.get, channel.guild.id)
@@ -105,7 +135,7 @@ class MusicBot(commands.Bot):
             locator=self.sources,
             volume=settings.default_volume,
             idle_timeout_s=self.config.playback.idle_timeout_s,
-            on_closed=self.sessions.forget,
+            on_closed=self._session_closed,
             saver=self._save_queue,
             rejoin=self._voice_connect,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
@@ -120,9 +150,89 @@ class MusicBot(commands.Bot):
             session.restore(entries, playback)
         return session
 
-    async def _voice_connect(self, channel: discord.abc.Connectable) -> discord.VoiceClient:
-        voice: discord.VoiceClient = await channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S)
-        return voice
+    async def _voice_connect(
+        self, channel: discord.abc.Connectable, on_wait: JoinWait | None = None
+    ) -> discord.VoiceClient:
+        for _ in range(JOIN_ATTEMPTS):
+            async with asyncio.timeout(GATEWAY_WAIT_S):
+                await self._gateway_up.wait()
+            await self._within_gateway_budget(on_wait)
+            voice = await self._connect_unless_dropped(channel)
+            if voice is not None:
+                return voice
+            log.info("the gateway dropped during a voice join; joining again once it is back")
+        raise TimeoutError(f"the gateway dropped during {JOIN_ATTEMPTS} voice joins in a row")
+
+    async def _within_gateway_budget(self, on_wait: JoinWait | None) -> None:
+        """Book this join's gateway send and wait for its turn (see core/gateway_budget.py)."""
+        now = self._forget_old_sends()
+        at = next_join_at(
+            self._gateway_sends,
+            now,
+            open_sessions=len(self.sessions) + len(self._joining),
+            budget=self.gateway_budget,
+        )
+        self._gateway_sends.append(at)
+        if at <= now:
+            return
+        log.info("voice join paced: %.1f s until the gateway budget has room", at - now)
+        if on_wait is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await on_wait(at - now)
+        await asyncio.sleep(at - time.monotonic())
+
+    def _gateway_sent(self) -> None:
+        """A voice leave went out (or is about to): it counts against the gateway budget."""
+        now = self._forget_old_sends()
+        last = self._gateway_sends[-1] if self._gateway_sends else now
+        self._gateway_sends.append(max(now, last))  # in order; a little late is on the safe side
+
+    def _forget_old_sends(self) -> float:
+        now = time.monotonic()
+        while self._gateway_sends and self._gateway_sends[0] <= now - self.gateway_budget.window_s:
+            self._gateway_sends.popleft()
+        return now
+
+    def _session_closed(self, session: GuildSession) -> None:
+        self.sessions.forget(session)
+        self._gateway_sent()  # its voice leave
+
+    async def _connect_unless_dropped(self, channel: discord.abc.Connectable) -> discord.VoiceClient | None:
+        """The connection; None when the gateway dropped meanwhile (the attempt is undone)."""
+        lost = self._gateway_lost
+        connecting: asyncio.Task[discord.VoiceClient] = asyncio.ensure_future(
+            channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S)
+        )
+        dropped = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({connecting, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+            connecting.cancel()  # a no-op once it is done
+            await asyncio.gather(connecting, dropped, return_exceptions=True)
+        failure = None if connecting.cancelled() else connecting.exception()
+        if not connecting.cancelled() and failure is None:
+            return connecting.result()
+        if not lost.is_set() and not isinstance(failure, ConnectionError):
+            assert failure is not None
+            raise failure
+        # Cancelled mid-handshake, discord.py keeps the client registered: a new join would be
+        # refused as "already connected". Nothing reached voice, so forgetting it is enough.
+        stale = channel.guild.voice_client if isinstance(channel, discord.abc.GuildChannel) else None
+        if stale is not None:
+            stale.cleanup()
+        return None
+
+    async def on_connect(self) -> None:
+        self._gateway_lost = asyncio.Event()
+        self._gateway_up.set()
+
+    async def on_resumed(self) -> None:
+        await self.on_connect()
+
+    async def on_disconnect(self) -> None:
+        self._gateway_up.clear()
+        self._gateway_lost.set()
 
     async def _save_queue(
         self, guild_id: int, entries: list[QueuedTrack], playback: SavedPlayback | None
@@ -144,6 +254,45 @@ class MusicBot(commands.Bot):
                 await self.join(channel)
             except Exception:
                 log.warning("guild %s: could not resume playback after the restart", guild_id, exc_info=True)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
+        connection but says nothing more, so release the session, its tasks and its audio now rather
+        than when voice times out."""
+        pending = self._joining.pop(guild.id, None)
+        if pending is not None:
+            pending.cancel()
+        session = self.sessions.get(guild.id)
+        if session is not None:
+            entries, _ = session.snapshot()
+            await session.aclose()  # also deletes the stored copy: nothing of it outlives the hour
+        else:
+            entries, _ = await asyncio.to_thread(self.queues.take, guild.id)
+        self._forget_old_removals()
+        if entries:
+            self._removed_queues[guild.id] = (time.monotonic(), entries)
+        log.info(
+            "guild %s: removed from the server; released its session, its queue of %d tracks is kept "
+            "for %.0f minutes in case the bot is added back",
+            guild.id,
+            len(entries),
+            REMOVED_QUEUE_KEEP_S / 60,
+        )
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self._forget_old_removals()
+        removed = self._removed_queues.pop(guild.id, None)
+        if removed is None:
+            return
+        entries = removed[1]
+        await asyncio.to_thread(self.queues.save, guild.id, entries, None)
+        log.info("guild %s: added back; its queue of %d tracks waits for /play", guild.id, len(entries))
+
+    def _forget_old_removals(self) -> None:
+        now = time.monotonic()
+        for guild_id, (removed_at, _) in list(self._removed_queues.items()):
+            if now - removed_at > REMOVED_QUEUE_KEEP_S:
+                del self._removed_queues[guild_id]
 
     async def on_now_control(self, interaction: discord.Interaction, control: str) -> None:
         await self._music.now_button(interaction, control)
@@ -179,6 +328,10 @@ class MusicTree(app_commands.CommandTree[MusicBot]):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         name = interaction.command.name if interaction.command else "?"
+        if isinstance(error, OptionOutOfRange):  # the member's input, not a failure of the bot
+            _observe(self.client.metrics, interaction, name)
+            await send_error(interaction, str(error))
+            return
         log.error("command /%s failed", name, exc_info=error)
         self.client.metrics.errors.labels(kind="command").inc()
         _observe(self.client.metrics, interaction, name)

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 AUTOCOMPLETE_BUDGET_S = 2.0  # Discord drops autocomplete answers after 3 s
 PROGRESS_EVERY_S = 1.0  # edits are rate limited per message; one a second reads as live
 VoiceChannel = discord.VoiceChannel | discord.StageChannel
+# The largest queue an owner's config allows (core/config_rules.py): no position in /queue is beyond it.
+QueuePosition = app_commands.Range[int, 1, 10_000]
+# "10:00:00", the longest time a track allowed anywhere can be sought to.
+SeekPosition = app_commands.Range[str, 1, 8]
 
 
 def parse_position(value: str) -> float | None:
@@ -46,6 +50,31 @@ def parse_position(value: str) -> float | None:
     return float(seconds)
 
 
+class OptionOutOfRange(app_commands.CheckFailure):
+    """An option value outside what the command declares; the message says what it accepts."""
+
+
+def option_refusal(parameters: Sequence[app_commands.Parameter], given: app_commands.Namespace) -> str | None:
+    """The sentence refusing the first value outside its parameter's declared bounds or choices."""
+    for parameter in parameters:
+        name = parameter.display_name
+        if name not in given or given[name] is None:
+            continue
+        value = given[name]
+        choices = [choice.value for choice in parameter.choices]
+        if choices and value not in choices:
+            return text.not_a_choice(name, [str(choice) for choice in choices])
+        low, high = parameter.min_value, parameter.max_value
+        measured = len(value) if isinstance(value, str) else value
+        if isinstance(measured, int | float) and not _within(measured, low, high):
+            return text.out_of_range(name, low, high, length=isinstance(value, str))
+    return None
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
 # discord.py's voice resume and its player wait out the same timeout: they give up within this.
 LOST_VOICE_SETTLE_S = 1.5
 
@@ -56,6 +85,16 @@ class MusicCog(commands.Cog):
         self._in_flight: Counter[int] = Counter()  # /play commands under way, per guild
 
     # ---- what every command checks, from the client's cache only (no awaits) ----
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Discord's client keeps members within each option's declared bounds; a crafted interaction
+        is not held to them, so every command checks them again before it runs."""
+        command = interaction.command
+        if isinstance(command, app_commands.Command):
+            refusal = option_refusal(command.parameters, interaction.namespace)
+            if refusal is not None:
+                raise OptionOutOfRange(refusal)
+        return True
 
     def _settings(self, guild_id: int) -> GuildSettings:
         return self.bot.settings.cached(guild_id) or GuildSettings.defaults(self.bot.config.playback)
@@ -144,7 +183,9 @@ class MusicCog(commands.Cog):
         settings = await asyncio.to_thread(self.bot.settings.get, guild_id)
         progress = _ProgressEditor(interaction)
         # Joining voice and resolving overlap: the member hears the first song sooner.
-        joining = asyncio.get_running_loop().create_task(self._join(channel), name=f"join-{guild_id}")
+        joining = asyncio.get_running_loop().create_task(
+            self._join(channel, interaction), name=f"join-{guild_id}"
+        )
         stream = aiter(self.bot.sources.batches(query, progress=progress.update))
         try:
             none: Sequence[Track] = []
@@ -161,7 +202,7 @@ class MusicCog(commands.Cog):
         try:
             session = await joining
             if session.closed:  # a concurrent failed /play released it meanwhile
-                session = await self._join(channel)
+                session = await self._join(channel, interaction)
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
@@ -211,8 +252,11 @@ class MusicCog(commands.Cog):
             session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
         session.enqueued()
 
-    async def _join(self, channel: VoiceChannel) -> GuildSession:
-        session = await self.bot.join(channel)
+    async def _join(self, channel: VoiceChannel, interaction: discord.Interaction) -> GuildSession:
+        async def told_to_wait(seconds: float) -> None:
+            await interaction.edit_original_response(content=text.join_paced(channel.name, seconds))
+
+        session = await self.bot.join(channel, on_wait=told_to_wait)
         if session.voice.channel is not None and session.voice.channel.id != channel.id:
             await session.voice.move_to(channel)  # idle elsewhere: follow the member who asked
         return session
@@ -314,7 +358,7 @@ class MusicCog(commands.Cog):
         assert channel is not None and interaction.guild is not None
         settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)
         try:
-            session = await self._join(channel)
+            session = await self._join(channel, interaction)
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
@@ -448,7 +492,7 @@ class MusicCog(commands.Cog):
 
     @app_commands.command(description="Remove a track from the queue.")
     @app_commands.describe(position="Its position in /queue")
-    async def remove(self, interaction: discord.Interaction, position: app_commands.Range[int, 1]) -> None:
+    async def remove(self, interaction: discord.Interaction, position: QueuePosition) -> None:
         session, refusal = self._control(interaction, Action.REMOVE)
         if session is None:
             await interaction.response.send_message(refusal, ephemeral=True)
@@ -465,8 +509,8 @@ class MusicCog(commands.Cog):
     async def move(
         self,
         interaction: discord.Interaction,
-        source: app_commands.Range[int, 1],
-        destination: app_commands.Range[int, 1],
+        source: QueuePosition,
+        destination: QueuePosition,
     ) -> None:
         session, refusal = self._control(interaction, Action.MOVE)
         if session is None:
@@ -505,7 +549,7 @@ class MusicCog(commands.Cog):
 
     @app_commands.command(description="Jump to a time in the current track.")
     @app_commands.describe(position="Seconds, or m:ss")
-    async def seek(self, interaction: discord.Interaction, position: str) -> None:
+    async def seek(self, interaction: discord.Interaction, position: SeekPosition) -> None:
         session, refusal = self._control(interaction, Action.SEEK)
         if session is None:
             await interaction.response.send_message(refusal, ephemeral=True)

@@ -4,6 +4,8 @@ Errors are one sentence that says what to do next."""
 
 from __future__ import annotations
 
+import math
+
 from musicbox.core.limits import Refusal
 from musicbox.core.queue import LoopMode, QueuedTrack, QueuePage
 from musicbox.core.track import Track
@@ -92,6 +94,11 @@ def resolving(done: int, total: int) -> str:
     return f"Resolving {done}/{total}…"
 
 
+def join_paced(channel: str, seconds: float) -> str:
+    """A /play whose voice join waits for Discord's gateway budget (many servers joining at once)."""
+    return f"Discord lets me join voice channels only so often; joining {channel} in {math.ceil(seconds)} s…"
+
+
 def searching(query: str) -> str:
     return f"Looking up “{echo(query)}”…"
 
@@ -145,3 +152,17 @@ SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
 IDLE_LEFT = "Left {channel} after {minutes} minutes without music or listeners."
 TRACK_FAILED = "Couldn't play “{title}”; skipped to the next track."
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
+
+
+def out_of_range(option: str, low: float | None, high: float | None, *, length: bool = False) -> str:
+    """A value outside an option's declared bounds (Discord's client would not have sent it)."""
+    unit = " characters long" if length else ""
+    if high is None:
+        return f"{option} must be at least {low}{unit}; try again with a value in range."
+    if low is None:
+        return f"{option} must be at most {high}{unit}; try again with a value in range."
+    return f"{option} must be from {low} to {high}{unit}; try again with a value in range."
+
+
+def not_a_choice(option: str, choices: list[str]) -> str:
+    return f"{option} must be one of {', '.join(choices)}; pick one of those."

@@ -36,6 +36,8 @@ BITRATE = "128k"
 # Ogg pages every 100 ms instead of ffmpeg's 1 s: the first packets reach the player sooner.
 PAGE_DURATION_US = 100_000
 FIRST_BYTES_TIMEOUT_S = 20.0
+# How often a running fill asks whether anyone still plays or queues its song.
+WANTED_CHECK_S = 5.0
 # A fill needs room for its song (128 kb/s plus Ogg's framing) and leaves this much for SQLite,
 # the logs and everything else on the disk; a song of unknown length is taken to be 10 minutes.
 DISK_MARGIN_BYTES = 8 * 2**20
@@ -169,14 +171,33 @@ class CachedAudio:
         try:
             reader = self._cached_reader(key) or await self._filling_reader(key, media_url, duration_s)
             fill = self._fills.get(key)
-            skip = int(start_s / FRAME_S)
-            if skip:
-                await asyncio.to_thread(reader.skip, skip)
+            reached = await self._reached(reader, start_s, fill)
         except BaseException:
             self._unpin(key)
             raise
+        if not reached:
+            # A seek past what the fill has written: play from the source at that point now rather
+            # than wait for the transcode to get there (minutes, into a 3-hour song). The fill goes
+            # on behind it while the song is queued, for the next time it plays.
+            reader.close()
+            self._unpin(key)
+            log.info("%s: %.0f s is not cached yet; playing it from the source", key, start_s)
+            return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
         rescue = self._rescue(fill, media_url, duration_s) if fill is not None else None
         return CachedOpusSource(reader, lambda: self._unpin(key), start_s=start_s, rescue=rescue)
+
+    @staticmethod
+    async def _reached(reader: OggOpusReader, start_s: float, fill: Fill | None) -> bool:
+        """Skip `reader` to `start_s`; False when the fill is still short of it."""
+        wanted = int(start_s / FRAME_S)
+        if not wanted:
+            return True
+        skipped = await asyncio.to_thread(reader.skip_written, wanted)
+        if skipped < wanted and fill is not None and fill.running():
+            return False
+        if skipped < wanted:  # the fill finished meanwhile: what it wrote last is there to read
+            await asyncio.to_thread(reader.skip, wanted - skipped)
+        return True
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
@@ -279,8 +300,15 @@ class CachedAudio:
         return fill
 
     async def _finish(self, fill: Fill, process: asyncio.subprocess.Process) -> None:
+        communicating = asyncio.ensure_future(process.communicate())
         try:
-            _, errors = await process.communicate()
+            while not (await asyncio.wait({communicating}, timeout=WANTED_CHECK_S))[0]:
+                if fill.key not in self._wanted():
+                    # Nobody plays or queues the song any more, and no song's end told us (one
+                    # sought past its fill played from the source): stop the transcode.
+                    log.debug("stopping the fill of %s: nobody wants it", fill.key)
+                    return
+            _, errors = communicating.result()
             if process.returncode == 0 and fill.partial.exists():
                 evicted = await asyncio.to_thread(self.store.commit, fill.key, fill.partial, self.pinned())
                 fill.succeeded = True
@@ -297,6 +325,9 @@ class CachedAudio:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
+            # ffmpeg is gone: its stderr ends, so the reading ends too (and its pipes close now,
+            # not when a later garbage collection finds them on a closed loop).
+            await asyncio.gather(communicating, return_exceptions=True)
             self._settle(fill, process)
 
     def _settle(self, fill: Fill, process: asyncio.subprocess.Process) -> None:

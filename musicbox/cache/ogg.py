@@ -135,6 +135,21 @@ class OggOpusReader:
             skipped += 1
         return skipped
 
+    def skip_written(self, count: int) -> int:
+        """Drop up to `count` packets of what the file holds now, never waiting for the writer; how
+        many were dropped (fewer than `count`: the writer has not got that far yet)."""
+        skipped = 0
+        while skipped < count:
+            if self._ready:
+                self._ready.popleft()
+                skipped += 1
+            elif not self._take_page():
+                chunk = self._file.read(_READ_SIZE)
+                if not chunk:
+                    break
+                self._buffer += chunk
+        return skipped
+
     def close(self) -> None:
         self._closed = True  # a reader waiting for the writer gives up at its next poll
         self._file.close()

@@ -32,10 +32,16 @@ class Admission:
         return self.refused[0][1] if self.refused else None
 
 
+def too_long(duration_s: float | None, max_track_s: int) -> bool:
+    """Compared in whole seconds, as a member reads lengths: a file probed at 3:00:00.02 is a
+    3:00:00 song, within a 3:00:00 limit. Unknown lengths (streams) pass."""
+    return duration_s is not None and int(duration_s) > max_track_s
+
+
 def refusal_for(track: Track, *, held: Set[TrackId], queued: int, limits: QueueLimits) -> Refusal | None:
     if track.id in held:
         return Refusal.DUPLICATE
-    if track.duration_s is not None and track.duration_s > limits.max_track_s:
+    if too_long(track.duration_s, limits.max_track_s):
         return Refusal.TOO_LONG
     if queued >= limits.max_queue:
         return Refusal.QUEUE_FULL

@@ -394,7 +394,9 @@ class GuildSession:
         interval = max(0.05, min(5.0, self._idle_timeout_s / 4))
         while True:
             await asyncio.sleep(interval)
-            if (self.voice.is_playing() or self.voice.is_paused()) and self._listeners() > 0:
+            # A song under way counts while it is still being prepared or waits for voice: a seek
+            # far into a long song, or a slow host, is something a member asked for, not idleness.
+            if self.queue.current is not None and self._listeners() > 0:
                 self._last_active = time.monotonic()
             if time.monotonic() - self._last_active >= self._idle_timeout_s:
                 log.info("guild %s: leaving after %.0f s idle or alone", self.guild_id, self._idle_timeout_s)
@@ -425,15 +427,17 @@ class GuildSession:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.voice.disconnect(force=True), timeout=5)
-        self.voice.cleanup()
         if self._playing_source is not None:
             # discord.py's player thread may sit out its reconnect wait (the connect timeout) before
             # it cleans up; reap the ffmpeg child now. A second cleanup by the thread is a no-op.
             await asyncio.to_thread(self._playing_source.cleanup)
             self._playing_source = None
         self._media_urls.clear()
+        # Last, as it may wait: discord.py waits for Discord to confirm the leave, which never comes
+        # where the bot was removed from the server.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.voice.disconnect(force=True), timeout=5)
+        self.voice.cleanup()
 
 
 class Sessions:

@@ -26,6 +26,7 @@ from yt_dlp.utils import unsmuggle_url
 
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
+from musicbox.core.limits import too_long
 from musicbox.core.track import Track, TrackId
 from musicbox.sources import safety
 from musicbox.sources.failures import query_failed
@@ -193,7 +194,8 @@ class YtDlpSource:
 
     def _refuse_too_long(self, track: Track) -> None:
         limit = self._config.playback.max_track_s
-        if track.duration_s is not None and track.duration_s > limit:
+        if too_long(track.duration_s, limit):
+            assert track.duration_s is not None
             raise QueryFailed(
                 f"it is {_clock(track.duration_s)} long and this server plays songs up to {_clock(limit)}"
             )

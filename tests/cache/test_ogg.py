@@ -99,6 +99,23 @@ def test_skip_is_a_seek_by_frames(tmp_path: Path) -> None:
     assert rest == FRAMES_IN_2_S - 75
 
 
+def test_skip_written_drops_only_what_the_writer_has_written_and_never_waits(tmp_path: Path) -> None:
+    """A seek into a song still being transcoded: the reader says how far the file goes now instead
+    of waiting for the writer to get there."""
+    whole = opus_file(tmp_path, 2.0).read_bytes()
+    growing = tmp_path / "growing.part"
+    growing.write_bytes(whole[: len(whole) // 2])
+    reader = OggOpusReader.open(growing, still_growing=lambda: True)  # the writer never finishes
+    started = time.monotonic()
+    written = reader.skip_written(FRAMES_IN_2_S)
+    assert time.monotonic() - started < 1.0  # no wait for the writer (its stall timeout is 20 s)
+    assert 20 < written < FRAMES_IN_2_S - 20
+    with growing.open("ab") as out:
+        out.write(whole[len(whole) // 2 :])
+    assert reader.skip_written(FRAMES_IN_2_S) == FRAMES_IN_2_S - written  # the rest, once written
+    reader.close()
+
+
 def test_bytes_that_are_not_ogg_are_refused() -> None:
     with pytest.raises(NotOgg):
         parse_page(b"ID3\x04" + bytes(100))

@@ -37,6 +37,14 @@ def test_too_long_tracks_are_refused_and_unknown_lengths_pass() -> None:
     assert result.first_refusal is Refusal.TOO_LONG
 
 
+def test_a_track_as_long_as_the_limit_in_whole_seconds_is_accepted() -> None:
+    """A member reads lengths in whole seconds: 10:00.9 is shown as 10:00, the limit itself."""
+    shown_at_the_limit = [track("at", 600.0), track("just-over", 600.9), track("second-more", 601.0)]
+    result = admit(shown_at_the_limit, held=set(), queued=0, limits=QueueLimits(max_track_s=600))
+    assert [t.id.key for t in result.accepted] == ["at", "just-over"]
+    assert [t.id.key for t, _ in result.refused] == ["second-more"]
+
+
 def test_playlist_limit_is_inclusive() -> None:
     assert not playlist_over_limit(5, LIMITS)
     assert playlist_over_limit(6, LIMITS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import discord
 import pytest
@@ -238,3 +239,60 @@ async def test_the_gateway_send_limit_is_a_window_of_120_renewed_not_a_sliding_o
             assert [v.code for v in sim.violations] == ["4008"]
         finally:
             await session.close()
+
+
+class GuildEvents:
+    """What discord.py's own events said about the bot's guilds."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.seen: list[tuple[str, int]] = []
+        for event in ("guild_remove", "guild_join", "guild_available", "guild_unavailable"):
+            setattr(bot, f"on_{event}", self._note(event))
+
+    def _note(self, event: str) -> Callable[[discord.Guild], Awaitable[None]]:
+        async def note(guild: discord.Guild) -> None:
+            self.seen.append((event, guild.id))
+
+        return note
+
+
+async def test_removing_the_bot_is_a_guild_delete_and_inviting_it_back_a_guild_join(
+    discord_sim: DiscordSim,
+) -> None:
+    guild = discord_sim.create_guild("home")
+    text, alice = guild.create_text_channel("general"), guild.create_member("alice")
+    async with connected(discord_sim, guild.id) as bot:
+        await bot.wait_until_ready()  # before that, discord.py holds every GUILD_CREATE for READY
+        events = GuildEvents(bot)
+        await discord_sim.remove_bot(guild.id)
+        for _ in range(100):
+            if bot.get_guild(guild.id) is None:
+                break
+            await asyncio.sleep(0.02)
+        assert events.seen == [("guild_remove", guild.id)]  # a removal, not an outage
+        with pytest.raises(ValueError, match="not in home"):
+            await alice.run_command("echo", text, words="anyone?")
+        await discord_sim.add_bot(guild.id)
+        for _ in range(100):
+            if bot.get_guild(guild.id) is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert events.seen == [("guild_remove", guild.id), ("guild_join", guild.id)]
+        reply = await (await alice.run_command("echo", text, words="welcome back")).reply()
+        assert reply.content == "welcome back"
+
+
+async def test_a_gateway_outage_refuses_connections_until_it_ends(discord_sim: DiscordSim) -> None:
+    guild = discord_sim.create_guild("home")
+    text, alice = guild.create_text_channel("general"), guild.create_member("alice")
+    async with connected(discord_sim, guild.id):
+        await discord_sim.drop_gateway(down_for_s=1.5)
+        await asyncio.sleep(0.5)
+        assert not discord_sim.gateway.is_ready()  # still down: discord.py's retries were refused
+        for _ in range(200):
+            if discord_sim.gateway.resumes:
+                break
+            await asyncio.sleep(0.05)
+        assert discord_sim.gateway.resumes == 1 and discord_sim.gateway.identifies == 1
+        reply = await (await alice.run_command("echo", text, words="back")).reply()
+        assert reply.content == "back"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from musicbox.bot import text
 from musicbox.bot.app import build_bot
 from musicbox.bot.music import MusicCog
 from musicbox.core.config import Config, PathsConfig
+from musicbox.sim.discord import DiscordSim
+from tests.world.fixture import World
+from tests.world.stage import reply_text, stage
 
 
 class NoSources:
@@ -49,3 +54,67 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
     volume = declared["volume"]["options"][0]
     assert (volume["min_value"], volume["max_value"]) == (0, 200)
     await bot.close()
+
+
+def declared_option(sim: DiscordSim, guild_id: int, command: str, option: str) -> dict[str, Any]:
+    options = sim.declared_command(guild_id, command).get("options") or []
+    return next(o for o in options if o["name"] == option)
+
+
+async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_excludes(world: World) -> None:
+    """Discord's client holds members to the bounds a command declares (as synced to the simulator);
+    an interaction crafted past them is refused by the bot itself, in one sentence only its sender
+    reads, and changes nothing."""
+    home = stage(world.sim)
+    async with world.bot() as bot:
+        bounds = {
+            (command, option): (declared.get("min_value"), declared.get("max_value"))
+            for command, option in [
+                ("volume", "percent"),
+                ("remove", "position"),
+                ("move", "source"),
+                ("move", "destination"),
+                ("settings", "default_volume"),
+                ("settings", "max_queue"),
+                ("settings", "max_playlist"),
+                ("settings", "max_track_minutes"),
+            ]
+            for declared in [declared_option(world.sim, home.guild.id, command, option)]
+        }
+        assert bounds == {
+            ("volume", "percent"): (0, 200),
+            ("remove", "position"): (1, 10_000),
+            ("move", "source"): (1, 10_000),
+            ("move", "destination"): (1, 10_000),
+            ("settings", "default_volume"): (0, 200),
+            ("settings", "max_queue"): (1, 500),
+            ("settings", "max_playlist"): (1, 1000),
+            ("settings", "max_track_minutes"): (1, 600),
+        }
+        seek = declared_option(world.sim, home.guild.id, "seek", "position")
+        assert (seek["min_length"], seek["max_length"]) == (1, 8)
+        loop = declared_option(world.sim, home.guild.id, "loop", "mode")
+        assert [c["value"] for c in loop["choices"]] == ["off", "track", "queue"]
+
+        await home.alice.join_voice(home.voice)
+        for index in (40, 41):
+            url = world.media.track_url(index, seconds=6)
+            await (await home.alice.run_command("play", home.text, query=url)).reply()
+        crafted: list[tuple[str, dict[str, object], str]] = [
+            ("volume", {"percent": 500}, "percent must be from 0 to 200"),
+            ("volume", {"percent": -5}, "percent must be from 0 to 200"),
+            ("remove", {"position": 0}, "position must be from 1 to 10000"),
+            ("move", {"source": 1, "destination": 0}, "destination must be from 1 to 10000"),
+            ("seek", {"position": "123456789"}, "position must be from 1 to 8 characters long"),
+            ("settings", {"max_queue": 0}, "max_queue must be from 1 to 500"),
+        ]
+        for command, options, refusal in crafted:
+            said, private = await reply_text(await home.alice.run_command(command, home.text, **options))
+            assert private and said.startswith(refusal), (command, said)
+        session = bot.sessions.get(home.guild.id)
+        assert session is not None and session.volume == 100 and len(session.queue) == 1
+        settings, _ = await reply_text(await home.alice.run_command("settings", home.text))
+        assert "queue limit 500" in settings
+        said, private = await reply_text(await home.alice.run_command("volume", home.text, percent=200))
+        assert not private and said == text.VOLUME_SET.format(volume=200)
+    assert not [v for v in world.sim.violations if v.code == "40060"]  # one answer per interaction

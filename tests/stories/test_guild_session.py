@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import cast
+from types import SimpleNamespace
+from typing import Any, cast
 
 import discord
 import pytest
@@ -14,7 +15,7 @@ from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track, TrackId
 from musicbox.playback.session import GuildSession, SessionCapReached, Sessions
 from musicbox.store.queues import SavedPlayback
-from tests.stories.fast_voice import EchoLocator, FastAudio, FastVoice
+from tests.stories.fast_voice import EchoLocator, FakeSource, FastAudio, FastVoice
 
 
 def entry(key: str) -> QueuedTrack:
@@ -96,6 +97,38 @@ async def test_an_idle_session_leaves_by_itself() -> None:
     session = make_session(voice, sessions, idle_s=0.2)
     await wait_until(lambda: session.closed and not session.tasks)
     assert voice.disconnected and len(sessions) == 0
+
+
+class SlowToSeek(FastAudio):
+    """Audio that takes its time to start anywhere but the beginning, like a seek far into a long
+    song whose cache fill has not got there yet."""
+
+    async def source(self, track_id: TrackId, media_url: str, **options: Any) -> FakeSource:
+        if options.get("start_s"):
+            await asyncio.sleep(1.0)
+        return await super().source(track_id, media_url, **options)
+
+
+async def test_a_seek_that_takes_longer_than_the_idle_timeout_is_not_idleness() -> None:
+    voice, sessions = FastVoice(seconds=5), Sessions(max_guilds=2)
+    voice.channel = SimpleNamespace(id=5, members=[SimpleNamespace(bot=False)])  # someone listens
+    session = GuildSession(
+        1,
+        cast(discord.VoiceClient, voice),
+        audio=SlowToSeek(),  # type: ignore[arg-type]
+        locator=EchoLocator(),
+        volume=100,
+        idle_timeout_s=0.3,
+        on_closed=sessions.forget,
+    )
+    sessions.add(session)
+    session.queue.add(entry("a"))
+    session.enqueued()
+    await wait_until(lambda: voice.played == ["a"])
+    session.seek(0.5)
+    await wait_until(lambda: len(voice.sources) == 2)
+    assert not session.closed and voice.sources[1].start_s == 0.5
+    await session.aclose()
 
 
 async def test_the_guild_cap_refuses_one_more() -> None:

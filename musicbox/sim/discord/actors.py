@@ -213,6 +213,8 @@ class Member:
         self, kind: int, channel: SimTextChannel, extra: dict[str, Any], *, on: SeenMessage | None = None
     ) -> Interaction:
         sim = self._sim
+        if sim.bot_user_id not in self.guild.record.members:
+            raise ValueError(f"the bot is not in {self.guild.name}: its commands and buttons are gone there")
         interaction = Interaction(
             id=sim.ids.next(),
             token=secrets.token_urlsafe(48),

@@ -128,6 +128,8 @@ class Gateway:
         self._on_voice_state = on_voice_state
         self._on_violation = on_violation
         self._sent_hooks: list[Callable[[str, dict[str, Any]], None]] = []
+        self._refuse_until = 0.0  # an outage: connections are refused until then (monotonic)
+        self._drop_at_voice_request: float | None = None  # the outage to start at the next op 4
 
     def on_sent(self, hook: Callable[[str, dict[str, Any]], None]) -> None:
         self._sent_hooks.append(hook)
@@ -156,13 +158,22 @@ class Gateway:
         for hook in self._sent_hooks:
             hook(payload["t"], payload["d"])
 
-    async def drop(self) -> None:
-        """Close every bot socket the way a network blip does: the sessions stay resumable."""
+    async def drop(self, *, down_for_s: float = 0.0) -> None:
+        """Close every bot socket the way a network blip does: the sessions stay resumable. For
+        `down_for_s` after, new connections are refused (an outage the client retries through)."""
+        self._refuse_until = time.monotonic() + down_for_s
         for session in self.sessions.values():
             if session.socket is not None:
                 await session.socket.close(4000, "simulated drop")
 
+    def drop_at_next_voice_request(self, *, down_for_s: float) -> None:
+        """Lose the bot's next voice state request (op 4) with its connection, as when the network
+        fails just as it is sent, then refuse connections for `down_for_s`."""
+        self._drop_at_voice_request = down_for_s
+
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        if time.monotonic() < self._refuse_until:
+            raise web.HTTPServiceUnavailable(text="simulated outage")
         ws = web.WebSocketResponse(autoping=True, max_msg_size=4096 * 1024)
         await ws.prepare(request)
         socket = GatewaySocket(ws, request.query.get("compress"))
@@ -216,7 +227,10 @@ class Gateway:
         if session is None:
             await socket.close(4003, "Not authenticated.")
             return None
-        if op == VOICE_STATE:
+        if op == VOICE_STATE and self._drop_at_voice_request is not None:
+            down_for_s, self._drop_at_voice_request = self._drop_at_voice_request, None
+            await self.drop(down_for_s=down_for_s)
+        elif op == VOICE_STATE:
             await self._on_voice_state(session, data or {})
         elif op not in (PRESENCE, REQUEST_MEMBERS):
             await socket.close(4001, "Unknown opcode.")

@@ -35,6 +35,7 @@ class SeenMessage:
     edits: int = 0
     deleted: bool = False
     webhook_id: int | None = None
+    shown: list[str] = field(default_factory=list)  # every text the message showed, oldest first
 
     @property
     def ephemeral(self) -> bool:
@@ -71,6 +72,8 @@ class SeenMessage:
         if edit:
             self.flags &= ~LOADING
             self.edits += 1
+        if self.text():
+            self.shown.append(self.text())
 
     def payload(self, guild_id: int, bot_name: str = "musicbox") -> dict[str, Any]:
         return {

@@ -256,8 +256,14 @@ class DiscordSim:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def drop_gateway(self) -> None:
-        await self.gateway.drop()
+    async def drop_gateway(self, *, down_for_s: float = 0.0) -> None:
+        """Close the bot's gateway connection (resumable); refuse new ones for `down_for_s`."""
+        await self.gateway.drop(down_for_s=down_for_s)
+
+    def drop_gateway_at_next_voice_request(self, *, down_for_s: float) -> None:
+        """The bot's next voice join or leave (op 4) is lost with its gateway connection, which
+        stays down for `down_for_s`: a join made just as the network fails."""
+        self.gateway.drop_at_next_voice_request(down_for_s=down_for_s)
 
     async def wait_until_ready(self, timeout: float = 10) -> None:
         """Until the bot has identified and received its guilds."""
@@ -267,12 +273,15 @@ class DiscordSim:
                 raise TimeoutError(f"the bot did not connect to the simulator within {timeout} s")
             await asyncio.sleep(0.01)
 
+    def _bot_guilds(self) -> list[SimGuild]:
+        return [g for g in self.guilds.values() if self.bot_user_id in g.record.members]
+
     async def _ready_events(self, session: GatewaySession) -> list[tuple[str, dict[str, Any]]]:
         ready = {
             "v": 10,
             "user": user_payload(self.bot_user_id, self.bot_name, bot=True)
             | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in self._bot_guilds()],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -285,8 +294,33 @@ class DiscordSim:
             "shard": [0, 1],
             "_trace": ["musicbox-sim"],
         }
-        creates = [("GUILD_CREATE", g.record.create_payload(self.bot_user_id)) for g in self.guilds.values()]
+        creates = [("GUILD_CREATE", g.record.create_payload(self.bot_user_id)) for g in self._bot_guilds()]
         return [("READY", ready), *creates]
+
+    async def remove_bot(self, guild_id: int) -> None:
+        """The server's owner kicks the bot (or bans it, or deletes the server): as Discord does, its
+        voice connection is closed (4014), it stops being a member, and its gateway session gets
+        GUILD_DELETE without `unavailable` (which would mean an outage). Until `add_bot`, its voice
+        joins there are ignored and the guild is left out of READY."""
+        guild = self.guilds[guild_id]
+        guild.record.voice_states.pop(self.bot_user_id, None)
+        if self.voice is not None:
+            self.voice.end_session(guild_id)
+        if guild.record.members.pop(self.bot_user_id, None) is not None:
+            await self.gateway.dispatch("GUILD_DELETE", {"id": str(guild_id)})
+
+    async def add_bot(self, guild_id: int) -> None:
+        """The bot invited back into a server it was removed from: GUILD_CREATE, as on any invite."""
+        record = self.guilds[guild_id].record
+        if self.bot_user_id in record.members:
+            return
+        bot_roles = [role.id for role in record.roles.values() if role.managed and role.name == self.bot_name]
+        record.members[self.bot_user_id] = MemberRecord(self.bot_user_id, self.bot_name, bot_roles, bot=True)
+        # Without `unavailable`: a guild joined, not one back from an outage (discord.py tells them
+        # apart by it: on_guild_join against on_guild_available).
+        created = record.create_payload(self.bot_user_id)
+        del created["unavailable"]
+        await self.gateway.dispatch("GUILD_CREATE", created)
 
     async def disconnect_bot(self, guild_id: int) -> None:
         """A moderator's "Disconnect" on the bot: its voice state goes, its voice socket is closed
@@ -305,8 +339,8 @@ class DiscordSim:
 
     async def _bot_voice_state(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.guilds.get(int(data.get("guild_id") or 0))
-        if guild is None:
-            return
+        if guild is None or self.bot_user_id not in guild.record.members:
+            return  # Discord ignores voice state updates for a guild the bot is not in
         record = guild.record
         channel_id = int(data["channel_id"]) if data.get("channel_id") else None
         previous = record.voice_states.get(self.bot_user_id)

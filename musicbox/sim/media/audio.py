@@ -30,6 +30,12 @@ FORMATS: dict[str, AudioFormat] = {
 }
 
 
+# A long Ogg file (the 3-hour song of a seek story) is one minute of tone repeated by stream copy:
+# made in a second instead of the minute an Opus encoder takes for three hours.
+LOOPED_ABOVE_S = 600.0
+LOOP_PIECE_S = 60.0
+
+
 class ToneFiles:
     """Generates each file once; concurrent requests for the same one wait for the first run."""
 
@@ -49,14 +55,17 @@ class ToneFiles:
         return await asyncio.shield(task)
 
     async def _generate(self, index: int, fmt: str, seconds: float, target: Path) -> Path:
+        if fmt != "ogg" or seconds <= LOOPED_ABOVE_S:
+            return await self._encode(index, fmt, seconds, target)
+        piece = await self.path(index, fmt, LOOP_PIECE_S)
+        looped = ("-stream_loop", "-1", "-i", str(piece), "-t", f"{seconds:g}", "-c", "copy", "-f", "ogg")
+        await _ffmpeg(target, *looped)
+        return target
+
+    async def _encode(self, index: int, fmt: str, seconds: float, target: Path) -> Path:
         song = entry(index)
-        partial = target.with_suffix(target.suffix + ".part")
-        process = await asyncio.create_subprocess_exec(
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
+        await _ffmpeg(
+            target,
             "-f",
             "lavfi",
             "-i",
@@ -70,11 +79,24 @@ class ToneFiles:
             "-metadata",
             f"album={song.album}",
             *FORMATS[fmt].encoder,
-            str(partial),
-            stderr=asyncio.subprocess.PIPE,
         )
-        _, errors = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"ffmpeg could not make {target.name}: {errors.decode(errors='replace')}")
-        partial.rename(target)
         return target
+
+
+async def _ffmpeg(target: Path, *arguments: str) -> None:
+    """Run ffmpeg to write `target` whole: into a `.part` first, renamed once complete."""
+    partial = target.with_suffix(target.suffix + ".part")
+    process = await asyncio.create_subprocess_exec(
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        *arguments,
+        str(partial),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not make {target.name}: {errors.decode(errors='replace')}")
+    partial.rename(target)
