@@ -68,7 +68,13 @@ class MusicBot(commands.Bot):
         intents.guilds = True
         intents.voice_states = True
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=intents, connector=connector, tree_cls=MusicTree
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            connector=connector,
+            tree_cls=MusicTree,
+            # Titles and names are untrusted text: whatever escaping misses, no message of the bot
+            # notifies anyone (the requester's mention in /now shows, and pings nobody).
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.config = config
         self.sources = sources
