@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timedelta
 
 import typer
+from rich.markup import escape
 
 from musicbox.cache.store import AudioStore
 from musicbox.cli.console import BAD_INPUT, fail, out, print_json
@@ -45,7 +46,7 @@ def stats(json_output: bool = typer.Option(False, "--json", help="Print JSON for
     share = (
         f"{100 * figures.used_bytes / figures.budget_bytes:.0f} %" if figures.budget_bytes else "no budget"
     )
-    out.print(f"[bold]audio cache[/] {report['directory']}")
+    out.print(f"[bold]audio cache[/] {escape(str(report['directory']))}")
     out.print(f"  {figures.entries} songs, {report['used_mb']} MB of {report['budget_mb']} MB ({share})")
     if figures.partial_files:
         out.print(f"  {figures.partial_files} being written now")

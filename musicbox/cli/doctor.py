@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 import typer
+from rich.markup import escape
 
 from musicbox.bot.identity import IdentityUnknown, identify
 from musicbox.bot.sources import QueryFailed
@@ -54,7 +55,10 @@ def doctor(
         print_json([{**vars_of(finding), "verdict": finding.verdict.value} for finding in findings])
     else:
         for finding in findings:
-            out.print(f"{_MARK[finding.verdict]} [bold]{finding.check}[/]: {finding.detail}", soft_wrap=True)
+            # A detail quotes config keys ([discord] token), paths and titles: text, not markup.
+            out.print(
+                f"{_MARK[finding.verdict]} [bold]{finding.check}[/]: {escape(finding.detail)}", soft_wrap=True
+            )
             if finding.fix:
                 out.print(f"    {finding.fix}", markup=False, soft_wrap=True)
     raise typer.Exit(diagnosis.exit_code(findings))

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
 from musicbox.sim.media.catalog import entry
@@ -86,3 +88,27 @@ async def test_a_broken_config_is_named_and_the_rest_still_checked(tmp_path: Pat
     assert code == 1
     assert found["config"]["verdict"] == "fail" and "default_volume" in found["config"]["detail"]
     assert found["ffmpeg"]["verdict"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("toml", "shown"),
+    [
+        ('[discord]\ntokn = "x"\n', "musicbox.toml [discord]: unknown key 'tokn'"),
+        ('[discord]\n"[/]" = 1\n', "musicbox.toml [discord]: unknown key '[/]'"),
+    ],
+)
+async def test_a_config_key_is_named_with_its_section_as_typed(tmp_path: Path, toml: str, shown: str) -> None:
+    (tmp_path / "musicbox.toml").write_text(toml)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "musicbox",
+        "doctor",
+        env={**os.environ, "MUSICBOX_CONFIG": str(tmp_path / "musicbox.toml"), "COLUMNS": "400"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    printed, errors = await asyncio.wait_for(process.communicate(), timeout=90)
+    assert process.returncode == 1 and "Traceback" not in errors.decode(), errors.decode()
+    [config] = [line for line in printed.decode().splitlines() if "config:" in line]
+    assert shown in config, config
