@@ -30,6 +30,7 @@ from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, load_config
+from musicbox.store.database import damage
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 _MARK = {Verdict.OK: "[green]✓[/]", Verdict.WARN: "[yellow]![/]", Verdict.FAIL: "[red]✗[/]"}
@@ -113,6 +114,8 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     step("token")
     found += _token_and_clock(config)
     found.append(_disk(config))
+    state = config.paths.state_dir / "musicbox.sqlite3"
+    found.append(diagnosis.database(str(state), state.exists(), damage(state)))
     if path.exists():
         found.append(_config_mode(path))
     state = unit_state()

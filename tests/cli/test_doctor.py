@@ -112,3 +112,16 @@ async def test_a_config_key_is_named_with_its_section_as_typed(tmp_path: Path, t
     assert process.returncode == 1 and "Traceback" not in errors.decode(), errors.decode()
     [config] = [line for line in printed.decode().splitlines() if "config:" in line]
     assert shown in config, config
+
+
+async def test_doctor_checks_the_database_and_leaves_it_as_it_found_it(tmp_path: Path) -> None:
+    environment = {"MUSICBOX_CONFIG": str(tmp_path / "none.toml"), "STATE_DIRECTORY": str(tmp_path)}
+    _, findings = await doctor(environment)
+    assert "not made yet" in by_check(findings)["database"]["detail"]
+    assert not (tmp_path / "musicbox.sqlite3").exists()  # doctor makes nothing, whoever runs it
+    (tmp_path / "musicbox.sqlite3").write_bytes(b"not a database, a shopping list\n" * 100)
+    _, findings = await doctor(environment)
+    database = by_check(findings)["database"]
+    assert database["verdict"] == "warn" and "is not a SQLite database" in database["detail"]
+    assert "moves it aside at its next start" in database["fix"]
+    assert (tmp_path / "musicbox.sqlite3").read_bytes().startswith(b"not a database")
