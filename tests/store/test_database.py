@@ -5,7 +5,11 @@ aside for nothing; anything else is, with one line saying what was lost, and the
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +82,64 @@ def test_an_older_musicbox_database_is_kept_and_stamped(tmp_path: Path) -> None:
 
 def test_nothing_there_yet_is_no_damage(tmp_path: Path) -> None:
     assert damage(tmp_path / "musicbox.sqlite3") is None
+
+
+SERVICE_USER = 65534  # CI runs as root: the service user is played by a forked child that drops to it
+
+
+def as_service_user(work: Callable[[], str]) -> str:
+    """`work()` run by a child of this process that became another user; what it returned."""
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child: it never returns into pytest)
+        said = "failed before it could say"
+        try:
+            logging.disable(logging.CRITICAL)  # a lock another thread held at fork must not be awaited
+            os.setgroups([])
+            os.setgid(SERVICE_USER)
+            os.setuid(SERVICE_USER)
+            said = work()
+        except BaseException as failed:
+            said = f"failed: {failed!r}"
+        finally:
+            os.write(writing, said.encode())
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as answer:
+        said = answer.read()
+    os.waitpid(child, 0)
+    return said
+
+
+@pytest.fixture
+def service_state_dir() -> Iterator[Path]:
+    """The service's StateDirectory: its own, where it can reach it (pytest's tmp_path is root's 0700)."""
+    state = Path(tempfile.mkdtemp(prefix="musicbox-state-"))
+    state.chmod(0o755)
+    os.chown(state, SERVICE_USER, SERVICE_USER)
+    try:
+        yield state
+    finally:
+        shutil.rmtree(state)
+
+
+def test_a_database_root_made_before_the_first_start_is_moved_aside_by_the_service_user(
+    service_state_dir: Path,
+) -> None:
+    state = service_state_dir
+    path = state / "musicbox.sqlite3"
+    open_state(path).close()  # root ran a command that made it: root's, 0644
+    assert path.stat().st_uid == 0
+
+    def start() -> str:
+        problem = damage(path)
+        database = open_state(path)
+        SettingsStore(database, GuildSettings.defaults(PlaybackConfig())).put(
+            1, GuildSettings.defaults(PlaybackConfig())
+        )
+        return f"{problem}"
+
+    said = as_service_user(start)
+    assert said.startswith("cannot be written by this user (musicbox.sqlite3"), said
+    assert path.stat().st_uid == SERVICE_USER  # the fresh one is the service's
+    assert len(list(state.glob("musicbox.sqlite3.damaged-*"))) == 1
