@@ -124,8 +124,10 @@ def resolving(done: int, total: int) -> str:
 
 def join_paced(channel: str, seconds: float) -> str:
     """A /play whose voice join waits for Discord's gateway budget (many servers joining at once)."""
-    shown_channel = shown(channel, NAME_MAX)
-    return f"Discord lets me join voice channels only so often; joining {shown_channel} in {math.ceil(seconds)} s…"
+    return (
+        "Discord lets me join voice channels only so often; "
+        f"joining {shown(channel, NAME_MAX)} in {math.ceil(seconds)} s…"
+    )
 
 
 def searching(query: str) -> str:

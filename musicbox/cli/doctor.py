@@ -114,8 +114,8 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     step("token")
     found += _token_and_clock(config)
     found.append(_disk(config))
-    state = config.paths.state_dir / "musicbox.sqlite3"
-    found.append(diagnosis.database(str(state), state.exists(), damage(state)))
+    database = config.paths.state_dir / "musicbox.sqlite3"
+    found.append(diagnosis.database(str(database), database.exists(), damage(database)))
     if path.exists():
         found.append(_config_mode(path))
     state = unit_state()
