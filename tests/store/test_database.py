@@ -123,6 +123,7 @@ def service_state_dir() -> Iterator[Path]:
         shutil.rmtree(state)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="plays the service user with chown and setuid: needs root")
 def test_a_database_root_made_before_the_first_start_is_moved_aside_by_the_service_user(
     service_state_dir: Path,
 ) -> None:
