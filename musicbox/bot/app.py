@@ -17,7 +17,7 @@ from musicbox.core.config import Config
 from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
-from musicbox.store.database import connect
+from musicbox.store.database import open_state
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
 
@@ -36,7 +36,7 @@ def build_bot(
     # talk to Discord or to the simulator.
     discord.http.Route.BASE = config.discord.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
-    database = connect(config.paths.state_dir / "musicbox.sqlite3")
+    database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     settings = SettingsStore(database, GuildSettings.defaults(config.playback))
     sessions = Sessions(max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS)
     return MusicBot(

@@ -18,7 +18,7 @@ from discord.ext import commands
 from musicbox import log_context
 from musicbox.bot import text
 from musicbox.bot.music import MusicCog, OptionOutOfRange
-from musicbox.bot.replies import send_error
+from musicbox.bot.replies import RepliesInFlight, send_error
 from musicbox.bot.sources import TrackSource
 from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
@@ -49,6 +49,9 @@ VOICE_CONNECT_TIMEOUT_S = 10.0
 # most for the gateway to be back, and one the gateway dropped under is made again after the resume.
 GATEWAY_WAIT_S = 30.0
 JOIN_ATTEMPTS = 3
+# At stop, replies under way (an edit after a lookup, a button's answer) get this long to reach
+# their member before they are cancelled; a /play still resolving is not waited out.
+REPLY_GRACE_S = 2.0
 
 
 class MusicBot(commands.Bot):
@@ -68,7 +71,13 @@ class MusicBot(commands.Bot):
         intents.guilds = True
         intents.voice_states = True
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=intents, connector=connector, tree_cls=MusicTree
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            connector=connector,
+            tree_cls=MusicTree,
+            # Titles and names are untrusted text: whatever escaping misses, no message of the bot
+            # notifies anyone (the requester's mention in /now shows, and pings nobody).
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.config = config
         self.sources = sources
@@ -79,6 +88,7 @@ class MusicBot(commands.Bot):
         self.metrics = metrics
         metrics.watch(self)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
+        self.replies = RepliesInFlight()
         self._music = MusicCog(self)
         self._resumed_saved = False
         self._gateway_up = asyncio.Event()
@@ -298,10 +308,18 @@ class MusicBot(commands.Bot):
         await self._music.now_button(interaction, control)
 
     async def close(self) -> None:
+        # Every reply is done or cancelled while the HTTP session can still carry it.
+        await self.replies.aclose(REPLY_GRACE_S)
         for pending in list(self._joining.values()):
             pending.cancel()
         await self.sessions.aclose()
         await self.audio.aclose()
+        # discord.py's own close leaves the task that announces READY (2 s after the last guild)
+        # running: after a stop that soon, it would dispatch on a closed client and fail unseen.
+        ready = self._connection._ready_task
+        if ready is not None:
+            ready.cancel()
+            await asyncio.gather(ready, return_exceptions=True)
         await super().close()
 
     async def on_app_command_completion(
@@ -324,6 +342,7 @@ class MusicTree(app_commands.CommandTree[MusicBot]):
         # discord.py runs each slash command in its own task, this check first: the rest of the
         # command, and what it starts, logs with the guild and the command's name.
         log_context.about(interaction.guild_id, interaction.command.name if interaction.command else None)
+        self.client.replies.add_current()
         return True
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

@@ -120,7 +120,7 @@ class MusicCog(commands.Cog):
             return None
         rights = channel.permissions_for(guild.me)
         if not (rights.connect and rights.speak):
-            return text.BOT_LACKS_PERMISSION.format(channel=channel.name)
+            return text.bot_lacks_permission(channel.name)
         if not self.bot.sessions.has_room():
             return text.TOO_MANY_GUILDS
         return None
@@ -141,7 +141,7 @@ class MusicCog(commands.Cog):
             return None, text.NOT_WITH_BOT
         settings = self._settings(guild.id)
         if not may(action, self._standing(interaction.user, bot_channel), dj_role=settings.dj_role):
-            return None, text.NOT_ALLOWED.format(role=settings.dj_role)
+            return None, text.not_allowed(settings.dj_role)
         return session, None
 
     @staticmethod
@@ -208,7 +208,7 @@ class MusicCog(commands.Cog):
             return
         except (discord.ClientException, TimeoutError):
             log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
-            await send_error(interaction, text.VOICE_CONNECT_FAILED.format(channel=channel.name))
+            await send_error(interaction, text.voice_connect_failed(channel.name))
             return
         message = await self._enqueue(interaction, session, tracks, settings, query, announced=progress.total)
         if message is None:
@@ -284,7 +284,7 @@ class MusicCog(commands.Cog):
         limits = settings.limits
         if not tracks:
             await self._release_if_unused(interaction.guild.id)
-            await send_error(interaction, text.NO_RESULTS.format(query=text.echo(query)))
+            await send_error(interaction, text.no_results(query))
             return None
         count = max(len(tracks), announced)
         if playlist_over_limit(count, limits):
@@ -343,7 +343,7 @@ class MusicCog(commands.Cog):
             await send_error(interaction, _could_not_play(query, failure))
             return
         if not found:
-            await send_error(interaction, text.NO_RESULTS.format(query=text.echo(query)))
+            await send_error(interaction, text.no_results(query))
             return
         picker = SearchPicker(found, self._picked)
         await interaction.edit_original_response(content=text.search_results(query, found), view=picker)
@@ -363,7 +363,7 @@ class MusicCog(commands.Cog):
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
         except (discord.ClientException, TimeoutError):
-            await send_error(interaction, text.VOICE_CONNECT_FAILED.format(channel=channel.name))
+            await send_error(interaction, text.voice_connect_failed(channel.name))
             return
         message = await self._enqueue(interaction, session, [track], settings, track.title)
         if message is not None:
@@ -443,7 +443,7 @@ class MusicCog(commands.Cog):
             await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
             return
         session.skip()
-        await interaction.response.send_message(text.SKIPPED.format(title=text.track_line(current.track)))
+        await interaction.response.send_message(text.skipped(current.track))
 
     @app_commands.command(description="Pause playback.")
     async def pause(self, interaction: discord.Interaction) -> None:
@@ -502,7 +502,7 @@ class MusicCog(commands.Cog):
             await interaction.response.send_message(message, ephemeral=True)
             return
         removed = session.queue.remove(position - 1)
-        await interaction.response.send_message(text.REMOVED.format(title=text.track_line(removed.track)))
+        await interaction.response.send_message(text.removed(removed.track))
 
     @app_commands.command(description="Move a track to another position in the queue.")
     @app_commands.describe(source="Its position now", destination="Where it should go")
@@ -523,7 +523,7 @@ class MusicCog(commands.Cog):
             await interaction.response.send_message(message, ephemeral=True)
             return
         moved = session.queue.move(source - 1, destination - 1)
-        message = text.MOVED.format(title=text.track_line(moved.track), position=destination)
+        message = text.moved(moved.track, destination)
         await interaction.response.send_message(message)
 
     @app_commands.command(description="Shuffle the upcoming tracks.")
@@ -658,12 +658,13 @@ class MusicCog(commands.Cog):
 
 
 def _describe(template: str, settings: GuildSettings) -> str:
-    return template.format(
-        dj_role=settings.dj_role or "none (everyone)",
+    return text.settings(
+        template,
+        dj_role=settings.dj_role,
         volume=settings.default_volume,
         max_queue=settings.max_queue,
         max_playlist=settings.max_playlist,
-        max_track=text.duration(settings.max_track_s),
+        max_track_s=settings.max_track_s,
     )
 
 
@@ -688,6 +689,4 @@ class _ProgressEditor:
 
 
 def _could_not_play(query: str, failure: QueryFailed) -> str:
-    # Advice to check the link only when the link was at fault; a failing site's reason says when to retry.
-    template = text.RESOLVE_FAILED if failure.fault is UpstreamFault.NONE else text.UPSTREAM_FAILED
-    return template.format(query=text.echo(query), reason=failure.reason)
+    return text.could_not_play(query, failure.reason, link_at_fault=failure.fault is UpstreamFault.NONE)

@@ -5,6 +5,9 @@ Errors are one sentence that says what to do next."""
 from __future__ import annotations
 
 import math
+import re
+
+from discord.utils import escape_markdown, escape_mentions
 
 from musicbox.core.limits import Refusal
 from musicbox.core.queue import LoopMode, QueuedTrack, QueuePage
@@ -24,8 +27,8 @@ NOT_ALLOWED = "Only members with the {role} role can do that here; ask one of th
 SETTINGS_NOT_ALLOWED = "Only members who can manage the server can change settings."
 NO_RESULTS = "I found nothing for “{query}”; try other words or paste a link."
 RESOLVE_FAILED = "I couldn't play “{query}”: {reason}. Check the link, or try search words instead."
-# The site failed, not the link: the reason already says when to try again.
-UPSTREAM_FAILED = "I couldn't play “{query}”: {reason}."
+# The site failed, not the link (the reason already says when to try again), or there was no link.
+COULD_NOT_PLAY = "I couldn't play “{query}”: {reason}."
 PLAYLIST_TOO_LONG = "That playlist has {count} tracks, more than the limit of {limit}; queue a shorter one."
 POSITION_OUT_OF_RANGE = "There's no track {position} in the queue (it has {count}); check /queue."
 SEEK_PAST_END = "That's past the end of the track ({length}); pick a time before it."
@@ -48,24 +51,49 @@ def duration(seconds: float) -> str:
 
 
 # Discord refuses a message over 2,000 characters; a page of ten lines must fit whatever the titles.
-TITLE_MAX = 80
+TITLE_MAX = 120  # once escaped: eleven lines of it (now and a page of ten) stay under 2,000
 ECHO_MAX = 100
+NAME_MAX = 100  # a channel or role name: Discord allows 100
+REASON_MAX = 300
 # Direction overrides and invisible joiners in a member's text could turn the bot's own sentence
 # around it backwards or hide what was asked; an echo shows the words without them.
 _INVISIBLE = dict.fromkeys(
     [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF], None
 )
+# A `<` opens every mention Discord renders (<@user>, <@&role>, <#channel>, </command:id>, <t:time>):
+# escaped, the text shows as typed.
+_ANGLE = re.compile(r"<")
+
+
+def shown(untrusted: str, limit: int) -> str:
+    """Text nobody at the bot wrote (a title, an artist, a channel or role name, a member's words) as a
+    member should read it: one line, no invisible or direction controls, its markdown and mentions
+    escaped so they show as typed and act on nothing, at most `limit` characters once escaped."""
+    plain = " ".join(untrusted.translate(_INVISIBLE).split())
+    escaped = _escape(plain)
+    if len(escaped) <= limit:
+        return escaped
+    # Escaping can double a character's length: clip the plain text until its escaped form fits,
+    # so no escape is ever cut in half (a lone backslash would escape the ellipsis).
+    keep = min(len(plain), limit - 1)
+    while len(_escape(plain[:keep])) > limit - 1:
+        keep -= max(1, (len(_escape(plain[:keep])) - (limit - 1)) // 2)
+    return _escape(plain[:keep]) + "…"
+
+
+def _escape(plain: str) -> str:
+    # escape_mentions puts a zero-width space after the @ of @everyone, @here and <@id>: no ping,
+    # even where allowed_mentions were to allow one.
+    return _ANGLE.sub(r"\\<", escape_mentions(escape_markdown(plain)))
 
 
 def echo(query: str) -> str:
-    """A member's own words, quoted back safely: no invisible or direction controls, no line breaks,
-    at most ECHO_MAX characters."""
-    shown = " ".join(query.translate(_INVISIBLE).split())
-    return shown if len(shown) <= ECHO_MAX else shown[: ECHO_MAX - 1] + "…"
+    """A member's own words, quoted back safely, at most ECHO_MAX characters."""
+    return shown(query, ECHO_MAX)
 
 
 def track_line(track: Track) -> str:
-    title = track.title if len(track.title) <= TITLE_MAX else track.title[: TITLE_MAX - 1] + "…"
+    title = shown(track.title, TITLE_MAX)
     if track.duration_s is None:  # a playlist entry not looked at yet, or a stream
         return f"**{title}**"
     return f"**{title}** ({duration(track.duration_s)})"
@@ -96,7 +124,10 @@ def resolving(done: int, total: int) -> str:
 
 def join_paced(channel: str, seconds: float) -> str:
     """A /play whose voice join waits for Discord's gateway budget (many servers joining at once)."""
-    return f"Discord lets me join voice channels only so often; joining {channel} in {math.ceil(seconds)} s…"
+    return (
+        "Discord lets me join voice channels only so often; "
+        f"joining {shown(channel, NAME_MAX)} in {math.ceil(seconds)} s…"
+    )
 
 
 def searching(query: str) -> str:
@@ -104,7 +135,65 @@ def searching(query: str) -> str:
 
 
 def refusal(reason: Refusal, track: Track, *, limit: str) -> str:
-    return REFUSALS[reason].format(title=track.title, limit=limit)
+    return REFUSALS[reason].format(title=shown(track.title, TITLE_MAX), limit=limit)
+
+
+def no_results(query: str) -> str:
+    return NO_RESULTS.format(query=echo(query))
+
+
+def could_not_play(query: str, reason: str, *, link_at_fault: bool) -> str:
+    """`link_at_fault`: the upstream answered and refused what was asked (not a failing site). The
+    advice to check the link is given only then, and only when the member gave a link."""
+    template = RESOLVE_FAILED if link_at_fault and _is_link(query) else COULD_NOT_PLAY
+    # A reason can quote a title (a Spotify track with no upload): it is shown like one.
+    return template.format(query=echo(query), reason=shown(reason, REASON_MAX))
+
+
+def _is_link(query: str) -> bool:
+    """What sources.query.recognise() takes for a link rather than search words: a scheme, or one word
+    with a host before its first slash (youtu.be/x)."""
+    words = query.split()
+    if len(words) != 1:
+        return False
+    word = words[0]
+    return "://" in word or word.startswith("spotify:") or ("." in word.partition("/")[0] and "/" in word)
+
+
+def bot_lacks_permission(channel: str) -> str:
+    return BOT_LACKS_PERMISSION.format(channel=shown(channel, NAME_MAX))
+
+
+def voice_connect_failed(channel: str) -> str:
+    return VOICE_CONNECT_FAILED.format(channel=shown(channel, NAME_MAX))
+
+
+def not_allowed(role: str) -> str:
+    return NOT_ALLOWED.format(role=shown(role, NAME_MAX))
+
+
+def skipped(track: Track) -> str:
+    return SKIPPED.format(title=track_line(track))
+
+
+def removed(track: Track) -> str:
+    return REMOVED.format(title=track_line(track))
+
+
+def moved(track: Track, position: int) -> str:
+    return MOVED.format(title=track_line(track), position=position)
+
+
+def settings(
+    template: str, *, dj_role: str, volume: int, max_queue: int, max_playlist: int, max_track_s: float
+) -> str:
+    return template.format(
+        dj_role=shown(dj_role, NAME_MAX) if dj_role else "none (everyone)",
+        volume=volume,
+        max_queue=max_queue,
+        max_playlist=max_playlist,
+        max_track=duration(max_track_s),
+    )
 
 
 def queue_page(current: QueuedTrack | None, page: QueuePage, loop: LoopMode) -> str:

@@ -9,17 +9,31 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from musicbox import log_context
+from musicbox.bot.replies import RepliesInFlight
 from musicbox.core.track import Track
 
 PickHandler = Callable[[discord.Interaction, Track], Awaitable[None]]
 PageRenderer = Callable[[int], str]
 
 
+@runtime_checkable
+class RepliesHost(Protocol):
+    replies: RepliesInFlight
+
+
+def _answering(interaction: discord.Interaction, custom_id: str | None) -> None:
+    """What every button press does first, in the task discord.py runs it in: its log lines name the
+    button, and the bot waits for (or cancels) its answer when it stops."""
+    log_context.about(interaction.guild_id, custom_id)
+    if isinstance(interaction.client, RepliesHost):
+        interaction.client.replies.add_current()
+
+
 class _LoggedView(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        # discord.py runs this, then the button's callback, in one task: their lines name the button.
+        # discord.py runs this, then the button's callback, in one task.
         custom_id = interaction.data.get("custom_id") if interaction.data else None
-        log_context.about(interaction.guild_id, str(custom_id) if custom_id else None)
+        _answering(interaction, str(custom_id) if custom_id else None)
         return True
 
 
@@ -99,7 +113,7 @@ class NowControl(
         return cls(match["control"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        log_context.about(interaction.guild_id, f"now:{self.control}")
+        _answering(interaction, f"now:{self.control}")
         host = interaction.client
         assert isinstance(host, ControlsHost), "NowControl is registered by the music bot only"
         await host.on_now_control(interaction, self.control)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import discord
 
-from musicbox.cache.ogg import OggOpusReader
+from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus
 from musicbox.cache.store import AudioStore
 from musicbox.core.track import TrackId
 from musicbox.playback.direct import DirectAudio, longest_output_s
@@ -44,6 +44,7 @@ DISK_MARGIN_BYTES = 8 * 2**20
 OPUS_BYTES_PER_S = 128_000 / 8 * 1.05
 UNKNOWN_LENGTH_S = 600.0
 OUT_OF_SPACE = "No space left on device"
+HEAD_BYTES = 512  # ffmpeg's first Ogg page (the Opus identification header) fits well within it
 
 
 def bytes_needed(duration_s: float | None) -> int:
@@ -73,7 +74,8 @@ class CachedOpusSource(discord.AudioSource):
     read racing the close ends the song instead of raising.
 
     `rescue(position_s)`, asked once when the file ends, may hand over to another source for the
-    rest of the song (its fill ran out of disk before the song's end)."""
+    rest of the song (its fill ran out of disk before the song's end). `damaged(position_s)`, asked
+    once when the file turns out not to be Ogg further on, does the same for a damaged file."""
 
     def __init__(
         self,
@@ -82,12 +84,14 @@ class CachedOpusSource(discord.AudioSource):
         *,
         start_s: float = 0.0,
         rescue: Rescue | None = None,
+        damaged: Rescue | None = None,
     ) -> None:
         self._reader = reader
         self._on_cleanup: Callable[[], None] | None = on_cleanup
         self._lock = threading.Lock()
         self._position_s = start_s
         self._rescue = rescue
+        self._damaged = damaged
         self._rest: discord.AudioSource | None = None
         self._closed = False
 
@@ -99,6 +103,9 @@ class CachedOpusSource(discord.AudioSource):
             return self._rest.read()
         try:
             packet = self._reader.next_packet()
+        except NotOgg:
+            self._rescue, self._damaged = self._damaged, None
+            return self._hand_over()
         except ValueError:  # read of closed file
             return b""
         if packet:
@@ -172,6 +179,11 @@ class CachedAudio:
             reader = self._cached_reader(key) or await self._filling_reader(key, media_url, duration_s)
             fill = self._fills.get(key)
             reached = await self._reached(reader, start_s, fill)
+        except NotOgg:  # damaged before the position sought: that part is gone, the song is not
+            reader.close()
+            self._unpin(key)
+            self._forget_damaged(key, "not Ogg before the position asked for")
+            return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
         except BaseException:
             self._unpin(key)
             raise
@@ -184,7 +196,10 @@ class CachedAudio:
             log.info("%s: %.0f s is not cached yet; playing it from the source", key, start_s)
             return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
         rescue = self._rescue(fill, media_url, duration_s) if fill is not None else None
-        return CachedOpusSource(reader, lambda: self._unpin(key), start_s=start_s, rescue=rescue)
+        damaged = self._rest_of_damaged(key, media_url, duration_s) if fill is None else None
+        return CachedOpusSource(
+            reader, lambda: self._unpin(key), start_s=start_s, rescue=rescue, damaged=damaged
+        )
 
     @staticmethod
     async def _reached(reader: OggOpusReader, start_s: float, fill: Fill | None) -> bool:
@@ -257,14 +272,40 @@ class CachedAudio:
 
         return rest_of_song
 
+    def _rest_of_damaged(self, key: str, media_url: str, duration_s: float | None) -> Rescue:
+        def rest_of_song(position_s: float) -> discord.AudioSource | None:
+            # On the player thread: the cached file stops being Ogg part-way (a disk error, a
+            # hand-edited cache). The song goes on from its source; the file is not played again.
+            self._forget_damaged(key, f"not Ogg after {position_s:.1f} s")
+            return self._direct.open(
+                media_url, start_s=position_s, duration_s=duration_s, decode_to_start=True
+            )
+
+        return rest_of_song
+
+    def _forget_damaged(self, key: str, what: str) -> None:
+        self.store.remove([key])
+        log.warning(
+            "the cached file of %s was damaged (%s): removed it; the song plays from its source and "
+            "is cached again next time",
+            key,
+            what,
+        )
+
     def _cached_reader(self, key: str) -> OggOpusReader | None:
         path = self.store.lookup(key)
         if path is None:
             return None
         try:
-            return OggOpusReader.open(path)
+            file = path.open("rb")
         except FileNotFoundError:  # evicted between lookup and open
             return None
+        if not starts_as_opus(file.read(HEAD_BYTES)):
+            file.close()
+            self._forget_damaged(key, "it does not start as Ogg Opus")
+            return None
+        file.seek(0)
+        return OggOpusReader(file)
 
     async def _filling_reader(self, key: str, media_url: str, duration_s: float | None) -> OggOpusReader:
         fill = self._fills.get(key) or await self._start_fill(key, media_url, duration_s)

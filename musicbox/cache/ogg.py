@@ -60,6 +60,16 @@ def parse_page(buffer: bytes | bytearray | memoryview, offset: int = 0) -> Page 
     return Page(bool(flags & _CONTINUED), packets, open_end, at - offset)
 
 
+def starts_as_opus(head: bytes) -> bool:
+    """Whether a file beginning with `head` (its first few hundred bytes) is an Ogg Opus stream:
+    a first page whose first packet is the Opus identification header."""
+    try:
+        page = parse_page(head)
+    except NotOgg:
+        return False
+    return page is not None and bool(page.packets) and page.packets[0].startswith(_ID_HEADER)
+
+
 class PacketAssembler:
     """Joins packets split across pages and drops the two Opus header packets."""
 

@@ -66,7 +66,8 @@ class AudioStore:
         self._policy = S3Fifo(budget_bytes)
         self.hits = 0
         self.misses = 0
-        directory.mkdir(parents=True, exist_ok=True)
+        if owner:  # a visitor (root, often) must not make the bot's directory its own
+            directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
             database.execute(_SCHEMA)
             if owner:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from musicbox.bench.cache_policy import cache_scenario
@@ -66,7 +67,7 @@ def _quiet(result: ScenarioResult) -> None:
 
 def _show(result: ScenarioResult) -> None:
     if result.error:
-        err.print(f"[bold red]✗ {result.name}[/] could not run: {result.error}", soft_wrap=True)
+        err.print(f"[bold red]✗ {result.name}[/] could not run: {escape(result.error)}", soft_wrap=True)
         return
     table = Table(title=f"{result.name} ({result.seconds:.1f} s)", title_justify="left", show_edge=False)
     for column in ("figure", "value", "target", ""):

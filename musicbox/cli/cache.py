@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timedelta
 
 import typer
+from rich.markup import escape
 
 from musicbox.cache.store import AudioStore
 from musicbox.cli.console import BAD_INPUT, fail, out, print_json
@@ -18,7 +19,9 @@ from musicbox.service.logbook import BadSince, parse_since
 from musicbox.service.probe import probe
 from musicbox.sources.metadata import MetadataCache
 from musicbox.store.config_file import load_config
-from musicbox.store.database import connect
+from musicbox.store.database import connect, damage
+
+NOTHING_YET = "Nothing is cached yet: the bot has not run on this box."
 
 cache = typer.Typer(help="Show or empty the audio and metadata caches.", no_args_is_help=True)
 
@@ -27,7 +30,14 @@ cache = typer.Typer(help="Show or empty the audio and metadata caches.", no_args
 def stats(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """How many songs and bytes the audio cache holds against its budget, and cached lookups."""
     config = _config()
-    audio, metadata = _open(config)
+    opened = _open(config)
+    if opened is None:
+        if json_output:
+            print_json({"songs": 0, "used_mb": 0.0, "cached_lookups": 0})
+        else:
+            out.print(NOTHING_YET, markup=False)
+        return
+    audio, metadata = opened
     figures = audio.stats()
     oldest = audio.oldest_played()
     report = {
@@ -45,7 +55,7 @@ def stats(json_output: bool = typer.Option(False, "--json", help="Print JSON for
     share = (
         f"{100 * figures.used_bytes / figures.budget_bytes:.0f} %" if figures.budget_bytes else "no budget"
     )
-    out.print(f"[bold]audio cache[/] {report['directory']}")
+    out.print(f"[bold]audio cache[/] {escape(str(report['directory']))}")
     out.print(f"  {figures.entries} songs, {report['used_mb']} MB of {report['budget_mb']} MB ({share})")
     if figures.partial_files:
         out.print(f"  {figures.partial_files} being written now")
@@ -73,7 +83,14 @@ def purge(
         except BadSince as bad:
             fail(str(bad).replace("--since", "--older-than"), "For example: --older-than 7d", code=BAD_INPUT)
         age_s = max(0.0, now - cutoff.timestamp())
-    audio, metadata = _open(_config())
+    opened = _open(_config())
+    if opened is None:
+        if json_output:
+            print_json({"songs_removed": 0, "freed_mb": 0.0, "lookups_removed": 0})
+        else:
+            out.print(NOTHING_YET, markup=False)
+        return
+    audio, metadata = opened
     keys = audio.keys_older_than(age_s) if older_than else audio.all_keys()
     freed = audio.remove(keys)
     lookups = metadata.forget_older_than(age_s)
@@ -93,9 +110,20 @@ def _config() -> Config:
         fail(str(bad), "Fix the value, or run `musicbox setup`.", code=BAD_INPUT)
 
 
-def _open(config: Config) -> tuple[AudioStore, MetadataCache]:
+def _open(config: Config) -> tuple[AudioStore, MetadataCache] | None:
+    """The bot's caches, or None before the bot ever ran: made now by whoever runs this (root,
+    often), the database would be theirs and the service could not write it."""
+    path = config.paths.state_dir / "musicbox.sqlite3"
+    if not path.exists():
+        return None
+    problem = damage(path)
+    if problem is not None:
+        fail(
+            f"the database {path} {problem}",
+            "The bot moves it aside at its next start; see `musicbox doctor`.",
+        )
     tuning = tune(probe(config.paths.cache_dir), overrides_from(config))
-    database = connect(config.paths.state_dir / "musicbox.sqlite3")
+    database = connect(path)
     audio = AudioStore(
         config.paths.cache_dir / "audio", database, budget_bytes=tuning.cache_budget_mb * 2**20, owner=False
     )

@@ -9,6 +9,7 @@ import logging
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from musicbox.cli.console import FAILURE, out, print_json
 from musicbox.sim.demo import DemoOutcome, run_demo
@@ -37,13 +38,13 @@ def demo(
 
 
 def _summarise(outcome: DemoOutcome) -> None:
-    out.print(f"\n[bold]The channel heard[/], in order: {'; '.join(outcome.heard) or 'nothing'}")
+    out.print(f"\n[bold]The channel heard[/], in order: {escape('; '.join(outcome.heard)) or 'nothing'}")
     out.print(
         f"{len(outcome.lines)} commands, slowest acknowledgement {outcome.slowest_ack_ms:.0f} ms "
         f"(Discord gives up after 3000 ms), {outcome.failed_interactions} timed out."
     )
     for violation in outcome.violations:
-        out.print(f"[red]Discord contract broken:[/] {violation}")
+        out.print(f"[red]Discord contract broken:[/] {escape(str(violation))}")
     if outcome.succeeded:
         out.print(
             "[green]That is musicbox.[/] Next: `musicbox setup` with your bot token from "

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 import typer
+from rich.markup import escape
 
 from musicbox.bot.identity import IdentityUnknown, identify
 from musicbox.bot.sources import QueryFailed
@@ -29,6 +30,7 @@ from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, load_config
+from musicbox.store.database import damage
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 _MARK = {Verdict.OK: "[green]✓[/]", Verdict.WARN: "[yellow]![/]", Verdict.FAIL: "[red]✗[/]"}
@@ -54,7 +56,10 @@ def doctor(
         print_json([{**vars_of(finding), "verdict": finding.verdict.value} for finding in findings])
     else:
         for finding in findings:
-            out.print(f"{_MARK[finding.verdict]} [bold]{finding.check}[/]: {finding.detail}", soft_wrap=True)
+            # A detail quotes config keys ([discord] token), paths and titles: text, not markup.
+            out.print(
+                f"{_MARK[finding.verdict]} [bold]{finding.check}[/]: {escape(finding.detail)}", soft_wrap=True
+            )
             if finding.fix:
                 out.print(f"    {finding.fix}", markup=False, soft_wrap=True)
     raise typer.Exit(diagnosis.exit_code(findings))
@@ -109,6 +114,8 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     step("token")
     found += _token_and_clock(config)
     found.append(_disk(config))
+    database = config.paths.state_dir / "musicbox.sqlite3"
+    found.append(diagnosis.database(str(database), database.exists(), damage(database)))
     if path.exists():
         found.append(_config_mode(path))
     state = unit_state()

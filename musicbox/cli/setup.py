@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import typer
+from rich.markup import escape
 
 from musicbox.bot.identity import BotIdentity, IdentityUnknown, identify
 from musicbox.cli.console import BAD_INPUT, err, fail, out
@@ -89,7 +90,7 @@ def setup(
         "api_base", DISCORD_API_BASE
     )
     identity = _checked_identity(api_base, token)
-    out.print(f"[green]✓[/] the token belongs to [bold]{identity.name}[/]")
+    out.print(f"[green]✓[/] the token belongs to [bold]{escape(identity.name)}[/]")
     changes: dict[str, dict[str, Any]] = {"discord": {"token": token}}
     spotify = _spotify(known.get("spotify", {}), spotify_id, given_secret, unattended, environment)
     if spotify:
@@ -101,7 +102,7 @@ def setup(
         fail(str(bad), "Nothing was written; run setup again with a value in range.", code=BAD_INPUT)
     except OSError as cannot:
         fail(f"could not write {path}: {cannot.strerror}", "Run setup with sudo, or free some disk space.")
-    out.print(f"[green]✓[/] wrote {path}")
+    out.print(f"[green]✓[/] wrote {escape(str(path))}")
     out.print(f"Invite the bot to your server:\n  [link={identity.invite_url}]{identity.invite_url}[/link]")
     if not no_service:
         _start_service(environment)

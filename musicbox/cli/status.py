@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from musicbox.cli.console import FAILURE, out, print_json
@@ -33,20 +34,24 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
 
 def _show(report: dict[str, Any]) -> None:
     if report["state"] == "stopped":
-        out.print(f"[bold red]●[/] musicbox is not running ({report['reason']})")
+        out.print(f"[bold red]●[/] musicbox is not running ({escape(report['reason'])})")
         unit = report["unit"]
         if unit:
             out.print(
                 f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
-                f"last exit status {unit.get('ExecMainStatus')}"
+                f"last exit status {unit.get('ExecMainStatus')}",
+                markup=False,
             )
         for line in report["last_log"]:
-            out.print(f"  [dim]{line}[/]")
+            out.print(f"  [dim]{escape(line)}[/]")
         out.print("  Start it with `musicbox service start`, or see `musicbox logs` and `musicbox doctor`.")
         return
     colour = "green" if report["state"] == "online" else "yellow"
     latency = report["gateway_latency_ms"]
-    out.print(f"[bold {colour}]●[/] musicbox {report['version']} {report['state']} as {report['user']}")
+    out.print(
+        f"[bold {colour}]●[/] musicbox {escape(str(report['version']))} {report['state']} "
+        f"as {escape(str(report['user']))}"
+    )
     out.print(
         f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
         f"{report['children']} child processes"
@@ -66,7 +71,8 @@ def _show(report: dict[str, Any]) -> None:
         if cache["disk_full"]:
             out.print(
                 f"  [red]the cache disk is full[/]: songs play uncached until space is freed on "
-                f"{cache['directory']} (see `df -h`; `musicbox cache purge` frees the cache's own)"
+                f"{escape(str(cache['directory']))} "
+                "(see `df -h`; `musicbox cache purge` frees the cache's own)"
             )
     else:
         out.print("  cache off (budget 0): every song is streamed from its source")
@@ -74,7 +80,7 @@ def _show(report: dict[str, Any]) -> None:
     if report["voice_sessions"]:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:
-        out.print(f"  [red]{error['level']}[/] {error['message']}")
+        out.print(f"  [red]{escape(str(error['level']))}[/] {escape(str(error['message']))}")
 
 
 def _show_upstreams(upstreams: dict[str, Any]) -> None:
@@ -84,13 +90,15 @@ def _show_upstreams(upstreams: dict[str, Any]) -> None:
         failures = troubled["consecutive_failures"]
         if state == "open":
             out.print(
-                f"  [red]{troubled['name']}[/]: circuit open after {failures} failures in a row; "
+                f"  [red]{escape(troubled['name'])}[/]: circuit open after {failures} failures in a row; "
                 f"members are told at once, next try in {troubled['retry_in_s']:.0f} s"
             )
         elif state == "half-open":
-            out.print(f"  [yellow]{troubled['name']}[/]: circuit half-open, one request is testing it")
+            out.print(
+                f"  [yellow]{escape(troubled['name'])}[/]: circuit half-open, one request is testing it"
+            )
         else:
-            out.print(f"  [yellow]{troubled['name']}[/]: {failures} failures in a row")
+            out.print(f"  [yellow]{escape(troubled['name'])}[/]: {failures} failures in a row")
 
 
 def _sessions_table(sessions: list[dict[str, Any]]) -> Table:
@@ -101,13 +109,14 @@ def _sessions_table(sessions: list[dict[str, Any]]) -> Table:
         playing = session.get("now_playing") or "—"
         if session.get("paused"):
             playing += " (paused)"
+        # Server, channel and song names are whatever their owners typed: shown, never read as markup.
         table.add_row(
-            str(session.get("guild") or session["guild_id"]),
-            str(session.get("channel") or "—"),
-            playing,
+            escape(str(session.get("guild") or session["guild_id"])),
+            escape(str(session.get("channel") or "—")),
+            escape(playing),
             _duration(session.get("position_s", 0.0)),
             str(session.get("queue_length", 0)),
-            str(session.get("loop", "off")),
+            escape(str(session.get("loop", "off"))),
         )
     return table
 

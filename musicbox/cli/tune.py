@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from musicbox.cli.console import BAD_INPUT, fail, out, print_json
@@ -28,7 +29,7 @@ def tune_command(json_output: bool = typer.Option(False, "--json", help="Print J
         print_json({"probe": dataclasses.asdict(found), "tuning": chosen})
         return
     board = found.board or found.cpu_model or found.machine
-    out.print(f"[bold]{board}[/] ({found.machine})")
+    out.print(f"[bold]{escape(board)}[/] ({escape(found.machine)})")  # as the firmware names it
     out.print(f"  {found.cores} cores, {found.ram_mb} MB RAM, {found.free_disk_mb} MB free for the cache")
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("limit")

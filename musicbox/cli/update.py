@@ -22,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from musicbox.cli.console import FAILURE, err, fail, out, print_json
 from musicbox.service.unit import has_systemd, is_installed, systemctl
@@ -55,17 +56,23 @@ def update(
         _roll_back(before, restart, json_output)
         return
     if not json_output:
-        out.print(f"upgrading {', '.join(UPDATED)} (now {_versions(before)})…")
+        out.print(f"upgrading {', '.join(UPDATED)} (now {escape(_versions(before))})…")
     record(before)
     problem = _pip("install", "--upgrade", "yt-dlp[default]", "deno") or smoke_test()
     if problem:
         undone = _pip("install", *pins(before))
         _report(installed(), {"rolled_back": True, "problem": problem}, json_output)
         if undone:
-            err.print(f"[red]error:[/] the upgrade failed ({problem}), and so did going back ({undone})")
+            err.print(
+                f"[red]error:[/] the upgrade failed ({escape(problem)}), "
+                f"and so did going back ({escape(undone)})"
+            )
             err.print("  Run `sudo ./install.sh` again to reinstall musicbox.")
         else:
-            err.print(f"[red]error:[/] the upgrade failed ({problem}); went back to {_versions(before)}")
+            err.print(
+                f"[red]error:[/] the upgrade failed ({escape(problem)}); "
+                f"went back to {escape(_versions(before))}"
+            )
         raise typer.Exit(FAILURE)
     after = installed()
     changed = after != before
@@ -78,7 +85,7 @@ def _roll_back(current: Versions, restart: bool, json_output: bool) -> None:
     if not any(previous.values()):
         fail("no earlier versions are recorded", "`musicbox update` records them before it upgrades.")
     if not json_output:
-        out.print(f"going back to {_versions(previous)} (now {_versions(current)})…")
+        out.print(f"going back to {escape(_versions(previous))} (now {escape(_versions(current))})…")
     problem = _pip("install", *pins(previous)) or smoke_test()
     if problem:
         fail(f"going back failed ({problem})", "Run `sudo ./install.sh` again to reinstall musicbox.")
@@ -255,7 +262,7 @@ def _report(found: Versions, outcome: dict[str, object], json_output: bool) -> N
         print_json({"installed": found, **outcome})
         return
     verb = "unchanged" if outcome.get("changed") is False else "installed"
-    out.print(f"[green]✓[/] {verb}: {_versions(found)}")
+    out.print(f"[green]✓[/] {verb}: {escape(_versions(found))}")
     previous = outcome.get("previous")
     if isinstance(previous, dict) and any(previous.values()):
-        out.print(f"  before the last upgrade: {_versions(previous)} (`musicbox update --rollback`)")
+        out.print(f"  before the last upgrade: {escape(_versions(previous))} (`musicbox update --rollback`)")

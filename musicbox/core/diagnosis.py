@@ -98,6 +98,22 @@ def config_mode(path: str, mode: int, owner: str, group: str) -> Finding:
     return ok("permissions", f"{shown} is readable only by root and the service" if installed else shown)
 
 
+def database(path: str, exists: bool, damage: str | None) -> Finding:
+    """The bot moves a damaged database aside itself and plays on, so damage is a warning: the owner
+    learns now what the next start will lose, and can keep a copy first."""
+    if not exists:
+        return ok("database", f"{path} not made yet (the bot makes it when it first starts)")
+    if damage is not None:
+        return Finding(
+            "database",
+            Verdict.WARN,
+            f"{path} {damage}",
+            "The bot moves it aside at its next start and begins afresh (saved queues and server "
+            "settings are lost); copy it first if you want to look at it",
+        )
+    return ok("database", f"{path} is healthy")
+
+
 def unit(state: dict[str, str]) -> Finding:
     if not state:
         return ok("service", "not a systemd service here (run it with `musicbox run`)")

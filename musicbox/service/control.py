@@ -2,14 +2,20 @@
 the running bot how it is. One request line in, one JSON document out.
 
 The socket is created 0600 (the service user; root reads anything), so guild names and queue
-contents are not readable by other local users."""
+contents are not readable by other local users. It is served, and asked, only in a directory no
+other local user could have made first or can replace: under systemd that is the unit's
+RuntimeDirectory; elsewhere the fallback can be /tmp/runtime-<uid>, which anyone could create
+before the bot does (then the bot plays on without a control socket and says why)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import logging
 import os
+import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,7 @@ SOCKET_NAME = "control.sock"
 REQUEST_LIMIT = 256  # bytes: requests are single words
 
 Snapshot = Callable[[], dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 class ControlUnavailable(Exception):
@@ -28,10 +35,43 @@ def socket_path(runtime_dir: Path) -> Path:
     return runtime_dir / SOCKET_NAME
 
 
+def unsafe(directory: Path) -> str | None:
+    """Why another local user could have made `directory` first, or could replace what is in it, or
+    None. Links are followed. Nothing above it may be writable by others unless sticky; in a sticky
+    directory anyone may be first to take a name (/tmp), so what is there must be this user's or
+    root's; and the directory itself may be written by its owner only."""
+    me = os.geteuid()
+    real = directory.resolve()
+    chain = [*reversed(real.parents), real]  # from / down
+    for parent, place in itertools.pairwise(chain):
+        above = parent.stat()
+        if above.st_mode & 0o022 and not above.st_mode & stat.S_ISVTX:
+            return f"{parent} can be written by other users"
+        try:
+            info = place.stat()
+        except FileNotFoundError:
+            return None  # not made yet: whoever starts the bot makes the rest, privately
+        if above.st_mode & 0o022 and info.st_uid not in (me, 0):
+            return f"{place} was made by another user (uid {info.st_uid}) in {parent}, where anyone can"
+    if real.stat().st_mode & 0o022:
+        return f"{real} can be written by other users"
+    return None
+
+
 @contextlib.asynccontextmanager
-async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path]:
+async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path | None]:
+    """Serves status on the socket while the context lasts; yields its path, or None when the
+    directory is not safe (the bot plays on, and this is logged once)."""
     path = socket_path(runtime_dir)
-    await asyncio.to_thread(_clear_the_way, path)
+    problem = await asyncio.to_thread(_clear_the_way, path)
+    if problem is not None:
+        log.error(
+            "not serving `musicbox status`: %s, so another local user could pose as the bot; "
+            "set RUNTIME_DIRECTORY to a directory only this user can write (systemd's unit does)",
+            problem,
+        )
+        yield None
+        return
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -58,14 +98,27 @@ async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path]:
             path.unlink()
 
 
-def _clear_the_way(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # left by a killed predecessor; nothing can be listening on it any more
+def _clear_the_way(path: Path) -> str | None:
+    """Makes the socket's directory private if it is missing; what is unsafe about it, or None."""
+    problem = unsafe(path.parent)
+    if problem is not None:
+        return problem
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    problem = unsafe(path.parent)  # made by someone else between the check and the mkdir
+    owner = path.parent.stat().st_uid
+    if problem is None and owner != os.geteuid():
+        problem = f"{path.parent} is not this user's (uid {owner}), so its owner could replace the socket"
+    if problem is None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # left by a killed predecessor; nothing can be listening on it any more
+    return problem
 
 
 async def ask_status(runtime_dir: Path, *, timeout_s: float = 3.0) -> dict[str, Any]:
     path = socket_path(runtime_dir)
+    problem = unsafe(runtime_dir)
+    if problem is not None:  # whoever made it could answer in the bot's name
+        raise ControlUnavailable(f"not asking {path}: {problem}")
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_unix_connection(str(path), limit=16 * 1024 * 1024)

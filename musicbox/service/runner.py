@@ -25,7 +25,7 @@ from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
-from musicbox.store.database import connect
+from musicbox.store.database import open_state
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     )
     notifier = Notifier(environment)
     started_at = time.time()
-    database = connect(config.paths.state_dir / "musicbox.sqlite3")
+    database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     resolver = YtDlpSource(config, database)
     sources = spotify_aware(resolver, config, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play

@@ -46,6 +46,7 @@ ALBUM_PAGE = 50
 
 CREDENTIALS_REFUSED = "Spotify refused the owner's client id and secret; the owner should run musicbox setup"
 UNREACHABLE = "Spotify did not answer; try again in a minute"
+FAILING = "Spotify is failing right now; try again in a few minutes"
 UPSTREAM = "Spotify"
 Json = Mapping[str, Any]
 
@@ -231,7 +232,7 @@ class SpotifySource:
                 await self._wait_out(refused)
                 continue
             except SpotifyOauthError as refused:
-                raise QueryFailed(CREDENTIALS_REFUSED) from refused
+                raise _token_refused(refused) from refused
             except requests.RequestException as unreachable:
                 raise QueryFailed(UNREACHABLE, UpstreamFault.FAILING) from unreachable
             if not isinstance(body, Mapping):
@@ -339,7 +340,19 @@ def _reason(refused: SpotifyException) -> str:
         )
     if refused.http_status == 429:
         return "Spotify asked musicbox to slow down; try again in a minute"
-    return "Spotify is failing right now; try again in a few minutes"
+    return FAILING
+
+
+def _token_refused(refused: SpotifyOauthError) -> QueryFailed:
+    """spotipy raises the same error whatever the accounts service answered the token request: the
+    owner's id and secret are at fault only when it refused them (a 4xx), not when it failed (a 5xx,
+    a 429) or sent something else."""
+    answer = refused.__context__  # spotipy raises it while handling the HTTPError
+    response = answer.response if isinstance(answer, requests.HTTPError) else None
+    status = response.status_code if response is not None else None
+    if status is not None and 400 <= status < 500 and status != 429:
+        return QueryFailed(CREDENTIALS_REFUSED)
+    return QueryFailed(FAILING, UpstreamFault.FAILING)
 
 
 def _fault(refused: SpotifyException) -> UpstreamFault:

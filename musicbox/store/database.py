@@ -1,10 +1,31 @@
 """The embedded SQLite store: one file in the state directory. Each module that persists something
-creates its own tables (`CREATE TABLE IF NOT EXISTS`) on the connection it is handed."""
+creates its own tables (`CREATE TABLE IF NOT EXISTS`) on the connection it is handed.
+
+The bot opens it with `open_state`, which never lets a damaged file stop it: a file that is not
+SQLite, is corrupt, belongs to another program or that the service user cannot write is moved
+aside, logged once with what it held, and a fresh one is made. A crash-looping service would lose
+the same things and play nothing."""
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Stamped in the file's header (PRAGMA application_id), so a database of another program is told apart.
+APPLICATION_ID = 0x6D626F78  # "mbox"
+# The tables musicbox makes; a file holding others, and no stamp, was made by something else.
+OUR_TABLES = frozenset(
+    {"audio_cache", "resolved_queries", "spotify_mappings", "guild_settings", "saved_queue", "saved_playback"}
+)
+WHAT_IT_HOLDS = (
+    "saved queues, server settings, Spotify matches, cached lookups and the audio cache's index "
+    "(cached songs are fetched again)"
+)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -17,3 +38,67 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
     return connection
+
+
+def open_state(path: Path) -> sqlite3.Connection:
+    """The bot's database, usable whatever was left at `path`."""
+    problem = damage(path)
+    if problem is not None:
+        aside = _move_aside(path)
+        log.error(
+            "the database %s %s; moved it to %s and started a fresh one. Lost: %s.",
+            path,
+            problem,
+            aside,
+            WHAT_IT_HOLDS,
+        )
+    connection = connect(path)
+    if connection.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    return connection
+
+
+def damage(path: Path) -> str | None:
+    """What is wrong with the database at `path` (as a phrase: "is not a SQLite database"), or None
+    when it is usable or does not exist yet. Reads only; `musicbox doctor` asks it too."""
+    if not path.exists():
+        return None
+    unwritable = [p.name for p in (path, *_companions(path)) if p.exists() and not os.access(p, os.W_OK)]
+    if unwritable:
+        return f"cannot be written by this user ({', '.join(unwritable)}: made by another, e.g. root)"
+    try:
+        # Read-write, as the bot opens it: a read-only open of a healthy file can fail (its WAL
+        # needs the -shm), and nothing is written here.
+        reader = sqlite3.connect(path, timeout=5.0)
+    except sqlite3.Error as refused:
+        return f"cannot be opened ({refused})"
+    try:
+        verdict = reader.execute("PRAGMA quick_check").fetchone()[0]
+        stamp = reader.execute("PRAGMA application_id").fetchone()[0]
+        tables = {
+            str(row[0])
+            for row in reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not str(row[0]).startswith("sqlite_")
+        }
+    except sqlite3.DatabaseError as broken:
+        return f"is not a SQLite database or is damaged ({broken})"
+    finally:
+        reader.close()
+    if verdict != "ok":
+        return f"is damaged (integrity check: {verdict})"
+    if stamp not in (0, APPLICATION_ID) or (stamp == 0 and not tables <= OUR_TABLES):
+        return f"belongs to another program (its tables: {', '.join(sorted(tables)) or 'none'})"
+    return None
+
+
+def _companions(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _move_aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.replace(aside)
+    for companion in _companions(path):
+        if companion.exists():
+            companion.replace(companion.with_name(aside.name + companion.name.removeprefix(path.name)))
+    return aside

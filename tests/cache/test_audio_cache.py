@@ -5,6 +5,7 @@ half; the index survives a restart; eviction spares what is playing or queued.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import psutil
 import pytest
 
 from musicbox.cache.audio import CachedAudio
+from musicbox.cache.ogg import starts_as_opus
 from musicbox.cache.store import PARTIAL, AudioStore
 from musicbox.core.track import TrackId
 from musicbox.sim.media import MediaWorld
@@ -150,4 +152,32 @@ async def test_eviction_spares_the_queued_song_and_drops_the_one_nobody_wants(
     assert not audio_store.contains("http:song-12")  # played once, wanted by nobody: evicted
     assert audio_store.contains("http:song-13")
     assert audio_store.stats().used_bytes <= song_bytes * 2.5
+    await cached.aclose()
+
+
+@pytest.mark.parametrize("damaged_from", [0, 3000], ids=["from its start", "part-way"])
+async def test_a_damaged_cached_file_is_dropped_logged_once_and_the_song_still_plays_whole(
+    media_world: MediaWorld,
+    tmp_path: Path,
+    database: sqlite3.Connection,
+    caplog: pytest.LogCaptureFixture,
+    damaged_from: int,
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    track, url = TrackId("http", f"song-11-{damaged_from}"), media_world.track_url(11, seconds=SECONDS)
+    await play_to_end(cached, track, url)
+    await wait_cached(cached, track)
+    path = cached.store.file_for(str(track))
+    good = path.read_bytes()
+    path.write_bytes(good[:damaged_from] + bytes(range(256)) * (len(good) // 256))  # a disk error
+    with caplog.at_level(logging.WARNING):
+        heard = await play_to_end(cached, track, url)
+    assert abs(heard - FRAMES) <= 3, heard  # the whole song, the rest of it from its source
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"the cached file of {track} was damaged" in warning
+    if damaged_from == 0:  # found at once: the song was played from a new fill, cached afresh
+        await wait_cached(cached, track)
+        assert starts_as_opus(path.read_bytes()[:512])
+    else:  # found part-way: the file is gone, the next play caches it again
+        assert not path.exists() and not cached.store.contains(str(track))
     await cached.aclose()

@@ -81,3 +81,20 @@ def test_purge_all_empties_the_cache(tmp_path: Path) -> None:
     assert musicbox(tmp_path, "cache", "purge", "--all").returncode == 0
     report = json.loads(musicbox(tmp_path, "cache", "stats", "--json").stdout)
     assert (report["songs"], report["used_mb"]) == (0, 0.0)
+
+
+def test_stats_before_the_bot_ever_ran_makes_nothing_the_service_could_not_write(tmp_path: Path) -> None:
+    # Run as root before the service's first start, anything made here would be root's.
+    ran = musicbox(tmp_path, "cache", "stats")
+    assert ran.returncode == 0 and "Nothing is cached yet" in ran.stdout, ran.stderr
+    assert not (tmp_path / "state").exists() and not (tmp_path / "cache").exists()
+    assert musicbox(tmp_path, "cache", "purge", "--all").returncode == 0
+    assert not (tmp_path / "state").exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_damaged_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "musicbox.sqlite3").write_bytes(b"garbage " * 500)
+    ran = musicbox(tmp_path, "cache", "stats")
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert "is not a SQLite database" in ran.stderr and "moves it aside at its next start" in ran.stderr

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
 from musicbox.sim.media.catalog import entry
@@ -86,3 +88,40 @@ async def test_a_broken_config_is_named_and_the_rest_still_checked(tmp_path: Pat
     assert code == 1
     assert found["config"]["verdict"] == "fail" and "default_volume" in found["config"]["detail"]
     assert found["ffmpeg"]["verdict"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("toml", "shown"),
+    [
+        ('[discord]\ntokn = "x"\n', "musicbox.toml [discord]: unknown key 'tokn'"),
+        ('[discord]\n"[/]" = 1\n', "musicbox.toml [discord]: unknown key '[/]'"),
+    ],
+)
+async def test_a_config_key_is_named_with_its_section_as_typed(tmp_path: Path, toml: str, shown: str) -> None:
+    (tmp_path / "musicbox.toml").write_text(toml)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "musicbox",
+        "doctor",
+        env={**os.environ, "MUSICBOX_CONFIG": str(tmp_path / "musicbox.toml"), "COLUMNS": "400"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    printed, errors = await asyncio.wait_for(process.communicate(), timeout=90)
+    assert process.returncode == 1 and "Traceback" not in errors.decode(), errors.decode()
+    [config] = [line for line in printed.decode().splitlines() if "config:" in line]
+    assert shown in config, config
+
+
+async def test_doctor_checks_the_database_and_leaves_it_as_it_found_it(tmp_path: Path) -> None:
+    environment = {"MUSICBOX_CONFIG": str(tmp_path / "none.toml"), "STATE_DIRECTORY": str(tmp_path)}
+    _, findings = await doctor(environment)
+    assert "not made yet" in by_check(findings)["database"]["detail"]
+    assert not (tmp_path / "musicbox.sqlite3").exists()  # doctor makes nothing, whoever runs it
+    (tmp_path / "musicbox.sqlite3").write_bytes(b"not a database, a shopping list\n" * 100)
+    _, findings = await doctor(environment)
+    database = by_check(findings)["database"]
+    assert database["verdict"] == "warn" and "is not a SQLite database" in database["detail"]
+    assert "moves it aside at its next start" in database["fix"]
+    assert (tmp_path / "musicbox.sqlite3").read_bytes().startswith(b"not a database")

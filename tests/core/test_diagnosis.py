@@ -86,3 +86,11 @@ def test_a_dns_resolver_the_unit_denies_is_named_with_the_fix() -> None:
         judged = diagnosis.resolvers(fine, denied)
         assert judged is not None and judged.verdict is Verdict.OK
     assert diagnosis.resolvers(["100.100.100.100"], "") is None  # no unit here: nothing to judge
+
+
+def test_the_database_is_judged_by_what_the_next_start_will_do() -> None:
+    assert diagnosis.database("/s/musicbox.sqlite3", False, None).verdict is Verdict.OK
+    assert diagnosis.database("/s/musicbox.sqlite3", True, None).detail == "/s/musicbox.sqlite3 is healthy"
+    damaged = diagnosis.database("/s/musicbox.sqlite3", True, "is not a SQLite database")
+    assert damaged.verdict is Verdict.WARN and "moves it aside" in damaged.fix
+    assert diagnosis.exit_code([damaged]) == 0  # the bot still plays

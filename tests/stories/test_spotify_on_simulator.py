@@ -3,13 +3,14 @@ each track in the media world's search feed, and the channel hears the matched s
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from musicbox.bot import text
 from musicbox.sim.media import entry
 from musicbox.sim.signature import LADDER_SIZE
 from musicbox.sim.spotify import SpotifyFake, album_id, track_id
-from musicbox.sources.spotify import CREDENTIALS_REFUSED, SpotifySource
+from musicbox.sources.spotify import CREDENTIALS_REFUSED, FAILING, SpotifySource
 from musicbox.sources.ytdlp import SPOTIFY_NEEDS_SETUP
 from tests.fixtures.spotify import spotify_config
 from tests.world.fixture import World
@@ -95,6 +96,28 @@ async def test_bad_or_missing_spotify_credentials_tell_the_member_what_the_owner
         missing, private = await reply_text(await home.alice.run_command("play", home.text, query=link))
         assert private and SPOTIFY_NEEDS_SETUP in missing
     assert not any(path.startswith("/v1/") for path in spotify_fake.requests())
+
+
+async def test_spotify_failing_is_told_as_spotify_failing_not_as_the_owner_s_credentials(
+    world: World, spotify_fake: SpotifyFake
+) -> None:
+    home = stage(world.sim)
+    link = f"spotify:track:{track_id(6)}"
+    await home.alice.join_voice(home.voice)
+    async with world.bot(spotify=spotify_config(spotify_fake)):
+        spotify_fake.fail_everything(500)  # the token request first, then every Web API call
+        failing, private = await reply_text(await home.alice.run_command("play", home.text, query=link))
+        assert private and failing == f"I couldn't play “{link}”: {FAILING}."
+        assert spotify_fake.requests("/api/token")  # it was asked, and it failed
+        spotify_fake.fail_everything(None)
+        async with asyncio.timeout(30):  # Spotify's circuit opened: it is tried again once it admits
+            while True:
+                said, private = await reply_text(await home.alice.run_command("play", home.text, query=link))
+                if not private:
+                    break
+                assert FAILING in said or "try again" in said, said
+                await asyncio.sleep(1)
+        assert said.startswith("Playing") and entry(6).title in said
 
 
 async def test_a_spotify_playlist_over_the_limit_is_refused_before_anything_is_queued(

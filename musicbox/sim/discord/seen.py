@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,10 @@ from musicbox.sim.discord.world import TIMESTAMP, user_payload
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7  # "musicbox is thinking…": a deferred response not yet edited
 POLL_S = 0.005
+# What Discord reads in a message's content as a mention: <@id> or <@!id> a user, <@&id> a role.
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_EVERYONE = re.compile(r"@(everyone|here)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class SeenMessage:
     deleted: bool = False
     webhook_id: int | None = None
     shown: list[str] = field(default_factory=list)  # every text the message showed, oldest first
+    # As the bot sent it with the content: None (absent) is Discord's default, every mention pings.
+    allowed_mentions: dict[str, Any] | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -65,10 +72,24 @@ class SeenMessage:
             parts.append((embed.get("footer") or {}).get("text", ""))
         return "\n".join(p for p in parts if p)
 
+    def pinged(self) -> set[str]:
+        """Whom Discord notifies for this content: "everyone" (@everyone or @here), "user:ID",
+        "role:ID", as the mentions in it and the allowed_mentions sent with it decide."""
+        allowed = self.allowed_mentions
+        parse = {"everyone", "users", "roles"} if allowed is None else set(allowed.get("parse") or [])
+        users = {str(u) for u in (allowed or {}).get("users") or []}
+        roles = {str(r) for r in (allowed or {}).get("roles") or []}
+        pinged = {"everyone"} if "everyone" in parse and _EVERYONE.search(self.content) else set()
+        pinged |= {f"user:{u}" for u in _USER_MENTION.findall(self.content) if "users" in parse or u in users}
+        pinged |= {f"role:{r}" for r in _ROLE_MENTION.findall(self.content) if "roles" in parse or r in roles}
+        return pinged
+
     def apply(self, body: dict[str, Any], *, edit: bool) -> None:
         for key in ("content", "embeds", "components"):
             if key in body:
                 setattr(self, key, body[key] if body[key] is not None else ("" if key == "content" else []))
+        if "content" in body:
+            self.allowed_mentions = body.get("allowed_mentions")
         if edit:
             self.flags &= ~LOADING
             self.edits += 1

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
+import hashlib
 import html
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -55,6 +57,7 @@ class MediaWorld:
         self._log: list[str] = []
         self._log_lock = threading.Lock()
         self._flaky_failed: collections.Counter[str] = collections.Counter()
+        self._titles: dict[str, tuple[str, ...]] = {}  # titled playlists: key -> their entries' titles
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="media-world", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -151,6 +154,14 @@ class MediaWorld:
         query = urlencode({"count": count, "first": first_index, "s": f"{seconds:g}"})
         return f"{self.base_url}/playlist/{kind}?{query}"
 
+    def titled_playlist_url(self, titles: Sequence[str], *, seconds: float = 8.0) -> str:
+        """An XSPF playlist of catalog songs 0, 1, … whose entries carry these titles: a title is
+        whatever an uploader typed (markdown, mentions, 2,500 characters), and the address stays short."""
+        key = hashlib.sha256("\0".join(titles).encode()).hexdigest()[:16]
+        self._titles[key] = tuple(titles)
+        query = urlencode({"count": len(titles), "first": 0, "s": f"{seconds:g}", "titles": key})
+        return f"{self.base_url}/playlist/xspf?{query}"
+
     def search_url(self, words: str, limit: int) -> str:
         return self.search_template.format(query=quote(words), limit=limit)
 
@@ -216,6 +227,11 @@ class MediaWorld:
         first = int(request.query.get("first", "0"))
         seconds = float(request.query.get("s", "8"))
         songs = [entry(first + offset) for offset in range(count)]
+        titles = self._titles.get(request.query.get("titles", ""))
+        if titles is not None:
+            songs = [
+                dataclasses.replace(song, title=title) for song, title in zip(songs, titles, strict=True)
+            ]
         title = f"Mixtape {first}-{first + count - 1}"
         if kind == "xspf":
             return _xspf(

@@ -2,7 +2,8 @@
 
 Client-credentials tokens (Basic auth, 401 on anything else), tracks, albums and their paged tracks,
 playlists and their paged items (limit/offset/next as Spotify pages them), an artist's top tracks,
-404 for ids that do not exist, and one 429 with Retry-After on demand, mid-playlist."""
+404 for ids that do not exist, one 429 with Retry-After on demand, mid-playlist, and server errors
+on demand."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class SpotifyFake:
         self._lock = threading.Lock()
         self._log: list[str] = []
         self.throttled = 0  # 429s answered so far
+        self._failing_with: int | None = None
 
     @property
     def accounts_base(self) -> str:
@@ -67,6 +69,11 @@ class SpotifyFake:
     def throttle_playlist_page(self, offset: int, *, retry_after_s: int = 1) -> None:
         """The next request for a playlist page starting at `offset` is answered 429 once."""
         self._throttle = _Throttle(offset, retry_after_s)
+
+    def fail_everything(self, status: int | None = 500) -> None:
+        """Every request, the token's included, is answered `status` (a server error by default)
+        until called again with None: Spotify having a bad day."""
+        self._failing_with = status
 
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working, as when Spotify expires one early."""
@@ -118,6 +125,8 @@ class SpotifyFake:
     ) -> web.StreamResponse:
         with self._lock:
             self._log.append(request.path_qs)
+        if self._failing_with is not None:
+            return web.Response(status=self._failing_with, text="upstream connect error")
         return await handler(request)
 
     # -- accounts -----------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""`musicbox status` as the owner reads it: server, channel and song names, upstream hosts and log
+lines are whatever someone typed, and text like `[/]` or `[bold]` in them shows as typed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from musicbox.service.control import serving
+
+MARKUP = "[/] [bold]not bold[/bold] [link=http://x]"
+
+
+def report_naming(text: str) -> dict[str, Any]:
+    """What a running bot answers, with `text` in every name and line someone else chose."""
+    return {
+        "state": "online",
+        "version": "1.0",
+        "pid": 1,
+        "uptime_s": 60.0,
+        "user": f"bot {text}",
+        "gateway_latency_ms": 40.0,
+        "guilds": 1,
+        "voice_sessions": [
+            {
+                "guild_id": 1,
+                "guild": f"server {text}",
+                "channel": f"channel {text}",
+                "now_playing": f"song {text}",
+                "position_s": 3.0,
+                "paused": True,
+                "queue_length": 2,
+                "loop": "off",
+            }
+        ],
+        "max_voice_sessions": 4,
+        "rss_mb": 80.0,
+        "children": 0,
+        "tasks": 10,
+        "last_errors": [{"at": 0.0, "level": "WARNING", "guild": 1, "message": f"could not play {text}"}],
+        "cache": None,
+        "upstreams": {
+            "retries": 0,
+            "failures": 5,
+            "troubled": [
+                {"name": f"host{text}", "circuit": "open", "consecutive_failures": 5, "retry_in_s": 9}
+            ],
+        },
+    }
+
+
+async def test_names_and_log_lines_holding_markup_are_shown_as_typed(tmp_path: Path) -> None:
+    async with serving(tmp_path, lambda: report_naming(MARKUP)):
+        shown = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "musicbox",
+            "status",
+            env={**os.environ, "RUNTIME_DIRECTORY": str(tmp_path), "COLUMNS": "400"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        printed, errors = await asyncio.wait_for(shown.communicate(), timeout=60)
+    assert shown.returncode == 0, errors.decode()
+    screen = printed.decode()
+    for line in (
+        f"as bot {MARKUP}",
+        f"server {MARKUP}",
+        f"song {MARKUP} (paused)",
+        f"could not play {MARKUP}",
+    ):
+        assert line in screen, screen
+    assert f"host{MARKUP}: circuit open" in screen
