@@ -238,8 +238,6 @@ SETTINGS_SHOWN = (
     "playlist limit {max_playlist} · max track length {max_track}"
 )
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
-IDLE_LEFT = "Left {channel} after {minutes} minutes without music or listeners."
-TRACK_FAILED = "Couldn't play “{title}”; skipped to the next track."
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
 
 
