@@ -25,7 +25,7 @@ from musicbox.core.config import Config, PathsConfig
 from musicbox.core.config_rules import RULES, ConfigError, parse_config
 
 APP = "musicbox"
-FILE_NAME = "musicbox.toml"
+FILE_NAME = "config.toml"  # install.sh, the Containerfile and docs/operations.md name it too
 # Where systemd puts the directories the unit asks for (see systemd/musicbox.service).
 SERVICE_DIRECTORIES = {
     "CONFIGURATION_DIRECTORY": Path("/etc/musicbox"),
