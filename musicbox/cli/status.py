@@ -1,4 +1,5 @@
 """`musicbox status`: how the running bot is, asked over its control socket; when nothing answers,
+whether it runs at all (a socket listening but silent is a busy or stuck bot, not a stopped one),
 systemd's view of the unit and the last lines it logged."""
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import typer
 from rich.table import Table
 
 from musicbox.cli.console import FAILURE, out, print_json
-from musicbox.service.control import ControlUnavailable, ask_status
-from musicbox.service.unit import last_log, unit_state
-from musicbox.store.config_file import paths_for
+from musicbox.service.control import BotUnresponsive, ControlUnavailable, ask_status
+from musicbox.service.unit import has_systemd, last_log, unit_state
+from musicbox.store.config_file import config_path, paths_for
+
+DOWN = ("stopped", "unresponsive")
 
 
 def status(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
@@ -22,31 +25,29 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
     try:
         report = asyncio.run(ask_status(runtime_dir))
     except ControlUnavailable as down:
-        report = {"state": "stopped", "reason": str(down), "unit": unit_state(), "last_log": last_log()}
+        report = {
+            "state": "unresponsive" if isinstance(down, BotUnresponsive) else "stopped",
+            "reason": str(down),
+            "config": str(config_path(os.environ)),
+            "unit": unit_state(),
+            "last_log": last_log(),
+        }
     if json_output:
         print_json(report)
     else:
         _show(report)
-    if report["state"] == "stopped":
+    if report["state"] in DOWN:
         raise typer.Exit(FAILURE)
 
 
 def _show(report: dict[str, Any]) -> None:
-    if report["state"] == "stopped":
-        out.print(f"[bold red]●[/] musicbox is not running ({report['reason']})")
-        unit = report["unit"]
-        if unit:
-            out.print(
-                f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
-                f"last exit status {unit.get('ExecMainStatus')}"
-            )
-        for line in report["last_log"]:
-            out.print(f"  [dim]{line}[/]")
-        out.print("  Start it with `musicbox service start`, or see `musicbox logs` and `musicbox doctor`.")
+    if report["state"] in DOWN:
+        _show_down(report)
         return
     colour = "green" if report["state"] == "online" else "yellow"
     latency = report["gateway_latency_ms"]
     out.print(f"[bold {colour}]●[/] musicbox {report['version']} {report['state']} as {report['user']}")
+    out.print(f"  config {report['config']}")
     out.print(
         f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
         f"{report['children']} child processes"
@@ -75,6 +76,39 @@ def _show(report: dict[str, Any]) -> None:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:
         out.print(f"  [red]{error['level']}[/] {error['message']}")
+
+
+def _show_down(report: dict[str, Any]) -> None:
+    if report["state"] == "unresponsive":
+        out.print(f"[bold yellow]●[/] musicbox is running but not answering ({report['reason']})")
+    else:
+        out.print(f"[bold red]●[/] musicbox is not running ({report['reason']})")
+    out.print(f"  config {report['config']}")
+    unit = report["unit"]
+    if unit:
+        out.print(
+            f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
+            f"last exit status {unit.get('ExecMainStatus')}"
+        )
+    for line in report["last_log"]:
+        out.print(f"  [dim]{line}[/]")
+    out.print(f"  {what_to_do(report['state'], systemd=has_systemd())}")
+
+
+def what_to_do(state: str, *, systemd: bool) -> str:
+    """The next step for a bot that is not answering; `musicbox service` only where systemd runs."""
+    if state == "unresponsive":
+        restart = "`musicbox service restart`" if systemd else "restarting `musicbox run` or its container"
+        return (
+            "A busy box can delay it: ask again in a minute. If it stays so, see `musicbox logs`; "
+            f"{restart} keeps the queues."
+        )
+    if systemd:
+        return "Start it with `musicbox service start`, or see `musicbox logs` and `musicbox doctor`."
+    return (
+        "No systemd here: start it with `musicbox run` (or its container: "
+        "`docker compose -f packaging/compose.yaml up -d`); `musicbox doctor` checks what it needs."
+    )
 
 
 def _show_upstreams(upstreams: dict[str, Any]) -> None:
