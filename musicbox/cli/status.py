@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from musicbox.cli.console import FAILURE, out, print_json
@@ -47,7 +48,7 @@ def _show(report: dict[str, Any]) -> None:
     colour = "green" if report["state"] == "online" else "yellow"
     latency = report["gateway_latency_ms"]
     out.print(f"[bold {colour}]●[/] musicbox {report['version']} {report['state']} as {report['user']}")
-    out.print(f"  config {report['config']}")
+    out.print(f"  config {report['config']}", markup=False)
     out.print(
         f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
         f"{report['children']} child processes"
@@ -79,20 +80,22 @@ def _show(report: dict[str, Any]) -> None:
 
 
 def _show_down(report: dict[str, Any]) -> None:
+    # A reason and the log lines quote paths and whatever was logged: text, not markup.
     if report["state"] == "unresponsive":
-        out.print(f"[bold yellow]●[/] musicbox is running but not answering ({report['reason']})")
+        out.print(f"[bold yellow]●[/] musicbox is running but not answering ({escape(report['reason'])})")
     else:
-        out.print(f"[bold red]●[/] musicbox is not running ({report['reason']})")
-    out.print(f"  config {report['config']}")
+        out.print(f"[bold red]●[/] musicbox is not running ({escape(report['reason'])})")
+    out.print(f"  config {report['config']}", markup=False)
     unit = report["unit"]
     if unit:
         out.print(
             f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
-            f"last exit status {unit.get('ExecMainStatus')}"
+            f"last exit status {unit.get('ExecMainStatus')}",
+            markup=False,
         )
     for line in report["last_log"]:
-        out.print(f"  [dim]{line}[/]")
-    out.print(f"  {what_to_do(report['state'], systemd=has_systemd())}")
+        out.print(f"  [dim]{escape(line)}[/]")
+    out.print(f"  {what_to_do(report['state'], systemd=has_systemd())}", markup=False)
 
 
 def what_to_do(state: str, *, systemd: bool) -> str:
