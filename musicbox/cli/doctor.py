@@ -28,7 +28,7 @@ from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
-from musicbox.store.config_file import config_path, load_config
+from musicbox.store.config_file import config_path, left_behind, load_config
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 DNS_WAIT_S = 10.0  # a resolver that never answers is as broken as one that says no
@@ -109,6 +109,8 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     found.append(
         diagnosis.ok("config", f"{path} is valid" if path.exists() else f"no file at {path}: defaults")
     )
+    if (old := left_behind(path)) is not None:
+        found.append(diagnosis.old_config(str(old), str(path), read_exists=path.exists()))
     step("token")
     found += _token_and_clock(config)
     found.append(_disk(config))

@@ -71,6 +71,16 @@ def ytdlp_age(version: str, today: date) -> Finding:
     return ok("yt-dlp", detail)
 
 
+def old_config(old: str, read: str, *, read_exists: bool) -> Finding:
+    """A config under musicbox 0.1.0's name, which nothing reads any more."""
+    fix = (
+        f"Copy what you still need from it into {read}, then delete it"
+        if read_exists
+        else f"Run `mv {old} {read}`"
+    )
+    return Finding("old config", Verdict.WARN, f"{old} is not read: musicbox reads {read}", fix)
+
+
 def search_host(template: str) -> str | None:
     """The host `doctor --online` reaches first for a search template: a URL's, YouTube's for
     yt-dlp's ytsearch, None for another yt-dlp search prefix."""

@@ -71,3 +71,26 @@ def test_only_a_failure_whose_name_resolves_is_sent_to_musicbox_update() -> None
     assert extractor.fix == "Run `musicbox update`, then try again"
     unknown = diagnosis.online_failure("it could not be read", None, resolves=False)
     assert unknown.fix == "Run `musicbox update`, then try again"
+
+
+def test_an_old_config_beside_a_new_one_is_merged_by_hand_not_moved_over_it() -> None:
+    both = diagnosis.old_config("/etc/musicbox/musicbox.toml", "/etc/musicbox/config.toml", read_exists=True)
+    assert both.verdict is Verdict.WARN and "mv" not in both.fix
+
+
+async def test_a_config_under_the_old_name_is_pointed_out_with_the_move(tmp_path: Path) -> None:
+    """A box set up by hand with musicbox 0.1.0 (install.sh moves it on an upgrade itself)."""
+    old, read = tmp_path / "musicbox.toml", tmp_path / "config.toml"
+    write_config(old, {"playback": {"default_volume": 80}})
+    environment = {"CONFIGURATION_DIRECTORY": str(tmp_path), "CACHE_DIRECTORY": str(tmp_path)}
+    _, found = await doctor(environment)
+    assert found["old config"]["verdict"] == "warn"
+    assert found["old config"]["detail"] == f"{old} is not read: musicbox reads {read}"
+    assert found["old config"]["fix"] == f"Run `mv {old} {read}`"
+    ran = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "musicbox", "run",
+        env={**os.environ, **environment, "STATE_DIRECTORY": str(tmp_path)},
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, said = await asyncio.wait_for(ran.communicate(), timeout=60)
+    assert ran.returncode == 2 and f"run `mv {old} {read}`" in " ".join(said.decode().split())
