@@ -32,6 +32,8 @@ UNIT_DIR=/etc/systemd/system
 BIN_LINK=/usr/local/bin/musicbox
 SERVICE_USER=musicbox
 DATA_DIRS=(/etc/musicbox /var/lib/musicbox /var/cache/musicbox /var/log/musicbox)
+# The file the program reads (musicbox/store/config_file.py) and `musicbox setup` writes.
+CONFIG_FILE=/etc/musicbox/config.toml
 UNITS=(musicbox.service musicbox-update.service musicbox-update.timer)
 PACKAGES=(ffmpeg libopus0 python3-venv)
 # The system's Python, never whichever python3 comes first on PATH (a pyenv or conda one may lack
@@ -202,6 +204,13 @@ make_config_dir() {
     local gid
     gid=$(awk -F: -v name="$SERVICE_USER" '$1 == name { print $3 }' "$ROOT/etc/group")
     install -d -m 0750 -o 0 -g "$gid" "$ROOT/etc/musicbox"
+    # musicbox 0.1.0 read musicbox.toml while the docs said config.toml: an upgrade keeps the
+    # config `musicbox setup` wrote then by moving it to the one name everything now uses.
+    local old="$ROOT/etc/musicbox/musicbox.toml"
+    if [[ -f $old && ! -e $ROOT$CONFIG_FILE ]]; then
+        mv "$old" "$ROOT$CONFIG_FILE"
+        echo "    moved /etc/musicbox/musicbox.toml to $CONFIG_FILE"
+    fi
 }
 
 # Only artefacts this project controls: the dependencies at the versions and file hashes the lock
@@ -244,7 +253,7 @@ run_setup() {
     local musicbox="$ROOT$PREFIX/venv/bin/musicbox"
     # Under --root the config belongs in that root, not in this machine's /etc.
     if [[ -n $ROOT ]]; then
-        export MUSICBOX_CONFIG="$ROOT/etc/musicbox/config.toml"
+        export MUSICBOX_CONFIG="$ROOT$CONFIG_FILE"
     fi
     if [[ -n $TOKEN ]]; then
         step "setting up with the given token"
@@ -276,7 +285,7 @@ run_setup() {
 # setup hands the config to the service's group by name, which under --root is this machine's group,
 # not the root's; this gives it to the root's own musicbox group (the same one on a real install).
 own_config() {
-    local config="$ROOT/etc/musicbox/config.toml" ids
+    local config="$ROOT$CONFIG_FILE" ids
     [[ -f $config ]] || return 0
     # root's, readable by the service's group: the bot must not be able to rewrite its own config.
     ids=$(awk -F: -v name="$SERVICE_USER" '$1 == name { print "0:" $4 }' "$ROOT/etc/passwd")
@@ -302,7 +311,7 @@ remove_program() {
 remove_data() {
     step "removing musicbox's config, cache, queues and the $SERVICE_USER user"
     for directory in "${DATA_DIRS[@]}"; do
-        rm -rf "${ROOT:?}$directory"
+        rm -rf "$ROOT$directory"
     done
     if grep -q "^$SERVICE_USER:" "$ROOT/etc/passwd"; then
         local prefix=()

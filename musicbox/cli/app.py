@@ -23,6 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's wrapped lines into sentences; typer's "rich" mode prints each
+    # source line break, so help broke mid-sentence. It also shows `musicbox setup` as code.
+    rich_markup_mode="markdown",
 )
 
 

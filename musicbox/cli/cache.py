@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import typer
 from rich.markup import escape
@@ -15,7 +15,7 @@ from musicbox.cli.console import BAD_INPUT, fail, out, print_json
 from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
 from musicbox.core.tuning import overrides_from, tune
-from musicbox.service.logbook import BadSince, parse_since
+from musicbox.service.logbook import BadSince, describe_span, parse_since
 from musicbox.service.probe import probe
 from musicbox.sources.metadata import MetadataCache
 from musicbox.store.config_file import load_config
@@ -99,7 +99,7 @@ def purge(
             {"songs_removed": len(keys), "freed_mb": round(freed / 2**20, 1), "lookups_removed": lookups}
         )
         return
-    span = f" not played for {timedelta(seconds=int(age_s))}" if older_than else ""
+    span = f" not played for {describe_span(age_s)}" if older_than else ""
     out.print(f"[green]✓[/] removed {len(keys)} songs{span} ({freed / 2**20:.1f} MB) and {lookups} lookups")
 
 

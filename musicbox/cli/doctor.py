@@ -29,10 +29,11 @@ from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
-from musicbox.store.config_file import config_path, load_config
+from musicbox.store.config_file import config_path, left_behind, load_config
 from musicbox.store.database import damage
 
 RESOLV_CONF = Path("/etc/resolv.conf")
+DNS_WAIT_S = 10.0  # a resolver that never answers is as broken as one that says no
 _MARK = {Verdict.OK: "[green]✓[/]", Verdict.WARN: "[yellow]![/]", Verdict.FAIL: "[red]✗[/]"}
 
 
@@ -110,7 +111,11 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     except ConfigError as bad:
         return [*found, Finding("config", Verdict.FAIL, str(bad), "Fix the value, or run `musicbox setup`")]
     path = config_path(environment)
-    found.append(diagnosis.ok("config", f"{path} is valid" if path.exists() else "no file: defaults"))
+    found.append(
+        diagnosis.ok("config", f"{path} is valid" if path.exists() else f"no file at {path}: defaults")
+    )
+    if (old := left_behind(path)) is not None:
+        found.append(diagnosis.old_config(str(old), str(path), read_exists=path.exists()))
     step("token")
     found += _token_and_clock(config)
     found.append(_disk(config))
@@ -193,9 +198,20 @@ async def _online(config: Config, words: str) -> Finding:
             )
         await source.media_url(found[0])
     except QueryFailed as failed:
-        return Finding("online", Verdict.FAIL, str(failed), "Run `musicbox update`, then try again")
+        host = diagnosis.search_host(config.resolver.search_template)
+        resolves = host is None or await _resolves(host)
+        return diagnosis.online_failure(str(failed), host, resolves=resolves)
     finally:
         await source.aclose()
         database.close()
     elapsed = time.monotonic() - started
     return diagnosis.ok("online", f"found and resolved {found[0].title!r} in {elapsed:.1f} s")
+
+
+async def _resolves(host: str) -> bool:
+    try:
+        async with asyncio.timeout(DNS_WAIT_S):
+            await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (OSError, TimeoutError):
+        return False
+    return True

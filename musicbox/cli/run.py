@@ -17,7 +17,7 @@ from musicbox.core.secrets import forms_of, token_problem
 from musicbox.service.logbook import LINE_FORMAT, file_handler
 from musicbox.service.runner import TokenRejected, run_service
 from musicbox.service.secret_keeping import keep_from_children, redact_logs
-from musicbox.store.config_file import config_path, load_config
+from musicbox.store.config_file import config_path, left_behind, load_config
 
 
 def run(
@@ -31,9 +31,13 @@ def run(
     except ConfigError as bad:
         fail(str(bad), "Fix the value, or run `musicbox setup` to write a fresh config.", code=BAD_INPUT)
     if not config.discord.token:
+        path = config_path(environment)
+        old = left_behind(path)
         fail(
-            f"no bot token in {config_path(environment)} or MUSICBOX_TOKEN",
-            "Run `musicbox setup` to add one, or `musicbox demo` to see musicbox work without Discord.",
+            f"no bot token in {path} or MUSICBOX_TOKEN",
+            f"{old} is musicbox 0.1.0's name for it and no longer read: run `mv {old} {path}`."
+            if old is not None and not path.exists()
+            else "Run `musicbox setup` to add one, or `musicbox demo` to see musicbox work without Discord.",
             code=BAD_INPUT,
         )
     if problem := token_problem(config.discord.token):

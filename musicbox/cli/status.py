@@ -1,4 +1,5 @@
 """`musicbox status`: how the running bot is, asked over its control socket; when nothing answers,
+whether it runs at all (a socket listening but silent is a busy or stuck bot, not a stopped one),
 systemd's view of the unit and the last lines it logged."""
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from musicbox.cli.console import FAILURE, out, print_json
-from musicbox.service.control import ControlUnavailable, ask_status
-from musicbox.service.unit import last_log, unit_state
-from musicbox.store.config_file import paths_for
+from musicbox.service.control import BotUnresponsive, ControlUnavailable, ask_status
+from musicbox.service.unit import has_systemd, last_log, unit_state
+from musicbox.store.config_file import config_path, paths_for
+
+DOWN = ("stopped", "unresponsive")
 
 
 def status(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
@@ -23,28 +26,24 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
     try:
         report = asyncio.run(ask_status(runtime_dir))
     except ControlUnavailable as down:
-        report = {"state": "stopped", "reason": str(down), "unit": unit_state(), "last_log": last_log()}
+        report = {
+            "state": "unresponsive" if isinstance(down, BotUnresponsive) else "stopped",
+            "reason": str(down),
+            "config": str(config_path(os.environ)),
+            "unit": unit_state(),
+            "last_log": last_log(),
+        }
     if json_output:
         print_json(report)
     else:
         _show(report)
-    if report["state"] == "stopped":
+    if report["state"] in DOWN:
         raise typer.Exit(FAILURE)
 
 
 def _show(report: dict[str, Any]) -> None:
-    if report["state"] == "stopped":
-        out.print(f"[bold red]●[/] musicbox is not running ({escape(report['reason'])})")
-        unit = report["unit"]
-        if unit:
-            out.print(
-                f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
-                f"last exit status {unit.get('ExecMainStatus')}",
-                markup=False,
-            )
-        for line in report["last_log"]:
-            out.print(f"  [dim]{escape(line)}[/]")
-        out.print("  Start it with `musicbox service start`, or see `musicbox logs` and `musicbox doctor`.")
+    if report["state"] in DOWN:
+        _show_down(report)
         return
     colour = "green" if report["state"] == "online" else "yellow"
     latency = report["gateway_latency_ms"]
@@ -52,6 +51,7 @@ def _show(report: dict[str, Any]) -> None:
         f"[bold {colour}]●[/] musicbox {escape(str(report['version']))} {report['state']} "
         f"as {escape(str(report['user']))}"
     )
+    out.print(f"  config {report['config']}", markup=False)
     out.print(
         f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
         f"{report['children']} child processes"
@@ -81,6 +81,41 @@ def _show(report: dict[str, Any]) -> None:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:
         out.print(f"  [red]{escape(str(error['level']))}[/] {escape(str(error['message']))}")
+
+
+def _show_down(report: dict[str, Any]) -> None:
+    # A reason and the log lines quote paths and whatever was logged: text, not markup.
+    if report["state"] == "unresponsive":
+        out.print(f"[bold yellow]●[/] musicbox is running but not answering ({escape(report['reason'])})")
+    else:
+        out.print(f"[bold red]●[/] musicbox is not running ({escape(report['reason'])})")
+    out.print(f"  config {report['config']}", markup=False)
+    unit = report["unit"]
+    if unit:
+        out.print(
+            f"  systemd: {unit.get('ActiveState')} ({unit.get('SubState')}), "
+            f"last exit status {unit.get('ExecMainStatus')}",
+            markup=False,
+        )
+    for line in report["last_log"]:
+        out.print(f"  [dim]{escape(line)}[/]")
+    out.print(f"  {what_to_do(report['state'], systemd=has_systemd())}", markup=False)
+
+
+def what_to_do(state: str, *, systemd: bool) -> str:
+    """The next step for a bot that is not answering; `musicbox service` only where systemd runs."""
+    if state == "unresponsive":
+        restart = "`musicbox service restart`" if systemd else "restarting `musicbox run` or its container"
+        return (
+            "A busy box can delay it: ask again in a minute. If it stays so, see `musicbox logs`; "
+            f"{restart} keeps the queues."
+        )
+    if systemd:
+        return "Start it with `musicbox service start`, or see `musicbox logs` and `musicbox doctor`."
+    return (
+        "No systemd here: start it with `musicbox run` (or its container: "
+        "`docker compose -f packaging/compose.yaml up -d`); `musicbox doctor` checks what it needs."
+    )
 
 
 def _show_upstreams(upstreams: dict[str, Any]) -> None:

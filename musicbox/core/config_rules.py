@@ -105,11 +105,16 @@ def parse_config(
 ) -> Config:
     """`document` is the TOML file's content (`source` names it in errors); variables win over it."""
     values = _from_document(document, source)
+    # Where each value came from, so a bad one is blamed on the variable that set it, not the file.
+    origins = {
+        (section, key): f"{source} [{section}] {key}" for section, keys in values.items() for key in keys
+    }
     for name, (section, key) in _environment_keys(environment).items():
         values.setdefault(section, {})[key] = _from_text(RULES[section][key], environment[name], name)
+        origins[section, key] = name
     for section, keys in values.items():
         for key, value in keys.items():
-            _check_range(RULES[section][key], value, f"{source} [{section}] {key}")
+            _check_range(RULES[section][key], value, origins[section, key])
     return _build(values, paths)
 
 

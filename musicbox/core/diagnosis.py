@@ -8,6 +8,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from urllib.parse import urlsplit
 
 DISK_WARN_MB = 512
 DISK_FAIL_MB = 64
@@ -68,6 +69,37 @@ def ytdlp_age(version: str, today: date) -> Finding:
             "Run `musicbox update` (YouTube changes often)",
         )
     return ok("yt-dlp", detail)
+
+
+def old_config(old: str, read: str, *, read_exists: bool) -> Finding:
+    """A config under musicbox 0.1.0's name, which nothing reads any more."""
+    fix = (
+        f"Copy what you still need from it into {read}, then delete it"
+        if read_exists
+        else f"Run `mv {old} {read}`"
+    )
+    return Finding("old config", Verdict.WARN, f"{old} is not read: musicbox reads {read}", fix)
+
+
+def search_host(template: str) -> str | None:
+    """The host `doctor --online` reaches first for a search template: a URL's, YouTube's for
+    yt-dlp's ytsearch, None for another yt-dlp search prefix."""
+    if template.startswith("ytsearch"):
+        return "www.youtube.com"
+    return urlsplit(template).hostname if "://" in template else None
+
+
+def online_failure(reason: str, host: str | None, *, resolves: bool) -> Finding:
+    """A search that failed. A name that does not resolve is this box's network or DNS, which no
+    yt-dlp update fixes; anything else is most often a yt-dlp too old for the site."""
+    if host is not None and not resolves:
+        return Finding(
+            "online",
+            Verdict.FAIL,
+            f"{host} does not resolve: this box has no network or no working DNS",
+            f"Check the network and DNS (`getent hosts {host}`), then run `musicbox doctor --online` again",
+        )
+    return Finding("online", Verdict.FAIL, reason, "Run `musicbox update`, then try again")
 
 
 def config_mode(path: str, mode: int, owner: str, group: str) -> Finding:

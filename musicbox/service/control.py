@@ -22,6 +22,9 @@ from typing import Any
 
 SOCKET_NAME = "control.sock"
 REQUEST_LIMIT = 256  # bytes: requests are single words
+# The bot answers from its event loop, which a box under load (a Pi also serving files, 200 songs
+# being resolved) can keep busy for seconds; a listening socket means it runs, so give it time.
+ANSWER_WAIT_S = 15.0
 
 Snapshot = Callable[[], dict[str, Any]]
 log = logging.getLogger(__name__)
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 
 class ControlUnavailable(Exception):
     """Nothing answers on the socket: the bot is not running (or runs as someone we cannot reach)."""
+
+
+class BotUnresponsive(ControlUnavailable):
+    """Something listens on the socket, so the bot runs, but it did not answer in time."""
 
 
 def socket_path(runtime_dir: Path) -> Path:
@@ -114,7 +121,7 @@ def _clear_the_way(path: Path) -> str | None:
     return problem
 
 
-async def ask_status(runtime_dir: Path, *, timeout_s: float = 3.0) -> dict[str, Any]:
+async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
     path = socket_path(runtime_dir)
     problem = unsafe(runtime_dir)
     if problem is not None:  # whoever made it could answer in the bot's name
@@ -131,6 +138,6 @@ async def ask_status(runtime_dir: Path, *, timeout_s: float = 3.0) -> dict[str, 
     except PermissionError as denied:
         raise ControlUnavailable(f"{path} is not ours to read: try `sudo musicbox status`") from denied
     except TimeoutError as slow:
-        raise ControlUnavailable(f"the bot did not answer on {path} within {timeout_s:g} s") from slow
+        raise BotUnresponsive(f"it did not answer on {path} within {timeout_s:g} s") from slow
     result: dict[str, Any] = json.loads(line)
     return result

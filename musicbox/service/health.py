@@ -39,7 +39,7 @@ class RecentErrors(logging.Handler):
 
 
 def snapshot(
-    bot: MusicBot, *, upstreams: Upstreams, started_at: float, errors: RecentErrors
+    bot: MusicBot, *, upstreams: Upstreams, started_at: float, errors: RecentErrors, config_file: str
 ) -> dict[str, Any]:
     process = psutil.Process()
     latency = bot.latency
@@ -47,6 +47,7 @@ def snapshot(
         "state": "online" if bot.is_ready() and not bot.is_closed() else "connecting",
         "version": __version__,
         "pid": os.getpid(),
+        "config": config_file,  # what the bot read, which may differ from what the owner's shell finds
         "uptime_s": round(time.time() - started_at, 1),
         "user": str(bot.user) if bot.user else None,
         "gateway_latency_ms": round(latency * 1000, 1) if math.isfinite(latency) else None,

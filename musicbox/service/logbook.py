@@ -52,6 +52,17 @@ def parse_since(text: str, now: datetime) -> datetime:
     raise BadSince(f"--since {text!r} is neither a span like 10m, 2h, 1d nor a date like 2026-11-24 18:00")
 
 
+def describe_span(seconds: float) -> str:
+    """A span as the owner typed it ("7 days", "1 day 12 hours"), to the nearest second: "7d" is
+    measured on a float clock, which a timedelta shows as "6 days, 23:59:59"."""
+    left, parts = round(seconds), []
+    for name, size in (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "0 seconds"
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     at: datetime | None  # None: a continuation line (a traceback) of the entry before it

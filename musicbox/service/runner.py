@@ -25,6 +25,7 @@ from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
+from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     )
     notifier = Notifier(environment)
     started_at = time.time()
+    config_file = str(config_path(environment))
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     resolver = YtDlpSource(config, database)
     sources = spotify_aware(resolver, config, database)
@@ -65,7 +67,11 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             control.serving(
                 config.paths.runtime_dir,
                 lambda: health.snapshot(
-                    bot, upstreams=resolver.upstreams, started_at=started_at, errors=errors
+                    bot,
+                    upstreams=resolver.upstreams,
+                    started_at=started_at,
+                    errors=errors,
+                    config_file=config_file,
                 ),
             ),
             _metrics_endpoint(bot, config),

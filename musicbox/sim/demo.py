@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from musicbox.sim.signature import LADDER_SIZE, ladder_index
 
 SCENE_LIMIT_S = 120.0  # the whole scene, bounded even if something hangs
 FIRST_SONG, PLAYLIST_FIRST, PLAYLIST_LENGTH = 7, 20, 3
+# Bold markers, and a backslash before punctuation (discord.utils.escape_markdown's escapes).
+_MARKDOWN = re.compile(r"(\*\*|\\[^A-Za-z0-9\s])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,8 @@ class Scene:
         interaction = await member.run_command(name, self.text, **options)
         try:
             reply = await interaction.reply(timeout=30)
-            saw, private = (
-                reply.text().strip().splitlines()[0] if reply.text().strip() else "",
-                reply.ephemeral,
-            )
+            # All of it, as Discord shows it: /queue's list, a refusal's whole sentence.
+            saw, private = reply.text().strip(), reply.ephemeral
         except AssertionError:
             saw, private = "The application did not respond", True
         if interaction.failed:
@@ -85,7 +86,7 @@ class Scene:
                 at_s=time.monotonic() - self._started,
                 member=member.name,
                 typed=_shorten(typed, 60),
-                saw=_shorten(saw, 70),
+                saw=saw,
                 private=private,
                 ack_ms=None if latency is None else latency * 1000,
             )
@@ -113,22 +114,43 @@ class Scene:
         return (_title(rung) if rung is not None else "…"), 20 * math.log10(max(rms, 1e-5))
 
     def render(self) -> Group:
-        table = Table(expand=True, show_edge=False)
-        table.add_column("t", justify="right", width=6)
-        table.add_column("member", width=6)
-        table.add_column("typed", ratio=1)
-        table.add_column("saw", ratio=1)
-        table.add_column("ack", justify="right", width=7)
-        for line in self.outcome.lines[-12:]:
-            ack = "-" if line.ack_ms is None else f"{line.ack_ms:.0f} ms"
-            saw = Text(line.saw, style="italic dim" if line.private else "")
-            table.add_row(f"{line.at_s:.1f}s", line.member, line.typed, saw, ack)
         title, dbfs = self.now_playing()
         playing = Text.assemble(("♪ ", "bold magenta"), (title, "bold"), "\n", _meter(dbfs))
         return Group(
-            Panel(table, title="#music: what members typed and saw (dim: only they saw it)"),
+            Panel(
+                conversation(self.outcome.lines[-12:]),
+                title="#music: what members typed and saw (dim: only they saw it)",
+            ),
             Panel(playing, title=f"{self.voice.name}: what listeners hear", border_style="magenta"),
         )
+
+
+def conversation(lines: list[Line]) -> Table:
+    """The channel as members saw it; a long reply wraps in its column rather than being cut."""
+    table = Table(expand=True, show_edge=False)
+    table.add_column("t", justify="right", width=6)
+    table.add_column("member", width=6)
+    table.add_column("typed", ratio=2)
+    table.add_column("saw", ratio=3)
+    table.add_column("ack", justify="right", width=7)
+    for line in lines:
+        ack = "-" if line.ack_ms is None else f"{line.ack_ms:.0f} ms"
+        saw = discord_markdown(line.saw, style="italic dim" if line.private else "")
+        table.add_row(f"{line.at_s:.1f}s", line.member, line.typed, saw, ack)
+    return table
+
+
+def discord_markdown(text: str, *, style: str = "") -> Text:
+    """A reply as Discord renders the markdown the bot uses: **bold**, and a backslash showing the
+    character after it as typed (how the bot escapes titles). Built as Text, never parsed as rich
+    markup, so a title's brackets stay brackets."""
+    shown, bold = Text(style=style), False
+    for piece in _MARKDOWN.split(text):
+        if piece == "**":
+            bold = not bold
+        elif piece:
+            shown.append(piece[1:] if _MARKDOWN.fullmatch(piece) else piece, style="bold" if bold else "")
+    return shown
 
 
 async def play_scene(scene: Scene, members: list[Member], media: MediaWorld) -> None:

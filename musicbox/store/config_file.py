@@ -25,7 +25,9 @@ from musicbox.core.config import Config, PathsConfig
 from musicbox.core.config_rules import RULES, ConfigError, parse_config
 
 APP = "musicbox"
-FILE_NAME = "musicbox.toml"
+FILE_NAME = "config.toml"  # install.sh, the Containerfile and docs/operations.md name it too
+# What musicbox 0.1.0 read (and its setup wrote) while its docs said config.toml.
+OLD_FILE_NAME = "musicbox.toml"
 # Where systemd puts the directories the unit asks for (see systemd/musicbox.service).
 SERVICE_DIRECTORIES = {
     "CONFIGURATION_DIRECTORY": Path("/etc/musicbox"),
@@ -39,6 +41,13 @@ def config_path(environment: Mapping[str, str]) -> Path:
     if environment.get("MUSICBOX_CONFIG"):
         return Path(environment["MUSICBOX_CONFIG"])
     return _directory(environment, "CONFIGURATION_DIRECTORY", platformdirs.user_config_dir) / FILE_NAME
+
+
+def left_behind(path: Path) -> Path | None:
+    """A 0.1.0 config beside `path` that nothing reads any more: install.sh moves it on an upgrade,
+    but a box set up by hand (`musicbox setup` as a user) keeps it where it was."""
+    old = path.with_name(OLD_FILE_NAME)
+    return old if path.name == FILE_NAME and old.is_file() else None
 
 
 def paths_for(environment: Mapping[str, str]) -> PathsConfig:

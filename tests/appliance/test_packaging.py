@@ -19,6 +19,8 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 CONTAINERFILE = (CHECKOUT / "packaging/Containerfile").read_text()
 COMPOSE = (CHECKOUT / "packaging/compose.yaml").read_text()
 UNIT = (CHECKOUT / "systemd/musicbox.service").read_text()
+INSTALLER = (CHECKOUT / "install.sh").read_text()
+OPERATIONS = (CHECKOUT / "docs/operations.md").read_text()
 
 
 def containerfile_environment() -> dict[str, str]:
@@ -58,11 +60,31 @@ def compose_mounts(kind: str) -> set[str]:
     return {entry.split(":")[1] if kind == "volumes" else entry.split(":")[0] for entry in entries}
 
 
-def test_the_image_resolves_the_service_s_config_and_directories() -> None:
+def unit_environment() -> dict[str, str]:
+    """What systemd hands the service: its *Directory= settings as variables, and Environment=."""
+    names = {"ConfigurationDirectory": "CONFIGURATION_DIRECTORY", "StateDirectory": "STATE_DIRECTORY",
+             "CacheDirectory": "CACHE_DIRECTORY", "RuntimeDirectory": "RUNTIME_DIRECTORY"}  # fmt: skip
+    given = dict(re.findall(r"^Environment=(\w+)=(\S+)$", UNIT, re.MULTILINE))
+    return {**given, **{names[setting]: str(path) for setting, path in unit_directories().items()}}
+
+
+def test_the_service_the_image_the_installer_and_the_docs_name_one_config_file() -> None:
+    """The file the unit's bot reads is the one the container's reads, the one install.sh hands to
+    the service user after `musicbox setup` wrote it (tests/appliance/test_install.py checks that
+    on a real install), and the one docs/operations.md tells the owner to edit."""
+    for_the_unit = config_path(unit_environment())
+    assert for_the_unit == Path("/etc/musicbox/config.toml")
+    assert config_path(containerfile_environment()) == for_the_unit
+    [installer] = re.findall(r"^CONFIG_FILE=(\S+)$", INSTALLER, re.MULTILINE)
+    assert Path(installer) == for_the_unit
+    documented = re.search(r"^\| config \| `([^`]+)`", OPERATIONS, re.MULTILINE)
+    assert documented is not None and documented[1] == str(for_the_unit)
+
+
+def test_the_image_resolves_the_service_s_directories() -> None:
     environment = containerfile_environment()
     unit = unit_directories()
     paths = paths_for(environment)
-    assert config_path(environment) == unit["ConfigurationDirectory"] / "config.toml"
     assert paths.state_dir == unit["StateDirectory"]
     assert paths.cache_dir == unit["CacheDirectory"]
     assert paths.runtime_dir == unit["RuntimeDirectory"]

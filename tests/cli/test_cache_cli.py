@@ -68,6 +68,8 @@ def test_purge_older_than_removes_only_the_stale_song_while_the_bot_holds_the_st
     assert bot_store.file_for("http:new").exists()
     assert writing.exists()  # the bot's song in progress is not the visitor's to delete
     assert bot_store.lookup("http:old") is None and bot_store.lookup("http:new") is not None
+    again = musicbox(tmp_path, "cache", "purge", "--older-than", "7d")
+    assert "removed 0 songs not played for 7 days (0.0 MB)" in again.stdout, again.stdout
 
 
 def test_purge_needs_to_be_told_what(tmp_path: Path) -> None:

@@ -82,7 +82,16 @@ def test_lists_and_switches_from_the_environment() -> None:
             {"MUSICBOX_MAX_QUEUE": "lots"},
             "MUSICBOX_MAX_QUEUE: 'lots' is not a whole number from 1 to 10000",
         ),
-        ({}, {"MUSICBOX_LIMITS_MAX_GUILDS": "-1"}, "max_guilds: -1 is out of range"),
+        (
+            {},
+            {"MUSICBOX_LIMITS_MAX_GUILDS": "-1"},
+            "MUSICBOX_LIMITS_MAX_GUILDS: -1 is out of range: use a whole number from 0 to 10000",
+        ),
+        (  # a good value in the file, overridden by a bad one: the variable is to blame
+            {"playback": {"default_volume": 80}},
+            {"MUSICBOX_PLAYBACK_DEFAULT_VOLUME": "900"},
+            "MUSICBOX_PLAYBACK_DEFAULT_VOLUME: 900 is out of range: use a whole number from 0 to 200",
+        ),
         ({"observability": {"metrics_enabled": 1}}, {}, "1 is not true or false"),
     ],
 )

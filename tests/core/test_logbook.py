@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from musicbox.service.logbook import BadSince, entries, parse_since, select
+from musicbox.service.logbook import BadSince, describe_span, entries, parse_since, select
 
 NOW = datetime(2026, 11, 24, 18, 0, 0)
 WRITTEN = [
@@ -52,3 +52,17 @@ def test_since_drops_what_came_before() -> None:
 def test_warning_and_above_since_a_time() -> None:
     shown = list(select(entries(WRITTEN), since=datetime(2026, 11, 24, 17, 40), min_level="warning"))
     assert shown == WRITTEN[2:5]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (7 * 86_400 - 1e-6, "7 days"),  # "7d" measured on a float clock
+        (86_400 + 12 * 3600, "1 day 12 hours"),
+        (1800.4, "30 minutes"),
+        (3661, "1 hour 1 minute 1 second"),
+        (0.2, "0 seconds"),
+    ],
+)
+def test_a_span_is_said_as_the_owner_would(seconds: float, said: str) -> None:
+    assert describe_span(seconds) == said

@@ -13,6 +13,8 @@ import secrets
 import socket
 import ssl
 import struct
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -419,3 +421,61 @@ async def test_leaving_voice_closes_the_socket_and_stops_listening(
             break
         await asyncio.sleep(0.02)
     assert voice.unknown_packets == 5 and voice.recording(GUILD, CHANNEL).packets == 0
+
+
+# Ten guilds each send a packet every 20 ms: the load the crowd stories put on the listener.
+TEN_GUILDS_PPS = 500
+
+
+async def test_a_listener_sharing_a_busy_loop_keeps_up_with_ten_guilds(
+    voice: VoiceServer, client: HandClient
+) -> None:
+    """The bot under test shares the simulator's event loop; here each turn of it costs 4 ms, so it
+    turns fewer times a second than ten guilds send packets. The listener still hears each packet as
+    it comes, not seconds later (by when its socket would overflow and a song go unheard)."""
+    await client.connect()
+    assert client.udp is not None
+    udp, seconds = client.udp, 3
+    frames = [client.encoder.encode(tone_pcm(5, frame), FRAME_SAMPLES) for frame in range(50)]
+    packets = [client.packet(frames[n % len(frames)]) for n in range(TEN_GUILDS_PPS * seconds)]
+
+    def ten_guilds_sending() -> None:
+        started = time.monotonic()
+        for tick in range(seconds * 50):
+            for packet in packets[tick * 10 : tick * 10 + 10]:
+                udp.send(packet)
+            time.sleep(max(0.0, started + (tick + 1) * 0.02 - time.monotonic()))
+
+    sender = threading.Thread(target=ten_guilds_sending)
+    sender.start()
+    busy_until = time.monotonic() + seconds + 0.5
+    while time.monotonic() < busy_until:
+        time.sleep(0.004)  # noqa: ASYNC251  # the bot's work in this turn of the loop, blocking it
+        await asyncio.sleep(0)
+    sender.join()
+
+    heard = voice.recording(GUILD, CHANNEL)
+    assert heard.sequence_gaps == []
+    assert heard.packets == len(packets), (
+        f"half a second after the last packet was sent the listener had heard {heard.packets} "
+        f"of {len(packets)}"
+    )
+    assert heard.heard_rungs() == [5]
+
+
+async def test_a_stalled_listener_loses_none_of_thirty_seconds_of_ten_guilds(
+    voice: VoiceServer, client: HandClient
+) -> None:
+    """While the loop is stalled (the bot's threads holding the GIL), what ten guilds send waits in
+    the listener's socket: a real Discord would have received it."""
+    voice.decode_audio = False  # this counts packets; decoding 15,000 would only slow the test
+    await client.connect()
+    assert client.udp is not None
+    opus = client.encoder.encode(tone_pcm(1, 0), FRAME_SAMPLES)
+    packets = [client.packet(opus) for _ in range(TEN_GUILDS_PPS * 30)]
+    for packet in packets:  # the loop does not turn meanwhile: nothing is read until the end
+        client.udp.send(packet)
+    await settle(voice, len(packets))
+
+    heard = voice.recording(GUILD, CHANNEL)
+    assert (heard.packets, heard.sequence_gaps) == (len(packets), [])

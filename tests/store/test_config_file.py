@@ -24,7 +24,7 @@ def systemd_environment(root: Path) -> dict[str, str]:
 
 def test_under_systemd_the_units_directories_are_used(tmp_path: Path) -> None:
     environment = systemd_environment(tmp_path)
-    assert config_path(environment) == tmp_path / "etc" / "musicbox.toml"
+    assert config_path(environment) == tmp_path / "etc" / "config.toml"
     paths = paths_for(environment)
     assert (paths.state_dir, paths.cache_dir, paths.runtime_dir) == (
         tmp_path / "lib",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Awaitable
 
@@ -61,9 +62,9 @@ class VoiceServer:
         return self._book.sessions.get(guild_id)
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: self._udp, sock=_listening_udp_socket())
-        self.udp_port = int(transport.get_extra_info("sockname")[1])
+        udp = _listening_udp_socket()
+        self._udp.open(udp)
+        self.udp_port = int(udp.getsockname()[1])
         app = web.Application()
         app.router.add_get("/", self._signalling.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -81,8 +82,7 @@ class VoiceServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._udp.transport is not None:
-            self._udp.transport.close()
+        self._udp.close()
 
     # --- the gateway's side ------------------------------------------------------------------------
 
@@ -146,13 +146,16 @@ class VoiceServer:
 # The simulator shares its process, and so the GIL, with the bot under test: while yt-dlp threads
 # hold it, the loop drains this socket late. A real listener is not starved by the bot's CPU, so
 # the kernel buffer is made deep enough (seconds of many streams) that a stall delays packets
-# rather than dropping them. SO_RCVBUFFORCE passes net.core.rmem_max when running as root.
+# rather than dropping them. SO_RCVBUF is capped at net.core.rmem_max (208 KiB on a stock Debian);
+# SO_RCVBUFFORCE passes it when running as root. Python's socket module does not name that option,
+# hence its Linux number.
 UDP_RECEIVE_BUFFER = 16 * 2**20
+_SO_RCVBUFFORCE = 33
 
 
 def _listening_udp_socket() -> socket.socket:
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    force = getattr(socket, "SO_RCVBUFFORCE", None)  # Linux only
+    force = _SO_RCVBUFFORCE if sys.platform == "linux" else None
     try:
         udp.setsockopt(
             socket.SOL_SOCKET, force if force is not None else socket.SO_RCVBUF, UDP_RECEIVE_BUFFER

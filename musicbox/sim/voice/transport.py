@@ -8,10 +8,11 @@ address as NUL-padded ASCII, its port big-endian in the last two bytes).
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Final, cast
+from typing import Final
 
 from discord.opus import OPUS_SILENCE, OpusError
 
@@ -24,6 +25,10 @@ DISCOVERY_SIZE: Final = 74
 _REQUEST, _RESPONSE = 1, 2
 _ADDRESS_FIELD = 64
 _FRAME_BYTES = FRAME_SAMPLES * CHANNELS * 2
+_MAX_DATAGRAM = 65_535
+# Datagrams read per readiness: many per turn of the loop, but a backlog of thousands (each decoded
+# and analysed) must not keep the bot sharing the loop from answering its commands meanwhile.
+_DRAIN_BATCH = 64
 
 
 def discovery_ssrc(data: bytes) -> int | None:
@@ -74,8 +79,13 @@ def hear(
         recording.note_frame(features, arrival, silence_packet=silence_packet)
 
 
-class UdpEndpoint(asyncio.DatagramProtocol):
-    """Routes datagrams to the session owning their SSRC; the server decides who that is."""
+class UdpEndpoint:
+    """Routes datagrams to the session owning their SSRC; the server decides who that is.
+
+    It reads every datagram waiting each time the socket is readable, where asyncio's datagram
+    transport reads one per turn of the loop: the loop is shared with the bot under test, and when
+    the bot's threads hold the GIL it turns fewer times a second than ten guilds send packets (500),
+    so a listener taking one per turn falls further behind until its socket overflows."""
 
     def __init__(
         self,
@@ -84,14 +94,32 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     ) -> None:
         self._session_for = session_for
         self._on_packet = on_packet
-        self.transport: asyncio.DatagramTransport | None = None
+        self._socket: socket.socket | None = None
         self.unknown_packets = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # The selector loop's UDP transport is not declared a DatagramTransport subclass in 3.11.
-        self.transport = cast(asyncio.DatagramTransport, transport)
+    def open(self, udp: socket.socket) -> None:
+        self._socket = udp
+        asyncio.get_running_loop().add_reader(udp.fileno(), self._drain)
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+    def close(self) -> None:
+        if self._socket is not None:
+            asyncio.get_running_loop().remove_reader(self._socket.fileno())
+            self._socket.close()
+            self._socket = None
+
+    def _drain(self) -> None:
+        for _ in range(_DRAIN_BATCH):
+            if self._socket is None:
+                return
+            try:
+                data, addr = self._socket.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error from an earlier reply: the next datagram is still there
+                continue
+            self.datagram_received(data, addr)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         arrival = time.monotonic()
         host, port = str(addr[0]), int(addr[1])
         ssrc = discovery_ssrc(data)
@@ -107,8 +135,8 @@ class UdpEndpoint(asyncio.DatagramProtocol):
 
     def _answer_discovery(self, ssrc: int, host: str, port: int) -> None:
         session = self._session_for(ssrc)
-        if session is None or self.transport is None:
+        if session is None or self._socket is None:
             self.unknown_packets += 1  # Discord does not answer discovery for an SSRC it never issued
             return
         session.client_address = (host, port)
-        self.transport.sendto(discovery_response(ssrc, host, port), (host, port))
+        self._socket.sendto(discovery_response(ssrc, host, port), (host, port))

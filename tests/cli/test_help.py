@@ -1,0 +1,37 @@
+"""`musicbox --help` as an owner reads it: each command's description is sentences wrapped to the
+terminal, not the line breaks of the source it was written in."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def commands_panel(columns: int) -> list[str]:
+    shown = subprocess.run(
+        [sys.executable, "-m", "musicbox", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": str(columns)},
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    start = next(n for n, line in enumerate(shown) if line.startswith("╭─ Commands"))
+    end = next(n for n in range(start, len(shown)) if shown[n].startswith("╰"))
+    return shown[start + 1 : end]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_command_descriptions_wrap_only_where_the_terminal_ends(columns: int) -> None:
+    rows = [line[1:-1] for line in commands_panel(columns)]  # inside the panel's borders
+    description_at = len(rows[0]) - len(rows[0].split(maxsplit=1)[1])
+    width = len(rows[0]) - description_at - 1  # rich keeps one space of padding on the right
+    for row, following in itertools.pairwise(rows):
+        if following[:description_at].strip():
+            continue  # the next command: this description ended here
+        text, next_word = row[description_at:].rstrip(), following[description_at:].split()[0]
+        assert len(text) + 1 + len(next_word) > width, f"broke early before {next_word!r}: {text!r}"
