@@ -19,6 +19,7 @@ def report_naming(text: str) -> dict[str, Any]:
     return {
         "state": "online",
         "version": "1.0",
+        "config": "/etc/musicbox/config.toml",
         "pid": 1,
         "uptime_s": 60.0,
         "user": f"bot {text}",
