@@ -1,8 +1,12 @@
 """The yt-dlp track source: links, pages, playlists and search words become Tracks.
 
-The shell around the pure parts (`query`, `safety`, `failures`): yt-dlp runs in a bounded pool of
-threads (extraction is mostly waiting on sockets, during which yt-dlp releases the GIL), so one
-slow site never holds up another guild's /play; results are kept in SQLite for `metadata_ttl_s`."""
+The shell around the pure parts (`query`, `failures`): yt-dlp runs in a bounded pool of threads
+(extraction is mostly waiting on sockets, during which yt-dlp releases the GIL), so one slow site
+never holds up another guild's /play; results are kept in SQLite for `metadata_ttl_s`.
+
+Every request yt-dlp and ffprobe make goes through the egress gate (`egress.py`), each extraction
+or probe as a job of its own: one that overruns its deadline has its connections cut there, so its
+thread ends instead of waiting on a trickling host for ever."""
 
 from __future__ import annotations
 
@@ -26,9 +30,10 @@ from yt_dlp.utils import unsmuggle_url
 
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
+from musicbox.core.egress import FFMPEG_PROTOCOLS
 from musicbox.core.limits import too_long
 from musicbox.core.track import Track, TrackId
-from musicbox.sources import safety
+from musicbox.sources.egress import REFUSED, EgressGate, Job
 from musicbox.sources.failures import query_failed
 from musicbox.sources.metadata import MetadataCache
 from musicbox.sources.query import (
@@ -48,6 +53,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
 EXTRACTION_TIMEOUT_S = 60.0
+# Once the gate has cut an overrunning extraction's connections its thread ends within moments;
+# this only bounds the wait for one stuck elsewhere (it is logged).
+KILL_GRACE_S = 5.0
 AUDIO_EXTENSIONS = frozenset(
     {".ogg", ".opus", ".oga", ".webm", ".m4a", ".mp4", ".mp3", ".flac", ".wav", ".aac"}
 )
@@ -88,10 +96,12 @@ class YtDlpSource:
         config: Config,
         database: sqlite3.Connection,
         *,
+        egress: EgressGate,
         probe_timeout_s: float = 10.0,
         upstreams: Upstreams | None = None,
     ) -> None:
         self._config = config
+        self.egress = egress
         self.upstreams = upstreams or Upstreams()
         self._cache = MetadataCache(database, ttl_s=config.resolver.metadata_ttl_s)
         self._pool = ThreadPoolExecutor(
@@ -115,7 +125,7 @@ class YtDlpSource:
         await probe.wait()
 
     def _warm_blocking(self) -> None:
-        with yt_dlp.YoutubeDL(self._options(flat=True)) as downloader:
+        with yt_dlp.YoutubeDL(self._options(flat=True, proxy="")) as downloader:
             for name in ("Generic", "Youtube", "YoutubeTab"):
                 downloader.get_info_extractor(name)
 
@@ -173,8 +183,8 @@ class YtDlpSource:
         url = info.get("url")
         if not isinstance(url, str):
             raise QueryFailed("no playable audio was found for it; try another link")
-        if track.id.source == "http":
-            await self._refuse_unsafe(url)
+        if not url.startswith(("http://", "https://")):
+            raise QueryFailed(REFUSED)  # ffmpeg is given web addresses only (no file:, rtmp:, ...)
         return url
 
     # -- resolution ------------------------------------------------------------------------------
@@ -214,9 +224,19 @@ class YtDlpSource:
         )
 
     async def _probe(self, url: str) -> _Probe:
+        with self.egress.job(document=False) as job:
+            try:
+                return await self._probe_through(url, job)
+            except QueryFailed:
+                if job.failure is not None:
+                    raise QueryFailed(job.failure) from None
+                raise
+
+    async def _probe_through(self, url: str, job: Job) -> _Probe:
         """ffprobe reads the headers (and, for Ogg, the last page): length, tags, and whether it is audio."""
         process = await asyncio.create_subprocess_exec(
             "ffprobe", "-v", "error", "-rw_timeout", str(int(self._probe_timeout_s * 1e6)),
+            "-http_proxy", job.proxy_url, "-protocol_whitelist", FFMPEG_PROTOCOLS,
             "-select_streams", "a:0", "-show_entries",
             "format=duration:format_tags=title,artist:stream=codec_type:stream_tags=title,artist",
             "-of", "json", url,
@@ -242,10 +262,9 @@ class YtDlpSource:
         return _Probe(float(duration) if duration else None, tags.get("title"), tags.get("artist"))
 
     async def _refuse_unsafe(self, url: str) -> None:
-        addresses = await safety.addresses_of(url)
-        reason = safety.refusal(url, addresses, self._config.resolver.allowed_private_hosts)
-        if reason is not None:
-            raise QueryFailed(reason)
+        """A link whose first address the gate would refuse is refused before yt-dlp starts."""
+        if await self.egress.refuses(url):
+            raise QueryFailed(REFUSED)
 
     # -- the pool --------------------------------------------------------------------------------
 
@@ -259,22 +278,46 @@ class YtDlpSource:
         def report(done: int, total: int) -> None:
             loop.call_soon_threadsafe(reports.put_nowait, (done, total))
 
-        work = loop.run_in_executor(self._pool, self._extract_blocking, url, flat, report)
         forwarding = loop.create_task(_forward(reports, progress))
-        try:
-            async with asyncio.timeout(EXTRACTION_TIMEOUT_S):
-                return await work
-        except TimeoutError:
-            raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW) from None
-        finally:
-            reports.put_nowait(None)
-            await forwarding
+        with self.egress.job(document=True) as job:
+            work = asyncio.wrap_future(self._pool.submit(self._extract_blocking, url, flat, report, job))
+            try:
+                return await self._outcome(work, job)
+            finally:
+                reports.put_nowait(None)
+                await forwarding
 
-    def _extract_blocking(self, url: str, flat: bool, report: Callable[[int, int], None]) -> Info:
+    async def _outcome(self, work: asyncio.Future[Info], job: Job) -> Info:
+        """The extraction's result, or why not: the gate's sentence when it refused or capped a
+        request, and past the deadline the job cut at the gate, its thread waited for, and the host
+        it was still waiting on charged for the slowness."""
+        try:
+            done, _ = await asyncio.wait({work}, timeout=EXTRACTION_TIMEOUT_S)
+        except asyncio.CancelledError:
+            self.egress.cancel(job)  # the member left: end the thread's wait too
+            raise
+        if done:
+            try:
+                return work.result()
+            except QueryFailed:
+                if job.failure is not None:
+                    raise QueryFailed(job.failure) from None
+                raise
+        waiting_on = self.egress.cancel(job)
+        finished, _ = await asyncio.wait({work}, timeout=KILL_GRACE_S)
+        if not finished:
+            log.warning("an extraction still runs %.0f s after its connections were cut", KILL_GRACE_S)
+        else:
+            work.exception()  # retrieved: its failure is the cut, not news
+        raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW, upstream=waiting_on[0] if waiting_on else None)
+
+    def _extract_blocking(self, url: str, flat: bool, report: Callable[[int, int], None], job: Job) -> Info:
         with self._runs_lock:
             self.extractions += 1
+        if job.cancelled:  # waited in the pool past its deadline: nothing to do
+            raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW)
         try:
-            with yt_dlp.YoutubeDL(self._options(flat)) as downloader:
+            with yt_dlp.YoutubeDL(self._options(flat, job.proxy_url)) as downloader:
                 info = downloader.extract_info(url, download=False, process=not flat)
                 if flat:
                     info = _follow(downloader, info)
@@ -284,8 +327,9 @@ class YtDlpSource:
         except yt_dlp.utils.YoutubeDLError as error:
             raise query_failed(str(error)) from None
 
-    def _options(self, flat: bool) -> dict[str, Any]:
+    def _options(self, flat: bool, proxy: str) -> dict[str, Any]:
         options: dict[str, Any] = {
+            "proxy": proxy,
             "quiet": True,
             "no_warnings": True,
             "logger": _Quiet(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from musicbox.bot.sources import QueryFailed
 from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
 from musicbox.core.track import TrackId
 from musicbox.sim.media import MediaWorld, entry
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 
@@ -28,8 +29,17 @@ def _config(world: MediaWorld, *, max_playlist: int = 1000, max_track_s: int = 3
 
 
 @pytest.fixture
-async def source(media_world: MediaWorld, tmp_path: Path) -> AsyncIterator[YtDlpSource]:
-    resolver = YtDlpSource(_config(media_world), connect(tmp_path / "state.db"), probe_timeout_s=2.0)
+def egress(media_world: MediaWorld) -> Iterator[EgressGate]:
+    gate = EgressGate((media_world.host,))
+    yield gate
+    gate.close()
+
+
+@pytest.fixture
+async def source(media_world: MediaWorld, tmp_path: Path, egress: EgressGate) -> AsyncIterator[YtDlpSource]:
+    resolver = YtDlpSource(
+        _config(media_world), connect(tmp_path / "state.db"), egress=egress, probe_timeout_s=2.0
+    )
     yield resolver
     await resolver.aclose()
 
@@ -100,8 +110,10 @@ async def test_a_playlist_of_fifty_reports_progress_and_keeps_order(
         assert tracks[0].title == entry(100).title and tracks[0].duration_s == 8.0
 
 
-async def test_a_playlist_over_the_limit_is_cut_one_past_it(media_world: MediaWorld, tmp_path: Path) -> None:
-    resolver = YtDlpSource(_config(media_world, max_playlist=20), connect(tmp_path / "s.db"))
+async def test_a_playlist_over_the_limit_is_cut_one_past_it(
+    media_world: MediaWorld, tmp_path: Path, egress: EgressGate
+) -> None:
+    resolver = YtDlpSource(_config(media_world, max_playlist=20), connect(tmp_path / "s.db"), egress=egress)
     try:
         tracks = await resolver.resolve(media_world.playlist_url(60, kind="xspf"))
     finally:
@@ -130,12 +142,14 @@ async def test_a_repeated_query_is_answered_from_the_metadata_cache(
     assert len(media_world.requests("/playlist/rss?count=5&first=300")) == served == 1
 
 
-async def test_the_cache_survives_a_restart_of_the_resolver(media_world: MediaWorld, tmp_path: Path) -> None:
+async def test_the_cache_survives_a_restart_of_the_resolver(
+    media_world: MediaWorld, tmp_path: Path, egress: EgressGate
+) -> None:
     url = media_world.track_url(301, seconds=2)
-    first = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"))
+    first = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"), egress=egress)
     await first.resolve(url)
     await first.aclose()
-    second = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"))
+    second = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"), egress=egress)
     try:
         assert (await second.resolve(url))[0].title == entry(301).title
         assert second.extractions == 0
@@ -144,9 +158,9 @@ async def test_the_cache_survives_a_restart_of_the_resolver(media_world: MediaWo
 
 
 async def test_a_track_longer_than_the_limit_is_refused_with_both_lengths(
-    media_world: MediaWorld, tmp_path: Path
+    media_world: MediaWorld, tmp_path: Path, egress: EgressGate
 ) -> None:
-    resolver = YtDlpSource(_config(media_world, max_track_s=5), connect(tmp_path / "s.db"))
+    resolver = YtDlpSource(_config(media_world, max_track_s=5), connect(tmp_path / "s.db"), egress=egress)
     try:
         with pytest.raises(QueryFailed, match=r"it is 0:08 long and this server plays songs up to 0:05"):
             await resolver.resolve(media_world.track_url(12, fmt="mp3"))
@@ -188,10 +202,10 @@ async def test_faults_the_header_cannot_show_are_met_at_play_time(
     ("query", "reason"),
     [
         ("file:///etc/passwd", "file:// links are not played"),
-        ("http://127.0.0.1:1/admin", "private network"),
-        ("http://10.0.0.1/a.ogg", "private network"),
-        ("http://[::1]:9464/metrics", "private network"),
-        ("http://localhost:9464/metrics", "private network"),
+        ("http://127.0.0.1:1/admin", "does not lead to a public website"),
+        ("http://10.0.0.1/a.ogg", "does not lead to a public website"),
+        ("http://[::1]:9464/metrics", "does not lead to a public website"),
+        ("http://localhost:9464/metrics", "does not lead to a public website"),
         ("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC", "set up Spotify"),
     ],
 )
@@ -207,7 +221,7 @@ async def test_another_port_on_the_media_worlds_host_is_refused(
     source: YtDlpSource, media_world: MediaWorld
 ) -> None:
     port = int(media_world.host.rpartition(":")[2])
-    with pytest.raises(QueryFailed, match="private network"):
+    with pytest.raises(QueryFailed, match="does not lead to a public website"):
         await source.resolve(f"http://127.0.0.1:{port + 1}/media/1/8/x.ogg")
 
 

@@ -1,0 +1,375 @@
+"""The egress gate: the one way out to the internet for everything a member's link can make musicbox
+fetch. yt-dlp (its `proxy` option), ffprobe and ffmpeg (`-http_proxy`) and the Spotify client all
+send their requests through this small HTTP forward proxy, bound to 127.0.0.1 on a port of its own.
+
+For each request, and so for every redirect hop and every HLS or DASH segment (each is a new request
+to the proxy), the gate looks the name up once, judges every address with `core.egress.permitted`,
+and connects to an address it judged, never to the name: a name that answers differently the second
+time (DNS rebinding) cannot slip past. HTTPS is `CONNECT host:port`, judged the same way.
+
+Each extraction, probe or transcode is a `Job` with a token of its own in the proxy address
+(`http://musicbox:TOKEN@127.0.0.1:PORT`). The token tells the gate whose request it is, so it can
+say afterwards that a job was refused (and the member reads one sentence, whatever stood behind the
+refused address), cap the bytes a job that reads documents may receive, and cut every connection
+of a job that overran its deadline, which ends yt-dlp's wait at once instead of leaving it blocked
+in a thread. A request without a known token is not served: the proxy is no open relay for the
+box's other users.
+
+It runs on a thread with its own event loop, so the bytes it copies for ffmpeg and the pages it
+relays for yt-dlp never hold up the bot's loop, and the worker threads and child processes that use
+it need nothing from that loop either."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import itertools
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from musicbox.core.egress import Destination, IpAddress, literal, permitted
+from musicbox.sources.upstreams import upstream_of
+
+log = logging.getLogger(__name__)
+
+# The one sentence a member reads for every destination the gate will not reach: the same for a
+# closed port, an open one, a 404 behind it or a name that does not resolve, so replies cannot be
+# used to map the owner's network.
+REFUSED = "that link does not lead to a public website, and musicbox fetches nothing else; use a public link"
+TOO_LARGE = "the page is too large to read (over {mb} MB); link to the song itself"
+
+# A web page, feed or playlist yt-dlp reads whole into memory: YouTube's largest (its player's
+# JavaScript) is under 3 MB. A transcode's media is bounded by ffmpeg's -t and -fs instead.
+DOCUMENT_BYTES = 8 * 2**20
+HEAD_BYTES = 64 * 2**10
+HEAD_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 10.0
+CHUNK_BYTES = 64 * 2**10
+USER = "musicbox"
+
+Resolve = Callable[[str, int], Awaitable[Sequence[IpAddress]]]
+Dial = Callable[[IpAddress, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
+async def system_resolve(host: str, port: int) -> Sequence[IpAddress]:
+    """Every address `host` resolves to ([] when it does not): the one lookup of a request."""
+    address = literal(host)
+    if address is not None:
+        return [address]
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    found = (literal(str(info[4][0]).partition("%")[0]) for info in infos)  # drop an IPv6 zone
+    return list(dict.fromkeys(address for address in found if address is not None))
+
+
+async def open_connection(address: IpAddress, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection(str(address), port, limit=CHUNK_BYTES)
+
+
+@dataclass(eq=False)
+class Job:
+    """One extraction, probe or transcode: what the gate saw of its requests."""
+
+    token: str
+    proxy_url: str
+    document_bytes: int | None  # cap per connection; None for media (bounded by ffmpeg instead)
+    refused: bool = False
+    too_large: bool = False
+    cancelled: bool = False
+    _open: dict[asyncio.WriteTransport, str] = field(default_factory=dict)
+
+    @property
+    def failure(self) -> str | None:
+        """The sentence for the member when the gate stopped this job, else None."""
+        if self.refused:
+            return REFUSED
+        if self.too_large and self.document_bytes is not None:
+            return TOO_LARGE.format(mb=self.document_bytes // 2**20)
+        return None
+
+
+class EgressGate:
+    def __init__(
+        self,
+        allowed_hosts: Iterable[str] = (),
+        *,
+        resolve: Resolve = system_resolve,
+        dial: Dial = open_connection,
+        document_bytes: int = DOCUMENT_BYTES,
+    ) -> None:
+        self._allowed = tuple(allowed_hosts)
+        self._resolve = resolve
+        self._dial = dial
+        self._document_bytes = document_bytes
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+        self._port = 0
+        self._standing: Job | None = None
+        self.refusals = 0  # requests refused since start (the metric and the stories read it)
+        self.connections = 0  # connections made to upstreams since start
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _started(self) -> int:
+        """The proxy's port, starting it on first use: a bot that never resolves never runs it."""
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="egress-gate", daemon=True)
+                thread.start()
+                self._server = asyncio.run_coroutine_threadsafe(self._listen(), loop).result(timeout=10)
+                self._port = self._server.sockets[0].getsockname()[1]
+                self._loop, self._thread = loop, thread
+            return self._port
+
+    async def _listen(self) -> asyncio.Server:
+        return await asyncio.start_server(self._serve, "127.0.0.1", 0, limit=HEAD_BYTES)
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread, server = self._loop, self._thread, self._server
+            self._loop = None
+        if loop is None or thread is None or server is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(server), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+    async def _shutdown(self, server: asyncio.Server) -> None:
+        server.close()
+        for job in list(self._jobs.values()):
+            _abort_all(job)
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def job(self, *, document: bool) -> Iterator[Job]:
+        """A job for one extraction or probe (`document`: its responses are capped) whose token is
+        valid until the block ends; then every connection it still has is cut."""
+        job = self._new_job(self._document_bytes if document else None)
+        try:
+            yield job
+        finally:
+            with self._lock:
+                self._jobs.pop(job.token, None)
+            self.cancel(job)
+
+    @property
+    def proxy_url(self) -> str:
+        """The standing proxy address, valid while the gate runs, for what is not one member's
+        lookup: ffmpeg's transcodes and direct streams (bounded by ffmpeg's -t and -fs) and the
+        Spotify client (whose API address is the owner's configuration)."""
+        with self._lock:
+            standing = self._standing
+        if standing is None:
+            standing = self._new_job(None)
+            with self._lock:
+                self._standing = standing
+        return standing.proxy_url
+
+    def _new_job(self, document_bytes: int | None) -> Job:
+        port = self._started()
+        token = secrets.token_hex(12)
+        job = Job(token, f"http://{USER}:{token}@127.0.0.1:{port}", document_bytes)
+        with self._lock:
+            self._jobs[token] = job
+        return job
+
+    def cancel(self, job: Job) -> list[str]:
+        """Refuse the job anything more and cut what it has open; the upstreams it was still
+        waiting on, by name, so their circuits (not an innocent one's) are charged."""
+        job.cancelled = True
+        waiting = sorted(set(dict(job._open).values()))  # a copy: the gate's thread changes it
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_abort_all, job)
+        return waiting
+
+    async def refuses(self, url: str) -> bool:
+        """Whether the gate would refuse `url`'s first request: checked before starting yt-dlp, so a
+        member hears at once. The gate checks again, with its own lookup, when yt-dlp asks."""
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return True
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return True
+        destination = Destination(parts.hostname, port)
+        return not permitted(destination, await self._resolve(destination.host, port), self._allowed)
+
+    # -- the proxy -------------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._handle(reader, writer)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            writer.transport.abort()
+        else:
+            writer.close()  # what is still buffered for the client is sent first
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async with asyncio.timeout(HEAD_TIMEOUT_S):
+            head = await reader.readuntil(b"\r\n\r\n")
+        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        method, target, version = request_line.split(" ", 2)
+        headers = [line for line in header_lines if line]
+        job = self._job_of(headers)
+        if job is None:
+            writer.write(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                b'Proxy-Authenticate: Basic realm="musicbox"\r\n'
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            await writer.drain()
+            return
+        if method.upper() == "CONNECT":
+            host, _, port_text = target.rpartition(":")
+            destination = Destination(host.strip("[]"), int(port_text))
+            upstream = upstream_of(f"https://{target}" if destination.port != 443 else f"https://{host}/")
+        else:
+            parts = urlsplit(target)
+            if parts.scheme != "http" or not parts.hostname:
+                raise ValueError("not an absolute http URL")
+            destination = Destination(parts.hostname, parts.port or 80)
+            upstream = upstream_of(target)
+        connected = await self._connect(job, destination)
+        if connected is None:
+            writer.write(_refusal_response())
+            await writer.drain()
+            return
+        upstream_reader, upstream_writer = connected
+        try:
+            if method.upper() == "CONNECT":
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                upstream_writer.write(_origin_head(method, target, version, headers))
+            await self._relay(job, upstream, reader, writer, upstream_reader, upstream_writer)
+        finally:
+            upstream_writer.transport.abort()
+
+    def _job_of(self, headers: Sequence[str]) -> Job | None:
+        for line in headers:
+            name, _, value = line.partition(":")
+            if name.strip().lower() != "proxy-authorization":
+                continue
+            scheme, _, encoded = value.strip().partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                _, _, token = base64.b64decode(encoded.strip()).decode("latin-1").partition(":")
+            except (binascii.Error, ValueError):
+                return None
+            with self._lock:
+                return self._jobs.get(token)
+        return None
+
+    async def _connect(
+        self, job: Job, destination: Destination
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """An open connection to an address judged for `destination`, or None when refused (the job
+        is marked; nothing is ever connected to an address that was not judged)."""
+        if job.cancelled:
+            return None
+        addresses = await self._resolve(destination.host, destination.port)
+        if not permitted(destination, addresses, self._allowed):
+            job.refused = True
+            self.refusals += 1
+            log.info(
+                "egress refused %s (%s)", destination.spelled, ", ".join(map(str, addresses)) or "no address"
+            )
+            return None
+        failure: BaseException | None = None
+        for address in addresses:
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    connected = await self._dial(address, destination.port)
+            except (OSError, TimeoutError) as error:
+                failure = error
+                continue
+            self.connections += 1
+            return connected
+        raise failure or OSError("no address to connect to")
+
+    async def _relay(
+        self,
+        job: Job,
+        upstream: str,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+        upstream_writer: asyncio.StreamWriter,
+    ) -> None:
+        if job.cancelled:
+            return
+        job._open[client_writer.transport] = upstream
+        job._open[upstream_writer.transport] = upstream
+        # The request's body (if any) goes up while the response comes down; the response's end
+        # (the origin closing, as asked) ends both.
+        sending = asyncio.get_running_loop().create_task(_copy(client_reader, upstream_writer, None, job))
+        try:
+            await _copy(upstream_reader, client_writer, job.document_bytes, job)
+        finally:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await sending
+            job._open.pop(client_writer.transport, None)
+            job._open.pop(upstream_writer.transport, None)
+
+
+async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: int | None, job: Job) -> None:
+    copied = 0
+    while chunk := await source.read(CHUNK_BYTES):
+        copied += len(chunk)
+        if cap is not None and copied > cap:
+            job.too_large = True
+            # Cut, not ended: a page cut short must read as broken, never as a shorter page.
+            raise ConnectionAbortedError("document over the cap")
+        sink.write(chunk)
+        await sink.drain()
+
+
+def _abort_all(job: Job) -> None:
+    for transport in list(job._open):
+        transport.abort()
+
+
+def _refusal_response() -> bytes:
+    body = (REFUSED + "\n").encode()
+    return (
+        b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+
+
+_HOP_BY_HOP = frozenset({"proxy-authorization", "proxy-connection", "connection", "keep-alive"})
+
+
+def _origin_head(method: str, target: str, version: str, headers: Sequence[str]) -> bytes:
+    """The request as the origin expects it: its path, no proxy headers, one request per connection
+    (the gate then knows a response ended when the origin closes)."""
+    parts = urlsplit(target)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kept = (line for line in headers if line.partition(":")[0].strip().lower() not in _HOP_BY_HOP)
+    lines = itertools.chain([f"{method} {path} {version}"], kept, ["Connection: close", "", ""])
+    return "\r\n".join(lines).encode("latin-1")
