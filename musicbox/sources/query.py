@@ -89,9 +89,9 @@ def recognise(text: str) -> Query:
     spotify = _SPOTIFY_URI.match(query)
     if spotify:
         return SpotifyLink(spotify[1], spotify[2])
-    scheme = _NOT_WEB.match(query) if "://" not in query else None
-    if scheme:
-        return NotALink(f"{scheme[1].lower()}: links are not played; paste an http or https link")
+    not_web = _NOT_WEB.match(query) if "://" not in query else None
+    if not_web:
+        return NotALink(f"{not_web[1].lower()}: links are not played; paste an http or https link")
     if " " in query or "://" not in query:
         return _bare_host(query) or SearchWords(query)
     scheme = query.partition("://")[0].lower()
