@@ -11,6 +11,7 @@ thread ends instead of waiting on a trickling host for ever."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -28,6 +29,7 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import yt_dlp
 from yt_dlp.utils import unsmuggle_url
 
+from musicbox import log_context
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.egress import FFMPEG_PROTOCOLS
@@ -109,6 +111,7 @@ class YtDlpSource:
         )
         self._probe_timeout_s = probe_timeout_s
         self._probes = asyncio.Semaphore(config.resolver.workers or DEFAULT_WORKERS)
+        self._lanes = GuildLanes(max(1, (config.resolver.workers or DEFAULT_WORKERS) - 1))
         self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
         self._deno = deno_path()
@@ -212,7 +215,9 @@ class YtDlpSource:
 
     async def _with_probe(self, track: Track, media: str) -> Track:
         await self._refuse_unsafe(media)
-        async with self._probes:  # as many ffprobes at once as resolvers: a burst must not thrash a Pi
+        # As many ffprobes at once as resolvers (a burst must not thrash a Pi), and never all of
+        # them for one server.
+        async with self._lanes.of(log_context.guild.get()), self._probes:
             probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
         title = f"{probe.title}" if probe.title else track.title
         return Track(
@@ -269,7 +274,10 @@ class YtDlpSource:
     # -- the pool --------------------------------------------------------------------------------
 
     async def _extract(self, url: str, *, flat: bool, progress: Progress | None) -> Info:
-        return await self.upstreams.call(upstream_of(url), lambda: self._extract_once(url, flat, progress))
+        async with self._lanes.of(log_context.guild.get()):
+            return await self.upstreams.call(
+                upstream_of(url), lambda: self._extract_once(url, flat, progress)
+            )
 
     async def _extract_once(self, url: str, flat: bool, progress: Progress | None) -> Info:
         loop = asyncio.get_running_loop()
@@ -348,6 +356,29 @@ class YtDlpSource:
             # Explicit, not PATH: YouTube's player JavaScript needs it (yt-dlp issues #15012, #15038).
             options["js_runtimes"] = {"deno": {"path": self._deno}}
         return options
+
+
+class GuildLanes:
+    """At most `per_guild` of the resolvers work for one server at a time (its members' lookups and
+    its prefetch), so one server's links, however slow or hostile, can never take every resolver:
+    another server's /play always finds one free."""
+
+    def __init__(self, per_guild: int) -> None:
+        self._per_guild = per_guild
+        self._lanes: dict[int | None, asyncio.Semaphore] = {}
+        self._users: collections.Counter[int | None] = collections.Counter()
+
+    @contextlib.asynccontextmanager
+    async def of(self, guild: int | None) -> AsyncIterator[None]:
+        lane = self._lanes.setdefault(guild, asyncio.Semaphore(self._per_guild))
+        self._users[guild] += 1
+        try:
+            async with lane:
+                yield
+        finally:
+            self._users[guild] -= 1
+            if not self._users[guild]:  # nobody of that server waits: forget it
+                del self._users[guild], self._lanes[guild]
 
 
 async def _forward(reports: asyncio.Queue[tuple[int, int] | None], progress: Progress | None) -> None:

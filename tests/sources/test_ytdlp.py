@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+import psutil
 import pytest
 
 from musicbox.bot.sources import QueryFailed
 from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
 from musicbox.core.track import TrackId
 from musicbox.sim.media import MediaWorld, entry
+from musicbox.sim.media.network import SimNetwork
+from musicbox.sources import ytdlp
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
@@ -243,3 +248,53 @@ async def test_a_stalled_link_does_not_hold_up_another_members_song(
         group.create_task(timed("healthy", media_world.track_url(24, seconds=2)))
     assert finished["healthy"] < finished["stalled"]
     assert finished["healthy"] - started < 1.5
+
+
+async def _peak_rss_growth_mb(work: Awaitable[object]) -> float:
+    """How far this process's RSS rose above where it started while `work` ran."""
+    process = psutil.Process()
+    start = peak = process.memory_info().rss
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        peak = max(peak, process.memory_info().rss)
+        await asyncio.sleep(0.02)
+    with contextlib.suppress(QueryFailed):
+        task.result()
+    return (peak - start) / 2**20
+
+
+async def test_a_huge_page_is_cut_at_the_cap_and_the_member_told(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    with pytest.raises(QueryFailed, match=r"the page is too large to read \(over 8 MB\)"):
+        await source.resolve(media_world.huge_page_url("told"))
+    # The page is 200 MB; read whole it cost 409 MB of RSS.
+    assert await _peak_rss_growth_mb(source.resolve(media_world.huge_page_url("rss"))) < 60
+
+
+async def test_an_extraction_past_its_deadline_is_cut_frees_its_worker_and_charges_the_slow_host(
+    media_world: MediaWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ytdlp, "EXTRACTION_TIMEOUT_S", 2.0)
+    network = SimNetwork()
+    network.name("hop.test", ["93.184.216.34"])
+    network.name("slow.test", ["93.184.216.35"])
+    network.route("93.184.216.34", 80, media_world.host)
+    network.route("93.184.216.35", 80, media_world.host)
+    gate = EgressGate((media_world.host,), resolve=network.resolve, dial=network.dial)
+    config = Config(resolver=ResolverConfig(workers=1))  # one resolver: a stuck one would block all
+    source = YtDlpSource(config, connect(tmp_path / "s.db"), egress=gate)
+    try:
+        link = "http://hop.test/redirect?to=" + quote("http://slow.test/drip?tag=deadline")
+        started = time.monotonic()
+        with pytest.raises(QueryFailed, match=ytdlp.TOO_SLOW):
+            await source.resolve(link)
+        assert time.monotonic() - started < 2.0 + ytdlp.KILL_GRACE_S
+        # The drip goes on for two minutes; the one resolver is free again at once.
+        [track] = await asyncio.wait_for(source.resolve(media_world.track_url(40, seconds=2)), timeout=10)
+        assert track.title == entry(40).title
+        # The host that dripped is charged, not the one the member's link named.
+        assert {h.name: h.consecutive_failures for h in source.upstreams.health()} == {"slow.test": 1}
+    finally:
+        await source.aclose()
+        gate.close()
