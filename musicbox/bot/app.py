@@ -65,6 +65,7 @@ def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions, pro
         max_transcodes=config.cache.max_transcodes,
         queued_keys=sessions.queued_keys,
         proxy_url=proxy_url,
+        max_track_s=config.playback.max_track_s,
     )
 
 

@@ -26,6 +26,7 @@ import discord
 
 from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus
 from musicbox.cache.store import AudioStore
+from musicbox.core.config import PlaybackConfig
 from musicbox.core.track import TrackId
 from musicbox.playback.direct import DirectAudio, longest_output_s, through_gate
 
@@ -144,8 +145,10 @@ class CachedAudio:
         max_transcodes: int,
         queued_keys: Callable[[], set[str]] = set,
         proxy_url: str | None = None,
+        max_track_s: int = PlaybackConfig().max_track_s,
     ) -> None:
         self.store = store
+        self._max_track_s = max_track_s
         self._queued_keys = queued_keys
         self._proxy_url = proxy_url  # the egress gate's; None only in tests of local files
         self._direct = DirectAudio(proxy_url)
@@ -326,7 +329,7 @@ class CachedAudio:
         self._loop = asyncio.get_running_loop()
         try:
             process = await asyncio.create_subprocess_exec(
-                *_transcode_command(media_url, fill.partial, duration_s, self._proxy_url),
+                *_transcode_command(media_url, fill.partial, self._fill_bounds(duration_s), self._proxy_url),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -385,6 +388,12 @@ class CachedAudio:
         if self._fills.get(fill.key) is fill:
             del self._fills[fill.key]
 
+    def _fill_bounds(self, duration_s: float | None) -> tuple[float, int]:
+        """How long and how large a fill may grow: its song's length (the owner's longest song when
+        the host does not say, as a live stream would not), never more than the whole cache."""
+        longest_s = longest_output_s(duration_s) if duration_s is not None else float(self._max_track_s)
+        return longest_s, min(bytes_needed(longest_s), self.store.budget_bytes)
+
     def _pin(self, key: str) -> None:
         with self._playing_lock:
             self._playing[key] += 1
@@ -401,7 +410,7 @@ class CachedAudio:
 
 
 def _transcode_command(
-    media_url: str, output: Path, duration_s: float | None, proxy_url: str | None
+    media_url: str, output: Path, bounds: tuple[float, int], proxy_url: str | None
 ) -> list[str]:
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
     if media_url.startswith(("http://", "https://")):
@@ -412,8 +421,8 @@ def _transcode_command(
         command += through_gate(media_url, proxy_url).split()
     command += ["-i", media_url, "-map", "0:a:0", "-vn", "-c:a", "libopus", "-b:a", BITRATE]
     command += ["-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "audio"]
-    if duration_s is not None:
-        command += ["-t", f"{longest_output_s(duration_s):.1f}"]
+    longest_s, largest_bytes = bounds
+    command += ["-t", f"{longest_s:.1f}", "-fs", str(largest_bytes)]
     command += [
         "-page_duration",
         str(PAGE_DURATION_US),
