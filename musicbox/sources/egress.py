@@ -45,9 +45,13 @@ log = logging.getLogger(__name__)
 REFUSED = "that link does not lead to a public website, and musicbox fetches nothing else; use a public link"
 TOO_LARGE = "the page is too large to read (over {mb} MB); link to the song itself"
 
-# A web page, feed or playlist yt-dlp reads whole into memory: YouTube's largest (its player's
-# JavaScript) is under 3 MB. A transcode's media is bounded by ffmpeg's -t and -fs instead.
-DOCUMENT_BYTES = 8 * 2**20
+# What one lookup may receive, as yt-dlp reads each document whole into memory: an http:// page,
+# feed or playlist (one response per connection, its head readable) up to PAGE_BYTES; an HTTPS
+# tunnel, which carries several documents on one connection (YouTube's watch page, its 2.7 MB
+# player JavaScript and its API answers) and shows the gate only ciphertext, up to TUNNEL_BYTES.
+# A transcode's media is bounded by ffmpeg's -t and -fs instead.
+PAGE_BYTES = 4 * 2**20
+TUNNEL_BYTES = 16 * 2**20
 HEAD_BYTES = 64 * 2**10
 HEAD_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
@@ -81,9 +85,9 @@ class Job:
 
     token: str
     proxy_url: str
-    document_bytes: int | None  # cap per connection; None for media (bounded by ffmpeg instead)
+    document: bool  # its connections are capped; media is bounded by ffmpeg instead
     refused: bool = False
-    too_large: bool = False
+    too_large: int = 0  # the cap a connection of it went over, in bytes
     cancelled: bool = False
     _open: dict[asyncio.WriteTransport, str] = field(default_factory=dict)
 
@@ -92,8 +96,8 @@ class Job:
         """The sentence for the member when the gate stopped this job, else None."""
         if self.refused:
             return REFUSED
-        if self.too_large and self.document_bytes is not None:
-            return TOO_LARGE.format(mb=self.document_bytes // 2**20)
+        if self.too_large:
+            return TOO_LARGE.format(mb=self.too_large // 2**20)
         return None
 
 
@@ -104,12 +108,14 @@ class EgressGate:
         *,
         resolve: Resolve = system_resolve,
         dial: Dial = open_connection,
-        document_bytes: int = DOCUMENT_BYTES,
+        page_bytes: int = PAGE_BYTES,
+        tunnel_bytes: int = TUNNEL_BYTES,
     ) -> None:
         self._allowed = tuple(allowed_hosts)
         self._resolve = resolve
         self._dial = dial
-        self._document_bytes = document_bytes
+        self._page_bytes = page_bytes
+        self._tunnel_bytes = tunnel_bytes
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -163,7 +169,7 @@ class EgressGate:
     def job(self, *, document: bool) -> Iterator[Job]:
         """A job for one extraction or probe (`document`: its responses are capped) whose token is
         valid until the block ends; then every connection it still has is cut."""
-        job = self._new_job(self._document_bytes if document else None)
+        job = self._new_job(document)
         try:
             yield job
         finally:
@@ -179,15 +185,15 @@ class EgressGate:
         with self._lock:
             standing = self._standing
         if standing is None:
-            standing = self._new_job(None)
+            standing = self._new_job(False)
             with self._lock:
                 self._standing = standing
         return standing.proxy_url
 
-    def _new_job(self, document_bytes: int | None) -> Job:
+    def _new_job(self, document: bool) -> Job:
         port = self._started()
         token = secrets.token_hex(12)
-        job = Job(token, f"http://{USER}:{token}@127.0.0.1:{port}", document_bytes)
+        job = Job(token, f"http://{USER}:{token}@127.0.0.1:{port}", document)
         with self._lock:
             self._jobs[token] = job
         return job
@@ -262,7 +268,13 @@ class EgressGate:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
                 upstream_writer.write(_origin_head(method, target, version, headers))
-            await self._relay(job, upstream, reader, writer, upstream_reader, upstream_writer)
+            await self._relay(
+                job,
+                upstream,
+                (reader, writer),
+                (upstream_reader, upstream_writer),
+                plain=method.upper() != "CONNECT",
+            )
         finally:
             upstream_writer.transport.abort()
 
@@ -313,11 +325,14 @@ class EgressGate:
         self,
         job: Job,
         upstream: str,
-        client_reader: asyncio.StreamReader,
-        client_writer: asyncio.StreamWriter,
-        upstream_reader: asyncio.StreamReader,
-        upstream_writer: asyncio.StreamWriter,
+        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        origin: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        *,
+        plain: bool,
     ) -> None:
+        """Copy both ways until the origin is done. `plain`: an http:// request, whose response
+        head the gate can read (through a CONNECT tunnel it sees only ciphertext)."""
+        (client_reader, client_writer), (upstream_reader, upstream_writer) = client, origin
         if job.cancelled:
             return
         job._open[client_writer.transport] = upstream
@@ -326,7 +341,15 @@ class EgressGate:
         # (the origin closing, as asked) ends both.
         sending = asyncio.get_running_loop().create_task(_copy(client_reader, upstream_writer, None, job))
         try:
-            await _copy(upstream_reader, client_writer, job.document_bytes, job)
+            cap = (self._page_bytes if plain else self._tunnel_bytes) if job.document else None
+            if plain and cap is not None:
+                # A document that says it is over the cap is cut before a byte of it is relayed.
+                head = await upstream_reader.readuntil(b"\r\n\r\n")
+                if _declared_length(head) > cap:
+                    job.too_large = cap
+                    raise ConnectionAbortedError("document declared over the cap")
+                client_writer.write(head)
+            await _copy(upstream_reader, client_writer, cap, job)
         finally:
             sending.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
@@ -340,11 +363,19 @@ async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: i
     while chunk := await source.read(CHUNK_BYTES):
         copied += len(chunk)
         if cap is not None and copied > cap:
-            job.too_large = True
+            job.too_large = cap
             # Cut, not ended: a page cut short must read as broken, never as a shorter page.
             raise ConnectionAbortedError("document over the cap")
         sink.write(chunk)
         await sink.drain()
+
+
+def _declared_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return int(value)
+    return 0
 
 
 def _abort_all(job: Job) -> None:

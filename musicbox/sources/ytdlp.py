@@ -365,11 +365,14 @@ class GuildLanes:
 
     def __init__(self, per_guild: int) -> None:
         self._per_guild = per_guild
-        self._lanes: dict[int | None, asyncio.Semaphore] = {}
-        self._users: collections.Counter[int | None] = collections.Counter()
+        self._lanes: dict[int, asyncio.Semaphore] = {}
+        self._users: collections.Counter[int] = collections.Counter()
 
     @contextlib.asynccontextmanager
     async def of(self, guild: int | None) -> AsyncIterator[None]:
+        if guild is None:  # not a member's lookup (doctor, warm-up): only the pool bounds it
+            yield
+            return
         lane = self._lanes.setdefault(guild, asyncio.Semaphore(self._per_guild))
         self._users[guild] += 1
         try:

@@ -26,7 +26,7 @@ def network(media_world: MediaWorld) -> SimNetwork:
 
 @pytest.fixture
 def gate(network: SimNetwork) -> Iterator[EgressGate]:
-    gate = EgressGate((), resolve=network.resolve, dial=network.dial, document_bytes=2**20)
+    gate = EgressGate((), resolve=network.resolve, dial=network.dial, page_bytes=2**20)
     yield gate
     gate.close()
 

@@ -188,9 +188,10 @@ class MediaWorld:
         """An HLS playlist whose one segment is `segment`."""
         return f"{self.base_url}/stream.m3u8?{urlencode({'segment': segment})}"
 
-    def huge_page_url(self, tag: str = "") -> str:
-        """An HTML page of HUGE_PAGE_MB, sent as fast as it is read."""
-        return f"{self.base_url}/huge?{urlencode({'tag': tag})}"
+    def huge_page_url(self, tag: str = "", *, declared: bool = True) -> str:
+        """An HTML page of HUGE_PAGE_MB, sent as fast as it is read; `declared`: with its length
+        in Content-Length, else chunked, so its size shows only as it arrives."""
+        return f"{self.base_url}/huge?{urlencode({'tag': tag, 'declared': int(declared)})}"
 
     def drip_url(self, tag: str = "") -> str:
         """A page that never finishes: a byte every DRIP_PAUSE_S."""
@@ -304,20 +305,23 @@ class MediaWorld:
     async def _huge(self, request: web.Request) -> web.StreamResponse:
         start, filler = b"<!DOCTYPE html><html><body>\n", b"<p>" + b"la " * 20_000 + b"</p>\n"
         count = HUGE_PAGE_MB * 2**20 // len(filler)
-        length = len(start) + count * len(filler)
-        response = web.StreamResponse(headers={"Content-Type": "text/html", "Content-Length": str(length)})
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        if request.query.get("declared", "1") == "1":
+            response.content_length = len(start) + count * len(filler)
         await response.prepare(request)
-        await response.write(start)
-        for _ in range(count):
-            await response.write(filler)
+        with contextlib.suppress(ConnectionError):  # the reader gave up: that was the point
+            await response.write(start)
+            for _ in range(count):
+                await response.write(filler)
         return response
 
     async def _drip(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/html"})
         await response.prepare(request)
-        for _ in range(int(STALL_S / DRIP_PAUSE_S)):
-            await response.write(b" ")
-            await asyncio.sleep(DRIP_PAUSE_S)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(int(STALL_S / DRIP_PAUSE_S)):
+                await response.write(b" ")
+                await asyncio.sleep(DRIP_PAUSE_S)
         return response
 
 
