@@ -123,8 +123,6 @@ class EgressGate:
         self._server: asyncio.Server | None = None
         self._port = 0
         self._standing: Job | None = None
-        self.refusals = 0  # requests refused since start (the metric and the stories read it)
-        self.connections = 0  # connections made to upstreams since start
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -304,7 +302,6 @@ class EgressGate:
         addresses = await self._resolve(destination.host, destination.port)
         if not permitted(destination, addresses, self._allowed):
             job.refused = True
-            self.refusals += 1
             log.info(
                 "egress refused %s (%s)", destination.spelled, ", ".join(map(str, addresses)) or "no address"
             )
@@ -317,7 +314,6 @@ class EgressGate:
             except (OSError, TimeoutError) as error:
                 failure = error
                 continue
-            self.connections += 1
             return connected
         raise failure or OSError("no address to connect to")
 
