@@ -299,7 +299,11 @@ class EgressGate:
         is marked; nothing is ever connected to an address that was not judged)."""
         if job.cancelled:
             return None
-        addresses = await self._resolve(destination.host, destination.port)
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                addresses = await self._resolve(destination.host, destination.port)
+        except TimeoutError:
+            addresses = []  # a name that does not resolve in time is refused like one that does not
         if not permitted(destination, addresses, self._allowed):
             job.refused = True
             log.info(
@@ -338,13 +342,13 @@ class EgressGate:
         sending = asyncio.get_running_loop().create_task(_copy(client_reader, upstream_writer, None, job))
         try:
             cap = (self._page_bytes if plain else self._tunnel_bytes) if job.document else None
-            if plain and cap is not None:
-                # A document that says it is over the cap is cut before a byte of it is relayed.
+            if plain:
                 head = await upstream_reader.readuntil(b"\r\n\r\n")
-                if _declared_length(head) > cap:
+                if cap is not None and _declared_length(head) > cap:
+                    # A document that says it is over the cap is cut before a byte of it is relayed.
                     job.too_large = cap
                     raise ConnectionAbortedError("document declared over the cap")
-                client_writer.write(head)
+                client_writer.write(_closing(head))
             await _copy(upstream_reader, client_writer, cap, job)
         finally:
             sending.cancel()
@@ -364,6 +368,18 @@ async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: i
             raise ConnectionAbortedError("document over the cap")
         sink.write(chunk)
         await sink.drain()
+
+
+def _closing(head: bytes) -> bytes:
+    """The response head saying the connection closes after it, as it will: the client then never
+    sends a second request down a connection the gate is about to close."""
+    lines = head.split(b"\r\n")
+    kept = [
+        line
+        for line in lines[1:]
+        if line.partition(b":")[0].strip().lower() not in (b"connection", b"keep-alive")
+    ]
+    return b"\r\n".join([lines[0], *[line for line in kept if line], b"Connection: close", b"", b""])
 
 
 def _declared_length(head: bytes) -> int:
