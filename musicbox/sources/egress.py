@@ -56,6 +56,11 @@ HEAD_BYTES = 64 * 2**10
 HEAD_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 CHUNK_BYTES = 64 * 2**10
+# An http:// document still arriving after PACE_AFTER_S at under PACE_BYTES_PER_S is a drip (a host
+# sending a byte every few seconds to hold a resolver): cut. A real page is whole by then. Not
+# applied to HTTPS tunnels, which sit idle between documents; those end at the lookup's deadline.
+PACE_AFTER_S = 10.0
+PACE_BYTES_PER_S = 1024
 USER = "musicbox"
 
 Resolve = Callable[[str, int], Awaitable[Sequence[IpAddress]]]
@@ -88,6 +93,7 @@ class Job:
     document: bool  # its connections are capped; media is bounded by ffmpeg instead
     refused: bool = False
     too_large: int = 0  # the cap a connection of it went over, in bytes
+    dripping: str | None = None  # the upstream whose document arrived too slowly to be real
     cancelled: bool = False
     _open: dict[asyncio.WriteTransport, str] = field(default_factory=dict)
 
@@ -342,6 +348,7 @@ class EgressGate:
         sending = asyncio.get_running_loop().create_task(_copy(client_reader, upstream_writer, None, job))
         try:
             cap = (self._page_bytes if plain else self._tunnel_bytes) if job.document else None
+            paced = plain and job.document
             if plain:
                 head = await upstream_reader.readuntil(b"\r\n\r\n")
                 if cap is not None and _declared_length(head) > cap:
@@ -349,7 +356,10 @@ class EgressGate:
                     job.too_large = cap
                     raise ConnectionAbortedError("document declared over the cap")
                 client_writer.write(_closing(head))
-            await _copy(upstream_reader, client_writer, cap, job)
+            if paced:
+                await _copy_paced(upstream_reader, client_writer, cap, job, upstream)
+            else:
+                await _copy(upstream_reader, client_writer, cap, job)
         finally:
             sending.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
@@ -365,6 +375,36 @@ async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: i
         if cap is not None and copied > cap:
             job.too_large = cap
             # Cut, not ended: a page cut short must read as broken, never as a shorter page.
+            raise ConnectionAbortedError("document over the cap")
+        sink.write(chunk)
+        await sink.drain()
+
+
+async def _copy_paced(
+    source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: int | None, job: Job, upstream: str
+) -> None:
+    """`_copy` for an http:// document, cut when it turns out to be a drip."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    copied = 0
+    while True:
+        waited = loop.time() - started
+        try:
+            async with asyncio.timeout(max(0.1, PACE_AFTER_S - waited) if waited < PACE_AFTER_S else 1.0):
+                chunk = await source.read(CHUNK_BYTES)
+        except TimeoutError:
+            chunk = None
+        elapsed = loop.time() - started
+        if elapsed >= PACE_AFTER_S and copied < PACE_BYTES_PER_S * elapsed:
+            job.dripping = upstream
+            raise ConnectionAbortedError("document arriving too slowly")
+        if chunk is None:
+            continue
+        if not chunk:
+            return
+        copied += len(chunk)
+        if cap is not None and copied > cap:
+            job.too_large = cap
             raise ConnectionAbortedError("document over the cap")
         sink.write(chunk)
         await sink.drain()

@@ -310,6 +310,8 @@ class YtDlpSource:
             except QueryFailed:
                 if job.failure is not None:
                     raise QueryFailed(job.failure) from None
+                if job.dripping is not None:  # cut at the gate for sending a page a byte at a time
+                    raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW, upstream=job.dripping) from None
                 raise
         waiting_on = self.egress.cancel(job)
         finished, _ = await asyncio.wait({work}, timeout=KILL_GRACE_S)

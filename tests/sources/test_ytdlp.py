@@ -18,6 +18,7 @@ from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
 from musicbox.core.track import TrackId
 from musicbox.sim.media import MediaWorld, entry
 from musicbox.sim.media.network import SimNetwork
+from musicbox.sources import egress as egress_gate
 from musicbox.sources import ytdlp
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
@@ -295,6 +296,26 @@ async def test_an_extraction_past_its_deadline_is_cut_frees_its_worker_and_charg
         assert track.title == entry(40).title
         # The host that dripped is charged, not the one the member's link named.
         assert {h.name: h.consecutive_failures for h in source.upstreams.health()} == {"slow.test": 1}
+    finally:
+        await source.aclose()
+        gate.close()
+
+
+async def test_a_page_sent_a_byte_at_a_time_is_cut_long_before_the_deadline(
+    media_world: MediaWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(egress_gate, "PACE_AFTER_S", 1.0)  # 10 s in service
+    network = SimNetwork()
+    network.name("drip.test", ["93.184.216.35"])
+    network.route("93.184.216.35", 80, media_world.host)
+    gate = EgressGate((), resolve=network.resolve, dial=network.dial)
+    source = YtDlpSource(Config(resolver=ResolverConfig(workers=1)), connect(tmp_path / "s.db"), egress=gate)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryFailed, match=ytdlp.TOO_SLOW):
+            await source.resolve("http://drip.test/drip?tag=pace")
+        assert time.monotonic() - started < 5.0  # not the 60 s deadline
+        assert {h.name: h.consecutive_failures for h in source.upstreams.health()} == {"drip.test": 1}
     finally:
         await source.aclose()
         gate.close()
