@@ -46,11 +46,13 @@ REFUSED = "that link does not lead to a public website, and musicbox fetches not
 TOO_LARGE = "the page is too large to read (over {mb} MB); link to the song itself"
 
 # What one lookup may receive, as yt-dlp reads each document whole into memory: an http:// page,
-# feed or playlist (one response per connection, its head readable) up to PAGE_BYTES; an HTTPS
-# tunnel, which carries several documents on one connection (YouTube's watch page, its 2.7 MB
-# player JavaScript and its API answers) and shows the gate only ciphertext, up to TUNNEL_BYTES.
+# feed or playlist (one response per connection, its head readable) up to PAGE_BYTES, which is
+# small because much of what yt-dlp held of a cut page stays in the bot's RSS (glibc keeps it; at
+# a 4 MB cap five cut pages added about 25 MB) and the web's big documents come over HTTPS; an HTTPS tunnel,
+# which carries several documents on one connection (YouTube's watch page, its 2.7 MB player
+# JavaScript and its API answers) and shows the gate only ciphertext, up to TUNNEL_BYTES.
 # A transcode's media is bounded by ffmpeg's -t and -fs instead.
-PAGE_BYTES = 4 * 2**20
+PAGE_BYTES = 2 * 2**20
 TUNNEL_BYTES = 16 * 2**20
 HEAD_BYTES = 64 * 2**10
 HEAD_TIMEOUT_S = 10.0

@@ -267,7 +267,7 @@ async def _peak_rss_growth_mb(work: Awaitable[object]) -> float:
 async def test_a_huge_page_is_cut_at_the_cap_and_the_member_told(
     source: YtDlpSource, media_world: MediaWorld
 ) -> None:
-    with pytest.raises(QueryFailed, match=r"the page is too large to read \(over 4 MB\)"):
+    with pytest.raises(QueryFailed, match=r"the page is too large to read \(over 2 MB\)"):
         await source.resolve(media_world.huge_page_url("told"))
     # The page is 200 MB; read whole it cost 409 MB of RSS.
     assert await _peak_rss_growth_mb(source.resolve(media_world.huge_page_url("rss"))) < 60

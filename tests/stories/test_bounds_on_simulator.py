@@ -16,7 +16,7 @@ RSS_CEILING_MB = 150.0
 # cuts it); a /play queued behind them would wait for all. The figure on an idle box is in
 # docs/benchmarks.md (under 1 s); this bound is loose because the test must pass on a loaded box.
 NOT_HELD_UP_S = 10.0
-TOO_LARGE = "the page is too large to read (over 4 MB)"
+TOO_LARGE = "the page is too large to read (over 2 MB)"
 TOO_SLOW = "the site took too long to answer"
 
 
