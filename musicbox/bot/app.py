@@ -17,6 +17,7 @@ from musicbox.core.config import Config
 from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
+from musicbox.sources.egress import EgressGate
 from musicbox.store.database import open_state
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
@@ -28,9 +29,11 @@ def build_bot(
     config: Config,
     *,
     sources: TrackSource,
+    egress: EgressGate,
     audio: AudioProvider | None = None,
     connector: aiohttp.BaseConnector | None = None,
 ) -> MusicBot:
+    """`egress` is the gate `sources` fetch through: ffmpeg's transcodes and streams use it too."""
     # Route.BASE and DEFAULT_GATEWAY are how discord.py addresses REST and the gateway (an unsharded
     # client never asks /gateway/bot); pointing them at the configuration is what lets the same bot
     # talk to Discord or to the simulator.
@@ -42,7 +45,7 @@ def build_bot(
     return MusicBot(
         config,
         sources=sources,
-        audio=audio or _audio(config, database, sessions),
+        audio=audio or _audio(config, database, sessions, egress.proxy_url),
         settings=settings,
         queues=QueueStore(database),
         sessions=sessions,
@@ -51,13 +54,19 @@ def build_bot(
     )
 
 
-def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions) -> AudioProvider:
+def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions, proxy_url: str) -> AudioProvider:
     if config.cache.budget_mb <= 0:
-        return DirectAudio()
+        return DirectAudio(proxy_url)
     store = AudioStore(
         config.paths.cache_dir / "audio", database, budget_bytes=config.cache.budget_mb * 2**20
     )
-    return CachedAudio(store, max_transcodes=config.cache.max_transcodes, queued_keys=sessions.queued_keys)
+    return CachedAudio(
+        store,
+        max_transcodes=config.cache.max_transcodes,
+        queued_keys=sessions.queued_keys,
+        proxy_url=proxy_url,
+        max_track_s=config.playback.max_track_s,
+    )
 
 
 async def serve_until_stopped(bot: MusicBot, token: str, stop: asyncio.Event) -> None:

@@ -21,12 +21,17 @@ class UpstreamFault(Enum):
 
 
 class QueryFailed(Exception):
-    """A query could not become tracks; `reason` is a short phrase a member can read."""
+    """A query could not become tracks; `reason` is a short phrase a member can read. `upstream`,
+    when set, is the host at fault when it is not the one the query named (a playlist's entry on
+    another host that trickled past the deadline)."""
 
-    def __init__(self, reason: str, fault: UpstreamFault = UpstreamFault.NONE) -> None:
+    def __init__(
+        self, reason: str, fault: UpstreamFault = UpstreamFault.NONE, *, upstream: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.fault = fault
+        self.upstream = upstream
 
 
 class TrackSource(Protocol):

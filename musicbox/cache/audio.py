@@ -26,8 +26,9 @@ import discord
 
 from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus
 from musicbox.cache.store import AudioStore
+from musicbox.core.config import PlaybackConfig
 from musicbox.core.track import TrackId
-from musicbox.playback.direct import DirectAudio, longest_output_s
+from musicbox.playback.direct import DirectAudio, longest_output_s, through_gate
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +144,14 @@ class CachedAudio:
         *,
         max_transcodes: int,
         queued_keys: Callable[[], set[str]] = set,
-        direct: DirectAudio | None = None,
+        proxy_url: str | None = None,
+        max_track_s: int = PlaybackConfig().max_track_s,
     ) -> None:
         self.store = store
+        self._max_track_s = max_track_s
         self._queued_keys = queued_keys
-        self._direct = direct or DirectAudio()
+        self._proxy_url = proxy_url  # the egress gate's; None only in tests of local files
+        self._direct = DirectAudio(proxy_url)
         self._prefetch_slots = asyncio.Semaphore(max(1, max_transcodes))
         self._fills: dict[str, Fill] = {}
         self._playing: Counter[str] = Counter()
@@ -325,7 +329,7 @@ class CachedAudio:
         self._loop = asyncio.get_running_loop()
         try:
             process = await asyncio.create_subprocess_exec(
-                *_transcode_command(media_url, fill.partial, duration_s),
+                *_transcode_command(media_url, fill.partial, self._fill_bounds(duration_s), self._proxy_url),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -384,6 +388,12 @@ class CachedAudio:
         if self._fills.get(fill.key) is fill:
             del self._fills[fill.key]
 
+    def _fill_bounds(self, duration_s: float | None) -> tuple[float, int]:
+        """How long and how large a fill may grow: its song's length (the owner's longest song when
+        the host does not say, as a live stream would not), never more than the whole cache."""
+        longest_s = longest_output_s(duration_s) if duration_s is not None else float(self._max_track_s)
+        return longest_s, min(bytes_needed(longest_s), self.store.budget_bytes)
+
     def _pin(self, key: str) -> None:
         with self._playing_lock:
             self._playing[key] += 1
@@ -399,17 +409,20 @@ class CachedAudio:
                 self._loop.call_soon_threadsafe(self._cancel_unwanted_fills)
 
 
-def _transcode_command(media_url: str, output: Path, duration_s: float | None) -> list[str]:
+def _transcode_command(
+    media_url: str, output: Path, bounds: tuple[float, int], proxy_url: str | None
+) -> list[str]:
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
     if media_url.startswith(("http://", "https://")):
         # Resume a dropped download with a range request. Not -reconnect_streamed: for a host that
         # cannot resume, that re-reads the file from its start into the same output, and a host that
         # keeps cutting the file short then loops its first part for ever.
         command += ["-reconnect", "1", "-reconnect_delay_max", "2"]
+        command += through_gate(media_url, proxy_url).split()
     command += ["-i", media_url, "-map", "0:a:0", "-vn", "-c:a", "libopus", "-b:a", BITRATE]
     command += ["-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "audio"]
-    if duration_s is not None:
-        command += ["-t", f"{longest_output_s(duration_s):.1f}"]
+    longest_s, largest_bytes = bounds
+    command += ["-t", f"{longest_s:.1f}", "-fs", str(largest_bytes)]
     command += [
         "-page_duration",
         str(PAGE_DURATION_US),

@@ -64,6 +64,7 @@ class AudioStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._policy = S3Fifo(budget_bytes)
+        self.budget_bytes = budget_bytes
         self.hits = 0
         self.misses = 0
         if owner:  # a visitor (root, often) must not make the bot's directory its own

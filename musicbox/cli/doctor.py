@@ -28,6 +28,7 @@ from musicbox.core.config_rules import ConfigError
 from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, left_behind, load_config
 from musicbox.store.database import damage
@@ -188,7 +189,8 @@ def _existing(directory: Path) -> Path:
 async def _online(config: Config, words: str) -> Finding:
     # A private in-memory store, so the check really goes upstream instead of answering from cache.
     database = sqlite3.connect(":memory:", check_same_thread=False)
-    source = YtDlpSource(config, database)
+    egress = EgressGate(config.resolver.allowed_private_hosts)
+    source = YtDlpSource(config, database, egress=egress)
     started = time.monotonic()
     try:
         found = await source.search(words, limit=1)
@@ -203,6 +205,7 @@ async def _online(config: Config, words: str) -> Finding:
         return diagnosis.online_failure(str(failed), host, resolves=resolves)
     finally:
         await source.aclose()
+        egress.close()
         database.close()
     elapsed = time.monotonic() - started
     return diagnosis.ok("online", f"found and resolved {found[0].title!r} in {elapsed:.1f} s")

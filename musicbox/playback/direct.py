@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import discord
 
+from musicbox.core.egress import FFMPEG_PROTOCOLS
 from musicbox.core.track import TrackId
 
 # A song never plays longer than its length plus this: a host that cuts a file short and answers a
@@ -19,7 +20,19 @@ def longest_output_s(duration_s: float) -> float:
     return duration_s + OVERRUN_S
 
 
+def through_gate(media_url: str, proxy_url: str | None) -> str:
+    """ffmpeg's input options that send a web address through the egress gate and let it open
+    nothing but the web (an HLS playlist cannot point it at file: or a bare tcp: address)."""
+    if proxy_url is None or not media_url.startswith(("http://", "https://")):
+        return ""
+    return f" -http_proxy {proxy_url} -protocol_whitelist {FFMPEG_PROTOCOLS}"
+
+
 class DirectAudio:
+    def __init__(self, proxy_url: str | None = None) -> None:
+        # None only where every address is a local file (tests, the bench's CPU figures).
+        self._proxy_url = proxy_url
+
     async def source(
         self,
         track_id: TrackId,
@@ -48,6 +61,7 @@ class DirectAudio:
         if media_url.startswith(("http://", "https://")):
             # ffmpeg's http protocol gives up on the first dropped connection unless told otherwise.
             before += " -reconnect 1 -reconnect_delay_max 2"  # not _streamed: see cache/audio.py
+        before += through_gate(media_url, self._proxy_url)
         if start_s > 0 and not decode_to_start:
             before += f" -ss {start_s:.3f}"
         options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"

@@ -23,6 +23,7 @@ from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.config_file import config_path
@@ -55,10 +56,11 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     started_at = time.time()
     config_file = str(config_path(environment))
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
-    resolver = YtDlpSource(config, database)
+    egress = EgressGate(config.resolver.allowed_private_hosts)
+    resolver = YtDlpSource(config, database, egress=egress)
     sources = spotify_aware(resolver, config, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
-    bot = build_bot(config, sources=sources)
+    bot = build_bot(config, sources=sources, egress=egress)
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -91,6 +93,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         raise TokenRejected("Discord refused the bot token") from refused.exceptions[0]
     finally:
         await sources.aclose()
+        egress.close()
         database.close()
 
 

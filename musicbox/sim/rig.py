@@ -24,6 +24,7 @@ from musicbox.core.config import (
 )
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 
@@ -61,9 +62,10 @@ def rig_config(
 async def running_bot(sim: DiscordSim, config: Config) -> AsyncIterator[MusicBot]:
     """The bot online at the simulator with its commands synced; closed (queues kept) on exit."""
     database = connect(config.paths.state_dir / "sources.sqlite3")
-    sources = YtDlpSource(config, database)
+    egress = EgressGate(config.resolver.allowed_private_hosts)
+    sources = YtDlpSource(config, database, egress=egress)
     await sources.warm()
-    bot = build_bot(config, sources=sources, connector=sim.connector())
+    bot = build_bot(config, sources=sources, egress=egress, connector=sim.connector())
     stop = asyncio.Event()
     serving = asyncio.get_running_loop().create_task(serve_until_stopped(bot, config.discord.token, stop))
     try:
@@ -75,6 +77,7 @@ async def running_bot(sim: DiscordSim, config: Config) -> AsyncIterator[MusicBot
         stop.set()
         await asyncio.wait_for(serving, timeout=30)
         await sources.aclose()
+        egress.close()
         database.close()
 
 

@@ -1,4 +1,4 @@
-"""Where tracks come from: links and words recognised (pure), checked for safety, resolved by yt-dlp."""
+"""Where tracks come from: links and words recognised (pure), resolved by yt-dlp through the egress gate."""
 
 from musicbox.sources.query import Query, recognise
 from musicbox.sources.ytdlp import YtDlpSource

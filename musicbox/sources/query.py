@@ -70,6 +70,13 @@ _SPOTIFY_PATH = re.compile(
 _SPOTIFY_URI = re.compile(r"^spotify:(track|album|playlist|artist):([A-Za-z0-9]{22})$")
 # Mixes ("RD...") and the like are endless generated lists, not something a member means to queue whole.
 _GENERATED_LIST_PREFIXES = ("RD", "UL")
+# Links with no "//" that are still links, never search words: what a browser, a shell or ffmpeg
+# would act on if one ever got that far.
+_NOT_WEB = re.compile(
+    r"^(data|javascript|vbscript|file|ftp|ftps|sftp|smb|tftp|gopher|dict|ldap|telnet|ssh|mailto|about"
+    r"|blob|view-source|rtmp|rtsp|udp|tcp|concat|subfile|pipe|crypto|hls)\s*:",
+    re.IGNORECASE,
+)
 _TIMESTAMP = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 
 
@@ -82,6 +89,9 @@ def recognise(text: str) -> Query:
     spotify = _SPOTIFY_URI.match(query)
     if spotify:
         return SpotifyLink(spotify[1], spotify[2])
+    not_web = _NOT_WEB.match(query) if "://" not in query else None
+    if not_web:
+        return NotALink(f"{not_web[1].lower()}: links are not played; paste an http or https link")
     if " " in query or "://" not in query:
         return _bare_host(query) or SearchWords(query)
     scheme = query.partition("://")[0].lower()

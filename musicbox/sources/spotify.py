@@ -66,6 +66,7 @@ class SpotifySource:
         *,
         max_playlist: int,
         upstreams: Upstreams,
+        proxy_url: str,
     ) -> None:
         self._config = config
         self._upstreams = upstreams
@@ -76,7 +77,7 @@ class SpotifySource:
         self._matching: dict[str, asyncio.Lock] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spotify")
         self._tokens = MemoryCacheHandler()  # never a .cache file in the working directory
-        self._client = _client(config, self._tokens) if config.configured else None
+        self._client = _client(config, self._tokens, proxy_url) if config.configured else None
         self.searches = 0  # tracks matched by searching; a mapping found in SQLite does not count
         self.mapping_hits = 0  # tracks whose upload came from SQLite
         self.rate_limit_waits = 0
@@ -260,7 +261,7 @@ class SpotifyTrack:
         self.wanted = wanted
 
 
-def _client(config: SpotifyConfig, tokens: MemoryCacheHandler) -> spotipy.Spotify:
+def _client(config: SpotifyConfig, tokens: MemoryCacheHandler, proxy_url: str) -> spotipy.Spotify:
     credentials = spotipy.SpotifyClientCredentials(
         client_id=config.client_id,
         client_secret=config.client_secret,
@@ -269,18 +270,21 @@ def _client(config: SpotifyConfig, tokens: MemoryCacheHandler) -> spotipy.Spotif
     )
     credentials.OAUTH_TOKEN_URL = config.accounts_base.rstrip("/") + "/api/token"
     client = spotipy.Spotify(
-        auth_manager=credentials, requests_timeout=REQUEST_TIMEOUT_S, requests_session=_session()
+        auth_manager=credentials, requests_timeout=REQUEST_TIMEOUT_S, requests_session=_session(proxy_url)
     )
     client.prefix = config.api_base if config.api_base.endswith("/") else config.api_base + "/"
     return client
 
 
-def _session() -> requests.Session:
+def _session(proxy_url: str) -> requests.Session:
     """spotipy's own session would sleep through any Retry-After in a pool thread, however long
     (urllib3 honours it for 429 whatever the status list says), and retry server errors in lockstep;
-    this one tries once and hands every answer back to `_call`, whose retries are jittered."""
+    this one tries once and hands every answer back to `_call`, whose retries are jittered. It goes
+    out through the egress gate like every other request, whatever the environment's proxy says."""
     retry = Retry(total=0, read=False, respect_retry_after_header=False, raise_on_status=False)
     session = requests.Session()
+    session.trust_env = False
+    session.proxies = {"http": proxy_url, "https": proxy_url}
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))
     return session
@@ -380,4 +384,5 @@ def spotify_aware(
         resolver,
         max_playlist=config.playback.max_playlist,
         upstreams=resolver.upstreams,
+        proxy_url=resolver.egress.proxy_url,
     )

@@ -69,6 +69,12 @@ class Upstreams:
                 if failure.fault is UpstreamFault.NONE:
                     self._record_answer(upstream)  # the upstream answered; the link was bad
                     raise
+                culprit = failure.upstream
+                if culprit is not None and culprit != upstream:
+                    # Another host made it fail (a playlist's entry elsewhere): that one is charged.
+                    self._abandon(upstream)
+                    self._record_failure(culprit)
+                    raise
                 self._record_failure(upstream)
                 failed_attempts += 1
                 delay = self._backoff.delay_s(failed_attempts, self._draw())

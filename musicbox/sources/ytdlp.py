@@ -1,12 +1,17 @@
 """The yt-dlp track source: links, pages, playlists and search words become Tracks.
 
-The shell around the pure parts (`query`, `safety`, `failures`): yt-dlp runs in a bounded pool of
-threads (extraction is mostly waiting on sockets, during which yt-dlp releases the GIL), so one
-slow site never holds up another guild's /play; results are kept in SQLite for `metadata_ttl_s`."""
+The shell around the pure parts (`query`, `failures`): yt-dlp runs in a bounded pool of threads
+(extraction is mostly waiting on sockets, during which yt-dlp releases the GIL), so one slow site
+never holds up another guild's /play; results are kept in SQLite for `metadata_ttl_s`.
+
+Every request yt-dlp and ffprobe make goes through the egress gate (`egress.py`), each extraction
+or probe as a job of its own: one that overruns its deadline has its connections cut there, so its
+thread ends instead of waiting on a trickling host for ever."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -24,11 +29,13 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import yt_dlp
 from yt_dlp.utils import unsmuggle_url
 
+from musicbox import log_context
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
+from musicbox.core.egress import FFMPEG_PROTOCOLS
 from musicbox.core.limits import too_long
 from musicbox.core.track import Track, TrackId
-from musicbox.sources import safety
+from musicbox.sources.egress import REFUSED, EgressGate, Job
 from musicbox.sources.failures import query_failed
 from musicbox.sources.metadata import MetadataCache
 from musicbox.sources.query import (
@@ -48,6 +55,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
 EXTRACTION_TIMEOUT_S = 60.0
+# Once the gate has cut an overrunning extraction's connections its thread ends within moments;
+# this only bounds the wait for one stuck elsewhere (it is logged).
+KILL_GRACE_S = 5.0
 AUDIO_EXTENSIONS = frozenset(
     {".ogg", ".opus", ".oga", ".webm", ".m4a", ".mp4", ".mp3", ".flac", ".wav", ".aac"}
 )
@@ -88,10 +98,12 @@ class YtDlpSource:
         config: Config,
         database: sqlite3.Connection,
         *,
+        egress: EgressGate,
         probe_timeout_s: float = 10.0,
         upstreams: Upstreams | None = None,
     ) -> None:
         self._config = config
+        self.egress = egress
         self.upstreams = upstreams or Upstreams()
         self._cache = MetadataCache(database, ttl_s=config.resolver.metadata_ttl_s)
         self._pool = ThreadPoolExecutor(
@@ -99,6 +111,7 @@ class YtDlpSource:
         )
         self._probe_timeout_s = probe_timeout_s
         self._probes = asyncio.Semaphore(config.resolver.workers or DEFAULT_WORKERS)
+        self._lanes = GuildLanes(max(1, (config.resolver.workers or DEFAULT_WORKERS) - 1))
         self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
         self._deno = deno_path()
@@ -115,7 +128,7 @@ class YtDlpSource:
         await probe.wait()
 
     def _warm_blocking(self) -> None:
-        with yt_dlp.YoutubeDL(self._options(flat=True)) as downloader:
+        with yt_dlp.YoutubeDL(self._options(flat=True, proxy="")) as downloader:
             for name in ("Generic", "Youtube", "YoutubeTab"):
                 downloader.get_info_extractor(name)
 
@@ -173,8 +186,8 @@ class YtDlpSource:
         url = info.get("url")
         if not isinstance(url, str):
             raise QueryFailed("no playable audio was found for it; try another link")
-        if track.id.source == "http":
-            await self._refuse_unsafe(url)
+        if not url.startswith(("http://", "https://")):
+            raise QueryFailed(REFUSED)  # ffmpeg is given web addresses only (no file:, rtmp:, ...)
         return url
 
     # -- resolution ------------------------------------------------------------------------------
@@ -202,7 +215,9 @@ class YtDlpSource:
 
     async def _with_probe(self, track: Track, media: str) -> Track:
         await self._refuse_unsafe(media)
-        async with self._probes:  # as many ffprobes at once as resolvers: a burst must not thrash a Pi
+        # As many ffprobes at once as resolvers (a burst must not thrash a Pi), and never all of
+        # them for one server.
+        async with self._lanes.of(log_context.guild.get()), self._probes:
             probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
         title = f"{probe.title}" if probe.title else track.title
         return Track(
@@ -214,9 +229,19 @@ class YtDlpSource:
         )
 
     async def _probe(self, url: str) -> _Probe:
+        with self.egress.job(document=False) as job:
+            try:
+                return await self._probe_through(url, job)
+            except QueryFailed:
+                if job.failure is not None:
+                    raise QueryFailed(job.failure) from None
+                raise
+
+    async def _probe_through(self, url: str, job: Job) -> _Probe:
         """ffprobe reads the headers (and, for Ogg, the last page): length, tags, and whether it is audio."""
         process = await asyncio.create_subprocess_exec(
             "ffprobe", "-v", "error", "-rw_timeout", str(int(self._probe_timeout_s * 1e6)),
+            "-http_proxy", job.proxy_url, "-protocol_whitelist", FFMPEG_PROTOCOLS,
             "-select_streams", "a:0", "-show_entries",
             "format=duration:format_tags=title,artist:stream=codec_type:stream_tags=title,artist",
             "-of", "json", url,
@@ -242,15 +267,17 @@ class YtDlpSource:
         return _Probe(float(duration) if duration else None, tags.get("title"), tags.get("artist"))
 
     async def _refuse_unsafe(self, url: str) -> None:
-        addresses = await safety.addresses_of(url)
-        reason = safety.refusal(url, addresses, self._config.resolver.allowed_private_hosts)
-        if reason is not None:
-            raise QueryFailed(reason)
+        """A link whose first address the gate would refuse is refused before yt-dlp starts."""
+        if await self.egress.refuses(url):
+            raise QueryFailed(REFUSED)
 
     # -- the pool --------------------------------------------------------------------------------
 
     async def _extract(self, url: str, *, flat: bool, progress: Progress | None) -> Info:
-        return await self.upstreams.call(upstream_of(url), lambda: self._extract_once(url, flat, progress))
+        async with self._lanes.of(log_context.guild.get()):
+            return await self.upstreams.call(
+                upstream_of(url), lambda: self._extract_once(url, flat, progress)
+            )
 
     async def _extract_once(self, url: str, flat: bool, progress: Progress | None) -> Info:
         loop = asyncio.get_running_loop()
@@ -259,22 +286,48 @@ class YtDlpSource:
         def report(done: int, total: int) -> None:
             loop.call_soon_threadsafe(reports.put_nowait, (done, total))
 
-        work = loop.run_in_executor(self._pool, self._extract_blocking, url, flat, report)
         forwarding = loop.create_task(_forward(reports, progress))
-        try:
-            async with asyncio.timeout(EXTRACTION_TIMEOUT_S):
-                return await work
-        except TimeoutError:
-            raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW) from None
-        finally:
-            reports.put_nowait(None)
-            await forwarding
+        with self.egress.job(document=True) as job:
+            work = asyncio.wrap_future(self._pool.submit(self._extract_blocking, url, flat, report, job))
+            try:
+                return await self._outcome(work, job)
+            finally:
+                reports.put_nowait(None)
+                await forwarding
 
-    def _extract_blocking(self, url: str, flat: bool, report: Callable[[int, int], None]) -> Info:
+    async def _outcome(self, work: asyncio.Future[Info], job: Job) -> Info:
+        """The extraction's result, or why not: the gate's sentence when it refused or capped a
+        request, and past the deadline the job cut at the gate, its thread waited for, and the host
+        it was still waiting on charged for the slowness."""
+        try:
+            done, _ = await asyncio.wait({work}, timeout=EXTRACTION_TIMEOUT_S)
+        except asyncio.CancelledError:
+            self.egress.cancel(job)  # the member left: end the thread's wait too
+            raise
+        if done:
+            try:
+                return work.result()
+            except QueryFailed:
+                if job.failure is not None:
+                    raise QueryFailed(job.failure) from None
+                if job.dripping is not None:  # cut at the gate for sending a page a byte at a time
+                    raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW, upstream=job.dripping) from None
+                raise
+        waiting_on = self.egress.cancel(job)
+        finished, _ = await asyncio.wait({work}, timeout=KILL_GRACE_S)
+        if not finished:
+            log.warning("an extraction still runs %.0f s after its connections were cut", KILL_GRACE_S)
+        else:
+            work.exception()  # retrieved: its failure is the cut, not news
+        raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW, upstream=waiting_on[0] if waiting_on else None)
+
+    def _extract_blocking(self, url: str, flat: bool, report: Callable[[int, int], None], job: Job) -> Info:
         with self._runs_lock:
             self.extractions += 1
+        if job.cancelled:  # waited in the pool past its deadline: nothing to do
+            raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW)
         try:
-            with yt_dlp.YoutubeDL(self._options(flat)) as downloader:
+            with yt_dlp.YoutubeDL(self._options(flat, job.proxy_url)) as downloader:
                 info = downloader.extract_info(url, download=False, process=not flat)
                 if flat:
                     info = _follow(downloader, info)
@@ -284,8 +337,9 @@ class YtDlpSource:
         except yt_dlp.utils.YoutubeDLError as error:
             raise query_failed(str(error)) from None
 
-    def _options(self, flat: bool) -> dict[str, Any]:
+    def _options(self, flat: bool, proxy: str) -> dict[str, Any]:
         options: dict[str, Any] = {
+            "proxy": proxy,
             "quiet": True,
             "no_warnings": True,
             "logger": _Quiet(),
@@ -304,6 +358,32 @@ class YtDlpSource:
             # Explicit, not PATH: YouTube's player JavaScript needs it (yt-dlp issues #15012, #15038).
             options["js_runtimes"] = {"deno": {"path": self._deno}}
         return options
+
+
+class GuildLanes:
+    """At most `per_guild` of the resolvers work for one server at a time (its members' lookups and
+    its prefetch), so one server's links, however slow or hostile, can never take every resolver:
+    another server's /play always finds one free."""
+
+    def __init__(self, per_guild: int) -> None:
+        self._per_guild = per_guild
+        self._lanes: dict[int, asyncio.Semaphore] = {}
+        self._users: collections.Counter[int] = collections.Counter()
+
+    @contextlib.asynccontextmanager
+    async def of(self, guild: int | None) -> AsyncIterator[None]:
+        if guild is None:  # not a member's lookup (doctor, warm-up): only the pool bounds it
+            yield
+            return
+        lane = self._lanes.setdefault(guild, asyncio.Semaphore(self._per_guild))
+        self._users[guild] += 1
+        try:
+            async with lane:
+                yield
+        finally:
+            self._users[guild] -= 1
+            if not self._users[guild]:  # nobody of that server waits: forget it
+                del self._users[guild], self._lanes[guild]
 
 
 async def _forward(reports: asyncio.Queue[tuple[int, int] | None], progress: Progress | None) -> None:

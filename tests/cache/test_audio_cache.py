@@ -181,3 +181,22 @@ async def test_a_damaged_cached_file_is_dropped_logged_once_and_the_song_still_p
     else:  # found part-way: the file is gone, the next play caches it again
         assert not path.exists() and not cached.store.contains(str(track))
     await cached.aclose()
+
+
+async def test_a_stream_of_unknown_length_stops_at_the_longest_song_and_within_the_cache_budget(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    # The host does not say how long it is (duration_s=None), as a live stream would not.
+    by_time = CachedAudio(store(tmp_path / "t", database), max_transcodes=1, max_track_s=1)
+    heard_s = (
+        await play_to_end(by_time, TrackId("http", "live-1"), media_world.track_url(11, seconds=4)) * 0.02
+    )
+    assert 0.9 <= heard_s <= 1.2, heard_s
+    budget = 12_000  # about 0.7 s of Opus: the whole cache is smaller than the stream
+    by_size = CachedAudio(store(tmp_path / "s", database, budget=budget), max_transcodes=1)
+    track = TrackId("http", "live-2")
+    heard_s = await play_to_end(by_size, track, media_world.track_url(12, seconds=4)) * 0.02
+    assert heard_s < 1.0, heard_s
+    assert all(path.stat().st_size <= budget + 8192 for path in (tmp_path / "s" / "audio").iterdir())
+    await by_time.aclose()
+    await by_size.aclose()

@@ -77,6 +77,11 @@ def test_pasted_links_are_recognised(pasted: str, expected: object) -> None:
     [
         ("file:///etc/passwd", "file:// links are not played"),
         ("ftp://example.com/a.mp3", "ftp:// links are not played"),
+        ("data:audio/ogg;base64,T2dnUwACAAAAAAAA", "data: links are not played"),
+        ("javascript:alert(document.cookie)", "javascript: links are not played"),
+        ("JavaScript: alert(1)", "javascript: links are not played"),
+        ("file:/etc/passwd", "file: links are not played"),
+        ("ftp:example.com", "ftp: links are not played"),
         ("", "empty"),
         ("x" * 501, "longer than 500"),
         ("https://open.spotify.com/show/4rOoJ6Egrf8K2IrywzwOMk", "not a track, album, playlist or artist"),

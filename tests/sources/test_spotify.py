@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -13,6 +14,7 @@ from musicbox.bot.sources import QueryFailed
 from musicbox.core.config import Config, ResolverConfig, SpotifyConfig
 from musicbox.sim.media import MediaWorld, entry
 from musicbox.sim.spotify import SpotifyFake, album_id, artist_id, track_id
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.spotify import CREDENTIALS_REFUSED, SpotifySource
 from musicbox.sources.ytdlp import SPOTIFY_NEEDS_SETUP, YtDlpSource
 from musicbox.store.database import connect
@@ -23,17 +25,28 @@ from tests.fixtures.spotify import spotify_config
 async def spotify_source(
     media: MediaWorld, spotify: SpotifyConfig, state_dir: Path
 ) -> AsyncIterator[SpotifySource]:
+    # The fake Spotify API is on 127.0.0.1 like the media world: both allowed through the gate.
+    spotify_hosts = tuple(urlsplit(base).netloc for base in (spotify.api_base, spotify.accounts_base))
     resolver = ResolverConfig(
-        workers=2, search_template=media.search_template, allowed_private_hosts=(media.host,)
+        workers=2, search_template=media.search_template, allowed_private_hosts=(media.host, *spotify_hosts)
     )
     config = Config(resolver=resolver, spotify=spotify)
     database = connect(state_dir / "sources.sqlite3")
-    resolving = YtDlpSource(config, database)
-    source = SpotifySource(spotify, database, resolving, max_playlist=1000, upstreams=resolving.upstreams)
+    egress = EgressGate(resolver.allowed_private_hosts)
+    resolving = YtDlpSource(config, database, egress=egress)
+    source = SpotifySource(
+        spotify,
+        database,
+        resolving,
+        max_playlist=1000,
+        upstreams=resolving.upstreams,
+        proxy_url=egress.proxy_url,
+    )
     try:
         yield source
     finally:
         await source.aclose()
+        egress.close()
         database.close()
 
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+import psutil
 import pytest
 
 from musicbox.bot.sources import QueryFailed
 from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
 from musicbox.core.track import TrackId
 from musicbox.sim.media import MediaWorld, entry
+from musicbox.sim.media.network import SimNetwork
+from musicbox.sources import egress as egress_gate
+from musicbox.sources import ytdlp
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 
@@ -28,8 +35,17 @@ def _config(world: MediaWorld, *, max_playlist: int = 1000, max_track_s: int = 3
 
 
 @pytest.fixture
-async def source(media_world: MediaWorld, tmp_path: Path) -> AsyncIterator[YtDlpSource]:
-    resolver = YtDlpSource(_config(media_world), connect(tmp_path / "state.db"), probe_timeout_s=2.0)
+def egress(media_world: MediaWorld) -> Iterator[EgressGate]:
+    gate = EgressGate((media_world.host,))
+    yield gate
+    gate.close()
+
+
+@pytest.fixture
+async def source(media_world: MediaWorld, tmp_path: Path, egress: EgressGate) -> AsyncIterator[YtDlpSource]:
+    resolver = YtDlpSource(
+        _config(media_world), connect(tmp_path / "state.db"), egress=egress, probe_timeout_s=2.0
+    )
     yield resolver
     await resolver.aclose()
 
@@ -100,8 +116,10 @@ async def test_a_playlist_of_fifty_reports_progress_and_keeps_order(
         assert tracks[0].title == entry(100).title and tracks[0].duration_s == 8.0
 
 
-async def test_a_playlist_over_the_limit_is_cut_one_past_it(media_world: MediaWorld, tmp_path: Path) -> None:
-    resolver = YtDlpSource(_config(media_world, max_playlist=20), connect(tmp_path / "s.db"))
+async def test_a_playlist_over_the_limit_is_cut_one_past_it(
+    media_world: MediaWorld, tmp_path: Path, egress: EgressGate
+) -> None:
+    resolver = YtDlpSource(_config(media_world, max_playlist=20), connect(tmp_path / "s.db"), egress=egress)
     try:
         tracks = await resolver.resolve(media_world.playlist_url(60, kind="xspf"))
     finally:
@@ -130,12 +148,14 @@ async def test_a_repeated_query_is_answered_from_the_metadata_cache(
     assert len(media_world.requests("/playlist/rss?count=5&first=300")) == served == 1
 
 
-async def test_the_cache_survives_a_restart_of_the_resolver(media_world: MediaWorld, tmp_path: Path) -> None:
+async def test_the_cache_survives_a_restart_of_the_resolver(
+    media_world: MediaWorld, tmp_path: Path, egress: EgressGate
+) -> None:
     url = media_world.track_url(301, seconds=2)
-    first = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"))
+    first = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"), egress=egress)
     await first.resolve(url)
     await first.aclose()
-    second = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"))
+    second = YtDlpSource(_config(media_world), connect(tmp_path / "s.db"), egress=egress)
     try:
         assert (await second.resolve(url))[0].title == entry(301).title
         assert second.extractions == 0
@@ -144,9 +164,9 @@ async def test_the_cache_survives_a_restart_of_the_resolver(media_world: MediaWo
 
 
 async def test_a_track_longer_than_the_limit_is_refused_with_both_lengths(
-    media_world: MediaWorld, tmp_path: Path
+    media_world: MediaWorld, tmp_path: Path, egress: EgressGate
 ) -> None:
-    resolver = YtDlpSource(_config(media_world, max_track_s=5), connect(tmp_path / "s.db"))
+    resolver = YtDlpSource(_config(media_world, max_track_s=5), connect(tmp_path / "s.db"), egress=egress)
     try:
         with pytest.raises(QueryFailed, match=r"it is 0:08 long and this server plays songs up to 0:05"):
             await resolver.resolve(media_world.track_url(12, fmt="mp3"))
@@ -188,10 +208,10 @@ async def test_faults_the_header_cannot_show_are_met_at_play_time(
     ("query", "reason"),
     [
         ("file:///etc/passwd", "file:// links are not played"),
-        ("http://127.0.0.1:1/admin", "private network"),
-        ("http://10.0.0.1/a.ogg", "private network"),
-        ("http://[::1]:9464/metrics", "private network"),
-        ("http://localhost:9464/metrics", "private network"),
+        ("http://127.0.0.1:1/admin", "does not lead to a public website"),
+        ("http://10.0.0.1/a.ogg", "does not lead to a public website"),
+        ("http://[::1]:9464/metrics", "does not lead to a public website"),
+        ("http://localhost:9464/metrics", "does not lead to a public website"),
         ("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC", "set up Spotify"),
     ],
 )
@@ -207,7 +227,7 @@ async def test_another_port_on_the_media_worlds_host_is_refused(
     source: YtDlpSource, media_world: MediaWorld
 ) -> None:
     port = int(media_world.host.rpartition(":")[2])
-    with pytest.raises(QueryFailed, match="private network"):
+    with pytest.raises(QueryFailed, match="does not lead to a public website"):
         await source.resolve(f"http://127.0.0.1:{port + 1}/media/1/8/x.ogg")
 
 
@@ -229,3 +249,73 @@ async def test_a_stalled_link_does_not_hold_up_another_members_song(
         group.create_task(timed("healthy", media_world.track_url(24, seconds=2)))
     assert finished["healthy"] < finished["stalled"]
     assert finished["healthy"] - started < 1.5
+
+
+async def _peak_rss_growth_mb(work: Awaitable[object]) -> float:
+    """How far this process's RSS rose above where it started while `work` ran."""
+    process = psutil.Process()
+    start = peak = process.memory_info().rss
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        peak = max(peak, process.memory_info().rss)
+        await asyncio.sleep(0.02)
+    with contextlib.suppress(QueryFailed):
+        task.result()
+    return (peak - start) / 2**20
+
+
+async def test_a_huge_page_is_cut_at_the_cap_and_the_member_told(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    with pytest.raises(QueryFailed, match=r"the page is too large to read \(over 2 MB\)"):
+        await source.resolve(media_world.huge_page_url("told"))
+    # The page is 200 MB; read whole it cost 409 MB of RSS.
+    assert await _peak_rss_growth_mb(source.resolve(media_world.huge_page_url("rss"))) < 60
+
+
+async def test_an_extraction_past_its_deadline_is_cut_frees_its_worker_and_charges_the_slow_host(
+    media_world: MediaWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ytdlp, "EXTRACTION_TIMEOUT_S", 2.0)
+    network = SimNetwork()
+    network.name("hop.test", ["93.184.216.34"])
+    network.name("slow.test", ["93.184.216.35"])
+    network.route("93.184.216.34", 80, media_world.host)
+    network.route("93.184.216.35", 80, media_world.host)
+    gate = EgressGate((media_world.host,), resolve=network.resolve, dial=network.dial)
+    config = Config(resolver=ResolverConfig(workers=1))  # one resolver: a stuck one would block all
+    source = YtDlpSource(config, connect(tmp_path / "s.db"), egress=gate)
+    try:
+        link = "http://hop.test/redirect?to=" + quote("http://slow.test/drip?tag=deadline")
+        started = time.monotonic()
+        with pytest.raises(QueryFailed, match=ytdlp.TOO_SLOW):
+            await source.resolve(link)
+        assert time.monotonic() - started < 2.0 + ytdlp.KILL_GRACE_S
+        # The drip goes on for two minutes; the one resolver is free again at once.
+        [track] = await asyncio.wait_for(source.resolve(media_world.track_url(40, seconds=2)), timeout=10)
+        assert track.title == entry(40).title
+        # The host that dripped is charged, not the one the member's link named.
+        assert {h.name: h.consecutive_failures for h in source.upstreams.health()} == {"slow.test": 1}
+    finally:
+        await source.aclose()
+        gate.close()
+
+
+async def test_a_page_sent_a_byte_at_a_time_is_cut_long_before_the_deadline(
+    media_world: MediaWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(egress_gate, "PACE_AFTER_S", 1.0)  # 10 s in service
+    network = SimNetwork()
+    network.name("drip.test", ["93.184.216.35"])
+    network.route("93.184.216.35", 80, media_world.host)
+    gate = EgressGate((), resolve=network.resolve, dial=network.dial)
+    source = YtDlpSource(Config(resolver=ResolverConfig(workers=1)), connect(tmp_path / "s.db"), egress=gate)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryFailed, match=ytdlp.TOO_SLOW):
+            await source.resolve("http://drip.test/drip?tag=pace")
+        assert time.monotonic() - started < 5.0  # not the 60 s deadline
+        assert {h.name: h.consecutive_failures for h in source.upstreams.health()} == {"drip.test": 1}
+    finally:
+        await source.aclose()
+        gate.close()

@@ -10,6 +10,7 @@ from musicbox.bot.app import build_bot
 from musicbox.bot.music import MusicCog
 from musicbox.core.config import Config, PathsConfig
 from musicbox.sim.discord import DiscordSim
+from musicbox.sources.egress import EgressGate
 from tests.world.fixture import World
 from tests.world.stage import reply_text, stage
 
@@ -19,7 +20,9 @@ class NoSources:
 
 
 async def test_every_command_is_declared_with_the_options_members_type(tmp_path: Path) -> None:
-    bot = build_bot(Config(paths=PathsConfig(state_dir=tmp_path)), sources=NoSources())  # type: ignore[arg-type]
+    egress = EgressGate()
+    bot = build_bot(Config(paths=PathsConfig(state_dir=tmp_path)), sources=NoSources(), egress=egress)  # type: ignore[arg-type]
+    egress.close()
     await bot.add_cog(MusicCog(bot))
     declared = {c.name: c.to_dict(bot.tree) for c in bot.tree.get_commands()}
     options = {name: [o["name"] for o in body.get("options", [])] for name, body in declared.items()}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,6 +16,8 @@ from musicbox.bot.client import MusicBot
 from musicbox.core.config import SpotifyConfig
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
+from musicbox.sim.media.network import SimNetwork
+from musicbox.sources.egress import EgressGate
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
@@ -27,6 +30,9 @@ class World:
     sim: DiscordSim
     media: MediaWorld
     state_dir: Path
+    # The names and public addresses the bot's egress gate sees; a story adds its own.
+    network: SimNetwork = field(default_factory=SimNetwork)
+    egress: EgressGate | None = None  # the running bot's, while it runs
 
     @asynccontextmanager
     async def bot(
@@ -46,14 +52,25 @@ class World:
             **playback,
         )
         if spotify is not None:
-            config = replace(config, spotify=spotify)
+            # The fake Spotify API is on 127.0.0.1 too: allowed, as an owner would allow a NAS.
+            spotify_hosts = tuple(urlsplit(base).netloc for base in (spotify.api_base, spotify.accounts_base))
+            resolver = replace(
+                config.resolver, allowed_private_hosts=config.resolver.allowed_private_hosts + spotify_hosts
+            )
+            config = replace(config, spotify=spotify, resolver=resolver)
         database = connect(self.state_dir / "sources.sqlite3")
-        sources = spotify_aware(YtDlpSource(config, database), config, database)
+        egress = EgressGate(
+            config.resolver.allowed_private_hosts, resolve=self.network.resolve, dial=self.network.dial
+        )
+        sources = spotify_aware(YtDlpSource(config, database, egress=egress), config, database)
+        self.egress = egress
         try:
-            async with running_bot(self.sim, config, sources) as bot:
+            async with running_bot(self.sim, config, sources, egress=egress) as bot:
                 yield bot
         finally:
             await sources.aclose()
+            egress.close()
+            self.egress = None
             database.close()
 
 

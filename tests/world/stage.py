@@ -16,6 +16,7 @@ from musicbox.core.config import Config
 from musicbox.playback.session import AudioProvider
 from musicbox.sim.discord import DiscordSim, Interaction, Member, SimGuild, SimTextChannel, SimVoiceChannel
 from musicbox.sim.rig import rig_config as sim_config  # noqa: F401 (what the test worlds call it)
+from musicbox.sources.egress import EgressGate
 
 
 @dataclass
@@ -40,9 +41,14 @@ def stage(sim: DiscordSim, name: str = "home") -> Stage:
 
 @asynccontextmanager
 async def running_bot(
-    sim: DiscordSim, config: Config, sources: TrackSource, audio: AudioProvider | None = None
+    sim: DiscordSim,
+    config: Config,
+    sources: TrackSource,
+    audio: AudioProvider | None = None,
+    egress: EgressGate | None = None,
 ) -> AsyncIterator[MusicBot]:
-    bot = build_bot(config, sources=sources, audio=audio, connector=sim.connector())
+    gate = egress or EgressGate(config.resolver.allowed_private_hosts)
+    bot = build_bot(config, sources=sources, egress=gate, audio=audio, connector=sim.connector())
     stop = asyncio.Event()
     serving = asyncio.get_running_loop().create_task(serve_until_stopped(bot, config.discord.token, stop))
     try:
@@ -52,6 +58,8 @@ async def running_bot(
     finally:
         stop.set()
         await asyncio.wait_for(serving, timeout=20)
+        if egress is None:
+            gate.close()
 
 
 async def _until_synced(sim: DiscordSim, serving: asyncio.Task[None]) -> None:

@@ -48,6 +48,10 @@ TRICKLE_CHUNK = 2048
 TRICKLE_PAUSE_S = 0.25
 # A flaky address answers 503 to its first FLAKY_FAILURES requests, then serves the file.
 FLAKY_FAILURES = 2
+# A hostile host's page: far bigger than any real one (a Pi has 512 MB), sent as fast as it is read.
+HUGE_PAGE_MB = 200
+# A hostile host's drip: one byte every DRIP_PAUSE_S, never a whole page, for at most STALL_S.
+DRIP_PAUSE_S = 5.0
 NOT_AUDIO = b"This is a shopping list, not a song.\nmilk\neggs\nbread\n" * 20
 
 
@@ -119,6 +123,11 @@ class MediaWorld:
         app.router.add_get("/page/{index:\\d+}", self._page)
         app.router.add_get("/playlist/{kind}", self._playlist)
         app.router.add_get("/search.xspf", self._search)
+        app.router.add_get("/redirect", self._redirect)
+        app.router.add_get("/list.xspf", self._list)
+        app.router.add_get("/stream.m3u8", self._hls)
+        app.router.add_get("/huge", self._huge)
+        app.router.add_get("/drip", self._drip)
         app.middlewares.append(self._record)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -164,6 +173,29 @@ class MediaWorld:
 
     def search_url(self, words: str, limit: int) -> str:
         return self.search_template.format(query=quote(words), limit=limit)
+
+    # -- hostile addresses: what a member could paste to reach somewhere else ---------------------
+
+    def redirect_url(self, to: str) -> str:
+        """Answers 302 to `to`."""
+        return f"{self.base_url}/redirect?{urlencode({'to': to})}"
+
+    def list_url(self, *locations: str) -> str:
+        """An XSPF playlist of exactly these entries."""
+        return f"{self.base_url}/list.xspf?{urlencode([('u', u) for u in locations])}"
+
+    def hls_url(self, segment: str) -> str:
+        """An HLS playlist whose one segment is `segment`."""
+        return f"{self.base_url}/stream.m3u8?{urlencode({'segment': segment})}"
+
+    def huge_page_url(self, tag: str = "", *, declared: bool = True) -> str:
+        """An HTML page of HUGE_PAGE_MB, sent as fast as it is read; `declared`: with its length
+        in Content-Length, else chunked, so its size shows only as it arrives."""
+        return f"{self.base_url}/huge?{urlencode({'tag': tag, 'declared': int(declared)})}"
+
+    def drip_url(self, tag: str = "") -> str:
+        """A page that never finishes: a byte every DRIP_PAUSE_S."""
+        return f"{self.base_url}/drip?{urlencode({'tag': tag})}"
 
     def requests(self, path_prefix: str = "") -> list[str]:
         """Paths (with query) served so far, oldest first."""
@@ -255,6 +287,42 @@ class MediaWorld:
             f"Search: {words}",
             [(song, self.track_url(song.index, seconds=song.duration_s), song.duration_s) for song in found],
         )
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["to"])
+
+    async def _list(self, request: web.Request) -> web.Response:
+        songs = [(entry(index), url, 8.0) for index, url in enumerate(request.query.getall("u", []))]
+        return _xspf("A list", songs)
+
+    async def _hls(self, request: web.Request) -> web.Response:
+        body = (
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:8\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            f"#EXTINF:8.0,\n{request.query['segment']}\n#EXT-X-ENDLIST\n"
+        )
+        return web.Response(text=body, content_type="application/vnd.apple.mpegurl")
+
+    async def _huge(self, request: web.Request) -> web.StreamResponse:
+        start, filler = b"<!DOCTYPE html><html><body>\n", b"<p>" + b"la " * 20_000 + b"</p>\n"
+        count = HUGE_PAGE_MB * 2**20 // len(filler)
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        if request.query.get("declared", "1") == "1":
+            response.content_length = len(start) + count * len(filler)
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the reader gave up: that was the point
+            await response.write(start)
+            for _ in range(count):
+                await response.write(filler)
+        return response
+
+    async def _drip(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(int(STALL_S / DRIP_PAUSE_S)):
+                await response.write(b" ")
+                await asyncio.sleep(DRIP_PAUSE_S)
+        return response
 
 
 def _check(*, fmt: str, fault: str | None) -> None:
