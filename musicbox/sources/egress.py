@@ -27,10 +27,11 @@ import binascii
 import contextlib
 import itertools
 import logging
+import os
 import secrets
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -64,6 +65,9 @@ CHUNK_BYTES = 64 * 2**10
 PACE_AFTER_S = 10.0
 PACE_BYTES_PER_S = 1024
 USER = "musicbox"
+# ffmpeg and ffprobe honour no_proxy even when told -http_proxy: an owner's `no_proxy=*` (or one
+# naming the LAN) in the service's environment would let every child connect around the gate.
+BYPASSES = ("no_proxy", "NO_PROXY")
 
 Resolve = Callable[[str, int], Awaitable[Sequence[IpAddress]]]
 Dial = Callable[[IpAddress, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
@@ -109,6 +113,12 @@ class Job:
         return None
 
 
+def close_bypasses(environ: MutableMapping[str, str]) -> None:
+    """Take the variables that route a child around the gate out of `environ` (every child inherits it)."""
+    for name in BYPASSES:
+        environ.pop(name, None)
+
+
 class EgressGate:
     def __init__(
         self,
@@ -144,6 +154,7 @@ class EgressGate:
                 self._server = asyncio.run_coroutine_threadsafe(self._listen(), loop).result(timeout=10)
                 self._port = self._server.sockets[0].getsockname()[1]
                 self._loop, self._thread = loop, thread
+                close_bypasses(os.environ)
             return self._port
 
     async def _listen(self) -> asyncio.Server:

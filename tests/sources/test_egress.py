@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from musicbox.playback.direct import through_gate
 from musicbox.sim.media import MediaWorld
 from musicbox.sim.media.network import SimNetwork
 from musicbox.sources.egress import REFUSED, EgressGate
@@ -100,3 +103,31 @@ async def _read_all(proxy: str, url: str) -> None:
     while await reader.read(1024):
         pass
     writer.close()
+
+
+def test_an_owners_no_proxy_cannot_route_ffmpeg_around_the_gate(
+    gate: EgressGate, internal_host: MediaWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ffmpeg honours no_proxy even when told -http_proxy; the owner's shell may well set one.
+    monkeypatch.setenv("no_proxy", "*")
+    with gate.job(document=False) as job:
+        probe = subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                *through_gate(internal_host.track_url(3), job.proxy_url).split(),
+                "-i",
+                internal_host.track_url(3),
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    assert probe.returncode != 0
+    assert "no_proxy" not in os.environ
+    assert internal_host.requests() == []
