@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import discord
-from discord import gateway, voice_client, voice_state
+from discord import gateway, player, voice_client, voice_state
 
 from musicbox.playback import voice_recovery
 
@@ -26,12 +26,16 @@ RELIED_ON: dict[Callable[..., Any], str] = {
     voice_state.VoiceConnectionState._create_socket: "bcec8a1862dcb710",  # copied, with our socket
     voice_state.VoiceConnectionState._connect: "fe4abbbdb02adc53",  # overridden for resume=True
     voice_state.VoiceConnectionState._poll_voice_ws: "cb47293e408fb053",  # 4015 -> _connect(resume=True)
-    voice_state.VoiceConnectionState._connect_websocket: "04641fd6df28e1c5",  # sends RESUME
     voice_state.VoiceConnectionState.disconnect: "5cb8a51b51c4f8b9",  # closes the UDP socket
     voice_state.VoiceConnectionState.soft_disconnect: "e73245f3728df64c",  # closes it too
-    voice_state.SocketReader._do_run: "68f1c756dca78809",  # select() for 30 s on the socket
+    voice_state.VoiceConnectionState.add_socket_listener: "8025c0920c00435d",  # overridden
+    voice_state.VoiceConnectionState.remove_socket_listener: "b6d947a722ae9f67",  # overridden
+    # Reads only state.socket, selects for 30 s, runs only while a listener is registered.
+    voice_state.SocketReader: "d0d802ba8dcfb7a8",
+    gateway.DiscordVoiceWebSocket.discover_ip: "15e552d6ea25de0a",  # sends, then listens
     gateway.DiscordVoiceWebSocket.received_message: "b780f45eb5f739e9",  # RESUMED, then the hook
-    gateway.DiscordVoiceWebSocket.from_connection_state: "cf80d0595f253482",
+    gateway.DiscordVoiceWebSocket.from_connection_state: "cf80d0595f253482",  # RESUME, seq_ack
+    player.AudioPlayer._do_run: "b1bf9536f93365d9",  # sends while the state is `connected`
 }
 
 
