@@ -1,6 +1,6 @@
-"""The voice client musicbox connects with: discord.py's own, with two recoveries made to follow Discord.
+"""The voice client musicbox connects with: discord.py's own, with the recoveries that let it follow Discord.
 
-Checked against discord.py 2.7.1. Both overrides lean on private parts of `discord.voice_state`;
+Checked against discord.py 2.7.1. The overrides lean on private parts of `discord.voice_state`;
 `tests/playback/test_voice_recovery.py` fingerprints every one of them and fails when an upgrade
 changes any, so the override is re-read against the new code instead of silently doing the wrong thing.
 
@@ -15,28 +15,34 @@ changes any, so the override is re-read against the new code instead of silently
    the server refuses (its close code says why) falls back to what discord.py does after a 1006:
    leave and connect afresh. The player goes on sending meanwhile, so the listener loses the one
    round trip of the RESUME, not the song.
-2. **A connection dying soon after connecting (1006).** discord.py's `SocketReader` thread waits in
-   `select([udp socket], 30 s)`. Its reconnect closes that socket and makes a new one, but on Linux
-   closing a socket does not wake a `select()` on it in another thread, so IP discovery on the new
-   socket waited out the rest of those 30 s (28.6 s of silence, measured). `shutdown()` before the
-   close does wake it (the kernel tells every waiter the socket's state changed): the socket
-   discord.py makes is one that does so, and the reader reads a socket only while a listener waits
-   on it (`_ReaderView`), so a wake that comes late cannot take the next socket's IP discovery.
+2. **A connection dying soon after connecting (1006).** discord.py's one `SocketReader` thread per
+   connection reads whichever UDP socket the connection holds, waiting in `select([socket], 30 s)`.
+   After IP discovery it often goes back into that select before its listener is removed. A
+   reconnect closes that socket and makes a new one, but a select on a socket closed by another
+   thread is not woken (Linux), so IP discovery on the new socket waited out the rest of the 30 s
+   (28.6 s of silence, measured). Each new socket now gets a reader of its own, started with the
+   discovery listener already registered; the old one ends when its select returns, and since it
+   reads only its own socket it cannot take the new socket's discovery answer meanwhile.
+3. **The player through a reconnect.** discord.py's `disconnect()` sets and clears `_connected` to
+   release whoever waits for the connection, also when it is the leave half of a reconnect; its
+   player, waiting there for the connection to come back, then gives its song up mid-way and is left
+   "playing" nothing. `wait()` lets only a final leave release it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import aiohttp
 import discord
 from discord.gateway import DiscordVoiceWebSocket
-from discord.voice_state import VoiceConnectionState
+from discord.voice_state import SocketReader, VoiceConnectionState
 
 log = logging.getLogger(__name__)
 
@@ -52,37 +58,12 @@ class RecoveringVoiceClient(discord.VoiceClient):
         return _RecoveringConnectionState(self)
 
 
-class _ReaderWakingSocket(socket.socket):
-    """A UDP socket whose close wakes a thread waiting in select() on it (recovery 2)."""
+@dataclass(frozen=True, slots=True)
+class _OneSocket:
+    """What a SocketReader reads (it reads nothing of its state but `.socket`): one socket for the
+    reader's whole life, not whichever socket the connection holds when the thread wakes."""
 
-    __slots__ = ()
-
-    def close(self) -> None:
-        if self.fileno() != -1:
-            # ENOTCONN on a socket never connected, yet the waiters are woken all the same.
-            with contextlib.suppress(OSError):
-                self.shutdown(socket.SHUT_RDWR)
-        super().close()
-
-
-def _closed_socket() -> socket.socket:
-    closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    closed.close()
-    return closed
-
-
-class _ReaderView:
-    """What discord.py's SocketReader thread reads (it reads nothing of its state but `.socket`).
-
-    The reader is woken when a socket closes (recovery 2), but a woken thread may run late, after
-    the reconnect made the next socket and sent its IP discovery: reading the connection's socket
-    then, before discovery has registered its listener, it would take the answer and drop it. So
-    the reader sees the connection's socket only while a listener waits for a datagram, else a
-    closed placeholder, whose recv() and select() fail in ways discord.py's reader ignores."""
-
-    def __init__(self) -> None:
-        self.socket = _closed_socket()
-        self.idle_socket = self.socket
+    socket: socket.socket
 
 
 Listener = Callable[[bytes], Any]
@@ -92,32 +73,50 @@ class _RecoveringConnectionState(VoiceConnectionState):
     def __init__(self, voice_client: discord.VoiceClient) -> None:
         super().__init__(voice_client, hook=self._watch_for_resumed)
         self._resumed = asyncio.Event()
-        self._listeners: set[Listener] = set()
-        self._reader_view = _ReaderView()
-        self._socket_reader.state = cast(VoiceConnectionState, self._reader_view)
+        self._reader_socket: socket.socket | None = None
+        self._leaving = False
 
     async def _watch_for_resumed(self, ws: DiscordVoiceWebSocket, message: dict[str, Any]) -> None:
         if message.get("op") == DiscordVoiceWebSocket.RESUMED:
             self._resumed.set()
 
-    def _create_socket(self) -> None:
-        # discord.py 2.7.1's own three lines, with the socket that wakes the reader when closed.
-        self.socket = _ReaderWakingSocket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.setblocking(False)
-        if self._listeners:
-            self._reader_view.socket = self.socket
-        self._socket_reader.resume()
+    async def disconnect(self, *, force: bool = True, cleanup: bool = True, wait: bool = False) -> None:
+        self._leaving = self._leaving or cleanup
+        await super().disconnect(force=force, cleanup=cleanup, wait=wait)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """discord.py's player waits here for a lost connection to come back. disconnect() sets and
+        clears `_connected` to release such waiters, also when it is only the leave half of a
+        reconnect (after a 1006); a player released then gives its song up mid-way and is left
+        "playing" nothing. So only a final leave releases the player early; a reconnect's does not."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._connected.wait(remaining):
+                return False
+            if self.is_connected() or self._leaving:
+                return True
 
     def add_socket_listener(self, callback: Listener) -> None:
-        self._reader_view.socket = self.socket
-        self._listeners.add(callback)
-        super().add_socket_listener(callback)
-
-    def remove_socket_listener(self, callback: Listener) -> None:
-        super().remove_socket_listener(callback)
-        self._listeners.discard(callback)
-        if not self._listeners:
-            self._reader_view.socket = self._reader_view.idle_socket
+        if self._reader_socket is self.socket:
+            super().add_socket_listener(callback)
+            return
+        # The first listener of a new socket (its IP discovery): the socket gets a reader of its own.
+        if self._reader_socket is None:
+            # The first socket: discord.py's reader has never read, so it can simply be pinned.
+            self._socket_reader.state = cast(VoiceConnectionState, _OneSocket(self.socket))
+            self._reader_socket = self.socket
+            super().add_socket_listener(callback)
+            return
+        # The previous reader may sit in select() on the socket just closed for up to 30 s; stopped,
+        # it ends when that returns, having read nothing of the new socket.
+        self._socket_reader.stop()
+        self._socket_reader = SocketReader(
+            cast(VoiceConnectionState, _OneSocket(self.socket)), start_paused=False
+        )
+        self._reader_socket = self.socket
+        super().add_socket_listener(callback)  # before the thread runs: nothing it reads is dropped
+        self._socket_reader.start()
 
     # discord.py's own signature: its 4015 branch calls this with resume=True.
     async def _connect(
@@ -136,9 +135,7 @@ class _RecoveringConnectionState(VoiceConnectionState):
                 await self._resume_session()
         except (discord.ConnectionClosed, TimeoutError, OSError, aiohttp.ClientError) as error:
             log.info("the voice server did not resume the session (%s); connecting afresh", error)
-            # As discord.py does after a 1006. The state was `connected` until now, so the player is
-            # not waiting for a connection that this leave would make it give up.
-            await self.disconnect(cleanup=False)
+            await self.disconnect(cleanup=False)  # then join again, as discord.py does after a 1006
             await super()._connect(reconnect, timeout, self_deaf, self_mute, resume=False)
             return
         log.info("voice session resumed after the voice server's close")
