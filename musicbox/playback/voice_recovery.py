@@ -13,8 +13,8 @@ changes any, so the override is re-read against the new code instead of silently
    silence and then leaves the channel. `_connect(resume=True)` is reached only from that branch, so
    overriding it there does what the docs say and leaves every other path to discord.py. A RESUME
    the server refuses (its close code says why) falls back to what discord.py does after a 1006:
-   leave and connect afresh. The player goes on sending meanwhile, so the listener loses the one
-   round trip of the RESUME, not the song.
+   leave and connect afresh. Until RESUMED the player waits with the frame it read, so the song
+   goes on from where the listeners stopped hearing it.
 2. **A connection dying soon after connecting (1006).** discord.py's one `SocketReader` thread per
    connection reads whichever UDP socket the connection holds, waiting in `select([socket], 30 s)`.
    After IP discovery it often goes back into that select before its listener is removed. A
@@ -42,7 +42,7 @@ from typing import Any, cast
 import aiohttp
 import discord
 from discord.gateway import DiscordVoiceWebSocket
-from discord.voice_state import SocketReader, VoiceConnectionState
+from discord.voice_state import ConnectionFlowState, SocketReader, VoiceConnectionState
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +141,13 @@ class _RecoveringConnectionState(VoiceConnectionState):
         log.info("voice session resumed after the voice server's close")
 
     async def _resume_session(self) -> None:
-        """A new websocket to the same endpoint, RESUME, RESUMED; SSRC, key and UDP socket stay. The
-        state stays `connected` meanwhile (discord.py's player would give up a song it had to wait
-        for, should the resume be refused): what it sends in that one round trip is lost."""
-        previous = self.ws
-        await previous.close()  # already closed by the server; this stops its heartbeat thread
+        """A new websocket to the same endpoint, RESUME, RESUMED; SSRC, key and UDP socket stay.
+        Until RESUMED the state is not `connected`, so discord.py's player holds the frame it read
+        and sends nothing the crashed server would lose: the song goes on from the frame the
+        listeners heard last."""
+        await self.ws.close()  # already closed by the server; this stops its heartbeat thread
         self._resumed.clear()
-        self.ws = await DiscordVoiceWebSocket.from_connection_state(
-            self, resume=True, hook=self.hook, seq_ack=previous.seq_ack
-        )
+        self.ws = await self._connect_websocket(resume=True)
         while not self._resumed.is_set():
             await self.ws.poll_event()
+        self.state = ConnectionFlowState.connected

@@ -27,6 +27,7 @@ RELIED_ON: dict[Callable[..., Any], str] = {
     voice_state.VoiceConnectionState._create_socket: "bcec8a1862dcb710",  # a new socket per connection
     voice_state.VoiceConnectionState._connect: "fe4abbbdb02adc53",  # overridden for resume=True
     voice_state.VoiceConnectionState._poll_voice_ws: "cb47293e408fb053",  # 4015 -> _connect(resume=True)
+    voice_state.VoiceConnectionState._connect_websocket: "04641fd6df28e1c5",  # RESUME, seq_ack, state
     # Closes the UDP socket; releases waiters by setting and clearing _connected; overridden.
     voice_state.VoiceConnectionState.disconnect: "5cb8a51b51c4f8b9",
     voice_state.VoiceConnectionState.wait: "d522d1b94e1e1778",  # overridden

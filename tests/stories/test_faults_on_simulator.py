@@ -159,8 +159,8 @@ async def play_through_a_voice_fault(
 
 async def test_a_voice_server_crash_mid_song_costs_the_listener_under_two_seconds(world: World) -> None:
     """The voice server closes the connection with 4015 ("crashed, try resuming"). The bot resumes
-    the session as Discord's docs ask (a new socket, RESUME, RESUMED) while the song plays on: the
-    listener loses that round trip, not the song, and the queue after it plays."""
+    the session as Discord's docs ask (a new socket, RESUME, RESUMED); the song goes on from the
+    frame the listener heard last, and the queue after it plays."""
     voice = world.sim.voice
     assert voice is not None
     heard = await play_through_a_voice_fault(world, 31, lambda guild: voice.drop_voice(guild, code=4015))
