@@ -25,6 +25,7 @@ from musicbox.core.config import Config
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
+from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
@@ -41,8 +42,8 @@ RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (t
 # time. Longer would keep a server's data after its owner sent the bot away; a restart forgets it.
 REMOVED_QUEUE_KEEP_S = 3600.0
 
-# A connection takes a second or two. discord.py also spends this long on a voice resume (after a
-# 4015 close) that cannot complete, in silence, before it gives up and the session connects afresh.
+# A connection takes a second or two; this bounds a join, and discord.py's reconnect after a dropped
+# voice connection, before the session gives up on it and connects afresh.
 VOICE_CONNECT_TIMEOUT_S = 10.0
 # A voice join is a gateway request (op 4). One made while the gateway is down is lost (discord.py
 # drops it, or raises ConnectionResetError) and its answer never comes; so a join waits this long at
@@ -211,7 +212,7 @@ class MusicBot(commands.Bot):
         """The connection; None when the gateway dropped meanwhile (the attempt is undone)."""
         lost = self._gateway_lost
         connecting: asyncio.Task[discord.VoiceClient] = asyncio.ensure_future(
-            channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S)
+            channel.connect(self_deaf=True, timeout=VOICE_CONNECT_TIMEOUT_S, cls=RecoveringVoiceClient)
         )
         dropped = asyncio.ensure_future(lost.wait())
         try:

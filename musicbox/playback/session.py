@@ -55,8 +55,8 @@ class SessionCapReached(Exception):
 
 Notify = Callable[[str], Awaitable[None]]
 Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
-# Connects to a voice channel afresh, for when discord.py gave a connection up (it does after a 4015
-# close whose resume it could not complete, for one).
+# Connects to a voice channel afresh, for when discord.py gave a connection up (its reconnect after a
+# drop timed out, for one).
 Rejoin = Callable[[discord.abc.Connectable], Awaitable[discord.VoiceClient]]
 FRAME_S = discord.opus.Encoder.FRAME_LENGTH / 1000  # what the player sends per read(): 20 ms
 # A song whose player went this long without a frame before it ended was waiting for a connection

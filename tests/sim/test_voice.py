@@ -343,6 +343,7 @@ async def test_after_a_crash_close_the_session_resumes_with_the_same_key(
 ) -> None:
     await client.connect()
     await client.play(rung=5, seconds=0.3)
+    await settle(voice, 15)  # heard before the crash: what arrives after it is lost
     await voice.drop_voice(GUILD, code=4015)
     assert await client.closed_with() == 4015
 
@@ -358,6 +359,42 @@ async def test_after_a_crash_close_the_session_resumes_with_the_same_key(
     assert heard.decryption_failures == 0
     session = voice.session(GUILD)
     assert session is not None and session.resumes == 1
+
+
+async def test_what_a_crashed_voice_server_is_sent_before_the_resume_is_lost(
+    voice: VoiceServer, client: HandClient
+) -> None:
+    await client.connect()
+    await client.play(rung=5, seconds=0.2)
+    await settle(voice, 10)
+    await voice.drop_voice(GUILD, code=4015)
+    await client.closed_with()
+    await client.play(rung=5, seconds=0.2)  # into the crash
+    await settle(voice, 20)
+    await client.open()
+    await client.send(
+        7, {"token": "tok", "server_id": str(GUILD), "session_id": "sess", "seq_ack": client.seq_ack}
+    )
+    await client.receive(9)
+    await client.play(rung=5, seconds=0.2)
+    await settle(voice, 30)
+    heard = voice.recording(GUILD, CHANNEL)
+    assert (heard.packets, heard.blackholed) == (20, 10)
+    assert heard.decoded_ms() == 400
+
+
+async def test_a_crash_that_lost_the_session_refuses_its_resume(
+    voice: VoiceServer, client: HandClient
+) -> None:
+    await client.connect()
+    await voice.drop_voice(GUILD, code=4015, resumable=False)
+    assert await client.closed_with() == 4015
+    await client.open()
+    await client.send(
+        7, {"token": "tok", "server_id": str(GUILD), "session_id": "sess", "seq_ack": client.seq_ack}
+    )
+    assert await client.closed_with() == 4006
+    assert voice.session(GUILD) is None
 
 
 async def test_a_resume_with_another_token_is_refused(voice: VoiceServer, client: HandClient) -> None:

@@ -59,6 +59,19 @@ def test_a_recording_with_one_track_has_no_silence_between_tracks() -> None:
     assert recording.first_audio_at == 0.0
 
 
+def test_the_silence_inside_a_track_counts_pauses_silent_frames_and_other_tracks() -> None:
+    recording = Recording(1, 2)
+    arrivals = [index * 0.02 for index in range(10)]  # track 3 for 200 ms,
+    arrivals += [1.5 + index * 0.02 for index in range(10)]  # nothing for 1.3 s, track 3 again
+    for arrival in arrivals:
+        recording.note_frame(tone(3), arrival=arrival, silence_packet=False)
+    for index, frame in enumerate([SILENT] * 5 + [tone(7)] * 5 + [tone(3)] * 2):
+        recording.note_frame(frame, arrival=1.7 + index * 0.02, silence_packet=False)
+    assert round(recording.longest_silence_ms(3)) == 1300  # 1.3 s paused, not the 200 ms in between
+    assert round(recording.longest_silence_ms(7)) == 0
+    assert recording.longest_silence_ms(9) == 0.0  # never heard: no silence inside it either
+
+
 def test_an_rtp_header_extension_is_authenticated_and_its_body_stripped() -> None:
     key = bytes(range(32))
     extension_body = b"\xbe\xde\x00\x01"  # one 32-bit word, encrypted with the payload

@@ -40,7 +40,7 @@ class Recording:
     packets: int = 0
     decryption_failures: int = 0
     silence_frames: int = 0  # discord.py's b"\xf8\xff\xfe" frames (5 after every stop)
-    blackholed: int = 0  # packets dropped on purpose by VoiceServer.blackhole_udp
+    blackholed: int = 0  # packets dropped on purpose: blackhole_udp, or a crashed (4015) session
     opus_errors: int = 0  # authenticated packets libopus could not decode
     first_audio_at: float | None = None
     frames: list[FrameFeatures] = field(default_factory=list)
@@ -126,6 +126,20 @@ class Recording:
             late += sum(1 for offset in offsets if (offset - punctual) * 1000 > threshold_ms)
             total += len(offsets)
         return late, total
+
+    def longest_silence_ms(self, rung: int) -> float:
+        """The longest wall-clock silence a listener sat through inside one track: the gap between
+        consecutive frames of `rung`, whatever came between (nothing, silence, another track)."""
+        arrivals = [
+            self.frame_arrivals[index]
+            for run in self._runs
+            if run.rung == rung
+            for index in range(run.first_frame, run.first_frame + run.frame_count)
+        ]
+        return max(
+            ((later - earlier) * 1000 - FRAME_MS for earlier, later in itertools.pairwise(arrivals)),
+            default=0.0,
+        )
 
     def segments(self) -> list[Segment]:
         return list(self._runs)

@@ -112,13 +112,19 @@ class VoiceServer:
 
     # --- faults ---------------------------------------------------------------------------------
 
-    def drop_voice(self, guild_id: int, *, code: int | None = None) -> Awaitable[None]:
+    def drop_voice(
+        self, guild_id: int, *, code: int | None = None, resumable: bool = True
+    ) -> Awaitable[None]:
         """Cut the guild's voice websocket. By default the connection just dies (no close frame, the
         client sees 1006), which discord.py 2.7 answers with a fresh IDENTIFY; `code` sends a close
-        frame instead: 4015 (voice server crashed: the client tries RESUME), 4014 (disconnected)."""
+        frame instead: 4015 (voice server crashed: the client should RESUME, and the media it sends
+        until then is lost), 4014 (disconnected). `resumable=False`: the server lost the session
+        too, so a RESUME is refused (4006) and the client has to connect afresh."""
         session = self._book.sessions.get(guild_id)
         if session is None:
             raise ValueError(f"guild {guild_id} has no voice connection to drop; join voice first")
+        if not resumable:
+            self._book.close(guild_id)
         return self._signalling.drop(session, code)
 
     def blackhole_udp(self, guild_id: int, seconds: float) -> None:
@@ -129,7 +135,7 @@ class VoiceServer:
 
     def _on_packet(self, session: VoiceSession, packet: rtp.RtpPacket, arrival: float) -> None:
         recording = self.recording(session.guild_id, session.expected.channel_id)
-        if arrival < self._blackholes.get(session.guild_id, 0.0):
+        if session.crashed or arrival < self._blackholes.get(session.guild_id, 0.0):
             recording.note_blackholed()
             return
         hear(session, recording, packet, arrival, decode=self.decode_audio)

@@ -30,6 +30,8 @@ class VoiceSession:
     sent_seq: int = 0  # v8: every sequenced server message carries the next number
     seq_ack: int = -1  # the last server seq the client acknowledged in a heartbeat
     resumes: int = 0
+    # Closed 4015 ("voice server crashed") and not resumed yet: the media it is sent is lost.
+    crashed: bool = False
     websocket: web.WebSocketResponse | None = None
     client_address: tuple[str, int] | None = None
     dave_messages: list[int] = field(default_factory=list)  # DAVE opcodes received at version 0

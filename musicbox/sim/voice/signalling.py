@@ -261,6 +261,7 @@ class VoiceSignalling:
         previous = session.websocket
         session.websocket = websocket
         session.resumes += 1
+        session.crashed = False
         if previous is not None and not previous.closed:
             await previous.close(code=SESSION_INVALID)
         await self._send(websocket, session, RESUMED, None)
@@ -280,6 +281,7 @@ class VoiceSignalling:
         self.closures.append(
             Closure(session.guild_id, code or 1006, "dropped by the simulator", time.monotonic())
         )
+        session.crashed = code == SERVER_CRASHED
         transport = self._transports.get(websocket)
         if code is None and transport is not None:
             transport.abort()

@@ -1,0 +1,153 @@
+"""The voice client musicbox connects with: discord.py's own, with the recoveries that let it follow Discord.
+
+Checked against discord.py 2.7.1. The overrides lean on private parts of `discord.voice_state`;
+`tests/playback/test_voice_recovery.py` fingerprints every one of them and fails when an upgrade
+changes any, so the override is re-read against the new code instead of silently doing the wrong thing.
+
+1. **Voice server crashed (close 4015).** Discord's docs (voice-connections, "Resuming Voice
+   Connection"; the close code table says "Try resuming") ask for a new websocket to the same
+   endpoint, a RESUME, and a RESUMED in answer: the SSRC, key and UDP socket stay as they are.
+   discord.py 2.7.1's 4015 branch instead runs its whole connect flow with `resume=True`: it sends
+   gateway op 4 again and waits for VOICE_STATE_UPDATE then VOICE_SERVER_UPDATE in a fixed order
+   (`got_both_voice_updates`), which Discord does not promise; it sits out the connect timeout in
+   silence and then leaves the channel. `_connect(resume=True)` is reached only from that branch, so
+   overriding it there does what the docs say and leaves every other path to discord.py. A RESUME
+   the server refuses (its close code says why) falls back to what discord.py does after a 1006:
+   leave and connect afresh. Until RESUMED the player waits with the frame it read, so the song
+   goes on from where the listeners stopped hearing it.
+2. **A connection dying soon after connecting (1006).** discord.py's one `SocketReader` thread per
+   connection reads whichever UDP socket the connection holds, waiting in `select([socket], 30 s)`.
+   After IP discovery it often goes back into that select before its listener is removed. A
+   reconnect closes that socket and makes a new one, but a select on a socket closed by another
+   thread is not woken (Linux), so IP discovery on the new socket waited out the rest of the 30 s
+   (28.6 s of silence, measured). Each new socket now gets a reader of its own, started with the
+   discovery listener already registered; the old one ends when its select returns, and since it
+   reads only its own socket it cannot take the new socket's discovery answer meanwhile.
+3. **The player through a reconnect.** discord.py's `disconnect()` sets and clears `_connected` to
+   release whoever waits for the connection, also when it is the leave half of a reconnect; its
+   player, waiting there for the connection to come back, then gives its song up mid-way and is left
+   "playing" nothing. `wait()` lets only a final leave release it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import aiohttp
+import discord
+from discord.gateway import DiscordVoiceWebSocket
+from discord.voice_state import ConnectionFlowState, SocketReader, VoiceConnectionState
+
+log = logging.getLogger(__name__)
+
+# A live voice server answers RESUME in one round trip. One that has not answered by then is not
+# coming back for this session; connecting afresh is the shorter silence.
+RESUME_TIMEOUT_S = 3.0
+
+
+class RecoveringVoiceClient(discord.VoiceClient):
+    """`channel.connect(cls=RecoveringVoiceClient)`: discord.py's client with the recoveries above."""
+
+    def create_connection_state(self) -> VoiceConnectionState:
+        return _RecoveringConnectionState(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _OneSocket:
+    """What a SocketReader reads (it reads nothing of its state but `.socket`): one socket for the
+    reader's whole life, not whichever socket the connection holds when the thread wakes."""
+
+    socket: socket.socket
+
+
+Listener = Callable[[bytes], Any]
+
+
+class _RecoveringConnectionState(VoiceConnectionState):
+    def __init__(self, voice_client: discord.VoiceClient) -> None:
+        super().__init__(voice_client, hook=self._watch_for_resumed)
+        self._resumed = asyncio.Event()
+        self._reader_socket: socket.socket | None = None
+        self._leaving = False
+
+    async def _watch_for_resumed(self, ws: DiscordVoiceWebSocket, message: dict[str, Any]) -> None:
+        if message.get("op") == DiscordVoiceWebSocket.RESUMED:
+            self._resumed.set()
+
+    async def disconnect(self, *, force: bool = True, cleanup: bool = True, wait: bool = False) -> None:
+        self._leaving = self._leaving or cleanup
+        await super().disconnect(force=force, cleanup=cleanup, wait=wait)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """discord.py's player waits here for a lost connection to come back. disconnect() sets and
+        clears `_connected` to release such waiters, also when it is only the leave half of a
+        reconnect (after a 1006); a player released then gives its song up mid-way and is left
+        "playing" nothing. So only a final leave releases the player early; a reconnect's does not."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._connected.wait(remaining):
+                return False
+            if self.is_connected() or self._leaving:
+                return True
+
+    def add_socket_listener(self, callback: Listener) -> None:
+        if self._reader_socket is self.socket:
+            super().add_socket_listener(callback)
+            return
+        # The first listener of a new socket (its IP discovery): the socket gets a reader of its own.
+        if self._reader_socket is None:
+            # The first socket: discord.py's reader has never read, so it can simply be pinned.
+            self._socket_reader.state = cast(VoiceConnectionState, _OneSocket(self.socket))
+            self._reader_socket = self.socket
+            super().add_socket_listener(callback)
+            return
+        # The previous reader may sit in select() on the socket just closed for up to 30 s; stopped,
+        # it ends when that returns, having read nothing of the new socket.
+        self._socket_reader.stop()
+        self._socket_reader = SocketReader(
+            cast(VoiceConnectionState, _OneSocket(self.socket)), start_paused=False
+        )
+        self._reader_socket = self.socket
+        super().add_socket_listener(callback)  # before the thread runs: nothing it reads is dropped
+        self._socket_reader.start()
+
+    # discord.py's own signature: its 4015 branch calls this with resume=True.
+    async def _connect(
+        self,
+        reconnect: bool,
+        timeout: float,  # noqa: ASYNC109
+        self_deaf: bool,
+        self_mute: bool,
+        resume: bool,
+    ) -> None:
+        if not resume:
+            await super()._connect(reconnect, timeout, self_deaf, self_mute, resume)
+            return
+        try:
+            async with asyncio.timeout(RESUME_TIMEOUT_S):
+                await self._resume_session()
+        except (discord.ConnectionClosed, TimeoutError, OSError, aiohttp.ClientError) as error:
+            log.info("the voice server did not resume the session (%s); connecting afresh", error)
+            await self.disconnect(cleanup=False)  # then join again, as discord.py does after a 1006
+            await super()._connect(reconnect, timeout, self_deaf, self_mute, resume=False)
+            return
+        log.info("voice session resumed after the voice server's close")
+
+    async def _resume_session(self) -> None:
+        """A new websocket to the same endpoint, RESUME, RESUMED; SSRC, key and UDP socket stay.
+        Until RESUMED the state is not `connected`, so discord.py's player holds the frame it read
+        and sends nothing the crashed server would lose: the song goes on from the frame the
+        listeners heard last."""
+        await self.ws.close()  # already closed by the server; this stops its heartbeat thread
+        self._resumed.clear()
+        self.ws = await self._connect_websocket(resume=True)
+        while not self._resumed.is_set():
+            await self.ws.poll_event()
+        self.state = ConnectionFlowState.connected

@@ -1,0 +1,135 @@
+"""musicbox's voice recovery overrides private parts of discord.py: an upgrade that changes any of them
+fails here, loudly, so the override is re-read against the new code (see voice_recovery.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import discord
+from discord import gateway, player, voice_client, voice_state
+from discord.voice_state import ConnectionFlowState, VoiceConnectionState
+
+from musicbox.playback import voice_recovery
+
+# What voice_recovery.py relies on, fingerprinted in discord.py 2.7.1: the methods it overrides, the
+# ones that call them (the 4015 branch, the socket closes) and the ones whose behaviour it assumes.
+RELIED_ON: dict[Callable[..., Any], str] = {
+    voice_client.VoiceClient.create_connection_state: "8ca2096ce7ec8823",
+    voice_state.VoiceConnectionState.__init__: "eaf651b7c215d114",  # hook=, _socket_reader
+    voice_state.VoiceConnectionState._create_socket: "bcec8a1862dcb710",  # a new socket per connection
+    voice_state.VoiceConnectionState._connect: "fe4abbbdb02adc53",  # overridden for resume=True
+    voice_state.VoiceConnectionState._poll_voice_ws: "cb47293e408fb053",  # 4015 -> _connect(resume=True)
+    voice_state.VoiceConnectionState._connect_websocket: "04641fd6df28e1c5",  # RESUME, seq_ack, state
+    # Closes the UDP socket; releases waiters by setting and clearing _connected; overridden.
+    voice_state.VoiceConnectionState.disconnect: "5cb8a51b51c4f8b9",
+    voice_state.VoiceConnectionState.wait: "d522d1b94e1e1778",  # overridden
+    voice_client.VoiceClient.wait_until_connected: "2c2c9ab0a0c65a8d",  # the player's wait
+    voice_state.VoiceConnectionState.soft_disconnect: "e73245f3728df64c",  # closes it too
+    voice_state.VoiceConnectionState.add_socket_listener: "8025c0920c00435d",  # overridden: its own reader
+    voice_state.VoiceConnectionState.remove_socket_listener: "b6d947a722ae9f67",  # unregisters on the reader
+    # Reads only state.socket, selects for 30 s, runs only while a listener is registered.
+    voice_state.SocketReader: "d0d802ba8dcfb7a8",
+    gateway.DiscordVoiceWebSocket.discover_ip: "15e552d6ea25de0a",  # sends, then listens
+    gateway.DiscordVoiceWebSocket.received_message: "b780f45eb5f739e9",  # RESUMED, then the hook
+    gateway.DiscordVoiceWebSocket.from_connection_state: "cf80d0595f253482",  # RESUME, seq_ack
+    player.AudioPlayer._do_run: "b1bf9536f93365d9",  # sends while the state is `connected`
+}
+
+
+def fingerprint(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+def test_the_discord_py_internals_the_voice_recovery_relies_on_are_those_it_was_checked_against() -> None:
+    changed = [f.__qualname__ for f, known in RELIED_ON.items() if fingerprint(f) != known]
+    assert not changed, (
+        f"discord.py {discord.__version__} changed {', '.join(changed)}, which "
+        "musicbox/playback/voice_recovery.py relies on (checked against 2.7.1): re-read the override "
+        "against the new code, then update the fingerprints here"
+    )
+
+
+def new_socket(state: VoiceConnectionState, peer: socket.socket) -> None:
+    """What discord.py does for each connection: a socket (VOICE_SERVER_UPDATE), connected to the
+    voice server (READY)."""
+    state._create_socket()
+    state.socket.connect(peer.getsockname())
+
+
+def test_after_a_reconnect_the_new_socket_is_read_though_the_old_reader_still_waits() -> None:
+    """Recovery 2 as discord.py's reconnect goes: the reader sits in select() on the first socket
+    when discord.py closes it and makes a second one, whose discovery answer comes back before the
+    listener for it is registered. The answer must still reach that listener at once (discord.py
+    alone leaves it unread until the old select times out, 30 s later)."""
+    state = voice_recovery._RecoveringConnectionState(cast(discord.VoiceClient, object()))
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    first: queue.Queue[bytes] = queue.Queue()
+    second: queue.Queue[bytes] = queue.Queue()
+    try:
+        new_socket(state, peer)
+        state.add_socket_listener(first.put)
+        peer.sendto(b"first answer", state.socket.getsockname())
+        assert first.get(timeout=2) == b"first answer"
+        time.sleep(0.1)  # the reader is back in select() on the first socket, waiting for more
+        state.socket.close()
+        state.remove_socket_listener(first.put)
+        new_socket(state, peer)
+        peer.sendto(b"second answer", state.socket.getsockname())
+        state.add_socket_listener(second.put)
+        assert second.get(timeout=2) == b"second answer"
+    finally:
+        state._socket_reader.stop()
+        state.socket.close()
+        peer.close()
+
+
+class LoneVoiceClient:
+    """Enough of a VoiceClient for a connection state that never reaches a gateway: leaving without
+    one fails inside disconnect()'s own try, as a leave during a gateway drop does."""
+
+    def stop(self) -> None:
+        pass
+
+    def cleanup(self) -> None:
+        pass
+
+
+def waiting_player(state: VoiceConnectionState) -> tuple[threading.Thread, list[bool]]:
+    """discord.py's player thread when the connection is lost: it waits for it to come back."""
+    outcome: list[bool] = []
+    thread = threading.Thread(target=lambda: outcome.append(state.wait(5)))
+    thread.start()
+    return thread, outcome
+
+
+async def test_the_leave_half_of_a_reconnect_does_not_make_the_player_give_up_its_song() -> None:
+    state = voice_recovery._RecoveringConnectionState(cast(discord.VoiceClient, LoneVoiceClient()))
+    state.state = ConnectionFlowState.disconnected  # a 1006: discord.py leaves, then joins again
+    player, outcome = waiting_player(state)
+    await asyncio.sleep(0.1)
+    await state.disconnect(cleanup=False)
+    await asyncio.sleep(0.3)
+    assert player.is_alive(), "the player was released mid-reconnect: it would give its song up"
+    state.state = ConnectionFlowState.connected
+    await asyncio.to_thread(player.join, 2)
+    assert outcome == [True]
+    state._socket_reader.stop()
+
+
+async def test_a_final_leave_still_releases_the_waiting_player() -> None:
+    state = voice_recovery._RecoveringConnectionState(cast(discord.VoiceClient, LoneVoiceClient()))
+    state.state = ConnectionFlowState.disconnected
+    player, _ = waiting_player(state)
+    await asyncio.sleep(0.1)
+    await state.disconnect()
+    await asyncio.to_thread(player.join, 1)
+    assert not player.is_alive()
