@@ -19,7 +19,7 @@ from musicbox import log_context
 from musicbox.bot import text
 from musicbox.bot.music import MusicCog, OptionOutOfRange
 from musicbox.bot.replies import RepliesInFlight, send_error
-from musicbox.bot.sources import TrackSource
+from musicbox.bot.sources import QueryFailed, TrackSource
 from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
@@ -149,6 +149,7 @@ class MusicBot(commands.Bot):
             on_closed=self._session_closed,
             saver=self._save_queue,
             rejoin=self._voice_connect,
+            on_unplayable=self._track_unplayable,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
         )
         try:
@@ -203,6 +204,25 @@ class MusicBot(commands.Bot):
         while self._gateway_sends and self._gateway_sends[0] <= now - self.gateway_budget.window_s:
             self._gateway_sends.popleft()
         return now
+
+    def _track_unplayable(self, session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
+        """A queued song could not be played and the player went on: say so where /play was used, or
+        the members hear the next song with no idea why theirs never came."""
+        if isinstance(error, QueryFailed):  # refused or gone: nothing for the owner to debug
+            log.warning("guild %s: cannot play %s: %s", session.guild_id, entry.track.id, error.reason)
+            said = text.unplayable(entry.track, error.reason)
+        else:
+            log.warning("guild %s: cannot play %s", session.guild_id, entry.track.id, exc_info=error)
+            said = text.unplayable(entry.track, None)
+        channel = self.get_channel(session.text_channel_id) if session.text_channel_id else None
+        if isinstance(channel, discord.abc.Messageable):
+            self.replies.spawn(self._say(channel, said), name=f"unplayable-{session.guild_id}")
+
+    async def _say(self, channel: discord.abc.Messageable, message: str) -> None:
+        try:
+            await channel.send(message)
+        except discord.HTTPException:  # no Send Messages there any more: the log line above stands
+            log.info("could not tell the channel about an unplayable song", exc_info=True)
 
     def _session_closed(self, session: GuildSession) -> None:
         self.sessions.forget(session)

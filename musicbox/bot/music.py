@@ -210,6 +210,7 @@ class MusicCog(commands.Cog):
             log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
             await send_error(interaction, text.voice_connect_failed(channel.name))
             return
+        session.text_channel_id = interaction.channel_id
         message = await self._enqueue(interaction, session, tracks, settings, query, announced=progress.total)
         if message is None:
             return

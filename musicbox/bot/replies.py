@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -24,6 +25,12 @@ class RepliesInFlight:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+    def spawn(self, reply: Coroutine[Any, Any, None], name: str) -> None:
+        """A message the bot sends of its own accord (no interaction runs it), owned here like one."""
+        task = asyncio.get_running_loop().create_task(reply, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def add_current(self) -> None:
         task = asyncio.current_task()

@@ -172,6 +172,13 @@ def not_allowed(role: str) -> str:
     return NOT_ALLOWED.format(role=shown(role, NAME_MAX))
 
 
+def unplayable(track: Track, reason: str | None) -> str:
+    """Said in the channel when a queued song cannot be played and the next one starts instead."""
+    if reason is None:
+        return f"I couldn't play {track_line(track)}; on to the next song."
+    return f"I couldn't play {track_line(track)}: {shown(reason, REASON_MAX)}. On to the next song."
+
+
 def skipped(track: Track) -> str:
     return SKIPPED.format(title=track_line(track))
 

@@ -53,7 +53,13 @@ class SessionCapReached(Exception):
     """Every allowed guild slot is taken."""
 
 
-Notify = Callable[[str], Awaitable[None]]
+# Told when a queued song cannot be played (its link refused or gone, its audio unreadable), with the
+# error: the player goes on to the next song either way, and the bot says why in the guild's channel.
+Unplayable = Callable[["GuildSession", QueuedTrack, Exception], None]
+
+
+def log_unplayable(session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
+    log.warning("guild %s: cannot play %s", session.guild_id, entry.track.id, exc_info=error)
 Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
 # Connects to a voice channel afresh, for when discord.py gave a connection up (its reconnect after a
 # drop timed out, for one).
@@ -105,6 +111,7 @@ class GuildSession:
         on_closed: Callable[[GuildSession], None],
         saver: Saver | None = None,
         rejoin: Rejoin | None = None,
+        on_unplayable: Unplayable = log_unplayable,
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
     ) -> None:
@@ -128,6 +135,9 @@ class GuildSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._saver = saver
         self._rejoin = rejoin
+        self._on_unplayable = on_unplayable
+        # Where this guild's /play was last used: the bot says there what members did not ask about.
+        self.text_channel_id: int | None = None
         self._voice_lost = False  # a song was cut off by a dropped connection; connecting afresh
         self._playing_source: discord.AudioSource | None = None
         self._checkpoint_s = checkpoint_s
@@ -313,9 +323,9 @@ class GuildSession:
             )
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("guild %s: cannot play %s", self.guild_id, entry.track.id, exc_info=True)
+        except Exception as error:
             self._media_urls.pop(entry.track.id, None)
+            self._on_unplayable(self, entry, error)
             return None
 
     async def _start(self, entry: QueuedTrack, source: discord.AudioSource, start_s: float) -> bool:

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
@@ -42,7 +43,11 @@ async def test_a_verbose_bot_playing_a_song_and_a_spotify_link_lets_no_secret_ou
                 "discord": {"api_base": discord_sim.api_base, "gateway_url": discord_sim.gateway_url},
                 "resolver": {
                     "search_template": media_world.search_template,
-                    "allowed_private_hosts": (media_world.host,),
+                    # The fake Spotify API is on 127.0.0.1 too: the egress gate lets it through only so.
+                    "allowed_private_hosts": (
+                        media_world.host,
+                        *(urlsplit(base).netloc for base in (spotify.api_base, spotify.accounts_base)),
+                    ),
                 },
                 "spotify": {
                     "client_id": spotify.client_id,

@@ -73,6 +73,8 @@ def test_every_reply_naming_a_worst_case_title_fits_one_message() -> None:
         text.bot_lacks_permission(WORST.title[:100]),
         text.voice_connect_failed(WORST.title[:100]),
         text.not_allowed(WORST.title[:100]),
+        text.unplayable(WORST, WORST.title),
+        text.unplayable(WORST, None),
     ]
     assert all(len(reply) <= 2000 for reply in replies), max(map(len, replies))
 

@@ -4,6 +4,9 @@ empty (not merely that a refusal was sent), and that nothing of the internal hos
 
 from __future__ import annotations
 
+import asyncio
+
+from musicbox.sim.discord.actors import SimTextChannel
 from musicbox.sim.media import MediaWorld
 from musicbox.sources.egress import REFUSED
 from tests.world.fixture import World
@@ -11,6 +14,15 @@ from tests.world.stage import reply_text, stage
 
 PUBLIC = "93.184.216.34"  # a public address; the simulated network routes it to a local server
 INTERNAL_RUNG = 30  # the song the internal host serves in these stories
+
+
+async def said_in_channel(channel: SimTextChannel, words: str) -> str:
+    for _ in range(50):  # bounded: 5 s for the bot's own message to arrive
+        for message in channel.messages:
+            if words in message.text():
+                return message.text()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing with {words!r} in the channel: {[m.text() for m in channel.messages]}")
 
 
 def port_of(world: MediaWorld) -> int:
@@ -29,6 +41,9 @@ async def test_a_playlist_entry_redirecting_to_an_internal_host_is_never_fetched
         said, _ = await reply_text(await home.alice.run_command("play", home.text, query=playlist))
         assert said == "Queued 2 tracks.", said
         await heard.wait_for_rungs([31], timeout=20)  # the playlist's honest entry plays
+        told = await said_in_channel(home.text, "On to the next song")
+    # The channel hears why the first entry never played, in the gate's one sentence.
+    assert told.startswith("I couldn't play") and REFUSED in told, told
     assert heard.heard_ms(INTERNAL_RUNG) == 0
     assert internal_host.requests() == []
     assert world.media.requests("/redirect")  # the hop was asked for; its target was refused
