@@ -56,9 +56,27 @@ async def test_deleting_the_bots_voice_channel_ends_its_session_and_a_new_channe
         said, _ = await reply_text(
             await home.alice.run_command("play", home.text, query=world.media.track_url(51, seconds=2))
         )
+        print(f"\nafter its channel was deleted, /play answers: {said}")
         assert said.startswith(("Playing", "Queued")), said
         await other.heard().wait_for_rungs([51], timeout=20)
         assert world.sim.bot_user_id in other.member_ids
+
+
+async def test_deleting_the_channel_of_the_last_play_leaves_the_music_playing(world: World) -> None:
+    """The text channel the bot reports into is deleted mid-playlist: the songs go on, and a dead
+    entry found afterwards is passed over with its log line (there is nowhere left to say it)."""
+    home = stage(world.sim)
+    playlist = world.media.mixed_playlist_url([None, "not_found", None], first_index=60, seconds=3)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        heard = home.voice.heard()
+        said, _ = await reply_text(await home.alice.run_command("play", home.text, query=playlist))
+        assert said.startswith("Queued 3 tracks"), said
+        await heard_for(heard, 60, 500)
+        await home.guild.delete_channel(home.text)
+        await heard.wait_for_rungs([60, 62], timeout=30)
+    assert heard.heard_ms(60) >= 2500 and heard.heard_ms(61) == 0
+    assert home.text.messages == []  # deleted with the channel; nothing was posted into it after
 
 
 async def test_a_song_goes_on_when_discord_moves_the_bots_voice_to_another_server(world: World) -> None:
