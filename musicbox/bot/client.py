@@ -24,7 +24,7 @@ from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
-from musicbox.playback.session import AudioProvider, GuildSession, SessionCapReached, Sessions
+from musicbox.playback.session import AudioProvider, GuildSession, NoAudio, SessionCapReached, Sessions
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
 from musicbox.store.queues import QueueStore, SavedPlayback
@@ -208,7 +208,7 @@ class MusicBot(commands.Bot):
     def _track_unplayable(self, session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
         """A queued song could not be played and the player went on: say so where /play was used, or
         the members hear the next song with no idea why theirs never came."""
-        if isinstance(error, QueryFailed):  # refused or gone: nothing for the owner to debug
+        if isinstance(error, QueryFailed | NoAudio):  # refused or gone: nothing for the owner to debug
             log.warning("guild %s: cannot play %s: %s", session.guild_id, entry.track.id, error.reason)
             said = text.unplayable(entry.track, error.reason)
         else:

@@ -58,8 +58,20 @@ class SessionCapReached(Exception):
 Unplayable = Callable[["GuildSession", QueuedTrack, Exception], None]
 
 
+class NoAudio(Exception):
+    """A song that ended without one frame though nobody skipped it and voice was up: its link
+    answered something that is not audio (a 404, a text file), found out only once it played."""
+
+    reason = "no audio came from its link"
+
+    def __init__(self) -> None:
+        super().__init__(self.reason)
+
+
 def log_unplayable(session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
     log.warning("guild %s: cannot play %s", session.guild_id, entry.track.id, exc_info=error)
+
+
 Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
 # Connects to a voice channel afresh, for when discord.py gave a connection up (its reconnect after a
 # drop timed out, for one).
@@ -83,6 +95,10 @@ class CountedSource(discord.AudioSource):
     @property
     def position_s(self) -> float:
         return self._start_s + self._frames * FRAME_S
+
+    @property
+    def frames(self) -> int:
+        return self._frames
 
     def read(self) -> bytes:
         self.last_read_at = time.monotonic()
@@ -306,6 +322,13 @@ class GuildSession:
             )
             return
         self._media_urls.pop(entry.track.id, None)
+        if self._played_nothing(source):
+            self._on_unplayable(self, entry, NoAudio())
+
+    def _played_nothing(self, source: CountedSource) -> bool:
+        """The song ended by itself without a frame: the members heard nothing and should be told."""
+        asked = self._skip_requested or self._restart_at is not None or self._closing
+        return source.frames == 0 and not asked and self.voice.is_connected()
 
     def _cut_off_by_lost_voice(self, entry: QueuedTrack, source: CountedSource) -> bool:
         """The song ended because the connection failed, not because it ran out, someone acted or

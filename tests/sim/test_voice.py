@@ -127,9 +127,9 @@ class HandClient:
             },
         )
 
-    async def connect(self, mode: str = XCHACHA) -> None:
+    async def connect(self, mode: str = XCHACHA, *, token: str = "tok") -> None:
         """IDENTIFY, READY, IP discovery, SELECT_PROTOCOL, SESSION_DESCRIPTION, as discord.py does."""
-        await self.identify()
+        await self.identify(token=token)
         ready = (await self.receive(2))["d"]
         self.ssrc = ready["ssrc"]
         assert set(ready["modes"]) == {XCHACHA, AES_GCM}
@@ -516,3 +516,31 @@ async def test_a_stalled_listener_loses_none_of_thirty_seconds_of_ten_guilds(
 
     heard = voice.recording(GUILD, CHANNEL)
     assert (heard.packets, heard.sequence_gaps) == (len(packets), [])
+
+
+async def test_after_a_move_only_the_new_voice_server_takes_the_session(
+    voice: VoiceServer, client: HandClient, tls: Tls
+) -> None:
+    """A failover: the token is for the new endpoint alone, and the old session cannot be resumed
+    anywhere, so a client that stays on the old server or RESUMEs fails as on Discord."""
+    await client.connect()
+    moved_to = await voice.add_endpoint()
+    assert moved_to != voice.endpoint
+    voice.expect_session(
+        guild_id=GUILD, channel_id=CHANNEL, user_id=USER, session_id="sess", token="new", endpoint=moved_to
+    )
+    stale = HandClient(tls, voice.endpoint)
+    resuming = HandClient(tls, moved_to)
+    fresh = HandClient(tls, moved_to)
+    try:
+        await stale.identify(token="new")
+        assert await stale.closed_with() == 4004
+        await resuming.open()
+        await resuming.send(7, {"token": "new", "server_id": str(GUILD), "session_id": "sess", "seq_ack": 2})
+        assert await resuming.closed_with() == 4006
+        await fresh.connect(token="new")
+        session = voice.session(GUILD)
+        assert session is not None and session.expected.endpoint == moved_to and session.mode is not None
+    finally:
+        for hand in (stale, resuming, fresh):
+            await hand.aclose()

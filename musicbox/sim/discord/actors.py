@@ -65,6 +65,27 @@ class SimGuild:
         self._announce("GUILD_MEMBER_ADD", {"guild_id": str(self.id), **record.payload()})
         return Member(self, record)
 
+    async def delete_channel(self, channel: SimTextChannel | SimVoiceChannel) -> None:
+        """A moderator deletes `channel`. Everyone in it, if it is a voice channel, is disconnected as
+        Discord does it: VOICE_STATE_UPDATE with `channel_id` null for each, the bot's voice socket
+        closed with 4014; then CHANNEL_DELETE. Its messages go with it, and REST calls on it answer
+        404 10003 Unknown Channel."""
+        record = self.record
+        if record.channels.pop(channel.id, None) is None:
+            raise ValueError(f"channel {channel.name} was already deleted")
+        await self.sim.settle()
+        for state in [s for s in record.voice_states.values() if s.channel_id == channel.id]:
+            del record.voice_states[state.user_id]
+            state.channel_id = None
+            if state.user_id == self.sim.bot_user_id and self.sim.voice is not None:
+                self.sim.voice.end_session(self.id)
+            # the payload's `member` needs the record, which stays: only the channel went
+            await self.sim.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(state))
+        for message in self.sim.messages.values():
+            if message.channel_id == channel.id:
+                message.deleted = True
+        await self.sim.gateway.dispatch("CHANNEL_DELETE", channel.channel.payload())
+
     def deny_bot(self, channel: SimTextChannel | SimVoiceChannel, permissions: int) -> None:
         """A member overwrite on `channel` that takes `permissions` away from the bot."""
         channel.channel.overwrites.append(Overwrite(self.sim.bot_user_id, True, deny=permissions))

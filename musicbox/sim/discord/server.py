@@ -78,6 +78,8 @@ class DiscordSim:
         self.api_base = ""
         self.gateway_url = ""
         self.voice: VoiceServer | None = None
+        # Guilds moved to another voice server (`move_voice_server`): its endpoint.
+        self._voice_endpoints: dict[int, str] = {}
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -361,20 +363,39 @@ class DiscordSim:
             self_mute=bool(data.get("self_mute")),
         )
         record.voice_states[self.bot_user_id] = state
+        await self.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(state))
+        await self._voice_server_update(guild.id, state)
+
+    async def _voice_server_update(self, guild_id: int, state: VoiceState) -> None:
         token = secrets.token_hex(8)
-        if self.voice is not None:
+        moved_to = self._voice_endpoints.get(guild_id, "")
+        if self.voice is not None and state.channel_id is not None:
             self.voice.expect_session(
-                guild_id=guild.id,
-                channel_id=channel_id,
+                guild_id=guild_id,
+                channel_id=state.channel_id,
                 user_id=self.bot_user_id,
                 session_id=state.session_id,
                 token=token,
+                endpoint=moved_to,
             )
-        await self.gateway.dispatch("VOICE_STATE_UPDATE", record.voice_state_payload(state))
-        endpoint = self.voice.endpoint if self.voice is not None else "127.0.0.1:9"
+        endpoint = moved_to or (self.voice.endpoint if self.voice is not None else "127.0.0.1:9")
         await self.gateway.dispatch(
-            "VOICE_SERVER_UPDATE", {"token": token, "guild_id": str(guild.id), "endpoint": endpoint}
+            "VOICE_SERVER_UPDATE", {"token": token, "guild_id": str(guild_id), "endpoint": endpoint}
         )
+
+    async def move_voice_server(self, guild_id: int) -> str:
+        """Discord moves the guild's voice to another server mid-session (a failover): the bot gets
+        VOICE_SERVER_UPDATE with a new endpoint and token and nothing else; its session on the old
+        server cannot be resumed on the new one, so the client must IDENTIFY there (discord.py closes
+        the old socket itself, 4014, and reconnects). Returns the new endpoint."""
+        if self.voice is None:
+            raise RuntimeError("this simulator was started without voice")
+        state = self.guilds[guild_id].record.voice_states.get(self.bot_user_id)
+        if state is None or state.channel_id is None:
+            raise ValueError(f"the bot is not in voice in guild {guild_id}; nothing to move")
+        self._voice_endpoints[guild_id] = await self.voice.add_endpoint()
+        await self._voice_server_update(guild_id, state)
+        return self._voice_endpoints[guild_id]
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -125,6 +125,7 @@ class MediaWorld:
         app.router.add_get("/search.xspf", self._search)
         app.router.add_get("/redirect", self._redirect)
         app.router.add_get("/list.xspf", self._list)
+        app.router.add_get("/mixed.xspf", self._mixed)
         app.router.add_get("/stream.m3u8", self._hls)
         app.router.add_get("/huge", self._huge)
         app.router.add_get("/drip", self._drip)
@@ -170,6 +171,19 @@ class MediaWorld:
         self._titles[key] = tuple(titles)
         query = urlencode({"count": len(titles), "first": 0, "s": f"{seconds:g}", "titles": key})
         return f"{self.base_url}/playlist/xspf?{query}"
+
+    def mixed_playlist_url(
+        self, faults: Sequence[str | None], *, first_index: int = 0, seconds: float = 8.0
+    ) -> str:
+        """An XSPF playlist of catalog songs first_index, first_index+1, …, one per entry of `faults`:
+        None is a live song, a fault name a song served with that fault (`"not_found"`: a dead 404
+        entry, `"not_audio"`: a text file, …), as a real playlist rots."""
+        for fault in faults:
+            _check(fmt="ogg", fault=fault)
+        query = urlencode(
+            {"first": first_index, "s": f"{seconds:g}", "faults": ",".join(f or "" for f in faults)}
+        )
+        return f"{self.base_url}/mixed.xspf?{query}"  # short: a member's query is at most 500 characters
 
     def search_url(self, words: str, limit: int) -> str:
         return self.search_template.format(query=quote(words), limit=limit)
@@ -294,6 +308,21 @@ class MediaWorld:
     async def _list(self, request: web.Request) -> web.Response:
         songs = [(entry(index), url, 8.0) for index, url in enumerate(request.query.getall("u", []))]
         return _xspf("A list", songs)
+
+    async def _mixed(self, request: web.Request) -> web.Response:
+        first = int(request.query.get("first", "0"))
+        seconds = float(request.query.get("s", "8"))
+        faults = [f or None for f in request.query.get("faults", "").split(",")]
+        for fault in faults:
+            _check_request(fmt="ogg", fault=fault)
+        songs = [entry(first + offset) for offset in range(len(faults))]
+        return _xspf(
+            "A rotting playlist",
+            [
+                (song, self.track_url(song.index, seconds=seconds, fault=fault), seconds)
+                for song, fault in zip(songs, faults, strict=True)
+            ],
+        )
 
     async def _hls(self, request: web.Request) -> web.Response:
         body = (

@@ -74,6 +74,15 @@ class VoiceServer:
         port = self._runner.addresses[0][1]
         self.endpoint = f"127.0.0.1:{port}"
 
+    async def add_endpoint(self) -> str:
+        """Another voice server ("host:port") for a guild moved off this one: a second websocket
+        listener, same UDP and recordings, so what a listener hears goes on across the move."""
+        if self._runner is None:
+            raise RuntimeError("the voice server is not running")
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
+        await site.start()
+        return f"127.0.0.1:{self._runner.addresses[-1][1]}"
+
     async def aclose(self) -> None:
         for task in list(self._pending):
             task.cancel()
@@ -87,14 +96,19 @@ class VoiceServer:
     # --- the gateway's side ------------------------------------------------------------------------
 
     def expect_session(
-        self, *, guild_id: int, channel_id: int, user_id: int, session_id: str, token: str
+        self, *, guild_id: int, channel_id: int, user_id: int, session_id: str, token: str, endpoint: str = ""
     ) -> None:
-        """The bot was told (VOICE_SERVER_UPDATE) it may connect with this token; a live session stays
-        resumable with the new token."""
-        expected = Expected(guild_id, channel_id, user_id, session_id, token)
+        """The bot was told (VOICE_SERVER_UPDATE) it may connect with this token to `endpoint` ("":
+        any of this server's); a live session on that same server stays resumable with the new token,
+        one on another server does not (the bot must IDENTIFY on the new one)."""
+        expected = Expected(guild_id, channel_id, user_id, session_id, token, endpoint)
         self._book.expected[guild_id] = expected
         session = self._book.sessions.get(guild_id)
-        if session is not None and session.expected.channel_id == channel_id:
+        if (
+            session is not None
+            and session.expected.channel_id == channel_id
+            and session.expected.endpoint == endpoint
+        ):
             session.expected = expected
 
     def end_session(self, guild_id: int) -> None:

@@ -18,6 +18,8 @@ class Expected:
     user_id: int
     session_id: str
     token: str
+    # The voice server ("host:port") the token is for; "" before any move: every endpoint.
+    endpoint: str = ""
 
 
 @dataclass

@@ -75,6 +75,7 @@ class _Bound:
     """The session a socket identified (or resumed) into, once it has."""
 
     session: VoiceSession | None = None
+    served_on: str = ""  # the endpoint ("host:port") this socket reached
 
 
 @dataclass
@@ -102,7 +103,8 @@ class VoiceSignalling:
         self._sockets.add(websocket)
         if request.transport is not None:
             self._transports[websocket] = request.transport
-        bound = _Bound()
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        bound = _Bound(served_on=f"127.0.0.1:{sockname[1]}" if sockname else "")
         try:
             if request.query.get("v") != GATEWAY_VERSION:
                 raise _Closed(UNKNOWN_PROTOCOL, f"voice gateway version {request.query.get('v')!r}; use v=8")
@@ -148,11 +150,11 @@ class VoiceSignalling:
             elif op == IDENTIFY:
                 if session is not None:
                     raise _Closed(ALREADY_AUTHENTICATED, "IDENTIFY sent twice")
-                bound.session = await self._identify(websocket, data)
+                bound.session = await self._identify(websocket, data, bound.served_on)
             elif op == RESUME:
                 if session is not None:
                     raise _Closed(ALREADY_AUTHENTICATED, "RESUME on an identified socket")
-                bound.session = await self._resume(websocket, data)
+                bound.session = await self._resume(websocket, data, bound.served_on)
             elif session is None:
                 raise _Closed(NOT_AUTHENTICATED, f"op {op} before IDENTIFY")
             else:
@@ -191,11 +193,13 @@ class VoiceSignalling:
         else:
             await websocket.send_json({"op": HEARTBEAT_ACK, "d": data})
 
-    async def _identify(self, websocket: web.WebSocketResponse, data: Any) -> VoiceSession:
+    async def _identify(self, websocket: web.WebSocketResponse, data: Any, served_on: str) -> VoiceSession:
         guild_id = _snowflake(data, "server_id")
         expected = self._book.expected.get(guild_id)
         if expected is None:
             raise _Closed(SERVER_NOT_FOUND, f"no voice server for guild {guild_id}")
+        if expected.endpoint and expected.endpoint != served_on:
+            raise _Closed(AUTHENTICATION_FAILED, f"this guild's voice server is now {expected.endpoint}")
         if _field(data, "token") != expected.token:
             raise _Closed(AUTHENTICATION_FAILED, "wrong voice token")
         if (
@@ -247,12 +251,16 @@ class VoiceSignalling:
             },
         )
 
-    async def _resume(self, websocket: web.WebSocketResponse, data: Any) -> VoiceSession:
+    async def _resume(self, websocket: web.WebSocketResponse, data: Any, served_on: str) -> VoiceSession:
         guild_id = _snowflake(data, "server_id")
         session = self._book.sessions.get(guild_id)
         expected = self._book.expected.get(guild_id)
         if session is None or expected is None or session.mode is None:
             raise _Closed(SESSION_INVALID, f"no voice session to resume in guild {guild_id}")
+        if session.expected.endpoint != expected.endpoint or (
+            expected.endpoint and expected.endpoint != served_on
+        ):
+            raise _Closed(SESSION_INVALID, "the session lived on another voice server")
         if (
             _field(data, "token") != expected.token
             or _field(data, "session_id") != session.expected.session_id
