@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import discord
 import yarl
@@ -26,10 +27,11 @@ class Echo(discord.ui.View):
 
 
 class PlainBot(discord.Client):
-    def __init__(self, sim: DiscordSim, *, guild_id: int) -> None:
-        intents = discord.Intents.none()
-        intents.guilds = True
-        intents.voice_states = True
+    def __init__(self, sim: DiscordSim, *, guild_id: int, intents: discord.Intents | None = None) -> None:
+        if intents is None:
+            intents = discord.Intents.none()
+            intents.guilds = True
+            intents.voice_states = True
         super().__init__(intents=intents, connector=sim.connector())
         self.tree = app_commands.CommandTree(self)
         self.guild_id = guild_id
@@ -81,6 +83,15 @@ class PlainBot(discord.Client):
             names = ["red", "green", "blue", "rebeccapurple"]
             return [app_commands.Choice(name=n, value=n) for n in names if n.startswith(current)]
 
+        @tree.command(description="Say it back, within bounds")
+        async def repeat(
+            interaction: discord.Interaction,
+            words: app_commands.Range[str, 1, 10],
+            times: app_commands.Range[int, 1, 5],
+            mood: Literal["calm", "loud"] = "calm",
+        ) -> None:
+            await interaction.response.send_message(f"{mood}: " + " ".join([words] * times))
+
         @tree.command(description="Post in the channel")
         async def announce(interaction: discord.Interaction, words: str) -> None:
             await interaction.response.send_message("posting", ephemeral=True)
@@ -115,10 +126,12 @@ class PlainBot(discord.Client):
 
 
 @asynccontextmanager
-async def connected(sim: DiscordSim, guild_id: int) -> AsyncIterator[PlainBot]:
+async def connected(
+    sim: DiscordSim, guild_id: int, *, intents: discord.Intents | None = None
+) -> AsyncIterator[PlainBot]:
     discord.http.Route.BASE = sim.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sim.gateway_url)
-    bot = PlainBot(sim, guild_id=guild_id)
+    bot = PlainBot(sim, guild_id=guild_id, intents=intents)
     async with bot:
         await bot.login(sim.bot_token)
         running = asyncio.get_running_loop().create_task(bot.connect(reconnect=True))

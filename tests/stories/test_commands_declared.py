@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from musicbox.bot import text
 from musicbox.bot.app import build_bot
 from musicbox.bot.music import MusicCog
@@ -65,9 +67,10 @@ def declared_option(sim: DiscordSim, guild_id: int, command: str, option: str) -
 
 
 async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_excludes(world: World) -> None:
-    """Discord's client holds members to the bounds a command declares (as synced to the simulator);
-    an interaction crafted past them is refused by the bot itself, in one sentence only its sender
-    reads, and changes nothing."""
+    """Discord's client holds members to the bounds a command declares (as synced to the simulator:
+    the member's `run_command` refuses them); an interaction crafted past them (a modified client,
+    or one holding an older declaration) is refused by the bot itself, in one sentence only its
+    sender reads, and changes nothing."""
     home = stage(world.sim)
     async with world.bot() as bot:
         bounds = {
@@ -112,7 +115,11 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("settings", {"max_queue": 0}, "max_queue must be from 1 to 500"),
         ]
         for command, options, refusal in crafted:
-            said, private = await reply_text(await home.alice.run_command(command, home.text, **options))
+            with pytest.raises(ValueError, match="would not send"):
+                await home.alice.run_command(command, home.text, **options)
+            said, private = await reply_text(
+                await home.alice.run_crafted_command(command, home.text, **options)
+            )
             assert private and said.startswith(refusal), (command, said)
         session = bot.sessions.get(home.guild.id)
         assert session is not None and session.volume == 100 and len(session.queue) == 1

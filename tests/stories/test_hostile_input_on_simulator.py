@@ -65,8 +65,11 @@ async def test_hostile_control_options_get_a_clear_answer(
             await home.alice.join_voice(home.voice)
             song = world.media.track_url(5, seconds=20)
             await (await home.alice.run_command("play", home.text, query=song)).reply(timeout=20)
-            for position in ("99:99:99", "-5", "abc", LONG_WORDS, UNICODE_TRICKS, "1e9"):
+            for position in ("99:99:99", "-5", "abc", "1e9"):
                 await answered(await home.alice.run_command("seek", home.text, position=position))
+            # Past /seek's declared 8 characters: only a modified client sends these.
+            for position in (LONG_WORDS, UNICODE_TRICKS):
+                await answered(await home.alice.run_crafted_command("seek", home.text, position=position))
             await answered(await home.alice.run_command("remove", home.text, position=10_000))
             await answered(await home.alice.run_command("move", home.text, source=500, destination=1))
             # Results are public, and the query shown in them is clipped to fit one message.

@@ -9,6 +9,18 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from musicbox.sim.discord import contract
+from musicbox.sim.discord.contract import (
+    BOOLEAN,
+    CHANNEL,
+    GROUP,
+    INTEGER,
+    NUMBER,
+    ROLE,
+    STRING,
+    SUBCOMMAND,
+    USER,
+)
 from musicbox.sim.discord.seen import Interaction, SeenMessage
 from musicbox.sim.discord.world import (
     TEXT_CHANNEL,
@@ -27,8 +39,6 @@ if TYPE_CHECKING:
     from musicbox.sim.voice import Recording
 
 SLASH, COMPONENT, AUTOCOMPLETE = 2, 3, 4
-STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER = 3, 4, 5, 6, 7, 8, 10
-SUBCOMMAND, GROUP = 1, 2
 
 
 class SimGuild:
@@ -47,8 +57,17 @@ class SimGuild:
         self._announce("CHANNEL_CREATE", channel.payload())
         return SimTextChannel(self, channel)
 
-    def create_voice_channel(self, name: str) -> SimVoiceChannel:
-        channel = SimChannel(self.sim.ids.next(), self.id, name, VOICE_CHANNEL, len(self.record.channels))
+    def create_voice_channel(self, name: str, *, user_limit: int = 0) -> SimVoiceChannel:
+        """A voice channel; `user_limit` (0: none) is how many may be in it at once, as Discord's
+        channel setting: only members with Move Members join a full one."""
+        channel = SimChannel(
+            self.sim.ids.next(),
+            self.id,
+            name,
+            VOICE_CHANNEL,
+            len(self.record.channels),
+            user_limit=user_limit,
+        )
         self.record.channels[channel.id] = channel
         self._announce("CHANNEL_CREATE", channel.payload())
         return SimVoiceChannel(self, channel)
@@ -85,6 +104,20 @@ class SimGuild:
             if message.channel_id == channel.id:
                 message.deleted = True
         await self.sim.gateway.dispatch("CHANNEL_DELETE", channel.channel.payload())
+
+    def overwrite(
+        self,
+        channel: SimTextChannel | SimVoiceChannel,
+        target: Member | SimRole,
+        *,
+        allow: int = 0,
+        deny: int = 0,
+    ) -> None:
+        """A permission overwrite on `channel` for a member or a role (the guild's id is @everyone)."""
+        is_member = isinstance(target, Member)
+        target_id = target.id
+        channel.channel.overwrites.append(Overwrite(target_id, is_member, allow=allow, deny=deny))
+        self._announce("CHANNEL_UPDATE", channel.channel.payload())
 
     def deny_bot(self, channel: SimTextChannel | SimVoiceChannel, permissions: int) -> None:
         """A member overwrite on `channel` that takes `permissions` away from the bot."""
@@ -146,6 +179,11 @@ class Member:
         return state.channel_id if state else None
 
     async def join_voice(self, channel: SimVoiceChannel) -> None:
+        """Join `channel` as Discord's client lets a member: one they cannot see or connect to, or
+        one that is full, raises ValueError (the client greys it out)."""
+        refusal = self.guild.record.voice_join_refusal(channel.id, self.id)
+        if refusal is not None:
+            raise ValueError(f"{self.name} cannot join {channel.name}: {refusal}")
         state = VoiceState(self.id, channel.id, secrets.token_hex(16))
         self.guild.record.voice_states[self.id] = state
         await self._sim.settle()
@@ -184,10 +222,31 @@ class Member:
         await self._sim.gateway.dispatch("MESSAGE_CREATE", message)
 
     async def run_command(self, name: str, channel: SimTextChannel, **options: object) -> Interaction:
-        """Run `/name` with `options` as Discord's client would send it. Names that don't exist, and
-        options the command does not declare or with a value it does not accept, raise ValueError:
-        Discord's client would not let a member send them."""
+        """Run `/name` with `options` as Discord's client would send it. Names that don't exist,
+        options the command does not declare or of the wrong type, a required option left out and a
+        value outside the declared choices, `min_value`/`max_value` or `min_length`/`max_length`
+        raise ValueError: Discord's client would not let a member send them."""
         declared = self._sim.declared_command(self.guild.id, name.split()[0])
+        leaf = _declared_leaf(declared, name.split()[1:])
+        refusals = contract.option_refusals(leaf.get("options") or [], options)
+        if refusals:
+            raise ValueError(
+                f"Discord's client would not send /{name}: {'; '.join(refusals)}"
+                " (run_crafted_command sends it anyway)"
+            )
+        return await self._slash(declared, name, channel, options)
+
+    async def run_crafted_command(self, name: str, channel: SimTextChannel, **options: object) -> Interaction:
+        """Send `/name` past the checks Discord's client makes (required options, choices, bounds,
+        lengths): what a modified client, or one holding an older declaration of the command, can
+        send. Only for a story about the bot's own checks; options must still be declared ones of
+        the declared type."""
+        declared = self._sim.declared_command(self.guild.id, name.split()[0])
+        return await self._slash(declared, name, channel, options)
+
+    async def _slash(
+        self, declared: dict[str, Any], name: str, channel: SimTextChannel, options: dict[str, object]
+    ) -> Interaction:
         data = {
             "id": declared["id"],
             "name": declared["name"],
@@ -276,33 +335,41 @@ class Member:
         return interaction
 
 
+def _declared_leaf(declared: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    """The (sub)command declaration that `path` names under `declared`."""
+    for part in path:
+        options: list[dict[str, Any]] = declared.get("options") or []
+        sub = next((o for o in options if o["name"] == part and o["type"] in (SUBCOMMAND, GROUP)), None)
+        if sub is None:
+            raise ValueError(f"/{declared['name']} has no subcommand {part!r}")
+        declared = sub
+    return declared
+
+
 def _command_options(
     declared: dict[str, Any], path: list[str], given: dict[str, object]
 ) -> list[dict[str, Any]]:
-    """The `options` array of an interaction for `given` values, checked against the declaration."""
-    options: list[dict[str, Any]] = declared.get("options") or []
+    """The `options` array of an interaction for `given` values, each a declared option of its type."""
     if path:
-        sub = next((o for o in options if o["name"] == path[0] and o["type"] in (SUBCOMMAND, GROUP)), None)
-        if sub is None:
-            raise ValueError(f"/{declared['name']} has no subcommand {path[0]!r}")
+        sub = _declared_leaf(declared, path[:1])
         return [{"name": sub["name"], "type": sub["type"], "options": _command_options(sub, path[1:], given)}]
-    by_name = {o["name"]: o for o in options}
+    by_name = {o["name"]: o for o in declared.get("options") or []}
     unknown = set(given) - set(by_name)
     if unknown:
         raise ValueError(f"/{declared['name']} has no option {sorted(unknown)}; it has {sorted(by_name)}")
-    missing = [o["name"] for o in options if o.get("required") and o["name"] not in given]
-    if missing:
-        raise ValueError(f"/{declared['name']} needs {missing}")
     return [_option_value(by_name[name], value) for name, value in given.items()]
 
 
 def _option_value(option: dict[str, Any], value: object) -> dict[str, Any]:
     kind = option["type"]
-    choices = option.get("choices")
-    if choices and value not in [c["value"] for c in choices]:
-        raise ValueError(f"option {option['name']!r} accepts only {[c['value'] for c in choices]}")
     if kind in (USER, CHANNEL, ROLE):
         value = str(getattr(value, "id", value))
-    elif kind == INTEGER and not isinstance(value, int):
+    elif kind == INTEGER and (not isinstance(value, int) or isinstance(value, bool)):
         raise ValueError(f"option {option['name']!r} takes a whole number")
+    elif kind == NUMBER and (not isinstance(value, int | float) or isinstance(value, bool)):
+        raise ValueError(f"option {option['name']!r} takes a number")
+    elif kind == BOOLEAN and not isinstance(value, bool):
+        raise ValueError(f"option {option['name']!r} takes true or false")
+    elif kind == STRING and not isinstance(value, str):
+        raise ValueError(f"option {option['name']!r} takes text")
     return {"name": option["name"], "type": kind, "value": value}

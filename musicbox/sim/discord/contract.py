@@ -20,6 +20,11 @@ MAX_ROW_COMPONENTS = 5
 MAX_CHOICES = 25
 MAX_OPTIONS = 25
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+# Application command option types.
+SUBCOMMAND, GROUP, STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER = 1, 2, 3, 4, 5, 6, 7, 8, 10
+# What Discord's client lets a member type into an option that declares no bound of its own.
+MAX_STRING_OPTION = 6000
+MAX_SAFE_INTEGER = 2**53
 
 EMBED_TEXT_LIMITS = {"title": 256, "description": 4096}
 FIELD_LIMITS = {"name": 256, "value": 1024}
@@ -143,6 +148,41 @@ def _declaration_problems(path: str, declared: Mapping[str, Any]) -> Problems:
             )
         seen_optional = seen_optional or not option.get("required")
     return problems
+
+
+def option_refusals(declared: Sequence[Mapping[str, Any]], given: Mapping[str, object]) -> list[str]:
+    """Why Discord's client would not let a member send `given` to a command (or subcommand) whose
+    options are `declared`: a required option left out, a value outside its `choices`, its
+    `min_value`/`max_value` or its `min_length`/`max_length`. Empty when the client would send it."""
+    refusals = [
+        f"{option['name']} is required"
+        for option in declared
+        if option.get("required") and option["name"] not in given
+    ]
+    for option in declared:
+        if option["name"] in given:
+            refusals += _value_refusals(option, given[option["name"]])
+    return refusals
+
+
+def _value_refusals(option: Mapping[str, Any], value: object) -> list[str]:
+    name, kind = option["name"], option["type"]
+    choices = option.get("choices")
+    if choices:
+        allowed = [choice["value"] for choice in choices]
+        return [] if value in allowed else [f"{name} must be one of {allowed}"]
+    refusals = []
+    if kind in (INTEGER, NUMBER) and isinstance(value, int | float) and not isinstance(value, bool):
+        low = option.get("min_value", -MAX_SAFE_INTEGER)
+        high = option.get("max_value", MAX_SAFE_INTEGER)
+        if not low <= value <= high:
+            refusals.append(f"{name} must be from {low} to {high}")
+    if kind == STRING and isinstance(value, str):
+        shortest = option.get("min_length", 0)
+        longest = option.get("max_length", MAX_STRING_OPTION)
+        if not shortest <= len(value) <= longest:
+            refusals.append(f"{name} must be from {shortest} to {longest} characters long")
+    return refusals
 
 
 def invalid_form_body(problems: Problems) -> dict[str, Any]:

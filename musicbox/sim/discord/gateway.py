@@ -1,5 +1,7 @@
-"""The gateway websocket: HELLO, IDENTIFY/RESUME, heartbeats, dispatches filtered by intents, and the
-bot's voice state requests (op 4) handed to the simulator.
+"""The gateway websocket: HELLO, IDENTIFY/RESUME, heartbeats, dispatches filtered by intents, member
+requests (op 8) answered in chunks, and the bot's voice state requests (op 4) handed to the simulator.
+An opcode Discord does not know, or a payload Discord would refuse, closes the socket with Discord's
+code and is a contract violation.
 
 A session outlives its socket: events dispatched while the bot is away are buffered and replayed on
 RESUME, as Discord does; a session whose heartbeats stop is closed with 4009 and forgotten."""
@@ -42,6 +44,20 @@ EVENT_INTENTS = {
     "GUILD_MEMBER_ADD": GUILD_MEMBERS,
 }
 REPLAY_BUFFER = 2000
+# Request Guild Members (op 8), as Discord's gateway documentation gives it: up to 1000 members a
+# GUILD_MEMBERS_CHUNK; a name query or a list of ids returns at most 100; a nonce over 32 bytes is
+# dropped from the answer; asking for every member (query "" and limit 0) needs GUILD_MEMBERS and is
+# allowed once per guild every 30 s, later asks are answered with RATE_LIMITED.
+CHUNK_SIZE = 1000
+QUERY_LIMIT = 100
+MAX_NONCE_BYTES = 32
+FULL_REQUEST_EVERY_S = 30.0
+# IDENTIFY's large_threshold: from 50 (Discord's default) to 250 members.
+LARGE_THRESHOLD_RANGE = (50, 250)
+# Over this many members, GUILD_CREATE lists only the bot and members in voice, whatever the intents.
+HUGE_GUILD = 75_000
+# Opcodes Discord has that the simulator does not answer: a bot sending one needs the simulator grown.
+UNSIMULATED_OPCODES = {31: "Request Soundboard Sounds"}
 # Discord closes a connection that sends more than 120 payloads in a 60 s window with 4008. The window
 # is fixed, starting at a connection's first payload and renewed 60 s later: the bucket discord.py's
 # GatewayRatelimiter keeps itself within (110 a window, room for heartbeats), and what "120 events per
@@ -58,6 +74,7 @@ class GatewayClosed(Exception):
 class GatewaySession:
     id: str
     intents: int
+    large_threshold: int = LARGE_THRESHOLD_RANGE[0]
     seq: int = 0
     socket: GatewaySocket | None = None
     buffer: collections.deque[dict[str, Any]] = field(
@@ -112,13 +129,16 @@ class Gateway:
         self,
         *,
         bot_token: str,
+        bot_user_id: int,
         heartbeat_interval_s: float,
         allowed_privileged: int,
         on_identify: Callable[[GatewaySession], Awaitable[list[tuple[str, dict[str, Any]]]]],
         on_voice_state: Callable[[GatewaySession, dict[str, Any]], Awaitable[None]],
+        members_of: Callable[[int], list[dict[str, Any]] | None],
         on_violation: Callable[[str, str], None],
     ) -> None:
         self.bot_token = bot_token
+        self.bot_user_id = bot_user_id
         self.heartbeat_interval_s = heartbeat_interval_s
         self.allowed_privileged = allowed_privileged
         self.sessions: dict[str, GatewaySession] = {}
@@ -126,7 +146,9 @@ class Gateway:
         self.resumes = 0
         self._on_identify = on_identify
         self._on_voice_state = on_voice_state
+        self._members_of = members_of
         self._on_violation = on_violation
+        self._full_requests: dict[int, float] = {}  # guild id -> when every member was last asked for
         self._sent_hooks: list[Callable[[str, dict[str, Any]], None]] = []
         self._refuse_until = 0.0  # an outage: connections are refused until then (monotonic)
         self._drop_at_voice_request: float | None = None  # the outage to start at the next op 4
@@ -144,7 +166,7 @@ class Gateway:
         for session in list(self.sessions.values()):
             if needed and not session.intents & needed:
                 continue
-            payload = session.frame(event, _visible(event, data, session.intents))
+            payload = session.frame(event, self._visible(event, data, session))
             await self._deliver(session, payload)
 
     async def _deliver(self, session: GatewaySession, payload: dict[str, Any]) -> None:
@@ -192,7 +214,14 @@ class Gateway:
                     )
                     await socket.close(4008, "Rate limited.")
                     break
-                session = await self._receive(socket, session, json.loads(message.data))
+                try:
+                    received = json.loads(message.data)
+                except ValueError:
+                    received = None
+                if not isinstance(received, dict):
+                    await self._refuse(socket, 4002, "Error while decoding payload.", "not a JSON object")
+                    break
+                session = await self._receive(socket, session, received)
         except GatewayClosed:
             pass
         finally:
@@ -220,21 +249,73 @@ class Gateway:
             socket.last_heartbeat = time.monotonic()
             await socket.send({"op": HEARTBEAT_ACK})
             return session
+        if op == IDENTIFY and session is not None:
+            await self._refuse(socket, 4005, "Already authenticated.", "a second IDENTIFY on one connection")
+            return session
         if op == IDENTIFY:
             return await self._identify(socket, data or {})
         if op == RESUME:
             return await self._resume(socket, data or {})
+        if op in UNSIMULATED_OPCODES:
+            self._on_violation("unknown_opcode", f"op {op} ({UNSIMULATED_OPCODES[op]}) is not simulated")
+            return session
+        if op not in (PRESENCE, VOICE_STATE, REQUEST_MEMBERS):
+            await self._refuse(socket, 4001, "Unknown opcode.", f"gateway opcode {op!r}")
+            return session
         if session is None:
-            await socket.close(4003, "Not authenticated.")
+            await self._refuse(socket, 4003, "Not authenticated.", f"op {op} before IDENTIFY")
             return None
         if op == VOICE_STATE and self._drop_at_voice_request is not None:
             down_for_s, self._drop_at_voice_request = self._drop_at_voice_request, None
             await self.drop(down_for_s=down_for_s)
         elif op == VOICE_STATE:
             await self._on_voice_state(session, data or {})
-        elif op not in (PRESENCE, REQUEST_MEMBERS):
-            await socket.close(4001, "Unknown opcode.")
+        elif op == REQUEST_MEMBERS:
+            await self._request_members(socket, session, data if isinstance(data, dict) else {})
         return session
+
+    async def _refuse(self, socket: GatewaySocket, code: int, reason: str, detail: str) -> None:
+        """Close as Discord closes a connection that broke the gateway's rules, and say so."""
+        self._on_violation(str(code), detail)
+        await socket.close(code, reason)
+
+    async def _request_members(
+        self, socket: GatewaySocket, session: GatewaySession, data: dict[str, Any]
+    ) -> None:
+        request = member_request(data, session.intents)
+        if isinstance(request, str):
+            await self._refuse(socket, 4001, "Unknown opcode.", f"op 8: {request}")
+            return
+        members = self._members_of(request.guild_id)
+        if members is None:
+            return  # a guild the bot is not in: Discord answers nothing
+        if request.wants_everyone:
+            now = time.monotonic()
+            last = self._full_requests.get(request.guild_id)
+            if last is not None and now - last < FULL_REQUEST_EVERY_S:
+                limited = {
+                    "opcode": REQUEST_MEMBERS,
+                    "retry_after": round(FULL_REQUEST_EVERY_S - (now - last), 3),
+                    "meta": {"guild_id": str(request.guild_id)} | _nonce(request.nonce),
+                }
+                await self._deliver(session, session.frame("RATE_LIMITED", limited))
+                return
+            self._full_requests[request.guild_id] = now
+        for chunk in member_chunks(request, members):
+            await self._deliver(session, session.frame("GUILD_MEMBERS_CHUNK", chunk))
+
+    def _visible(self, event: str, data: dict[str, Any], session: GatewaySession) -> dict[str, Any]:
+        # Without MESSAGE_CONTENT a bot reads no message text it is not mentioned in.
+        if event == "MESSAGE_CREATE" and not session.intents & MESSAGE_CONTENT:
+            return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+        if event == "GUILD_CREATE" and "members" in data:
+            return guild_create_for(
+                data,
+                intents=session.intents,
+                large_threshold=session.large_threshold,
+                bot_user_id=self.bot_user_id,
+            )
+        return data
 
     async def _identify(self, socket: GatewaySocket, data: dict[str, Any]) -> GatewaySession | None:
         if data.get("token") != self.bot_token:
@@ -245,11 +326,15 @@ class Gateway:
             await socket.close(4014, "Disallowed intent(s).")
             return None
         self.identifies += 1
-        session = GatewaySession(id=secrets.token_hex(16), intents=intents, socket=socket)
+        low, high = LARGE_THRESHOLD_RANGE
+        threshold = min(high, max(low, int(data.get("large_threshold") or low)))
+        session = GatewaySession(
+            id=secrets.token_hex(16), intents=intents, large_threshold=threshold, socket=socket
+        )
         self.sessions[session.id] = session
         socket.last_heartbeat = time.monotonic()
         for event, payload in await self._on_identify(session):
-            await self._deliver(session, session.frame(event, _visible(event, payload, intents)))
+            await self._deliver(session, session.frame(event, self._visible(event, payload, session)))
         session.ready = True
         return session
 
@@ -270,8 +355,104 @@ class Gateway:
         return session
 
 
-def _visible(event: str, data: dict[str, Any], intents: int) -> dict[str, Any]:
-    # Without MESSAGE_CONTENT a bot reads no message text it is not mentioned in.
-    if event == "MESSAGE_CREATE" and not intents & MESSAGE_CONTENT:
-        return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
-    return data
+def guild_create_for(
+    data: dict[str, Any], *, intents: int, large_threshold: int, bot_user_id: int
+) -> dict[str, Any]:
+    """GUILD_CREATE as one session receives it, from one listing every member. Discord's rule: without
+    GUILD_PRESENCES (or over 75,000 members) only the bot and the members in voice; with it, every
+    member of a guild of at most `large_threshold`, and in a larger ("large") one those online, with a
+    role, a nickname or in voice (the simulator keeps no presences: nobody is online)."""
+    count = int(data["member_count"])
+    large = count > large_threshold
+    in_voice = {state["user_id"] for state in data.get("voice_states") or []}
+
+    def listed(member: dict[str, Any]) -> bool:
+        user_id = member["user"]["id"]
+        if user_id == str(bot_user_id) or user_id in in_voice:
+            return True
+        if not intents & GUILD_PRESENCES or count > HUGE_GUILD:
+            return False
+        return not large or bool(member.get("roles")) or member.get("nick") is not None
+
+    return {**data, "members": [m for m in data["members"] if listed(m)], "large": large}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRequest:
+    """One Request Guild Members (op 8), checked."""
+
+    guild_id: int
+    query: str | None
+    limit: int
+    user_ids: tuple[int, ...] | None
+    presences: bool
+    nonce: str | None
+
+    @property
+    def wants_everyone(self) -> bool:
+        return self.query == "" and self.limit == 0 and self.user_ids is None
+
+
+def member_request(data: dict[str, Any], intents: int) -> MemberRequest | str:
+    """The request op 8 carries, or why Discord refuses it."""
+    guild_id = data.get("guild_id")
+    if isinstance(guild_id, list) or not str(guild_id or "").isdigit():
+        return f"guild_id must be one guild's id, got {guild_id!r}"
+    query, raw_ids = data.get("query"), data.get("user_ids")
+    if query is None and raw_ids is None:
+        return "needs query or user_ids"
+    if query is not None and not isinstance(query, str):
+        return f"query must be a string, got {query!r}"
+    if query is not None and not isinstance(data.get("limit"), int):
+        return "limit is required with query"
+    if query == "" and not intents & GUILD_MEMBERS:
+        return "asking for every member needs the GUILD_MEMBERS intent"
+    ids_given = raw_ids if isinstance(raw_ids, list) else [raw_ids] if raw_ids is not None else None
+    if ids_given is not None and not all(str(i).isdigit() for i in ids_given):
+        return f"user_ids must be ids, got {raw_ids!r}"
+    nonce = data.get("nonce")
+    return MemberRequest(
+        guild_id=int(str(guild_id)),
+        query=query,
+        limit=int(data.get("limit") or 0),
+        user_ids=tuple(int(i) for i in ids_given) if ids_given is not None else None,
+        # Presences need the GUILD_PRESENCES intent; without it the flag is taken as false.
+        presences=bool(data.get("presences")) and bool(intents & GUILD_PRESENCES),
+        nonce=nonce if isinstance(nonce, str) and len(nonce.encode()) <= MAX_NONCE_BYTES else None,
+    )
+
+
+def member_chunks(request: MemberRequest, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The GUILD_MEMBERS_CHUNK events that answer `request` from a guild's `members` (always at least
+    one, empty when nothing matched, so the client knows its request is complete)."""
+    not_found: list[str] = []
+    if request.user_ids is not None:
+        by_id = {m["user"]["id"]: m for m in members}
+        wanted = [str(i) for i in request.user_ids[:QUERY_LIMIT]]
+        matched = [by_id[i] for i in wanted if i in by_id]
+        not_found = [i for i in wanted if i not in by_id]
+    elif request.wants_everyone:
+        matched = list(members)
+    else:
+        prefix = (request.query or "").casefold()
+        cap = min(request.limit or QUERY_LIMIT, QUERY_LIMIT)
+        matched = [m for m in members if str(m["user"]["username"]).casefold().startswith(prefix)][:cap]
+    pieces = [matched[i : i + CHUNK_SIZE] for i in range(0, len(matched), CHUNK_SIZE)] or [[]]
+    chunks = []
+    for index, piece in enumerate(pieces):
+        chunk: dict[str, Any] = {
+            "guild_id": str(request.guild_id),
+            "members": piece,
+            "chunk_index": index,
+            "chunk_count": len(pieces),
+        }
+        if request.user_ids is not None:
+            chunk["not_found"] = not_found
+        if request.presences:
+            chunk["presences"] = []
+        chunks.append(chunk | _nonce(request.nonce))
+    return chunks
+
+
+def _nonce(nonce: str | None) -> dict[str, str]:
+    return {"nonce": nonce} if nonce is not None else {}

@@ -28,9 +28,7 @@ from musicbox.sim.discord.rest import Rest, new_seen_message
 from musicbox.sim.discord.seen import Interaction, SeenMessage
 from musicbox.sim.discord.world import (
     BOT_INVITE,
-    CONNECT,
     EVERYONE_DEFAULT,
-    VIEW_CHANNEL,
     GuildRecord,
     MemberRecord,
     SimRole,
@@ -67,10 +65,12 @@ class DiscordSim:
         self._deadlines: list[asyncio.TimerHandle] = []
         self.gateway = Gateway(
             bot_token=self.bot_token,
+            bot_user_id=self.bot_user_id,
             heartbeat_interval_s=heartbeat_interval_s,
             allowed_privileged=allowed_privileged,
             on_identify=self._ready_events,
             on_voice_state=self._bot_voice_state,
+            members_of=self._members_of,
             on_violation=lambda code, detail: self.record(Violation(code, detail)),
         )
         self.rest = Rest(self)
@@ -164,7 +164,7 @@ class DiscordSim:
         )
         guild = SimGuild(self, record)
         self.guilds[guild_id] = guild
-        self.post("GUILD_CREATE", record.create_payload(self.bot_user_id))
+        self.post("GUILD_CREATE", record.create_payload())
         return guild
 
     def guild_of_channel(self, channel_id: int) -> SimGuild | None:
@@ -275,6 +275,12 @@ class DiscordSim:
                 raise TimeoutError(f"the bot did not connect to the simulator within {timeout} s")
             await asyncio.sleep(0.01)
 
+    def _members_of(self, guild_id: int) -> list[dict[str, Any]] | None:
+        guild = self.guilds.get(guild_id)
+        if guild is None or self.bot_user_id not in guild.record.members:
+            return None
+        return [member.payload() for member in guild.record.members.values()]
+
     def _bot_guilds(self) -> list[SimGuild]:
         return [g for g in self.guilds.values() if self.bot_user_id in g.record.members]
 
@@ -296,7 +302,7 @@ class DiscordSim:
             "shard": [0, 1],
             "_trace": ["musicbox-sim"],
         }
-        creates = [("GUILD_CREATE", g.record.create_payload(self.bot_user_id)) for g in self._bot_guilds()]
+        creates = [("GUILD_CREATE", g.record.create_payload()) for g in self._bot_guilds()]
         return [("READY", ready), *creates]
 
     async def remove_bot(self, guild_id: int) -> None:
@@ -320,7 +326,7 @@ class DiscordSim:
         record.members[self.bot_user_id] = MemberRecord(self.bot_user_id, self.bot_name, bot_roles, bot=True)
         # Without `unavailable`: a guild joined, not one back from an outage (discord.py tells them
         # apart by it: on_guild_join against on_guild_available).
-        created = record.create_payload(self.bot_user_id)
+        created = record.create_payload()
         del created["unavailable"]
         await self.gateway.dispatch("GUILD_CREATE", created)
 
@@ -349,11 +355,7 @@ class DiscordSim:
         if channel_id is None:
             await self._bot_leaves_voice(guild)
             return
-        needed = VIEW_CHANNEL | CONNECT
-        if (
-            channel_id not in record.channels
-            or record.permissions_in(channel_id, self.bot_user_id) & needed != needed
-        ):
+        if record.voice_join_refusal(channel_id, self.bot_user_id) is not None:
             return  # Discord ignores a join the bot may not make; the client's connect times out
         state = VoiceState(
             self.bot_user_id,

@@ -112,6 +112,7 @@ class SimChannel:
     kind: int
     position: int
     overwrites: list[Overwrite] = field(default_factory=list)
+    user_limit: int = 0  # voice: how many may be in it at once, 0 for no limit
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,7 +126,7 @@ class SimChannel:
             "nsfw": False,
         }
         if self.kind == VOICE_CHANNEL:
-            data |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
+            data |= {"bitrate": 64000, "user_limit": self.user_limit, "rtc_region": None}
         else:
             data |= {"topic": None, "last_message_id": None, "rate_limit_per_user": 0}
         return data
@@ -203,6 +204,23 @@ class GuildRecord:
                 permissions = (permissions & ~overwrite.deny) | overwrite.allow
         return permissions
 
+    def voice_join_refusal(self, channel_id: int, user_id: int) -> str | None:
+        """Why Discord would not let `user_id` join voice channel `channel_id`, or None: it needs View
+        Channel and Connect there, and room under the channel's user limit unless it has Move
+        Members (someone already in the channel does not count against it twice)."""
+        if channel_id not in self.channels:
+            return "no such channel"
+        permissions = self.permissions_in(channel_id, user_id)
+        if permissions & (VIEW_CHANNEL | CONNECT) != VIEW_CHANNEL | CONNECT:
+            return "no Connect permission there"
+        limit = self.channels[channel_id].user_limit
+        inside = [
+            s for s in self.voice_states.values() if s.channel_id == channel_id and s.user_id != user_id
+        ]
+        if limit and len(inside) >= limit and not permissions & MOVE_MEMBERS:
+            return f"it is full ({limit} of {limit})"
+        return None
+
     def voice_state_payload(self, state: VoiceState) -> dict[str, Any]:
         return {
             "guild_id": str(self.id),
@@ -220,11 +238,9 @@ class GuildRecord:
             "request_to_speak_timestamp": None,
         }
 
-    def create_payload(self, bot_user_id: int) -> dict[str, Any]:
-        """GUILD_CREATE as a bot without the members intent receives it: itself and the members in
-        voice channels, nobody else."""
-        in_voice = {s.user_id for s in self.voice_states.values() if s.channel_id}
-        listed = [m for m in self.members.values() if m.user_id == bot_user_id or m.user_id in in_voice]
+    def create_payload(self) -> dict[str, Any]:
+        """GUILD_CREATE listing every member: the gateway cuts the list down to what each session
+        is sent (`gateway.guild_create_for`)."""
         return {
             "id": str(self.id),
             "name": self.name,
@@ -232,7 +248,7 @@ class GuildRecord:
             "owner_id": str(self.owner_id),
             "roles": [r.payload() for r in self.roles.values()],
             "channels": [c.payload() for c in self.channels.values()],
-            "members": [m.payload() for m in listed],
+            "members": [m.payload() for m in self.members.values()],
             "voice_states": [self.voice_state_payload(s) for s in self.voice_states.values() if s.channel_id],
             "member_count": len(self.members),
             "large": False,
