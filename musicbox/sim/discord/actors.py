@@ -197,9 +197,11 @@ class Member:
         await self._sim.settle()
         await self._sim.gateway.dispatch("VOICE_STATE_UPDATE", self.guild.record.voice_state_payload(state))
 
-    async def say(self, channel: SimTextChannel, content: str) -> None:
+    async def say(self, channel: SimTextChannel, content: str) -> int:
+        """Post `content` as this member; the message id (kept, as Discord keeps it, for REST)."""
+        message_id = self._sim.ids.next()
         message = {
-            "id": str(self._sim.ids.next()),
+            "id": str(message_id),
             "channel_id": str(channel.id),
             "guild_id": str(self.guild.id),
             "author": user_payload(self.id, self.name),
@@ -218,8 +220,10 @@ class Member:
             "flags": 0,
             "components": [],
         }
+        self._sim.member_messages[message_id] = message
         await self._sim.settle()
         await self._sim.gateway.dispatch("MESSAGE_CREATE", message)
+        return message_id
 
     async def run_command(self, name: str, channel: SimTextChannel, **options: object) -> Interaction:
         """Run `/name` with `options` as Discord's client would send it. Names that don't exist,

@@ -12,7 +12,13 @@ from aiohttp import web
 from musicbox.sim.discord import contract
 from musicbox.sim.discord.contract import Violation
 from musicbox.sim.discord.seen import EPHEMERAL, LOADING, Interaction, SeenMessage
-from musicbox.sim.discord.world import SEND_MESSAGES, VIEW_CHANNEL, user_payload
+from musicbox.sim.discord.world import (
+    MANAGE_MESSAGES,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    user_payload,
+)
 
 if TYPE_CHECKING:
     from musicbox.sim.discord.server import DiscordSim
@@ -57,22 +63,25 @@ class Rest:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         tail = request.match_info["tail"]
-        bucket = self.sim.rate_limits.bucket_for(tail)
-        headers: dict[str, str] = {}
-        if bucket is not None:
-            allowed, headers = bucket.take(time.monotonic())
-            if not allowed:
-                body = {
-                    "message": "You are being rate limited.",
-                    "retry_after": float(headers["Retry-After"]),
-                    "global": False,
-                }
-                return as_json(body, status=429, headers=headers)
+        body = await read_body(request)
+        # A retry is the same route with the same body (a file's bytes aside: the form keeps them apart).
+        fingerprint = json.dumps(body, sort_keys=True).encode()
+        answer = self.sim.rate_limits.take(request.method, tail, fingerprint, time.monotonic())
+        if answer.early_retry is not None:
+            self.sim.record(
+                Violation(
+                    "early_retry",
+                    f"{request.method} /{tail} retried {answer.early_retry:.3f} s before retry_after",
+                )
+            )
+        if answer.body is not None:
+            return as_json(answer.body, status=429, headers=answer.headers)
+        headers = answer.headers
         parts = tail.split("/")
         webhook_style = parts[0] in ("interactions", "webhooks")
         if not webhook_style and request.headers.get("Authorization") != f"Bot {self.sim.bot_token}":
             return error(401, 0, "401: Unauthorized")
-        response = await self._route(request, parts, await read_body(request))
+        response = await self._route(request, parts, body)
         response.headers.update(headers)
         return response
 
@@ -113,6 +122,8 @@ class Rest:
                 return await self._followup(token, body)
             case ["webhooks", _app, token, "messages", message_id] if method in ("GET", "PATCH", "DELETE"):
                 return await self._webhook_message(method, token, message_id, body)
+            case ["channels", channel_id, "typing"] if method == "POST":
+                return self._typing(int(channel_id))
             case ["channels", channel_id, "messages"] if method == "POST":
                 return await self._channel_send(int(channel_id), body)
             case ["channels", channel_id, "messages", message_id] if method in ("GET", "PATCH", "DELETE"):
@@ -251,6 +262,32 @@ class Rest:
         message.apply(body, edit=True)
         return as_json(message.payload(interaction.guild_id, self.sim.bot_name))
 
+    def _member_message(self, method: str, message_id: int, perms: int) -> web.Response:
+        """A member's message: readable with Read Message History, never editable by the bot,
+        deletable with Manage Messages (Discord's rules for another user's message)."""
+        if method == "GET":
+            if perms & (VIEW_CHANNEL | READ_MESSAGE_HISTORY) != VIEW_CHANNEL | READ_MESSAGE_HISTORY:
+                return error(403, 50013, "Missing Permissions")
+            return as_json({k: v for k, v in self.sim.member_messages[message_id].items() if k != "member"})
+        if method == "PATCH":
+            return error(403, 50005, "Cannot edit a message authored by another user")
+        if method == "DELETE":
+            if perms & (VIEW_CHANNEL | MANAGE_MESSAGES) != VIEW_CHANNEL | MANAGE_MESSAGES:
+                return error(403, 50013, "Missing Permissions")
+            del self.sim.member_messages[message_id]
+            return web.Response(status=204)
+        return error(405, 0, "405: Method Not Allowed")
+
+    def _typing(self, channel_id: int) -> web.Response:
+        guild = self.sim.guild_of_channel(channel_id)
+        if guild is None:
+            return error(404, 10003, "Unknown Channel")
+        needed = VIEW_CHANNEL | SEND_MESSAGES
+        if guild.record.permissions_in(channel_id, self.sim.bot_user_id) & needed != needed:
+            return error(403, 50013, "Missing Permissions")
+        self.sim.typing.append(channel_id)
+        return web.Response(status=204)
+
     async def _channel_send(self, channel_id: int, body: dict[str, Any]) -> web.Response:
         guild = self.sim.guild_of_channel(channel_id)
         if guild is None:
@@ -268,8 +305,14 @@ class Rest:
         self, method: str, channel_id: int, message_id: int, body: dict[str, Any]
     ) -> web.Response:
         guild = self.sim.guild_of_channel(channel_id)
+        if guild is None:
+            return error(404, 10003, "Unknown Channel")
+        perms = guild.record.permissions_in(channel_id, self.sim.bot_user_id)
+        theirs = self.sim.member_messages.get(message_id)
+        if theirs is not None and theirs["channel_id"] == str(channel_id):
+            return self._member_message(method, message_id, perms)
         message = self.sim.messages.get(message_id)
-        if guild is None or message is None or message.deleted or message.channel_id != channel_id:
+        if message is None or message.deleted or message.channel_id != channel_id:
             return error(404, 10008, "Unknown Message")
         if method == "GET":
             return as_json(message.payload(guild.id, self.sim.bot_name))

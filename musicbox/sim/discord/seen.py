@@ -43,6 +43,8 @@ class SeenMessage:
     shown: list[str] = field(default_factory=list)  # every text the message showed, oldest first
     # As the bot sent it with the content: None (absent) is Discord's default, every mention pings.
     allowed_mentions: dict[str, Any] | None = None
+    # As the bot sent them (payload_json's attachment descriptions: id, filename, description).
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ephemeral(self) -> bool:
@@ -85,7 +87,7 @@ class SeenMessage:
         return pinged
 
     def apply(self, body: dict[str, Any], *, edit: bool) -> None:
-        for key in ("content", "embeds", "components"):
+        for key in ("content", "embeds", "components", "attachments"):
             if key in body:
                 setattr(self, key, body[key] if body[key] is not None else ("" if key == "content" else []))
         if "content" in body:

@@ -56,7 +56,10 @@ class DiscordSim:
         self.guilds: dict[int, SimGuild] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[str, Interaction] = {}
-        self.messages: dict[int, SeenMessage] = {}
+        self.messages: dict[int, SeenMessage] = {}  # the bot's
+        # Members' messages as MESSAGE_CREATE carried them, for REST reads and deletes of them.
+        self.member_messages: dict[int, dict[str, Any]] = {}
+        self.typing: list[int] = []  # channel ids, one per POST /channels/{id}/typing answered 204
         self.violations: list[Violation] = []
         self.rate_limits = RateLimits()
         self._expected: set[str] = set()
