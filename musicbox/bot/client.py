@@ -6,8 +6,9 @@ import asyncio
 import collections
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -53,6 +54,8 @@ JOIN_ATTEMPTS = 3
 # At stop, replies under way (an edit after a lookup, a button's answer) get this long to reach
 # their member before they are cancelled; a /play still resolving is not waited out.
 REPLY_GRACE_S = 2.0
+# At stop, discord.py's player threads get this long in all to end while the loop still runs.
+PLAYERS_END_S = 2.0
 
 
 class MusicBot(commands.Bot):
@@ -333,8 +336,17 @@ class MusicBot(commands.Bot):
         await self.replies.aclose(REPLY_GRACE_S)
         for pending in list(self._joining.values()):
             pending.cancel()
+        # A discord.py player thread sends a last "not speaking" through the client's loop as it
+        # ends; one still ending after super().close() finds no loop and logs a traceback. Its
+        # handle is gone once the session disconnects, so it is taken now and waited for below.
+        players = [
+            voice._player
+            for voice in self.voice_clients
+            if isinstance(voice, discord.VoiceClient) and voice._player is not None
+        ]
         await self.sessions.aclose()
         await self.audio.aclose()
+        await asyncio.to_thread(_join_threads, players, PLAYERS_END_S)
         # discord.py's own close leaves the task that announces READY (2 s after the last guild)
         # running: after a stop that soon, it would dispatch on a closed client and fail unseen.
         ready = self._connection._ready_task
@@ -376,3 +388,9 @@ class MusicTree(app_commands.CommandTree[MusicBot]):
         self.client.metrics.errors.labels(kind="command").inc()
         _observe(self.client.metrics, interaction, name)
         await send_error(interaction, text.GENERIC_ERROR)
+
+
+def _join_threads(threads: Sequence[threading.Thread], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
