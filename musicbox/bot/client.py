@@ -18,7 +18,12 @@ from discord.ext import commands
 
 from musicbox import log_context
 from musicbox.bot import text
-from musicbox.bot.music import MusicCog, OptionOutOfRange
+from musicbox.bot.cogs.play import PlayCog
+from musicbox.bot.cogs.playing import PlayingCog
+from musicbox.bot.cogs.queue import QueueCog
+from musicbox.bot.cogs.settings import SettingsCog
+from musicbox.bot.enqueueing import Enqueuer
+from musicbox.bot.options import OptionOutOfRange
 from musicbox.bot.replies import RepliesInFlight, send_error
 from musicbox.bot.sources import QueryFailed, TrackSource
 from musicbox.bot.views import NowControl
@@ -93,7 +98,7 @@ class MusicBot(commands.Bot):
         metrics.watch(self)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self.replies = RepliesInFlight()
-        self._music = MusicCog(self)
+        self._playing = PlayingCog(self)  # also answers /now's buttons
         self._resumed_saved = False
         self._gateway_up = asyncio.Event()
         # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
@@ -104,8 +109,16 @@ class MusicBot(commands.Bot):
         # Queues of servers that removed the bot: (when, entries), until REMOVED_QUEUE_KEEP_S passes.
         self._removed_queues: dict[int, tuple[float, list[QueuedTrack]]] = {}
 
+    async def add_commands(self) -> None:
+        """Every cog of slash commands, one line each."""
+        enqueuer = Enqueuer(self)  # shared by every cog that adds music
+        await self.add_cog(PlayCog(self, enqueuer))
+        await self.add_cog(self._playing)
+        await self.add_cog(QueueCog(self))
+        await self.add_cog(SettingsCog(self))
+
     async def setup_hook(self) -> None:
-        await self.add_cog(self._music)
+        await self.add_commands()
         self.add_dynamic_items(NowControl)
         guild_id = self.config.discord.dev_guild_id
         if guild_id:
@@ -329,7 +342,7 @@ class MusicBot(commands.Bot):
                 del self._removed_queues[guild_id]
 
     async def on_now_control(self, interaction: discord.Interaction, control: str) -> None:
-        await self._music.now_button(interaction, control)
+        await self._playing.now_button(interaction, control)
 
     async def close(self) -> None:
         # Every reply is done or cancelled while the HTTP session can still carry it.

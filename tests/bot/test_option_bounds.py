@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from musicbox.bot.music import option_refusal
+from musicbox.bot.options import option_refusal
 
 
 def parameter(

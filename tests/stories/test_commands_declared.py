@@ -9,7 +9,6 @@ import pytest
 
 from musicbox.bot import text
 from musicbox.bot.app import build_bot
-from musicbox.bot.music import MusicCog
 from musicbox.core.config import Config, PathsConfig
 from musicbox.sim.discord import DiscordSim
 from musicbox.sources.egress import EgressGate
@@ -25,7 +24,7 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
     egress = EgressGate()
     bot = build_bot(Config(paths=PathsConfig(state_dir=tmp_path)), sources=NoSources(), egress=egress)  # type: ignore[arg-type]
     egress.close()
-    await bot.add_cog(MusicCog(bot))
+    await bot.add_commands()
     declared = {c.name: c.to_dict(bot.tree) for c in bot.tree.get_commands()}
     options = {name: [o["name"] for o in body.get("options", [])] for name, body in declared.items()}
     assert options == {

@@ -1,0 +1,146 @@
+"""Adding music: /play (with its suggestions) and /search. Checks that need only the client's cache
+answer at once; resolving and joining run after a defer and edit it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from musicbox.bot import text
+from musicbox.bot.access import VoiceChannel, member_channel, play_refusal
+from musicbox.bot.enqueueing import Enqueuer, ProgressEditor, could_not_play
+from musicbox.bot.options import CheckedCog
+from musicbox.bot.replies import send_error
+from musicbox.bot.sources import QueryFailed
+from musicbox.bot.views import SearchPicker
+from musicbox.core.track import Track
+from musicbox.playback.session import SessionCapReached
+
+if TYPE_CHECKING:
+    from musicbox.bot.client import MusicBot
+
+log = logging.getLogger(__name__)
+
+AUTOCOMPLETE_BUDGET_S = 2.0  # Discord drops autocomplete answers after 3 s
+
+
+class PlayCog(CheckedCog, name="Play"):
+    def __init__(self, bot: MusicBot, enqueuer: Enqueuer) -> None:
+        self.bot = bot
+        self.enqueuer = enqueuer
+
+    @app_commands.command(description="Play a song or playlist: a link, or words to search for.")
+    @app_commands.describe(query="A link (video, playlist, media file) or search words")
+    async def play(self, interaction: discord.Interaction, query: str) -> None:
+        refusal = play_refusal(self.bot, interaction)
+        if refusal is not None:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        channel = member_channel(interaction)
+        assert channel is not None and interaction.guild is not None  # checked by play_refusal
+        with self.enqueuer.adding(interaction.guild.id):
+            await self._resolve_and_enqueue(interaction, channel, query)
+
+    async def _resolve_and_enqueue(
+        self, interaction: discord.Interaction, channel: VoiceChannel, query: str
+    ) -> None:
+        assert interaction.guild is not None
+        guild_id = interaction.guild.id
+        settings = await asyncio.to_thread(self.bot.settings.get, guild_id)
+        progress = ProgressEditor(interaction)
+        # Joining voice and resolving overlap: the member hears the first song sooner.
+        joining = asyncio.get_running_loop().create_task(
+            self.enqueuer.join(channel, interaction), name=f"join-{guild_id}"
+        )
+        stream = aiter(self.bot.sources.batches(query, progress=progress.update))
+        try:
+            none: Sequence[Track] = []
+            tracks = await anext(stream, none)
+        except QueryFailed as failure:
+            await asyncio.gather(joining, return_exceptions=True)
+            await self.enqueuer.release_if_unused(guild_id)
+            await send_error(interaction, could_not_play(query, failure))
+            return
+        except BaseException:
+            joining.cancel()
+            await asyncio.gather(joining, return_exceptions=True)
+            raise
+        try:
+            session = await joining
+            if session.closed:  # a concurrent failed /play released it meanwhile
+                session = await self.enqueuer.join(channel, interaction)
+        except SessionCapReached:
+            await send_error(interaction, text.TOO_MANY_GUILDS)
+            return
+        except (discord.ClientException, TimeoutError):
+            log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
+            await send_error(interaction, text.voice_connect_failed(channel.name))
+            return
+        session.text_channel_id = interaction.channel_id
+        message = await self.enqueuer.enqueue(
+            interaction, session, tracks, settings, query, announced=progress.total
+        )
+        if message is None:
+            return
+        rest = await self.enqueuer.enqueue_rest(interaction, session, stream, tracks, settings, query)
+        await interaction.edit_original_response(content=rest or message)
+
+    @play.autocomplete("query")
+    async def play_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        words = current.strip()
+        if len(words) < 3 or words.startswith(("http://", "https://")):
+            return []
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_BUDGET_S):
+                found = await self.bot.sources.search(words, limit=5)
+        except (TimeoutError, QueryFailed):
+            return []
+        return [app_commands.Choice(name=text.choice_label(t), value=t.page_url[:100]) for t in found]
+
+    @app_commands.command(description="Search and pick one of five results.")
+    @app_commands.describe(query="Words to search for")
+    async def search(self, interaction: discord.Interaction, query: str) -> None:
+        refusal = play_refusal(self.bot, interaction)
+        if refusal is not None:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            found = list(await self.bot.sources.search(query, limit=5))[:5]
+        except QueryFailed as failure:
+            await send_error(interaction, could_not_play(query, failure))
+            return
+        if not found:
+            await send_error(interaction, text.no_results(query))
+            return
+        picker = SearchPicker(found, self._picked)
+        await interaction.edit_original_response(content=text.search_results(query, found), view=picker)
+
+    async def _picked(self, interaction: discord.Interaction, track: Track) -> None:
+        refusal = play_refusal(self.bot, interaction)
+        if refusal is not None:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        channel = member_channel(interaction)
+        assert channel is not None and interaction.guild is not None
+        settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)
+        try:
+            session = await self.enqueuer.join(channel, interaction)
+        except SessionCapReached:
+            await send_error(interaction, text.TOO_MANY_GUILDS)
+            return
+        except (discord.ClientException, TimeoutError):
+            await send_error(interaction, text.voice_connect_failed(channel.name))
+            return
+        message = await self.enqueuer.enqueue(interaction, session, [track], settings, track.title)
+        if message is not None:
+            await interaction.edit_original_response(content=message)

@@ -1,0 +1,79 @@
+"""/settings: a server's music settings, shown to anyone and changed by server managers. A SQLite
+read or write, so it defers first."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from musicbox.bot import text
+from musicbox.bot.access import standing
+from musicbox.bot.options import CheckedCog
+from musicbox.core.permissions import Action, may
+from musicbox.store.settings import GuildSettings
+
+if TYPE_CHECKING:
+    from musicbox.bot.client import MusicBot
+
+
+class SettingsCog(CheckedCog, name="Settings"):
+    def __init__(self, bot: MusicBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Show or change this server's music settings.")
+    @app_commands.describe(
+        dj_role="Only this role may skip, stop, clear, remove, move and set volume",
+        no_dj_role="Let everyone control playback again",
+        default_volume="Volume new sessions start at, 0 to 200",
+        max_queue="Most tracks the queue holds, 1 to 500",
+        max_playlist="Most tracks one playlist may add, 1 to 1000",
+        max_track_minutes="Longest track allowed, in minutes",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        dj_role: discord.Role | None = None,
+        no_dj_role: bool = False,
+        default_volume: app_commands.Range[int, 0, 200] | None = None,
+        max_queue: app_commands.Range[int, 1, 500] | None = None,
+        max_playlist: app_commands.Range[int, 1, 1000] | None = None,
+        max_track_minutes: app_commands.Range[int, 1, 600] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = interaction.guild
+        if guild is None or not isinstance(interaction.user, discord.Member):
+            await interaction.edit_original_response(content=text.NOT_IN_GUILD)
+            return
+        current = await asyncio.to_thread(self.bot.settings.get, guild.id)
+        changing = any(
+            v is not None for v in (dj_role, default_volume, max_queue, max_playlist, max_track_minutes)
+        )
+        if not (changing or no_dj_role):
+            await interaction.edit_original_response(content=_describe(text.SETTINGS_SHOWN, current))
+            return
+        if not may(Action.SETTINGS, standing(interaction.user, None), dj_role=current.dj_role):
+            await interaction.edit_original_response(content=text.SETTINGS_NOT_ALLOWED)
+            return
+        updated = current.changed(
+            dj_role="" if no_dj_role else (dj_role.name if dj_role else None),
+            default_volume=default_volume,
+            max_queue=max_queue,
+            max_playlist=max_playlist,
+            max_track_s=max_track_minutes * 60 if max_track_minutes else None,
+        )
+        await asyncio.to_thread(self.bot.settings.put, guild.id, updated)
+        await interaction.edit_original_response(content=_describe(text.SETTINGS_SAVED, updated))
+
+
+def _describe(template: str, settings: GuildSettings) -> str:
+    return text.settings(
+        template,
+        dj_role=settings.dj_role,
+        volume=settings.default_volume,
+        max_queue=settings.max_queue,
+        max_playlist=settings.max_playlist,
+        max_track_s=settings.max_track_s,
+    )

@@ -1,0 +1,165 @@
+"""Putting songs into a guild's queue for a member: joining their channel, admitting what fits, and
+telling them what happened. Shared by every command that adds music (/play, /search's pick)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import discord
+
+from musicbox.bot import text
+from musicbox.bot.access import VoiceChannel
+from musicbox.bot.replies import send_error
+from musicbox.bot.sources import QueryFailed, UpstreamFault
+from musicbox.core.limits import admit, playlist_over_limit
+from musicbox.core.queue import QueuedTrack
+from musicbox.core.track import Track
+from musicbox.playback.session import GuildSession
+from musicbox.store.settings import GuildSettings
+
+if TYPE_CHECKING:
+    from musicbox.bot.client import MusicBot
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 1.0  # edits are rate limited per message; one a second reads as live
+
+
+class Enqueuer:
+    """One per bot: it counts the commands adding music per guild, so a failed one leaves voice only
+    when no other is under way."""
+
+    def __init__(self, bot: MusicBot) -> None:
+        self._bot = bot
+        self._in_flight: Counter[int] = Counter()
+
+    @contextlib.contextmanager
+    def adding(self, guild_id: int) -> Iterator[None]:
+        self._in_flight[guild_id] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[guild_id] -= 1
+            if not self._in_flight[guild_id]:
+                del self._in_flight[guild_id]
+
+    async def join(self, channel: VoiceChannel, interaction: discord.Interaction) -> GuildSession:
+        async def told_to_wait(seconds: float) -> None:
+            await interaction.edit_original_response(content=text.join_paced(channel.name, seconds))
+
+        session = await self._bot.join(channel, on_wait=told_to_wait)
+        if session.voice.channel is not None and session.voice.channel.id != channel.id:
+            await session.voice.move_to(channel)  # idle elsewhere: follow the member who asked
+        return session
+
+    async def release_if_unused(self, guild_id: int) -> None:
+        """Leave again after a command that queued nothing, unless another of the guild is under way."""
+        session = self._bot.sessions.get(guild_id)
+        idle = session is not None and session.queue.current is None and len(session.queue) == 0
+        if session is not None and idle and self._in_flight[guild_id] <= 1:
+            await session.aclose()
+
+    async def enqueue(
+        self,
+        interaction: discord.Interaction,
+        session: GuildSession,
+        tracks: Sequence[Track],
+        settings: GuildSettings,
+        query: str,
+        *,
+        announced: int = 0,
+    ) -> str | None:
+        """Queue `tracks` (the first batch) and return what to tell the member, or say what is wrong
+        and return None. `announced`: how many tracks the source said are coming in all."""
+        assert interaction.guild is not None
+        limits = settings.limits
+        if not tracks:
+            await self.release_if_unused(interaction.guild.id)
+            await send_error(interaction, text.no_results(query))
+            return None
+        count = max(len(tracks), announced)
+        if playlist_over_limit(count, limits):
+            await self.release_if_unused(interaction.guild.id)
+            await send_error(
+                interaction, text.PLAYLIST_TOO_LONG.format(count=count, limit=limits.max_playlist)
+            )
+            return None
+        admission = admit(tracks, held=session.queue.ids(), queued=len(session.queue), limits=limits)
+        if not admission.accepted:
+            reason = admission.first_refusal
+            assert reason is not None
+            track = admission.refused[0][0]
+            limit = (
+                str(limits.max_queue) if reason.value == "queue_full" else text.duration(limits.max_track_s)
+            )
+            await self.release_if_unused(interaction.guild.id)
+            await send_error(interaction, text.refusal(reason, track, limit=limit))
+            return None
+        starts_now = session.queue.current is None and len(session.queue) == 0
+        position = 0
+        for track in admission.accepted:
+            position = session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
+        session.enqueued()
+        if len(tracks) > 1:
+            return text.queued_many(len(admission.accepted), len(admission.refused))
+        if starts_now:
+            return text.playing_now(admission.accepted[0])
+        return text.queued_one(admission.accepted[0], position)
+
+    async def enqueue_rest(
+        self,
+        interaction: discord.Interaction,
+        session: GuildSession,
+        stream: AsyncIterator[Sequence[Track]],
+        first: Sequence[Track],
+        settings: GuildSettings,
+        query: str,
+    ) -> str | None:
+        """Queue what is still being read (a long Spotify playlist, page by page) while the first song
+        plays; what to tell the member in all, or None when everything came in the first batch."""
+        received = list(first)
+        try:
+            async for batch in stream:
+                received += batch
+                admission = admit(
+                    batch, held=session.queue.ids(), queued=len(session.queue), limits=settings.limits
+                )
+                for track in admission.accepted:
+                    session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
+                session.enqueued()
+        except QueryFailed as failure:
+            log.warning("guild %s: reading the rest of %r stopped: %s", session.guild_id, query, failure)
+        if len(received) == len(first):
+            return None
+        held = session.queue.ids()
+        accepted = sum(1 for track in received if track.id in held)
+        return text.queued_many(accepted, len(received) - accepted)
+
+
+class ProgressEditor:
+    """Edits the deferred reply with "Resolving n/total…" at most once a second."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self._interaction = interaction
+        self._last = 0.0
+        self.total = 0  # how many tracks the source last said are coming in all
+
+    async def update(self, done: int, total: int) -> None:
+        self.total = total
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_S or done >= total:
+            return
+        self._last = now
+        try:
+            await self._interaction.edit_original_response(content=text.resolving(done, total))
+        except discord.HTTPException:
+            log.debug("progress edit failed", exc_info=True)
+
+
+def could_not_play(query: str, failure: QueryFailed) -> str:
+    return text.could_not_play(query, failure.reason, link_at_fault=failure.fault is UpstreamFault.NONE)
