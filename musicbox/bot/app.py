@@ -19,6 +19,7 @@ from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
 from musicbox.store.database import open_state
+from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
 
@@ -48,6 +49,7 @@ def build_bot(
         audio=audio or _audio(config, database, sessions, egress.proxy_url),
         settings=settings,
         queues=QueueStore(database),
+        playlists=PlaylistStore(database),
         sessions=sessions,
         metrics=Metrics(),
         connector=connector,

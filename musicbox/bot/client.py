@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from musicbox import log_context
 from musicbox.bot import text
+from musicbox.bot.cogs.library import LibraryCog
 from musicbox.bot.cogs.play import PlayCog
 from musicbox.bot.cogs.playing import PlayingCog
 from musicbox.bot.cogs.queue import QueueCog
@@ -33,6 +34,7 @@ from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, NoAudio, SessionCapReached, Sessions
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
+from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
 
@@ -72,6 +74,7 @@ class MusicBot(commands.Bot):
         audio: AudioProvider,
         settings: SettingsStore,
         queues: QueueStore,
+        playlists: PlaylistStore,
         sessions: Sessions,
         metrics: Metrics,
         connector: aiohttp.BaseConnector | None = None,
@@ -93,6 +96,7 @@ class MusicBot(commands.Bot):
         self.audio = audio
         self.settings = settings
         self.queues = queues
+        self.playlists = playlists
         self.sessions = sessions
         self.metrics = metrics
         metrics.watch(self)
@@ -116,6 +120,7 @@ class MusicBot(commands.Bot):
         await self.add_cog(self._playing)
         await self.add_cog(QueueCog(self))
         await self.add_cog(SettingsCog(self))
+        await self.add_cog(LibraryCog(self, enqueuer))
 
     async def setup_hook(self) -> None:
         await self.add_commands()

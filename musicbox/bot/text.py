@@ -192,9 +192,19 @@ def moved(track: Track, position: int) -> str:
 
 
 def settings(
-    template: str, *, dj_role: str, volume: int, max_queue: int, max_playlist: int, max_track_s: float
+    template: str,
+    *,
+    dj_role: str,
+    volume: int,
+    max_queue: int,
+    max_playlist: int,
+    max_track_s: float,
+    max_saved_songs: int,
+    max_saved_playlists: int,
 ) -> str:
     return template.format(
+        max_saved_songs=max_saved_songs,
+        max_saved_playlists=max_saved_playlists,
         dj_role=shown(dj_role, NAME_MAX) if dj_role else "none (everyone)",
         volume=volume,
         max_queue=max_queue,
@@ -242,7 +252,8 @@ SOUGHT = "Jumped to {position}."
 VOLUME_SET = "Volume set to {volume}%."
 SETTINGS_SHOWN = (
     "DJ role: {dj_role} · default volume {volume}% · queue limit {max_queue} · "
-    "playlist limit {max_playlist} · max track length {max_track}"
+    "playlist limit {max_playlist} · max track length {max_track} · "
+    "saved playlists {max_saved_playlists} a member, {max_saved_songs} songs each"
 )
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
@@ -260,3 +271,99 @@ def out_of_range(option: str, low: float | None, high: float | None, *, length: 
 
 def not_a_choice(option: str, choices: list[str]) -> str:
     return f"{option} must be one of {', '.join(choices)}; pick one of those."
+
+
+# ---- saved playlists ----
+PLAYLIST_NAME_BAD = "Give the playlist a name of 1 to 50 characters."
+PLAYLIST_NOT_ALLOWED = (
+    "Only members with the {role} role can change this server's playlists; ask one of them."
+)
+PLAYLIST_NOTHING_TO_ADD = "Nothing is playing; give a link, or /play something first."
+
+
+def playlist_owner(server: bool) -> str:
+    return "This server has" if server else "You have"
+
+
+def playlist_unknown(name: str, *, server: bool) -> str:
+    return f"{playlist_owner(server)} no playlist called “{echo(name)}”; see /playlist list."
+
+
+def playlist_exists(name: str, *, server: bool) -> str:
+    return (
+        f"{playlist_owner(server)} a playlist called “{echo(name)}” already; "
+        "pick another name or delete that one first."
+    )
+
+
+def too_many_playlists(limit: int, *, server: bool) -> str:
+    return (
+        f"{playlist_owner(server)} {limit} playlists, this server's limit; "
+        "delete one with /playlist delete first."
+    )
+
+
+def playlist_full(name: str, limit: int) -> str:
+    return f"“{echo(name)}” is full ({limit} songs, this server's limit); start another playlist."
+
+
+def import_too_long(count: int, limit: int) -> str:
+    return (
+        f"That link has {count} songs, more than this server's limit of {limit} for a playlist; "
+        "import a shorter one."
+    )
+
+
+def playlist_empty(name: str) -> str:
+    return f"“{echo(name)}” has no songs yet; add some with /playlist add."
+
+
+def playlist_created(name: str, count: int) -> str:
+    songs = f" with {count} songs" if count else ""
+    return f"Saved the playlist “{echo(name)}”{songs}."
+
+
+def playlist_added(name: str, added: int, already_in: int, over_limit: int) -> str:
+    notes = []
+    if already_in:
+        notes.append(f"{already_in} already in it")
+    if over_limit:
+        notes.append(f"{over_limit} over the limit")
+    tail = f" ({', '.join(notes)})" if notes else ""
+    return f"Added {added} songs to “{echo(name)}”{tail}."
+
+
+def playlist_renamed(name: str, new_name: str) -> str:
+    return f"Renamed “{echo(name)}” to “{echo(new_name)}”."
+
+
+def playlist_deleted(name: str) -> str:
+    return f"Deleted the playlist “{echo(name)}”."
+
+
+def playlist_exported(name: str, count: int) -> str:
+    return f"“{echo(name)}”, {count} songs:"
+
+
+LISTED_MAX = 800
+PLAYLIST_SHOWN_MAX = 15  # songs listed by /playlist show: fifteen escaped titles fit one message
+
+
+def playlist_songs(name: str, tracks: list[Track]) -> str:
+    lines = [f"“{echo(name)}”, {len(tracks)} songs:"]
+    lines += [f"{n}. {track_line(t)}" for n, t in enumerate(tracks[:PLAYLIST_SHOWN_MAX], start=1)]
+    if len(tracks) > PLAYLIST_SHOWN_MAX:
+        lines.append(f"…and {len(tracks) - PLAYLIST_SHOWN_MAX} more.")
+    return "\n".join(lines)
+
+
+def playlists_listed(mine: list[tuple[str, int]], server: list[tuple[str, int]]) -> str:
+    def names(found: list[tuple[str, int]]) -> str:
+        shown_names: list[str] = []
+        for name, count in found:
+            if sum(len(n) + 2 for n in shown_names) > LISTED_MAX:  # both lists fit one message
+                return ", ".join(shown_names) + f" and {len(found) - len(shown_names)} more"
+            shown_names.append(f"{echo(name)} ({count})")
+        return ", ".join(shown_names) or "none yet"
+
+    return f"Yours: {names(mine)}\nThis server's: {names(server)}"

@@ -20,11 +20,21 @@ class Action(StrEnum):
     SHUFFLE = "shuffle"
     LOOP = "loop"
     SEEK = "seek"
+    SERVER_PLAYLIST = "server_playlist"  # create, fill, rename or delete one of the server's playlists
 
 
 # Everyone may add music and look around; these change what others hear, so a DJ role can reserve them.
 DJ_ACTIONS: frozenset[Action] = frozenset(
-    {Action.SKIP, Action.STOP, Action.CLEAR, Action.REMOVE, Action.MOVE, Action.VOLUME, Action.SETTINGS}
+    {
+        Action.SKIP,
+        Action.STOP,
+        Action.CLEAR,
+        Action.REMOVE,
+        Action.MOVE,
+        Action.VOLUME,
+        Action.SETTINGS,
+        Action.SERVER_PLAYLIST,
+    }
 )
 
 

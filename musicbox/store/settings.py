@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.limits import QueueLimits
+from musicbox.core.playlists import PlaylistLimits
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_settings (
@@ -16,9 +17,19 @@ CREATE TABLE IF NOT EXISTS guild_settings (
     default_volume INTEGER NOT NULL,
     max_queue INTEGER NOT NULL,
     max_playlist INTEGER NOT NULL,
-    max_track_s INTEGER NOT NULL
+    max_track_s INTEGER NOT NULL,
+    max_saved_songs INTEGER NOT NULL DEFAULT 1000,
+    max_saved_playlists INTEGER NOT NULL DEFAULT 25
 )
 """
+# Columns added after the table first shipped: a database from an older musicbox gets them, with
+# their defaults, the first time a newer one opens it.
+_ADDED_COLUMNS = {
+    "max_saved_songs": "INTEGER NOT NULL DEFAULT 1000",
+    "max_saved_playlists": "INTEGER NOT NULL DEFAULT 25",
+}
+SAVED_SONGS_DEFAULT = 1000  # a long playlist, as /play accepts at most
+SAVED_PLAYLISTS_DEFAULT = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +39,8 @@ class GuildSettings:
     max_queue: int
     max_playlist: int
     max_track_s: int
+    max_saved_songs: int = SAVED_SONGS_DEFAULT  # songs in one saved playlist
+    max_saved_playlists: int = SAVED_PLAYLISTS_DEFAULT  # saved playlists a member (or the server) keeps
 
     @classmethod
     def defaults(cls, playback: PlaybackConfig) -> GuildSettings:
@@ -38,6 +51,10 @@ class GuildSettings:
             max_playlist=playback.max_playlist,
             max_track_s=playback.max_track_s,
         )
+
+    @property
+    def playlist_limits(self) -> PlaylistLimits:
+        return PlaylistLimits(max_songs=self.max_saved_songs, max_playlists=self.max_saved_playlists)
 
     @property
     def limits(self) -> QueueLimits:
@@ -53,6 +70,8 @@ class GuildSettings:
         max_queue: int | None = None,
         max_playlist: int | None = None,
         max_track_s: int | None = None,
+        max_saved_songs: int | None = None,
+        max_saved_playlists: int | None = None,
     ) -> GuildSettings:
         return replace(
             self,
@@ -61,6 +80,10 @@ class GuildSettings:
             max_queue=self.max_queue if max_queue is None else max_queue,
             max_playlist=self.max_playlist if max_playlist is None else max_playlist,
             max_track_s=self.max_track_s if max_track_s is None else max_track_s,
+            max_saved_songs=self.max_saved_songs if max_saved_songs is None else max_saved_songs,
+            max_saved_playlists=(
+                self.max_saved_playlists if max_saved_playlists is None else max_saved_playlists
+            ),
         )
 
 
@@ -74,14 +97,18 @@ class SettingsStore:
         self._lock = threading.Lock()
         self._known: dict[int, GuildSettings] = {}
         connection.execute(_SCHEMA)
+        present = {row[1] for row in connection.execute("PRAGMA table_info(guild_settings)")}
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in present:
+                connection.execute(f"ALTER TABLE guild_settings ADD COLUMN {column} {declaration}")
 
     def get(self, guild_id: int) -> GuildSettings:
         with self._lock:
             if guild_id in self._known:
                 return self._known[guild_id]
             row = self._connection.execute(
-                "SELECT dj_role, default_volume, max_queue, max_playlist, max_track_s"
-                " FROM guild_settings WHERE guild_id = ?",
+                "SELECT dj_role, default_volume, max_queue, max_playlist, max_track_s, max_saved_songs,"
+                " max_saved_playlists FROM guild_settings WHERE guild_id = ?",
                 (guild_id,),
             ).fetchone()
             settings = self._defaults if row is None else GuildSettings(*row)
@@ -94,10 +121,13 @@ class SettingsStore:
     def put(self, guild_id: int, settings: GuildSettings) -> None:
         with self._lock:
             self._connection.execute(
-                "INSERT INTO guild_settings VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                "INSERT INTO guild_settings (guild_id, dj_role, default_volume, max_queue, max_playlist,"
+                " max_track_s, max_saved_songs, max_saved_playlists) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(guild_id) DO UPDATE SET"
                 " dj_role=excluded.dj_role, default_volume=excluded.default_volume,"
                 " max_queue=excluded.max_queue, max_playlist=excluded.max_playlist,"
-                " max_track_s=excluded.max_track_s",
+                " max_track_s=excluded.max_track_s, max_saved_songs=excluded.max_saved_songs,"
+                " max_saved_playlists=excluded.max_saved_playlists",
                 (
                     guild_id,
                     settings.dj_role,
@@ -105,6 +135,8 @@ class SettingsStore:
                     settings.max_queue,
                     settings.max_playlist,
                     settings.max_track_s,
+                    settings.max_saved_songs,
+                    settings.max_saved_playlists,
                 ),
             )
             self._known[guild_id] = settings

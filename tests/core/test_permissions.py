@@ -28,6 +28,11 @@ def member(*roles: str, admin: bool = False, alone: bool = False) -> MemberStand
         (Action.SETTINGS, member(), "", False),
         (Action.SETTINGS, member("DJ"), "DJ", False),
         (Action.SETTINGS, member(admin=True), "", True),
+        (Action.SERVER_PLAYLIST, member(), "", True),
+        (Action.SERVER_PLAYLIST, member(), "DJ", False),
+        (Action.SERVER_PLAYLIST, member(alone=True), "DJ", False),  # it outlives their listening
+        (Action.SERVER_PLAYLIST, member("DJ"), "DJ", True),
+        (Action.SERVER_PLAYLIST, member(admin=True), "DJ", True),
     ],
 )
 def test_dj_role_reserves_what_changes_everyones_listening(

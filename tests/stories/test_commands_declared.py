@@ -51,7 +51,24 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "max_queue",
             "max_playlist",
             "max_track_minutes",
+            "max_saved_songs",
+            "max_saved_playlists",
         ],
+        "playlist": ["create", "import", "add", "load", "show", "list", "rename", "delete", "export"],
+    }
+    subcommands = {
+        o["name"]: [p["name"] for p in o.get("options", [])] for o in declared["playlist"]["options"]
+    }
+    assert subcommands == {
+        "create": ["playlist", "scope"],
+        "import": ["link", "playlist", "scope"],
+        "add": ["playlist", "link", "whole_queue", "scope"],
+        "load": ["playlist", "scope"],
+        "show": ["playlist", "scope"],
+        "list": [],
+        "rename": ["playlist", "new_name", "scope"],
+        "delete": ["playlist", "scope"],
+        "export": ["playlist", "file_format", "scope"],
     }
     assert declared["play"]["options"][0]["autocomplete"] is True
     assert [c["value"] for c in declared["loop"]["options"][0]["choices"]] == ["off", "track", "queue"]
@@ -83,6 +100,8 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
                 ("settings", "max_queue"),
                 ("settings", "max_playlist"),
                 ("settings", "max_track_minutes"),
+                ("settings", "max_saved_songs"),
+                ("settings", "max_saved_playlists"),
             ]
             for declared in [declared_option(world.sim, home.guild.id, command, option)]
         }
@@ -95,6 +114,8 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("settings", "max_queue"): (1, 500),
             ("settings", "max_playlist"): (1, 1000),
             ("settings", "max_track_minutes"): (1, 600),
+            ("settings", "max_saved_songs"): (1, 1000),
+            ("settings", "max_saved_playlists"): (1, 100),
         }
         seek = declared_option(world.sim, home.guild.id, "seek", "position")
         assert (seek["min_length"], seek["max_length"]) == (1, 8)
@@ -112,6 +133,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("move", {"source": 1, "destination": 0}, "destination must be from 1 to 10000"),
             ("seek", {"position": "123456789"}, "position must be from 1 to 8 characters long"),
             ("settings", {"max_queue": 0}, "max_queue must be from 1 to 500"),
+            ("playlist create", {"playlist": "x" * 51}, "playlist must be from 1 to 50 characters long"),
         ]
         for command, options, refusal in crafted:
             with pytest.raises(ValueError, match="would not send"):

@@ -31,6 +31,8 @@ class SettingsCog(CheckedCog, name="Settings"):
         max_queue="Most tracks the queue holds, 1 to 500",
         max_playlist="Most tracks one playlist may add, 1 to 1000",
         max_track_minutes="Longest track allowed, in minutes",
+        max_saved_songs="Most songs one saved playlist holds, 1 to 1000",
+        max_saved_playlists="Most saved playlists a member (or the server) keeps, 1 to 100",
     )
     async def settings(
         self,
@@ -41,6 +43,8 @@ class SettingsCog(CheckedCog, name="Settings"):
         max_queue: app_commands.Range[int, 1, 500] | None = None,
         max_playlist: app_commands.Range[int, 1, 1000] | None = None,
         max_track_minutes: app_commands.Range[int, 1, 600] | None = None,
+        max_saved_songs: app_commands.Range[int, 1, 1000] | None = None,
+        max_saved_playlists: app_commands.Range[int, 1, 100] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = interaction.guild
@@ -49,7 +53,16 @@ class SettingsCog(CheckedCog, name="Settings"):
             return
         current = await asyncio.to_thread(self.bot.settings.get, guild.id)
         changing = any(
-            v is not None for v in (dj_role, default_volume, max_queue, max_playlist, max_track_minutes)
+            v is not None
+            for v in (
+                dj_role,
+                default_volume,
+                max_queue,
+                max_playlist,
+                max_track_minutes,
+                max_saved_songs,
+                max_saved_playlists,
+            )
         )
         if not (changing or no_dj_role):
             await interaction.edit_original_response(content=_describe(text.SETTINGS_SHOWN, current))
@@ -63,6 +76,8 @@ class SettingsCog(CheckedCog, name="Settings"):
             max_queue=max_queue,
             max_playlist=max_playlist,
             max_track_s=max_track_minutes * 60 if max_track_minutes else None,
+            max_saved_songs=max_saved_songs,
+            max_saved_playlists=max_saved_playlists,
         )
         await asyncio.to_thread(self.bot.settings.put, guild.id, updated)
         await interaction.edit_original_response(content=_describe(text.SETTINGS_SAVED, updated))
@@ -76,4 +91,6 @@ def _describe(template: str, settings: GuildSettings) -> str:
         max_queue=settings.max_queue,
         max_playlist=settings.max_playlist,
         max_track_s=settings.max_track_s,
+        max_saved_songs=settings.max_saved_songs,
+        max_saved_playlists=settings.max_saved_playlists,
     )

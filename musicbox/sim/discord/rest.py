@@ -3,6 +3,7 @@ messages (original response and follow-ups) and channel messages, with Discord's
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -47,9 +48,16 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     if request.content_type == "multipart/form-data":
         form = await request.post()
         raw = form.get("payload_json")
-        return json.loads(raw) if isinstance(raw, str) else {}
-    body: dict[str, Any] = await request.json()
-    return body
+        body: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else {}
+        # Each file is the form part files[n], described by attachments[n] (id n): kept with its
+        # description, base64 as JSON carries it, so a story can read what a member downloads.
+        for described in body.get("attachments") or []:
+            part = form.get(f"files[{described.get('id')}]")
+            if isinstance(part, web.FileField):
+                described["data_base64"] = base64.b64encode(part.file.read()).decode()
+        return body
+    answer: dict[str, Any] = await request.json()
+    return answer
 
 
 class Rest:
@@ -64,7 +72,7 @@ class Rest:
         self.requests += 1
         tail = request.match_info["tail"]
         body = await read_body(request)
-        # A retry is the same route with the same body (a file's bytes aside: the form keeps them apart).
+        # A retry is the same route with the same body.
         fingerprint = json.dumps(body, sort_keys=True).encode()
         answer = self.sim.rate_limits.take(request.method, tail, fingerprint, time.monotonic())
         if answer.early_retry is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import time
 from collections.abc import Callable
@@ -64,6 +65,13 @@ class SeenMessage:
             for c in row.get("components", [])
             if c.get("type") == 2
         ]
+
+    def attached(self, filename: str) -> bytes:
+        """The bytes of the file the bot attached under this name (KeyError when there is none)."""
+        for described in self.attachments:
+            if described.get("filename") == filename and "data_base64" in described:
+                return base64.b64decode(described["data_base64"])
+        raise KeyError(filename)
 
     def text(self) -> str:
         """Content and every embed's visible text, one block, for assertions."""

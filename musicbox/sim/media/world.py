@@ -62,6 +62,7 @@ class MediaWorld:
         self._log_lock = threading.Lock()
         self._flaky_failed: collections.Counter[str] = collections.Counter()
         self._titles: dict[str, tuple[str, ...]] = {}  # titled playlists: key -> their entries' titles
+        self._shared: dict[str, bytes] = {}  # files members put online: "key/name" -> their bytes
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="media-world", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -129,6 +130,7 @@ class MediaWorld:
         app.router.add_get("/stream.m3u8", self._hls)
         app.router.add_get("/huge", self._huge)
         app.router.add_get("/drip", self._drip)
+        app.router.add_get("/shared/{key}/{name}", self._shared_file)
         app.middlewares.append(self._record)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -184,6 +186,13 @@ class MediaWorld:
             {"first": first_index, "s": f"{seconds:g}", "faults": ",".join(f or "" for f in faults)}
         )
         return f"{self.base_url}/mixed.xspf?{query}"  # short: a member's query is at most 500 characters
+
+    def share(self, name: str, body: bytes) -> str:
+        """Serves `body` as a file called `name` (say, a playlist a member exported and put online);
+        its address."""
+        path = f"{hashlib.sha256(body).hexdigest()[:16]}/{quote(name)}"
+        self._shared[path] = body
+        return f"{self.base_url}/shared/{path}"
 
     def search_url(self, words: str, limit: int) -> str:
         return self.search_template.format(query=quote(words), limit=limit)
@@ -292,6 +301,14 @@ class MediaWorld:
         )
         body = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><ol>{items}</ol></body></html>"
         return web.Response(text=body, content_type="text/html")
+
+    async def _shared_file(self, request: web.Request) -> web.Response:
+        path = f"{request.match_info['key']}/{quote(request.match_info['name'])}"
+        body = self._shared.get(path)
+        if body is None:
+            raise web.HTTPNotFound()
+        kind = "application/xspf+xml" if path.endswith(".xspf") else "text/plain"
+        return web.Response(body=body, content_type=kind)
 
     async def _search(self, request: web.Request) -> web.Response:
         words = request.query.get("q", "")
