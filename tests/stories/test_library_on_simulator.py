@@ -11,6 +11,8 @@ from typing import Any
 from musicbox.bot import text
 from musicbox.sim.discord.world import MANAGE_GUILD
 from musicbox.sim.signature import LADDER_SIZE
+from musicbox.sim.spotify import SpotifyFake
+from tests.fixtures.spotify import spotify_config
 from tests.world.fixture import World
 from tests.world.stage import reply_text, stage
 
@@ -151,3 +153,17 @@ async def test_a_thousand_song_playlist_starts_as_fast_as_one_song(world: World)
         print(f"first sound: /play of one {single_s:.2f} s, /playlist load of 1000 {loaded_s:.2f} s")
         assert len(fetched) <= 5, fetched  # the first song and the prefetch window, not a thousand
         assert loaded_s < 2 * single_s + 2.0, (loaded_s, single_s)  # loose: the box is shared
+
+
+async def test_an_imported_spotify_playlist_plays(world: World, spotify_fake: SpotifyFake) -> None:
+    home = stage(world.sim)
+    playlist = spotify_fake.add_playlist(list(range(140, 144)), name="Spotify mix")
+    await home.alice.join_voice(home.voice)
+    async with world.bot(spotify=spotify_config(spotify_fake)):
+        link = f"https://open.spotify.com/playlist/{playlist}"
+        reply, _ = await said(home.alice, home.text, "playlist import", link=link, playlist="Mix")
+        assert reply == text.playlist_created("Mix", 4)
+        asked = time.monotonic()
+        reply, _ = await said(home.alice, home.text, "playlist load", playlist="Mix")
+        assert reply == text.queued_many(4, 0)
+        await first_sound(home.voice, 140, after=asked)
