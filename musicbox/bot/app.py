@@ -19,6 +19,8 @@ from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
 from musicbox.store.database import open_state
+from musicbox.store.favorites import FavoriteStore
+from musicbox.store.history import HistoryStore
 from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
@@ -50,6 +52,8 @@ def build_bot(
         settings=settings,
         queues=QueueStore(database),
         playlists=PlaylistStore(database),
+        history=HistoryStore(database),
+        favorites=FavoriteStore(database),
         sessions=sessions,
         metrics=Metrics(),
         connector=connector,

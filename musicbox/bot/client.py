@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,6 +20,7 @@ from discord.ext import commands
 from musicbox import log_context
 from musicbox.bot import text
 from musicbox.bot.cogs.library import LibraryCog
+from musicbox.bot.cogs.listening import ListeningCog
 from musicbox.bot.cogs.play import PlayCog
 from musicbox.bot.cogs.playing import PlayingCog
 from musicbox.bot.cogs.queue import QueueCog
@@ -34,6 +36,8 @@ from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, NoAudio, SessionCapReached, Sessions
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
+from musicbox.store.favorites import FavoriteStore
+from musicbox.store.history import HistoryStore, Played
 from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
@@ -75,6 +79,8 @@ class MusicBot(commands.Bot):
         settings: SettingsStore,
         queues: QueueStore,
         playlists: PlaylistStore,
+        history: HistoryStore,
+        favorites: FavoriteStore,
         sessions: Sessions,
         metrics: Metrics,
         connector: aiohttp.BaseConnector | None = None,
@@ -97,12 +103,16 @@ class MusicBot(commands.Bot):
         self.settings = settings
         self.queues = queues
         self.playlists = playlists
+        self.history = history
+        self.favorites = favorites
         self.sessions = sessions
         self.metrics = metrics
         metrics.watch(self)
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self.replies = RepliesInFlight()
-        self._playing = PlayingCog(self)  # also answers /now's buttons
+        self._enqueuer = Enqueuer(self)  # shared by every cog that adds music
+        self._playing = PlayingCog(self)  # answers /now's buttons
+        self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤
         self._resumed_saved = False
         self._gateway_up = asyncio.Event()
         # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
@@ -115,12 +125,12 @@ class MusicBot(commands.Bot):
 
     async def add_commands(self) -> None:
         """Every cog of slash commands, one line each."""
-        enqueuer = Enqueuer(self)  # shared by every cog that adds music
-        await self.add_cog(PlayCog(self, enqueuer))
+        await self.add_cog(PlayCog(self, self._enqueuer))
         await self.add_cog(self._playing)
         await self.add_cog(QueueCog(self))
         await self.add_cog(SettingsCog(self))
-        await self.add_cog(LibraryCog(self, enqueuer))
+        await self.add_cog(LibraryCog(self, self._enqueuer))
+        await self.add_cog(self._listening)
 
     async def setup_hook(self) -> None:
         await self.add_commands()
@@ -171,6 +181,7 @@ class MusicBot(commands.Bot):
             saver=self._save_queue,
             rejoin=self._voice_connect,
             on_unplayable=self._track_unplayable,
+            on_started=self._song_started,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
         )
         try:
@@ -238,6 +249,13 @@ class MusicBot(commands.Bot):
         channel = self.get_channel(session.text_channel_id) if session.text_channel_id else None
         if isinstance(channel, discord.abc.Messageable):
             self.replies.spawn(self._say(channel, said), name=f"unplayable-{session.guild_id}")
+
+    async def _song_started(self, guild_id: int, entry: QueuedTrack) -> None:
+        played = Played(entry.track, entry.requester_id, time.time())
+        try:
+            await asyncio.to_thread(self.history.record, guild_id, played)
+        except sqlite3.Error:  # a full disk: the music goes on, this song is missing from /history
+            log.warning("guild %s: cannot record %s in the history", guild_id, entry.track.id, exc_info=True)
 
     async def _say(self, channel: discord.abc.Messageable, message: str) -> None:
         try:
@@ -347,7 +365,10 @@ class MusicBot(commands.Bot):
                 del self._removed_queues[guild_id]
 
     async def on_now_control(self, interaction: discord.Interaction, control: str) -> None:
-        await self._playing.now_button(interaction, control)
+        if control == "like":
+            await self._listening.like(interaction)
+        else:
+            await self._playing.now_button(interaction, control)
 
     async def close(self) -> None:
         # Every reply is done or cancelled while the HTTP session can still carry it.

@@ -367,3 +367,46 @@ def playlists_listed(mine: list[tuple[str, int]], server: list[tuple[str, int]])
         return ", ".join(shown_names) or "none yet"
 
     return f"Yours: {names(mine)}\nThis server's: {names(server)}"
+
+
+# ---- favourites and history ----
+NO_FAVORITES = "You have no favourites yet; press ❤ on /now, or use /like while a song plays."
+NO_HISTORY = "Nothing has played in this server yet; start with /play."
+NOTHING_BEFORE = "No song played before this one since I joined; /history shows what did."
+HISTORY_SHOWN = 10
+
+
+def liked(track: Track, *, already: bool) -> str:
+    if already:
+        return f"{track_line(track)} is in your favourites already."
+    return f"Added {track_line(track)} to your favourites; /favorites plays them."
+
+
+def favorites_page(tracks: list[Track], page: int, per_page: int = 10) -> str:
+    page_count = max(1, -(-len(tracks) // per_page))
+    start = page * per_page
+    lines = [f"Your favourites, {len(tracks)} songs:"]
+    lines += [
+        f"{n}. {track_line(t)}" for n, t in enumerate(tracks[start : start + per_page], start=start + 1)
+    ]
+    lines.append(f"Page {page + 1}/{page_count} · /favorites play:True queues them all")
+    return "\n".join(lines)
+
+
+def history(entries: list[tuple[Track, int, float]]) -> str:
+    """Newest first: the song, who asked for it (a mention that pings nobody), when (Discord shows
+    the time in each reader's own zone)."""
+    lines = ["Recently played here:"]
+    lines += [
+        f"{n}. {track_line(track)} · asked by <@{requester}> · <t:{int(at)}:R>"
+        for n, (track, requester, at) in enumerate(entries, start=1)
+    ]
+    return "\n".join(lines)
+
+
+def went_back(track: Track) -> str:
+    return f"Going back to {track_line(track)}."
+
+
+def replayed(track: Track) -> str:
+    return f"Playing {track_line(track)} again from the start."

@@ -91,11 +91,13 @@ _CONTROLS = {
     "pause": ("Pause/Resume", discord.ButtonStyle.secondary),
     "skip": ("Skip", discord.ButtonStyle.primary),
     "loop": ("Loop", discord.ButtonStyle.secondary),
+    "like": ("❤", discord.ButtonStyle.secondary),  # to the presser's favourites
 }
 
 
 class NowControl(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"now:(?P<control>pause|skip|loop)"
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"now:(?P<control>pause|skip|loop|like)",
 ):
     """A /now button. Stateless (it acts on the guild's current session), so discord.py keeps no
     object or timeout task per message: a busy server's /now messages cost nothing once sent, and

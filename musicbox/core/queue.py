@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from musicbox.core.track import Track, TrackId
 
+PLAYED_KEPT = 50  # songs /previous can step back through in a session
+
 
 class LoopMode(StrEnum):
     OFF = "off"
@@ -39,6 +41,7 @@ class Queue:
 
     def __init__(self) -> None:
         self._upcoming: list[QueuedTrack] = []
+        self._played: list[QueuedTrack] = []  # newest last, at most PLAYED_KEPT: what /previous goes back to
         self.current: QueuedTrack | None = None
         self.loop: LoopMode = LoopMode.OFF
 
@@ -95,10 +98,27 @@ class Queue:
         finished = self.current
         if finished is not None and self.loop is LoopMode.TRACK and not skipped:
             return finished
+        if finished is not None:
+            self._played = [*self._played[-(PLAYED_KEPT - 1) :], finished]
         if finished is not None and self.loop is LoopMode.QUEUE:
             self._upcoming.append(finished)
         self.current = self._upcoming.pop(0) if self._upcoming else None
         return self.current
+
+    def rewind(self) -> QueuedTrack | None:
+        """Put the song played before the current one first in line, the current one right after it
+        (the caller ends the current song, so the next advance plays the previous one); None when
+        nothing was played before. With loop queue, the previous song's copy at the end is taken."""
+        if not self._played:
+            return None
+        previous = self._played.pop()
+        if self.loop is LoopMode.QUEUE and self._upcoming and self._upcoming[-1] is previous:
+            self._upcoming.pop()
+        if self.current is not None:
+            self._upcoming.insert(0, self.current)
+        self._upcoming.insert(0, previous)
+        self.current = None
+        return previous
 
     def peek(self, count: int) -> tuple[QueuedTrack, ...]:
         """The next `count` tracks that will play, for prefetch."""
@@ -106,6 +126,7 @@ class Queue:
 
     def stop(self) -> None:
         self._upcoming.clear()
+        self._played.clear()
         self.current = None
 
     def page(self, page: int, per_page: int = 10) -> QueuePage:

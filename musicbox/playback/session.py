@@ -73,6 +73,8 @@ def log_unplayable(session: GuildSession, entry: QueuedTrack, error: Exception) 
 
 
 Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
+# Told each time a song starts from its beginning (not a seek or a resume): the guild's history.
+Started = Callable[[int, QueuedTrack], Coroutine[None, None, None]]
 # Connects to a voice channel afresh, for when discord.py gave a connection up (its reconnect after a
 # drop timed out, for one).
 Rejoin = Callable[[discord.abc.Connectable], Awaitable[discord.VoiceClient]]
@@ -128,6 +130,7 @@ class GuildSession:
         saver: Saver | None = None,
         rejoin: Rejoin | None = None,
         on_unplayable: Unplayable = log_unplayable,
+        on_started: Started | None = None,
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
     ) -> None:
@@ -152,6 +155,7 @@ class GuildSession:
         self._saver = saver
         self._rejoin = rejoin
         self._on_unplayable = on_unplayable
+        self._on_started = on_started
         # Where this guild's /play was last used: the bot says there what members did not ask about.
         self.text_channel_id: int | None = None
         self._voice_lost = False  # a song was cut off by a dropped connection; connecting afresh
@@ -242,6 +246,14 @@ class GuildSession:
     def skip(self) -> None:
         self._skip_requested = True
         self._end_current()
+
+    def previous(self) -> QueuedTrack | None:
+        """Go back to the song played before this one (this one follows it); None when there is none."""
+        previous = self.queue.rewind()
+        if previous is not None:
+            self.skip()
+            self.enqueued()  # wakes the player if nothing was playing
+        return previous
 
     def stop(self) -> None:
         self.queue.stop()
@@ -382,6 +394,8 @@ class GuildSession:
             log.warning("guild %s: voice not ready for %s: %s", self.guild_id, entry.track.id, refused)
             return False
         self._playing_source = source
+        if start_s == 0.0 and self._on_started is not None:
+            self._spawn(self._on_started(self.guild_id, entry), "started")
         return True
 
     async def _wait_for_voice(self) -> None:

@@ -29,11 +29,13 @@ OUR_TABLES = frozenset(
         "saved_playback",
         "playlists",
         "playlist_tracks",
+        "play_history",
+        "favorites",
     }
 )
 WHAT_IT_HOLDS = (
-    "saved queues, server settings, saved playlists, Spotify matches, cached lookups and the audio "
-    "cache's index (cached songs are fetched again)"
+    "saved queues, server settings, saved playlists, favourites, history, Spotify matches, cached "
+    "lookups and the audio cache's index (cached songs are fetched again)"
 )
 
 

@@ -108,3 +108,48 @@ def test_pages_show_ten_positions_at_a_time(
     shown = filled(count).page(page)
     assert [position for position, _ in shown.entries] == positions
     assert shown.page_count == page_count
+
+
+@pytest.mark.parametrize(
+    ("loop", "after_rewind", "then_playing"),
+    [
+        (LoopMode.OFF, ["Song 1", "Song 2", "Song 3"], ["Song 1", "Song 2", "Song 3"]),
+        # loop queue had put Song 1 back at the end: going back takes that copy, nothing is doubled
+        (LoopMode.QUEUE, ["Song 1", "Song 2", "Song 3", "Song 0"], ["Song 1", "Song 2", "Song 3", "Song 0"]),
+        (LoopMode.TRACK, ["Song 1", "Song 2", "Song 3"], ["Song 1", "Song 2", "Song 3"]),
+    ],
+)
+def test_previous_plays_the_song_before_then_the_one_that_was_playing(
+    loop: LoopMode, after_rewind: list[str], then_playing: list[str]
+) -> None:
+    queue = filled(4)
+    queue.loop = loop
+    queue.advance()
+    queue.advance(skipped=True)  # Song 1 plays, Song 0 was before it
+    queue.advance(skipped=True)  # Song 2 plays
+    assert queue.rewind() == entry(1)
+    assert queue.current is None and titles(queue) == after_rewind
+    played = []
+    for _ in range(len(then_playing)):
+        now = queue.advance(skipped=True)
+        assert now is not None
+        played.append(now.track.title)
+    assert played == then_playing
+
+
+def test_previous_with_nothing_played_before_changes_nothing() -> None:
+    queue = filled(2)
+    queue.advance()
+    assert queue.rewind() is None
+    assert queue.current == entry(0) and titles(queue) == ["Song 1"]
+
+
+def test_previous_steps_back_one_song_at_a_time_and_stop_forgets() -> None:
+    queue = filled(3)
+    for _ in range(3):
+        queue.advance(skipped=True)  # Song 2 plays
+    assert queue.rewind() == entry(1)
+    queue.advance(skipped=True)  # Song 1 again
+    assert queue.rewind() == entry(0)
+    queue.stop()
+    assert queue.rewind() is None

@@ -33,6 +33,8 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
         "queue": [],
         "now": [],
         "skip": [],
+        "previous": [],
+        "replay": [],
         "pause": [],
         "resume": [],
         "stop": [],
@@ -54,6 +56,9 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "max_saved_songs",
             "max_saved_playlists",
         ],
+        "like": [],
+        "favorites": ["play"],
+        "history": [],
         "playlist": ["create", "import", "add", "load", "show", "list", "rename", "delete", "export"],
     }
     subcommands = {

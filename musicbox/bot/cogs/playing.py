@@ -1,4 +1,5 @@
-"""Controlling what plays: /now and its buttons, /skip, /pause, /resume, /stop, /leave, /seek, /volume.
+"""Controlling what plays: /now and its buttons, /skip, /previous, /replay, /pause, /resume, /stop,
+/leave, /seek, /volume.
 All act on in-memory state, so each answers with its one and only response (/leave defers: it waits
 for Discord)."""
 
@@ -87,6 +88,29 @@ class PlayingCog(CheckedCog, name="Playing"):
             return
         session.skip()
         await interaction.response.send_message(text.skipped(current.track))
+
+    @app_commands.command(description="Go back to the song before this one (this one plays after it).")
+    async def previous(self, interaction: discord.Interaction) -> None:
+        session = await controlled(self.bot, interaction, Action.SKIP)
+        if session is None:
+            return
+        went_back = session.previous()
+        if went_back is None:
+            await interaction.response.send_message(text.NOTHING_BEFORE, ephemeral=True)
+            return
+        await interaction.response.send_message(text.went_back(went_back.track))
+
+    @app_commands.command(description="Start the current song again from the beginning.")
+    async def replay(self, interaction: discord.Interaction) -> None:
+        session = await controlled(self.bot, interaction, Action.SEEK)
+        if session is None:
+            return
+        current = session.queue.current
+        if current is None:
+            await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
+            return
+        session.seek(0.0)
+        await interaction.response.send_message(text.replayed(current.track))
 
     @app_commands.command(description="Pause playback.")
     async def pause(self, interaction: discord.Interaction) -> None:

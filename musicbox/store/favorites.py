@@ -1,0 +1,61 @@
+"""Each member's favourite songs (❤ on /now, /like), theirs in every server.
+Blocking SQLite access: call from a worker thread, never the event loop."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from musicbox.core.track import Track, TrackId
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS favorites (
+    user_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    title TEXT NOT NULL,
+    page_url TEXT NOT NULL,
+    duration_s REAL,
+    artist TEXT,
+    liked_at REAL NOT NULL,
+    PRIMARY KEY (user_id, source, key)
+)
+"""
+
+
+class FavoriteStore:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        connection.executescript(_SCHEMA)
+
+    def like(self, user_id: int, track: Track, liked_at: float) -> bool:
+        """False when the member liked it already."""
+        with self._lock:
+            cursor = self._connection.execute(
+                "INSERT OR IGNORE INTO favorites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    track.id.source,
+                    track.id.key,
+                    track.title,
+                    track.page_url,
+                    track.duration_s,
+                    track.artist,
+                    liked_at,
+                ),
+            )
+            return cursor.rowcount > 0
+
+    def liked(self, user_id: int) -> list[Track]:
+        """Oldest first: the order they were liked in."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT source, key, title, page_url, duration_s, artist FROM favorites"
+                " WHERE user_id = ? ORDER BY liked_at, rowid",
+                (user_id,),
+            ).fetchall()
+        return [
+            Track(TrackId(source, key), title, url, duration_s=length, artist=artist)
+            for source, key, title, url, length, artist in rows
+        ]
