@@ -47,6 +47,9 @@ def play_refusal(bot: MusicBot, interaction: discord.Interaction) -> str | None:
     channel = member_channel(interaction)
     if channel is None:
         return text.NOT_IN_VOICE
+    allowed = cached_settings(bot, guild.id).voice_channel_id
+    if allowed and channel.id != allowed:
+        return text.ONLY_IN_VOICE.format(channel=allowed)
     session = bot.sessions.get(guild.id)
     if session is not None:
         bot_channel = session.voice.channel
@@ -61,10 +64,10 @@ def play_refusal(bot: MusicBot, interaction: discord.Interaction) -> str | None:
     return None
 
 
-def control_refusal(
-    bot: MusicBot, interaction: discord.Interaction, action: Action
+def listening_session(
+    bot: MusicBot, interaction: discord.Interaction
 ) -> tuple[GuildSession | None, str | None]:
-    """The session a control command acts on, or the sentence that says why it may not."""
+    """The session the member listens to (they are in the bot's voice channel), or why there is none."""
     guild = interaction.guild
     if guild is None or not isinstance(interaction.user, discord.Member):
         return None, text.NOT_IN_GUILD
@@ -75,8 +78,19 @@ def control_refusal(
     channel = member_channel(interaction)
     if bot_channel is None or channel is None or channel.id != bot_channel.id:
         return None, text.NOT_WITH_BOT
-    settings = cached_settings(bot, guild.id)
-    if not may(action, standing(interaction.user, bot_channel), dj_role=settings.dj_role):
+    return session, None
+
+
+def control_refusal(
+    bot: MusicBot, interaction: discord.Interaction, action: Action
+) -> tuple[GuildSession | None, str | None]:
+    """The session a control command acts on, or the sentence that says why it may not."""
+    session, refusal = listening_session(bot, interaction)
+    if session is None:
+        return None, refusal
+    assert isinstance(interaction.user, discord.Member) and interaction.guild is not None
+    settings = cached_settings(bot, interaction.guild.id)
+    if not may(action, standing(interaction.user, session.voice.channel), dj_role=settings.dj_role):
         return None, text.not_allowed(settings.dj_role)
     return session, None
 

@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import random
 import sqlite3
 import threading
 import time
@@ -26,10 +27,11 @@ from musicbox.bot.cogs.playing import PlayingCog
 from musicbox.bot.cogs.queue import QueueCog
 from musicbox.bot.cogs.settings import SettingsCog
 from musicbox.bot.enqueueing import Enqueuer
-from musicbox.bot.options import OptionOutOfRange
+from musicbox.bot.options import MemberMistake
 from musicbox.bot.replies import RepliesInFlight, send_error
 from musicbox.bot.sources import QueryFailed, TrackSource
 from musicbox.bot.views import NowControl
+from musicbox.core.autoplay import Heard, choose_next
 from musicbox.core.config import Config
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
@@ -67,6 +69,8 @@ JOIN_ATTEMPTS = 3
 REPLY_GRACE_S = 2.0
 # At stop, discord.py's player threads get this long in all to end while the loop still runs.
 PLAYERS_END_S = 2.0
+# Autoplay draws on this many of a server's latest hearings: weeks of listening, read in milliseconds.
+AUTOPLAY_HISTORY = 500
 
 
 class MusicBot(commands.Bot):
@@ -182,6 +186,8 @@ class MusicBot(commands.Bot):
             rejoin=self._voice_connect,
             on_unplayable=self._track_unplayable,
             on_started=self._song_started,
+            next_when_empty=self._autoplay_pick,
+            stays=self._stays_always,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
         )
         try:
@@ -257,6 +263,30 @@ class MusicBot(commands.Bot):
         except sqlite3.Error:  # a full disk: the music goes on, this song is missing from /history
             log.warning("guild %s: cannot record %s in the history", guild_id, entry.track.id, exc_info=True)
 
+    async def _autoplay_pick(self, guild_id: int) -> QueuedTrack | None:
+        """The queue ran out: with autoplay on, a song from the server's history and favourites."""
+        settings = await asyncio.to_thread(self.settings.get, guild_id)
+        if not settings.autoplay:
+            return None
+        heard, liked = await asyncio.to_thread(self._autoplay_candidates, guild_id)
+        picked = choose_next(heard, liked, now=time.time(), draw=random.random())
+        if picked is None:
+            log.info("guild %s: autoplay has nothing it did not play lately", guild_id)
+            return None
+        return QueuedTrack(picked, requester_id=self.user.id if self.user else 0)
+
+    def _autoplay_candidates(self, guild_id: int) -> tuple[list[Heard], list[Heard]]:
+        played = self.history.recent(guild_id, AUTOPLAY_HISTORY)
+        heard = [Heard(p.track, p.played_at) for p in played]
+        # "Its members": whoever asked for a song here; the bot itself is not a member with taste.
+        members = {p.requester_id for p in played} - {self.user.id if self.user else 0}
+        liked = [Heard(track, at) for track, at in self.favorites.liked_by_any(members)]
+        return heard, liked
+
+    def _stays_always(self, guild_id: int) -> bool:
+        settings = self.settings.cached(guild_id)
+        return settings is not None and settings.always_in_channel_id != 0
+
     async def _say(self, channel: discord.abc.Messageable, message: str) -> None:
         try:
             await channel.send(message)
@@ -313,6 +343,8 @@ class MusicBot(commands.Bot):
         if self._resumed_saved:
             return  # READY again after a lost session: the sessions that exist carry on
         self._resumed_saved = True
+        # Every stored setting in memory: commands check their channel from the cache, before any await.
+        await asyncio.to_thread(self.settings.load_all)
         saved = await asyncio.to_thread(self.queues.resumable)
         for guild_id, playback in saved.items():
             channel = self.get_channel(playback.voice_channel_id)
@@ -324,6 +356,24 @@ class MusicBot(commands.Bot):
                 await self.join(channel)
             except Exception:
                 log.warning("guild %s: could not resume playback after the restart", guild_id, exc_info=True)
+        await self._rejoin_always_in()
+
+    async def _rejoin_always_in(self) -> None:
+        """24/7 servers: back in their channel after any restart (a SIGKILL too: the setting is stored
+        when it is made), listeners or not, and autoplay goes on if it is on."""
+        for guild_id, channel_id in (await asyncio.to_thread(self.settings.always_in)).items():
+            channel = self.get_channel(channel_id)
+            if not isinstance(channel, discord.VoiceChannel) or channel.guild.id != guild_id:
+                log.warning("guild %s: its 24/7 voice channel is gone; not rejoining", guild_id)
+                continue
+            await asyncio.to_thread(self.settings.get, guild_id)  # cached: the idle watch asks it
+            try:
+                session = await self.join(channel)
+            except Exception:
+                log.warning("guild %s: could not rejoin its 24/7 channel", guild_id, exc_info=True)
+                continue
+            if session.queue.current is None and not len(session.queue):
+                session.autoplay_now()  # autoplay, if on, picks the first song
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
@@ -419,7 +469,7 @@ class MusicTree(app_commands.CommandTree[MusicBot]):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         name = interaction.command.name if interaction.command else "?"
-        if isinstance(error, OptionOutOfRange):  # the member's input, not a failure of the bot
+        if isinstance(error, MemberMistake):  # the member's doing, not a failure of the bot
             _observe(self.client.metrics, interaction, name)
             await send_error(interaction, str(error))
             return

@@ -4,16 +4,29 @@ within them; a crafted interaction is held to nothing, so the bot checks them ag
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from musicbox.bot import text
+from musicbox.bot.access import cached_settings
+
+if TYPE_CHECKING:
+    from musicbox.bot.client import MusicBot
 
 
-class OptionOutOfRange(app_commands.CheckFailure):
+class MemberMistake(app_commands.CheckFailure):
+    """A command used where or as it cannot be; the message says what to do (privately)."""
+
+
+class OptionOutOfRange(MemberMistake):
     """An option value outside what the command declares; the message says what it accepts."""
+
+
+class WrongChannel(MemberMistake):
+    """A music command in a text channel other than the one /settings chose."""
 
 
 def option_refusal(parameters: Sequence[app_commands.Parameter], given: app_commands.Namespace) -> str | None:
@@ -38,10 +51,18 @@ def _within(value: float, low: float | None, high: float | None) -> bool:
 
 
 class CheckedCog(commands.Cog):
-    """The base of every cog of slash commands: each command's options are checked before it runs."""
+    """The base of every cog of slash commands: each command's channel and options are checked before
+    it runs."""
+
+    bot: MusicBot
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         command = interaction.command
+        settings = cached_settings(self.bot, interaction.guild_id) if interaction.guild_id else None
+        chosen = settings.text_channel_id if settings else 0
+        # /settings works anywhere: a manager must be able to lift a restriction from any channel.
+        if chosen and interaction.channel_id != chosen and (command is None or command.name != "settings"):
+            raise WrongChannel(text.ONLY_IN_TEXT.format(channel=chosen))
         if isinstance(command, app_commands.Command):
             refusal = option_refusal(command.parameters, interaction.namespace)
             if refusal is not None:

@@ -201,8 +201,18 @@ def settings(
     max_track_s: float,
     max_saved_songs: int,
     max_saved_playlists: int,
+    autoplay: bool,
+    skip_share: int,
+    always_in: int,
+    text_channel: int,
+    voice_channel: int,
 ) -> str:
     return template.format(
+        autoplay="on" if autoplay else "off",
+        skip_share=skip_share,
+        always_in=f"in <#{always_in}>" if always_in else "off",
+        text_channel=f"<#{text_channel}>" if text_channel else "any channel",
+        voice_channel=f"<#{voice_channel}>" if voice_channel else "any voice channel",
         max_saved_songs=max_saved_songs,
         max_saved_playlists=max_saved_playlists,
         dj_role=shown(dj_role, NAME_MAX) if dj_role else "none (everyone)",
@@ -253,8 +263,13 @@ VOLUME_SET = "Volume set to {volume}%."
 SETTINGS_SHOWN = (
     "DJ role: {dj_role} · default volume {volume}% · queue limit {max_queue} · "
     "playlist limit {max_playlist} · max track length {max_track} · "
-    "saved playlists {max_saved_playlists} a member, {max_saved_songs} songs each"
+    "saved playlists {max_saved_playlists} a member, {max_saved_songs} songs each · "
+    "autoplay {autoplay} · vote skip at {skip_share}% of listeners · 24/7 {always_in} · "
+    "commands in {text_channel} · plays in {voice_channel}"
 )
+STAY_NEEDS_VOICE = "Join the voice channel I should stay in, then set stay_in_voice again."
+ONLY_IN_TEXT = "Music commands are taken in <#{channel}> on this server; use them there."
+ONLY_IN_VOICE = "I play only in <#{channel}> on this server; join it and try again."
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
 
@@ -410,3 +425,14 @@ def went_back(track: Track) -> str:
 
 def replayed(track: Track) -> str:
     return f"Playing {track_line(track)} again from the start."
+
+
+# ---- vote skip ----
+def vote_counted(counted: int, needed: int) -> str:
+    more = needed - counted
+    votes = "vote" if more == 1 else "votes"
+    return f"Vote to skip counted: {counted} of {needed} needed; {more} more {votes} to skip."
+
+
+def vote_skipped(track: Track, counted: int, listeners: int) -> str:
+    return f"Skipped {track_line(track)}: {counted} of {listeners} listeners voted."

@@ -73,6 +73,13 @@ def log_unplayable(session: GuildSession, entry: QueuedTrack, error: Exception) 
 
 
 Saver = Callable[[int, list[QueuedTrack], SavedPlayback | None], Awaitable[None]]
+# Autoplay stops after this many picks in a row that could not be played, until a member queues
+# something: a history of dead links must not keep the box resolving them forever.
+AUTOPLAY_MISSES = 3
+# Asked for a song when the queue runs out (autoplay); None: nothing to play.
+NextWhenEmpty = Callable[[int], Coroutine[None, None, QueuedTrack | None]]
+# Asked whether the session stays whatever happens (24/7): no leaving when idle or alone.
+Stays = Callable[[int], bool]
 # Told each time a song starts from its beginning (not a seek or a resume): the guild's history.
 Started = Callable[[int, QueuedTrack], Coroutine[None, None, None]]
 # Connects to a voice channel afresh, for when discord.py gave a connection up (its reconnect after a
@@ -131,6 +138,8 @@ class GuildSession:
         rejoin: Rejoin | None = None,
         on_unplayable: Unplayable = log_unplayable,
         on_started: Started | None = None,
+        next_when_empty: NextWhenEmpty | None = None,
+        stays: Stays | None = None,
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
     ) -> None:
@@ -156,6 +165,14 @@ class GuildSession:
         self._rejoin = rejoin
         self._on_unplayable = on_unplayable
         self._on_started = on_started
+        self._next_when_empty = next_when_empty
+        self._stays = stays
+        self._stopped = False  # /stop: no autoplay until something is queued again
+        # The queue ran out after a song (or a 24/7 rejoin asked for music): autoplay may pick. Not
+        # at a session's start, where the /play that made it is about to queue its own song.
+        self._ran_out = False
+        self._autoplay_misses = 0  # autoplay picks in a row that never started (gone, refused)
+        self._skip_votes: tuple[QueuedTrack | None, set[int]] = (None, set())
         # Where this guild's /play was last used: the bot says there what members did not ask about.
         self.text_channel_id: int | None = None
         self._voice_lost = False  # a song was cut off by a dropped connection; connecting afresh
@@ -239,6 +256,8 @@ class GuildSession:
 
     def enqueued(self) -> None:
         """New tracks arrived: wake the player if it waits, refresh prefetch."""
+        self._stopped = False
+        self._autoplay_misses = 0
         self._last_active = time.monotonic()
         self._wakeup.set()
         self._prefetch_soon()
@@ -255,7 +274,22 @@ class GuildSession:
             self.enqueued()  # wakes the player if nothing was playing
         return previous
 
+    def autoplay_now(self) -> None:
+        """Let autoplay pick with nothing played yet (a 24/7 channel rejoined after a restart)."""
+        self._ran_out = True
+        self._wakeup.set()
+
+    def vote_to_skip(self, member_id: int) -> frozenset[int]:
+        """Everyone who voted to skip the current song, this member now included."""
+        voted_on, voters = self._skip_votes
+        if voted_on is not self.queue.current:  # a new song: earlier votes were about another
+            voters = set()
+            self._skip_votes = (self.queue.current, voters)
+        voters.add(member_id)
+        return frozenset(voters)
+
     def stop(self) -> None:
+        self._stopped = True
         self.queue.stop()
         self._skip_requested = True
         self._end_current()
@@ -294,17 +328,37 @@ class GuildSession:
             entry = self._next_entry()
             if entry is None:
                 self._wakeup.clear()
+                if await self._autoplayed():
+                    continue
                 await self._wakeup.wait()
                 continue
             start_s = self._restart_at or 0.0
             self._restart_at = None
             await self._play(entry, start_s)
 
+    async def _autoplayed(self) -> bool:
+        """Queue autoplay's pick when the queue ran out; False when there is none (or it is off)."""
+        if not self._ran_out or self._next_when_empty is None or self._stopped:
+            return False
+        if self._autoplay_misses >= AUTOPLAY_MISSES:
+            return False
+        self._ran_out = False
+        self._autoplay_misses += 1
+        picked = await self._next_when_empty(self.guild_id)
+        if picked is None or self.queue.current is not None or len(self.queue):
+            return False
+        self.queue.add(picked)
+        self._prefetch_soon()
+        return True
+
     def _next_entry(self) -> QueuedTrack | None:
         if self._restart_at is not None and self.queue.current is not None:
             return self.queue.current
         skipped, self._skip_requested = self._skip_requested, False
+        had_one = self.queue.current is not None
         entry = self.queue.advance(skipped=skipped)
+        if had_one and entry is None:
+            self._ran_out = True
         self._prefetch_soon()
         return entry
 
@@ -394,6 +448,7 @@ class GuildSession:
             log.warning("guild %s: voice not ready for %s: %s", self.guild_id, entry.track.id, refused)
             return False
         self._playing_source = source
+        self._autoplay_misses = 0
         if start_s == 0.0 and self._on_started is not None:
             self._spawn(self._on_started(self.guild_id, entry), "started")
         return True
@@ -444,6 +499,8 @@ class GuildSession:
             # A song under way counts while it is still being prepared or waits for voice: a seek
             # far into a long song, or a slow host, is something a member asked for, not idleness.
             if self.queue.current is not None and self._listeners() > 0:
+                self._last_active = time.monotonic()
+            if self._stays is not None and self._stays(self.guild_id):
                 self._last_active = time.monotonic()
             if time.monotonic() - self._last_active >= self._idle_timeout_s:
                 log.info("guild %s: leaving after %.0f s idle or alone", self.guild_id, self._idle_timeout_s)

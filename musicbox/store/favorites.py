@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Collection
 
 from musicbox.core.track import Track, TrackId
 
@@ -58,4 +59,20 @@ class FavoriteStore:
         return [
             Track(TrackId(source, key), title, url, duration_s=length, artist=artist)
             for source, key, title, url, length, artist in rows
+        ]
+
+    def liked_by_any(self, user_ids: Collection[int]) -> list[tuple[Track, float]]:
+        """Every favourite of these members, with when it was liked (what autoplay draws on)."""
+        if not user_ids:
+            return []
+        marks = ", ".join("?" * len(user_ids))
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT source, key, title, page_url, duration_s, artist, liked_at FROM favorites"
+                f" WHERE user_id IN ({marks})",
+                tuple(user_ids),
+            ).fetchall()
+        return [
+            (Track(TrackId(source, key), title, url, duration_s=length, artist=artist), liked_at)
+            for source, key, title, url, length, artist, liked_at in rows
         ]

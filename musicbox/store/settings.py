@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.limits import QueueLimits
@@ -17,19 +18,23 @@ CREATE TABLE IF NOT EXISTS guild_settings (
     default_volume INTEGER NOT NULL,
     max_queue INTEGER NOT NULL,
     max_playlist INTEGER NOT NULL,
-    max_track_s INTEGER NOT NULL,
-    max_saved_songs INTEGER NOT NULL DEFAULT 1000,
-    max_saved_playlists INTEGER NOT NULL DEFAULT 25
+    max_track_s INTEGER NOT NULL
 )
 """
-# Columns added after the table first shipped: a database from an older musicbox gets them, with
-# their defaults, the first time a newer one opens it.
-_ADDED_COLUMNS = {
-    "max_saved_songs": "INTEGER NOT NULL DEFAULT 1000",
-    "max_saved_playlists": "INTEGER NOT NULL DEFAULT 25",
-}
 SAVED_SONGS_DEFAULT = 1000  # a long playlist, as /play accepts at most
 SAVED_PLAYLISTS_DEFAULT = 25
+SKIP_SHARE_DEFAULT = 50  # percent of the listeners present who must vote to skip
+# Columns added after the table first shipped: a database from an older musicbox gets them, with
+# their defaults, the first time a newer one opens it. Booleans are 0/1; a channel id 0 is "none".
+_ADDED_COLUMNS = {
+    "max_saved_songs": f"INTEGER NOT NULL DEFAULT {SAVED_SONGS_DEFAULT}",
+    "max_saved_playlists": f"INTEGER NOT NULL DEFAULT {SAVED_PLAYLISTS_DEFAULT}",
+    "autoplay": "INTEGER NOT NULL DEFAULT 0",
+    "skip_share": f"INTEGER NOT NULL DEFAULT {SKIP_SHARE_DEFAULT}",
+    "always_in_channel_id": "INTEGER NOT NULL DEFAULT 0",
+    "text_channel_id": "INTEGER NOT NULL DEFAULT 0",
+    "voice_channel_id": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,11 @@ class GuildSettings:
     max_track_s: int
     max_saved_songs: int = SAVED_SONGS_DEFAULT  # songs in one saved playlist
     max_saved_playlists: int = SAVED_PLAYLISTS_DEFAULT  # saved playlists a member (or the server) keeps
+    autoplay: bool = False  # when the queue runs out, play from the server's history and favourites
+    skip_share: int = SKIP_SHARE_DEFAULT  # percent of present listeners whose votes skip a song
+    always_in_channel_id: int = 0  # 24/7: the voice channel the bot never leaves (0: off)
+    text_channel_id: int = 0  # the only text channel commands are taken in (0: any)
+    voice_channel_id: int = 0  # the only voice channel the bot plays in (0: any)
 
     @classmethod
     def defaults(cls, playback: PlaybackConfig) -> GuildSettings:
@@ -62,29 +72,12 @@ class GuildSettings:
             max_queue=self.max_queue, max_playlist=self.max_playlist, max_track_s=self.max_track_s
         )
 
-    def changed(
-        self,
-        *,
-        dj_role: str | None = None,
-        default_volume: int | None = None,
-        max_queue: int | None = None,
-        max_playlist: int | None = None,
-        max_track_s: int | None = None,
-        max_saved_songs: int | None = None,
-        max_saved_playlists: int | None = None,
-    ) -> GuildSettings:
-        return replace(
-            self,
-            dj_role=self.dj_role if dj_role is None else dj_role,
-            default_volume=self.default_volume if default_volume is None else default_volume,
-            max_queue=self.max_queue if max_queue is None else max_queue,
-            max_playlist=self.max_playlist if max_playlist is None else max_playlist,
-            max_track_s=self.max_track_s if max_track_s is None else max_track_s,
-            max_saved_songs=self.max_saved_songs if max_saved_songs is None else max_saved_songs,
-            max_saved_playlists=(
-                self.max_saved_playlists if max_saved_playlists is None else max_saved_playlists
-            ),
-        )
+    def changed(self, **given: Any) -> GuildSettings:
+        """A copy with the settings given (None: left as it is)."""
+        return replace(self, **{name: value for name, value in given.items() if value is not None})
+
+
+_COLUMNS = [f.name for f in fields(GuildSettings)]
 
 
 class SettingsStore:
@@ -107,36 +100,46 @@ class SettingsStore:
             if guild_id in self._known:
                 return self._known[guild_id]
             row = self._connection.execute(
-                "SELECT dj_role, default_volume, max_queue, max_playlist, max_track_s, max_saved_songs,"
-                " max_saved_playlists FROM guild_settings WHERE guild_id = ?",
-                (guild_id,),
+                f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
             ).fetchone()
-            settings = self._defaults if row is None else GuildSettings(*row)
+            settings = self._defaults if row is None else _from_row(row)
             self._known[guild_id] = settings
             return settings
+
+    def load_all(self) -> None:
+        """Every server's stored settings into memory (at start: a few hundred bytes a server)."""
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT guild_id, {', '.join(_COLUMNS)} FROM guild_settings"
+            ).fetchall()
+            for guild_id, *values in rows:
+                self._known[int(guild_id)] = _from_row(tuple(values))
 
     def cached(self, guild_id: int) -> GuildSettings | None:
         return self._known.get(guild_id)
 
+    def always_in(self) -> dict[int, int]:
+        """24/7 guilds: guild id -> the voice channel the bot stays in."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT guild_id, always_in_channel_id FROM guild_settings WHERE always_in_channel_id != 0"
+            ).fetchall()
+        return {int(guild): int(channel) for guild, channel in rows}
+
     def put(self, guild_id: int, settings: GuildSettings) -> None:
+        values = [getattr(settings, name) for name in _COLUMNS]
+        updates = ", ".join(f"{name}=excluded.{name}" for name in _COLUMNS)
         with self._lock:
             self._connection.execute(
-                "INSERT INTO guild_settings (guild_id, dj_role, default_volume, max_queue, max_playlist,"
-                " max_track_s, max_saved_songs, max_saved_playlists) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(guild_id) DO UPDATE SET"
-                " dj_role=excluded.dj_role, default_volume=excluded.default_volume,"
-                " max_queue=excluded.max_queue, max_playlist=excluded.max_playlist,"
-                " max_track_s=excluded.max_track_s, max_saved_songs=excluded.max_saved_songs,"
-                " max_saved_playlists=excluded.max_saved_playlists",
-                (
-                    guild_id,
-                    settings.dj_role,
-                    settings.default_volume,
-                    settings.max_queue,
-                    settings.max_playlist,
-                    settings.max_track_s,
-                    settings.max_saved_songs,
-                    settings.max_saved_playlists,
-                ),
+                f"INSERT INTO guild_settings (guild_id, {', '.join(_COLUMNS)})"
+                f" VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
+                f" ON CONFLICT(guild_id) DO UPDATE SET {updates}",
+                (guild_id, *values),
             )
             self._known[guild_id] = settings
+
+
+def _from_row(row: tuple[Any, ...]) -> GuildSettings:
+    given = dict(zip(_COLUMNS, row, strict=True))
+    given["autoplay"] = bool(given["autoplay"])
+    return GuildSettings(**given)

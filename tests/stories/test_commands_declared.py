@@ -55,6 +55,12 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "max_track_minutes",
             "max_saved_songs",
             "max_saved_playlists",
+            "autoplay",
+            "skip_share",
+            "stay_in_voice",
+            "only_text_channel",
+            "only_voice_channel",
+            "any_channel",
         ],
         "like": [],
         "favorites": ["play"],
@@ -107,6 +113,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
                 ("settings", "max_track_minutes"),
                 ("settings", "max_saved_songs"),
                 ("settings", "max_saved_playlists"),
+                ("settings", "skip_share"),
             ]
             for declared in [declared_option(world.sim, home.guild.id, command, option)]
         }
@@ -121,6 +128,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("settings", "max_track_minutes"): (1, 600),
             ("settings", "max_saved_songs"): (1, 1000),
             ("settings", "max_saved_playlists"): (1, 100),
+            ("settings", "skip_share"): (1, 100),
         }
         seek = declared_option(world.sim, home.guild.id, "seek", "position")
         assert (seek["min_length"], seek["max_length"]) == (1, 8)

@@ -46,14 +46,25 @@ async def test_skip_moves_on_to_the_next_song(world: Any) -> None:
         await home.voice.heard().wait_for_rungs([10, 11], timeout=20)
 
 
-async def test_a_non_dj_may_not_skip_while_others_listen(world: Any) -> None:
+async def test_a_non_dj_votes_to_skip_and_only_present_listeners_count(world: Any) -> None:
     home = stage(world.sim)
-    async with world.bot(dj_role="DJ"):
-        await home.alice.join_voice(home.voice)
-        await home.bob.join_voice(home.voice)
-        await play(world, home.alice, home.text, 12, seconds=8)
-        said, ephemeral = await reply_text(await home.bob.run_command("skip", home.text))
-        assert said == text.NOT_ALLOWED.format(role="DJ") and ephemeral
+    dave = home.guild.create_member("dave")
+    async with world.bot(dj_role="DJ") as bot:
+        for member in (home.alice, home.bob, dave):
+            await member.join_voice(home.voice)
+        await play(world, home.alice, home.text, 12, seconds=30)
+        await play(world, home.alice, home.text, 13, seconds=4)
+        await home.voice.heard().wait_for_rungs([12], timeout=20)
+        for _ in range(2):  # the same member twice is one vote
+            said, ephemeral = await reply_text(await home.bob.run_command("skip", home.text))
+            assert said == text.vote_counted(1, 2) and not ephemeral  # half of three, rounded up
+        session = bot.sessions.get(home.guild.id)
+        assert session is not None and session.queue.current is not None
+        assert "/media/12/" in session.queue.current.track.page_url  # not skipped yet
+        await home.bob.leave_voice()  # his vote leaves with him: two listeners, one vote needed
+        said, _ = await reply_text(await dave.run_command("skip", home.text))
+        assert said.startswith("Skipped") and said.endswith("1 of 2 listeners voted.")
+        await home.voice.heard().wait_for_rungs([12, 13], timeout=20)
 
 
 async def test_a_member_alone_with_the_bot_may_skip_without_the_dj_role(world: Any) -> None:

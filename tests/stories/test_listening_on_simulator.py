@@ -9,8 +9,11 @@ import time
 from typing import Any
 
 from musicbox.bot import text
+from musicbox.core.autoplay import WINDOW
+from musicbox.sim.discord.world import MANAGE_GUILD
 from musicbox.sim.media import entry
 from musicbox.sim.signature import LADDER_SIZE
+from musicbox.store.history import Played
 from tests.world.fixture import World
 from tests.world.stage import reply_text, stage
 
@@ -87,3 +90,47 @@ async def test_favourites_history_previous_and_replay(world: World) -> None:
         await heard_after(home.voice, 52, after=asked)
         reply, private = await said(home.alice, home.text, "previous")
         assert private and reply == text.NOTHING_BEFORE
+
+
+async def test_autoplay_goes_on_from_the_servers_history_and_never_repeats_its_window(world: World) -> None:
+    home = stage(world.sim)
+    carol = home.guild.create_member(
+        "carol", roles=[home.guild.create_role("Mods", permissions=MANAGE_GUILD)]
+    )
+    async with world.bot() as bot:
+        # What this server heard yesterday, as /history keeps it.
+        yesterday = time.time() - 24 * 3600
+        heard_before = await bot.sources.resolve(
+            world.media.playlist_url(6, kind="xspf", first_index=40, seconds=1)
+        )
+        for n, track in enumerate(heard_before):
+            bot.history.record(home.guild.id, Played(track, home.alice.id, yesterday + n * 60))
+        reply, _ = await said(carol, home.text, "settings", autoplay=True)
+        assert "autoplay on" in reply
+
+        await home.alice.join_voice(home.voice)
+        asked = time.monotonic()
+        song = world.media.track_url(46, seconds=1)
+        await (await home.alice.run_command("play", home.text, query=song)).reply(timeout=20)
+        await heard_after(home.voice, 46, after=asked)
+        deadline = time.monotonic() + 30
+        while len(after_46 := rungs_after(home.voice.heard().heard_rungs(), 46)) < 3:
+            assert time.monotonic() < deadline, f"autoplay played {after_46}"
+            await asyncio.sleep(0.1)
+        # In the order heard: yesterday's six, the /play, three autoplayed; the window before each
+        # autoplayed song is the WINDOW songs heard just before it.
+        sequence = [40, 41, 42, 43, 44, 45, 46, *after_46[:3]]
+        for position in range(7, 10):
+            window = sequence[position - WINDOW : position]
+            assert sequence[position] in range(40, 46) and sequence[position] not in window, sequence
+
+        await said(home.alice, home.text, "stop")  # /stop means stop: autoplay waits for the next /play
+        stopped_at = len(home.voice.heard().heard_rungs())
+        await asyncio.sleep(2.5)
+        assert len(home.voice.heard().heard_rungs()) <= stopped_at + 1
+
+
+def rungs_after(rungs: list[int], index: int) -> list[int]:
+    """The songs heard after the last hearing of song `index`."""
+    last = len(rungs) - 1 - rungs[::-1].index(index % LADDER_SIZE)
+    return rungs[last + 1 :]
