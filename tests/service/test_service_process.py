@@ -20,9 +20,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from musicbox.core.track import Track, TrackId
 from musicbox.sim.discord import DiscordSim
+from musicbox.sim.discord.world import MANAGE_GUILD
 from musicbox.sim.media import MediaWorld
 from musicbox.store.config_file import write_config
+from musicbox.store.database import connect
+from musicbox.store.history import HistoryStore, Played
 from tests.world.stage import Stage, stage
 
 SONG = 31
@@ -242,3 +246,38 @@ async def test_a_host_that_keeps_failing_is_refused_at_once_and_status_shows_its
     # Each line about it names the guild and the command it came from.
     retried = [line for line in box.log.read_text().splitlines() if "trying again" in line]
     assert retried and all(f"guild={scene.guild.id} command=play:" in line for line in retried), retried
+
+
+async def test_a_24_7_server_gets_the_bot_back_after_a_sigkill_and_autoplay_goes_on(
+    box: Box, discord_sim: DiscordSim, media_world: MediaWorld
+) -> None:
+    scene = stage(discord_sim)
+    carol = scene.guild.create_member(
+        "carol", roles=[scene.guild.create_role("Mods", permissions=MANAGE_GUILD)]
+    )
+    await scene.alice.join_voice(scene.voice)
+    async with service(box) as process:
+        await play(scene, media_world.track_url(35, seconds=1))
+        asked = await carol.run_command("settings", scene.text, stay_in_voice=True, autoplay=True)
+        assert "24/7 in" in (await asked.reply(timeout=20)).text()
+        process.kill()
+        await process.wait()
+    await scene.alice.leave_voice()  # nobody listens when the bot comes back
+    # What the server heard last week, as its history keeps it: autoplay's material.
+    database = connect(Path(box.environment["STATE_DIRECTORY"]) / "musicbox.sqlite3")
+    history = HistoryStore(database)
+    for index in range(50, 56):
+        url = media_world.track_url(index, seconds=20)
+        history.record(
+            scene.guild.id, Played(Track(TrackId("http", url), f"Song {index}", url), scene.alice.id, 1e9)
+        )
+    database.close()
+    async with service(box):
+        await scene.alice.join_voice(scene.voice)
+        heard = scene.voice.heard()
+        for _ in range(200):  # bounded: until an autoplayed song is heard
+            if any(rung in range(50, 56) for rung in heard.heard_rungs()):
+                break
+            await asyncio.sleep(0.1)
+        # A voice connection of the new process (the old one died with it), playing without a /play.
+        assert any(rung in range(50, 56) for rung in heard.heard_rungs())

@@ -251,13 +251,35 @@ class Member:
     async def _slash(
         self, declared: dict[str, Any], name: str, channel: SimTextChannel, options: dict[str, object]
     ) -> Interaction:
-        data = {
-            "id": declared["id"],
-            "name": declared["name"],
-            "type": 1,
-            "options": _command_options(declared, name.split()[1:], options),
-        }
+        typed = _command_options(declared, name.split()[1:], options)
+        data = {"id": declared["id"], "name": declared["name"], "type": 1, "options": typed}
+        resolved = self._resolved(typed)
+        if resolved:
+            data["resolved"] = resolved
         return await self._interact(SLASH, channel, {"data": data})
+
+    def _resolved(self, typed: list[dict[str, Any]]) -> dict[str, Any]:
+        """Discord sends the channels and roles an interaction's options name, as the member sees them
+        (a channel with the member's permissions in it), under `resolved`."""
+        leaf = typed
+        while leaf and leaf[0]["type"] in (SUBCOMMAND, GROUP):
+            leaf = leaf[0]["options"]
+        resolved: dict[str, dict[str, Any]] = {}
+        record = self.guild.record
+        for option in leaf:
+            snowflake = int(option["value"]) if option["type"] in (CHANNEL, ROLE) else 0
+            if option["type"] == CHANNEL and snowflake in record.channels:
+                found = record.channels[snowflake]
+                shown = {
+                    "id": str(found.id),
+                    "name": found.name,
+                    "type": found.kind,
+                    "permissions": str(record.permissions_in(found.id, self.id)),
+                }
+                resolved.setdefault("channels", {})[str(found.id)] = shown
+            elif option["type"] == ROLE and snowflake in record.roles:
+                resolved.setdefault("roles", {})[str(snowflake)] = record.roles[snowflake].payload()
+        return resolved
 
     async def autocomplete(
         self, name: str, option: str, value: str, channel: SimTextChannel, **other_options: object
