@@ -187,7 +187,7 @@ class MusicBot(commands.Bot):
             on_unplayable=self._track_unplayable,
             on_started=self._song_started,
             next_when_empty=self._autoplay_pick,
-            stays=self._stays_always,
+            stays=self.stays_always,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
         )
         try:
@@ -283,7 +283,8 @@ class MusicBot(commands.Bot):
         liked = [Heard(track, at) for track, at in self.favorites.liked_by_any(members)]
         return heard, liked
 
-    def _stays_always(self, guild_id: int) -> bool:
+    def stays_always(self, guild_id: int) -> bool:
+        """24/7: the guild's session never leaves of its own accord."""
         settings = self.settings.cached(guild_id)
         return settings is not None and settings.always_in_channel_id != 0
 

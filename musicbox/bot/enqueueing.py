@@ -1,5 +1,6 @@
 """Putting songs into a guild's queue for a member: joining their channel, admitting what fits, and
-telling them what happened. Shared by every command that adds music (/play, /search's pick)."""
+telling them what happened. Shared by every command that adds music (/play, /search's pick,
+/playlist load, /favorites play)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ class Enqueuer:
         """Leave again after a command that queued nothing, unless another of the guild is under way."""
         session = self._bot.sessions.get(guild_id)
         idle = session is not None and session.queue.current is None and len(session.queue) == 0
+        if self._bot.stays_always(guild_id):  # 24/7: a failed /play is no reason to leave
+            return
         if session is not None and idle and self._in_flight[guild_id] <= 1:
             await session.aclose()
 

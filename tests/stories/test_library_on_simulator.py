@@ -69,6 +69,13 @@ async def test_a_member_saves_imports_exports_and_loads_playlists_across_a_resta
         assert len(titles(shown)) == 4 and shown.startswith("“Road trip”, 4 songs")
         listed, _ = await said(home.alice, home.text, "playlist list")
         assert listed == text.playlists_listed([("Road trip", 4)], [])
+        # A name is whatever a member typed: shown as typed, pinging nobody.
+        hostile = "@everyone **loud** <@1>"
+        created = await (await home.alice.run_command("playlist create", home.text, playlist=hostile)).reply()
+        assert created.text() == text.playlist_created(hostile, 0) and created.pinged() == set()
+        assert "\\*\\*loud\\*\\*" in created.text()
+        reply, _ = await said(home.alice, home.text, "playlist delete", playlist=hostile)
+        assert reply == text.playlist_deleted(hostile)
         # Bob's own playlists are his: he has none called that.
         reply, private = await said(home.bob, home.text, "playlist show", playlist="Road trip")
         assert private and reply == text.playlist_unknown("Road trip", server=False)

@@ -184,5 +184,11 @@ async def test_in_24_7_mode_the_bot_stays_alone_and_idle_and_comes_back_after_a_
         while bot_id not in home.voice.member_ids:  # back, though nobody listens
             assert time.monotonic() < deadline, "the bot did not come back to its 24/7 channel"
             await asyncio.sleep(0.1)
+        await home.alice.join_voice(home.voice)
+        dead = world.media.track_url(49, fault="not_found")
+        reply, private = await said(home.alice, home.text, "play", query=dead)
+        assert private and reply.startswith("I couldn't play")
+        await asyncio.sleep(0.5)
+        assert bot_id in home.voice.member_ids  # a failed /play is no reason to leave a 24/7 channel
         reply, _ = await said(carol, home.text, "settings", stay_in_voice=False)
         assert "24/7 off" in reply
