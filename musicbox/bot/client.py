@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -25,7 +26,14 @@ from musicbox.bot.views import NowControl
 from musicbox.core.config import Config
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
-from musicbox.playback.session import AudioProvider, GuildSession, NoAudio, SessionCapReached, Sessions
+from musicbox.playback.session import (
+    AudioProvider,
+    GuildSession,
+    JoinCancelled,
+    NoAudio,
+    SessionCapReached,
+    Sessions,
+)
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
 from musicbox.store.queues import QueueStore, SavedPlayback
@@ -42,6 +50,12 @@ RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (t
 # queue is kept this long, in memory only, and waits for the next /play there if the bot is back in
 # time. Longer would keep a server's data after its owner sent the bot away; a restart forgets it.
 REMOVED_QUEUE_KEEP_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJoin:
+    channel: discord.VoiceChannel | discord.StageChannel
+    task: asyncio.Task[GuildSession]
 
 # A connection takes a second or two; this bounds a join, and discord.py's reconnect after a dropped
 # voice connection, before the session gives up on it and connects afresh.
@@ -91,7 +105,7 @@ class MusicBot(commands.Bot):
         self.sessions = sessions
         self.metrics = metrics
         metrics.watch(self)
-        self._joining: dict[int, asyncio.Task[GuildSession]] = {}
+        self._joining: dict[int, PendingJoin] = {}
         self.replies = RepliesInFlight()
         self._music = MusicCog(self)
         self._resumed_saved = False
@@ -126,10 +140,32 @@ class MusicBot(commands.Bot):
             return existing
         pending = self._joining.get(channel.guild.id)
         if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
+            task = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
+            pending = PendingJoin(channel, task)
             self._joining[channel.guild.id] = pending
-            pending.add_done_callback(lambda _: self._joining.pop(channel.guild.id, None))
-        return await asyncio.shield(pending)
+            task.add_done_callback(lambda _: self._forget_join(pending))
+        try:
+            return await asyncio.shield(pending.task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if pending.task.cancelled() and (current is None or not current.cancelling()):
+                raise JoinCancelled from None  # the join was called off, not this waiter
+            raise
+
+    def joining(self, guild_id: int) -> discord.VoiceChannel | discord.StageChannel | None:
+        """The channel a /play is waiting to join (its turn in the gateway budget), if any."""
+        pending = self._joining.get(guild_id)
+        return None if pending is None else pending.channel
+
+    def cancel_join(self, guild_id: int) -> None:
+        """Call off the guild's pending join: every /play waiting on it raises JoinCancelled."""
+        pending = self._joining.pop(guild_id, None)
+        if pending is not None:
+            pending.task.cancel()
+
+    def _forget_join(self, pending: PendingJoin) -> None:
+        if self._joining.get(pending.channel.guild.id) is pending:
+            del self._joining[pending.channel.guild.id]
 
     async def _connect(
         self, channel: discord.VoiceChannel | discord.StageChannel, on_wait: JoinWait | None
@@ -191,10 +227,14 @@ class MusicBot(commands.Bot):
         if at <= now:
             return
         log.info("voice join paced: %.1f s until the gateway budget has room", at - now)
-        if on_wait is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await on_wait(at - now)
-        await asyncio.sleep(at - time.monotonic())
+        try:
+            if on_wait is not None:
+                with contextlib.suppress(discord.HTTPException):
+                    await on_wait(at - now)
+            await asyncio.sleep(at - time.monotonic())
+        except asyncio.CancelledError:
+            self._gateway_sends.remove(at)  # called off: never sent, so it leaves room for others
+            raise
 
     def _gateway_sent(self) -> None:
         """A voice leave went out (or is about to): it counts against the gateway budget."""
@@ -293,9 +333,7 @@ class MusicBot(commands.Bot):
         """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
         connection but says nothing more, so release the session, its tasks and its audio now rather
         than when voice times out."""
-        pending = self._joining.pop(guild.id, None)
-        if pending is not None:
-            pending.cancel()
+        self.cancel_join(guild.id)
         session = self.sessions.get(guild.id)
         if session is not None:
             entries, _ = session.snapshot()
@@ -334,8 +372,8 @@ class MusicBot(commands.Bot):
     async def close(self) -> None:
         # Every reply is done or cancelled while the HTTP session can still carry it.
         await self.replies.aclose(REPLY_GRACE_S)
-        for pending in list(self._joining.values()):
-            pending.cancel()
+        for guild_id in list(self._joining):
+            self.cancel_join(guild_id)
         # A discord.py player thread sends a last "not speaking" through the client's loop as it
         # ends; one still ending after super().close() finds no loop and logs a traceback. Its
         # handle is gone once the session disconnects, so it is taken now and waited for below.

@@ -22,7 +22,7 @@ from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, MemberStanding, may
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track
-from musicbox.playback.session import GuildSession, SessionCapReached
+from musicbox.playback.session import GuildSession, JoinCancelled, SessionCapReached
 from musicbox.store.settings import GuildSettings
 
 if TYPE_CHECKING:
@@ -206,6 +206,9 @@ class MusicCog(commands.Cog):
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
+        except JoinCancelled:
+            await send_error(interaction, text.join_cancelled_for_player(channel.name))
+            return
         except (discord.ClientException, TimeoutError):
             log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
             await send_error(interaction, text.voice_connect_failed(channel.name))
@@ -363,6 +366,9 @@ class MusicCog(commands.Cog):
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
+        except JoinCancelled:
+            await send_error(interaction, text.join_cancelled_for_player(channel.name))
+            return
         except (discord.ClientException, TimeoutError):
             await send_error(interaction, text.voice_connect_failed(channel.name))
             return
@@ -484,12 +490,32 @@ class MusicCog(commands.Cog):
     @app_commands.command(description="Leave the voice channel and forget the queue.")
     async def leave(self, interaction: discord.Interaction) -> None:
         session, refusal = self._control(interaction, Action.STOP)
+        if session is None and refusal == text.NOTHING_PLAYING:
+            refusal, private = self._cancel_join(interaction)
+            await interaction.response.send_message(refusal, ephemeral=private)
+            return
         if session is None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         await session.aclose()
         await interaction.edit_original_response(content=text.LEFT)
+
+    def _cancel_join(self, interaction: discord.Interaction) -> tuple[str, bool]:
+        """/leave with no session: call off the join a /play waits for (its turn in the gateway
+        budget), if the member may. What to answer, and whether privately."""
+        assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        channel = self.bot.joining(interaction.guild.id)
+        if channel is None:
+            return text.NOTHING_PLAYING, True
+        member_channel = self._member_channel(interaction)
+        if member_channel is None or member_channel.id != channel.id:
+            return text.NOT_WITH_BOT, True
+        settings = self._settings(interaction.guild.id)
+        if not may(Action.STOP, self._standing(interaction.user, channel), dj_role=settings.dj_role):
+            return text.not_allowed(settings.dj_role), True
+        self.bot.cancel_join(interaction.guild.id)
+        return text.join_cancelled(channel.name), False
 
     @app_commands.command(description="Remove a track from the queue.")
     @app_commands.describe(position="Its position in /queue")

@@ -130,6 +130,19 @@ def join_paced(channel: str, seconds: float) -> str:
     )
 
 
+def join_cancelled(channel: str) -> str:
+    """/leave while a /play waited for its turn to join (see join_paced)."""
+    return f"Stopped: I won't join {shown(channel, NAME_MAX)} after all."
+
+
+def join_cancelled_for_player(channel: str) -> str:
+    """What the member whose /play waited to join reads when a /leave cancelled the join."""
+    return (
+        f"/leave was used before I could join {shown(channel, NAME_MAX)}, so nothing was queued; "
+        "use /play again if you still want it."
+    )
+
+
 def searching(query: str) -> str:
     return f"Looking up “{echo(query)}”…"
 

@@ -53,6 +53,10 @@ class SessionCapReached(Exception):
     """Every allowed guild slot is taken."""
 
 
+class JoinCancelled(Exception):
+    """The voice join a session waited for was called off before it was sent (a /leave meanwhile)."""
+
+
 # Told when a queued song cannot be played (its link refused or gone, its audio unreadable), with the
 # error: the player goes on to the next song either way, and the bot says why in the guild's channel.
 Unplayable = Callable[["GuildSession", QueuedTrack, Exception], None]
