@@ -257,15 +257,19 @@ class MusicBot(commands.Bot):
         else:
             log.warning("guild %s: cannot play %s", session.guild_id, entry.track.id, exc_info=error)
             said = text.unplayable(entry.track, None)
+        self.announce(session, said)
+
+    def announce(self, session: GuildSession, message: str) -> None:
+        """Say in the session's text channel (where /play was last used) what nobody asked about."""
         channel = self.get_channel(session.text_channel_id) if session.text_channel_id else None
         if isinstance(channel, discord.abc.Messageable):
-            self.replies.spawn(self._say(channel, said), name=f"unplayable-{session.guild_id}")
+            self.replies.spawn(self._say(channel, message), name=f"announce-{session.guild_id}")
 
     async def _say(self, channel: discord.abc.Messageable, message: str) -> None:
         try:
             await channel.send(message)
-        except discord.HTTPException:  # no Send Messages there any more: the log line above stands
-            log.info("could not tell the channel about an unplayable song", exc_info=True)
+        except discord.HTTPException:  # no Send Messages there any more: the caller's log line stands
+            log.info("could not tell channel %s: %s", getattr(channel, "id", "?"), message, exc_info=True)
 
     def _session_closed(self, session: GuildSession) -> None:
         self.sessions.forget(session)

@@ -676,11 +676,20 @@ class MusicCog(commands.Cog):
         # leaves, then joins again, keeping its voice client) and when it gives a connection up that
         # it could not resume (its player gives the song up at the same moment and the session
         # connects afresh). Give those a moment to show before taking this for a moderator.
+        stopped = session.snapshot()  # before the player takes the song cut off for one that ended
         await asyncio.sleep(LOST_VOICE_SETTLE_S)
         reconnecting = member.guild.voice_client is session.voice or session.recovering_voice
         if session.closed or session.voice.is_connected() or reconnecting:
             return
-        # Disconnected by someone (a moderator, the channel deleted): release everything it held.
+        if before.channel is not None and member.guild.get_channel(before.channel.id) is None:
+            # Nobody asked for the music to stop: the queue waits for the next /play elsewhere.
+            entries, playback = stopped
+            log.info("guild %s: voice channel deleted; keeping %d tracks", member.guild.id, len(entries))
+            await session.aclose()
+            await asyncio.to_thread(self.bot.queues.save, member.guild.id, entries, playback)
+            self.bot.announce(session, text.voice_channel_deleted(before.channel.name, len(entries)))
+            return
+        # Disconnected by a moderator: release everything it held.
         await session.aclose()
 
 

@@ -143,6 +143,17 @@ def join_cancelled_for_player(channel: str) -> str:
     )
 
 
+def voice_channel_deleted(channel: str, kept: int) -> str:
+    """The voice channel the bot played in was deleted; its queue is kept for the next /play."""
+    if not kept:
+        return f"{shown(channel, NAME_MAX)} was deleted, so I left."
+    songs = "1 track" if kept == 1 else f"{kept} tracks"
+    return (
+        f"{shown(channel, NAME_MAX)} was deleted, so the music stopped. I kept the queue ({songs}); "
+        "it goes on where it stopped with the next /play in another voice channel."
+    )
+
+
 def searching(query: str) -> str:
     return f"Looking up “{echo(query)}”…"
 
