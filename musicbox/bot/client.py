@@ -28,6 +28,7 @@ from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import (
     AudioProvider,
+    CalledOffBy,
     GuildSession,
     JoinCancelled,
     NoAudio,
@@ -52,10 +53,12 @@ RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (t
 REMOVED_QUEUE_KEEP_S = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PendingJoin:
     channel: discord.VoiceChannel | discord.StageChannel
     task: asyncio.Task[GuildSession]
+    called_off_by: CalledOffBy = "leave"
+
 
 # A connection takes a second or two; this bounds a join, and discord.py's reconnect after a dropped
 # voice connection, before the session gives up on it and connects afresh.
@@ -106,9 +109,12 @@ class MusicBot(commands.Bot):
         self.metrics = metrics
         metrics.watch(self)
         self._joining: dict[int, PendingJoin] = {}
+        # Channels whose join waits its turn in the gateway budget (not yet sent).
+        self._waiting_turn: set[discord.abc.Connectable] = set()
         self.replies = RepliesInFlight()
         self._music = MusicCog(self)
         self._resumed_saved = False
+        self.stopping = False  # close() has begun: no new voice join, a /play cut off says why
         self._gateway_up = asyncio.Event()
         # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
         # and leave: joins are paced by it.
@@ -138,6 +144,10 @@ class MusicBot(commands.Bot):
         existing = self.sessions.get(channel.guild.id)
         if existing is not None:
             return existing
+        if self.stopping:
+            raise JoinCancelled("stopping")
+        if self.get_guild(channel.guild.id) is None:  # removed from the server while the /play resolved
+            raise JoinCancelled("removed")
         pending = self._joining.get(channel.guild.id)
         if pending is None:
             task = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
@@ -149,19 +159,26 @@ class MusicBot(commands.Bot):
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if pending.task.cancelled() and (current is None or not current.cancelling()):
-                raise JoinCancelled from None  # the join was called off, not this waiter
+                raise JoinCancelled(pending.called_off_by) from None  # not this waiter cancelled
             raise
 
     def joining(self, guild_id: int) -> discord.VoiceChannel | discord.StageChannel | None:
-        """The channel a /play is waiting to join (its turn in the gateway budget), if any."""
+        """The channel a /play waits to join, while the join waits its turn in the gateway budget."""
         pending = self._joining.get(guild_id)
-        return None if pending is None else pending.channel
+        return pending.channel if pending is not None and pending.channel in self._waiting_turn else None
 
-    def cancel_join(self, guild_id: int) -> None:
-        """Call off the guild's pending join: every /play waiting on it raises JoinCancelled."""
-        pending = self._joining.pop(guild_id, None)
-        if pending is not None:
-            pending.task.cancel()
+    def call_off_join(self, guild_id: int, by: CalledOffBy) -> None:
+        """Call off the guild's join if it still waits its turn (one being sent finishes: cancelled
+        mid-handshake, discord.py would go on with it unowned); every /play waiting on it raises
+        JoinCancelled."""
+        pending = self._joining.get(guild_id)
+        if pending is not None and pending.channel in self._waiting_turn:
+            self._cancel_join(pending, by)
+
+    def _cancel_join(self, pending: PendingJoin, by: CalledOffBy) -> None:
+        self._forget_join(pending)
+        pending.called_off_by = by
+        pending.task.cancel()
 
     def _forget_join(self, pending: PendingJoin) -> None:
         if self._joining.get(pending.channel.guild.id) is pending:
@@ -207,14 +224,16 @@ class MusicBot(commands.Bot):
         for _ in range(JOIN_ATTEMPTS):
             async with asyncio.timeout(GATEWAY_WAIT_S):
                 await self._gateway_up.wait()
-            await self._within_gateway_budget(on_wait)
+            await self._within_gateway_budget(channel, on_wait)
             voice = await self._connect_unless_dropped(channel)
             if voice is not None:
                 return voice
             log.info("the gateway dropped during a voice join; joining again once it is back")
         raise TimeoutError(f"the gateway dropped during {JOIN_ATTEMPTS} voice joins in a row")
 
-    async def _within_gateway_budget(self, on_wait: JoinWait | None) -> None:
+    async def _within_gateway_budget(
+        self, channel: discord.abc.Connectable, on_wait: JoinWait | None
+    ) -> None:
         """Book this join's gateway send and wait for its turn (see core/gateway_budget.py)."""
         now = self._forget_old_sends()
         at = next_join_at(
@@ -227,6 +246,7 @@ class MusicBot(commands.Bot):
         if at <= now:
             return
         log.info("voice join paced: %.1f s until the gateway budget has room", at - now)
+        self._waiting_turn.add(channel)
         try:
             if on_wait is not None:
                 with contextlib.suppress(discord.HTTPException):
@@ -235,6 +255,8 @@ class MusicBot(commands.Bot):
         except asyncio.CancelledError:
             self._gateway_sends.remove(at)  # called off: never sent, so it leaves room for others
             raise
+        finally:
+            self._waiting_turn.discard(channel)
 
     def _gateway_sent(self) -> None:
         """A voice leave went out (or is about to): it counts against the gateway budget."""
@@ -337,7 +359,9 @@ class MusicBot(commands.Bot):
         """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
         connection but says nothing more, so release the session, its tasks and its audio now rather
         than when voice times out."""
-        self.cancel_join(guild.id)
+        pending = self._joining.get(guild.id)
+        if pending is not None:
+            self._cancel_join(pending, "removed")
         session = self.sessions.get(guild.id)
         if session is not None:
             entries, _ = session.snapshot()
@@ -374,10 +398,12 @@ class MusicBot(commands.Bot):
         await self._music.now_button(interaction, control)
 
     async def close(self) -> None:
+        self.stopping = True
+        # A /play waiting its turn to join says so within the grace below, not when it is cancelled.
+        for guild_id in list(self._joining):
+            self.call_off_join(guild_id, "stopping")
         # Every reply is done or cancelled while the HTTP session can still carry it.
         await self.replies.aclose(REPLY_GRACE_S)
-        for guild_id in list(self._joining):
-            self.cancel_join(guild_id)
         # A discord.py player thread sends a last "not speaking" through the client's loop as it
         # ends; one still ending after super().close() finds no loop and logs a traceback. Its
         # handle is gone once the session disconnects, so it is taken now and waited for below.

@@ -22,7 +22,7 @@ from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, MemberStanding, may
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track
-from musicbox.playback.session import GuildSession, JoinCancelled, SessionCapReached
+from musicbox.playback.session import CalledOffBy, GuildSession, JoinCancelled, SessionCapReached
 from musicbox.store.settings import GuildSettings
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ def _within(value: float, low: float | None, high: float | None) -> bool:
 
 # discord.py's voice resume and its player wait out the same timeout: they give up within this.
 LOST_VOICE_SETTLE_S = 1.5
+# At stop the HTTP session closes soon after: a /play cut off gets this long to say so.
+CUT_OFF_ANSWER_S = 2.0
 
 
 class MusicCog(commands.Cog):
@@ -170,6 +172,10 @@ class MusicCog(commands.Cog):
         self._in_flight[guild_id] += 1
         try:
             await self._resolve_and_enqueue(interaction, channel, query)
+        except asyncio.CancelledError:
+            if self.bot.stopping:  # cut off at stop (see RepliesInFlight): HTTP still works meanwhile
+                await _answer_cut_off(interaction, "stopping", channel)
+            raise
         finally:
             self._in_flight[guild_id] -= 1
             if not self._in_flight[guild_id]:
@@ -206,8 +212,8 @@ class MusicCog(commands.Cog):
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
-        except JoinCancelled:
-            await send_error(interaction, text.join_cancelled_for_player(channel.name))
+        except JoinCancelled as called_off:
+            await _answer_cut_off(interaction, called_off.by, channel)
             return
         except (discord.ClientException, TimeoutError):
             log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
@@ -366,8 +372,8 @@ class MusicCog(commands.Cog):
         except SessionCapReached:
             await send_error(interaction, text.TOO_MANY_GUILDS)
             return
-        except JoinCancelled:
-            await send_error(interaction, text.join_cancelled_for_player(channel.name))
+        except JoinCancelled as called_off:
+            await _answer_cut_off(interaction, called_off.by, channel)
             return
         except (discord.ClientException, TimeoutError):
             await send_error(interaction, text.voice_connect_failed(channel.name))
@@ -514,7 +520,7 @@ class MusicCog(commands.Cog):
         settings = self._settings(interaction.guild.id)
         if not may(Action.STOP, self._standing(interaction.user, channel), dj_role=settings.dj_role):
             return text.not_allowed(settings.dj_role), True
-        self.bot.cancel_join(interaction.guild.id)
+        self.bot.call_off_join(interaction.guild.id, "leave")
         return text.join_cancelled(channel.name), False
 
     @app_commands.command(description="Remove a track from the queue.")
@@ -722,6 +728,22 @@ class _ProgressEditor:
             await self._interaction.edit_original_response(content=text.resolving(done, total))
         except discord.HTTPException:
             log.debug("progress edit failed", exc_info=True)
+
+
+async def _answer_cut_off(
+    interaction: discord.Interaction, by: CalledOffBy, channel: VoiceChannel
+) -> None:
+    """A /play (or a search pick) cut off before it queued anything: a /leave, the bot removed from
+    the server or stopping. Its member reads why instead of "thinking…" for good."""
+    if by == "leave":
+        await send_error(interaction, text.join_cancelled_for_player(channel.name))
+        return
+    # Discord keeps an interaction's token for 15 minutes, also for a server that removed the bot.
+    try:
+        async with asyncio.timeout(CUT_OFF_ANSWER_S):
+            await interaction.edit_original_response(content=text.PLAY_CUT_OFF[by])
+    except (discord.HTTPException, TimeoutError):
+        log.info("could not tell a member their /play was cut off (%s)", by, exc_info=True)
 
 
 def _could_not_play(query: str, failure: QueryFailed) -> str:

@@ -143,6 +143,14 @@ def join_cancelled_for_player(channel: str) -> str:
     )
 
 
+# A /play cut off before it queued anything, by who cut it off (the /leave case names the channel).
+PLAY_CUT_OFF = {
+    "stopping": "The bot is stopping (a restart or an update), so this /play did not happen; "
+    "try it again in a minute.",
+    "removed": "I was removed from this server, so this /play did not happen.",
+}
+
+
 def voice_channel_deleted(channel: str, kept: int) -> str:
     """The voice channel the bot played in was deleted; its queue is kept for the next /play."""
     if not kept:

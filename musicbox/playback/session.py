@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Protocol
+from typing import Literal, Protocol
 
 import discord
 
@@ -53,8 +53,16 @@ class SessionCapReached(Exception):
     """Every allowed guild slot is taken."""
 
 
+# Who called a pending voice join off: a member's /leave, the server removing the bot, the bot stopping.
+CalledOffBy = Literal["leave", "removed", "stopping"]
+
+
 class JoinCancelled(Exception):
-    """The voice join a session waited for was called off before it was sent (a /leave meanwhile)."""
+    """The voice join a session waited for was called off before it was sent."""
+
+    def __init__(self, by: CalledOffBy) -> None:
+        super().__init__(by)
+        self.by = by
 
 
 # Told when a queued song cannot be played (its link refused or gone, its audio unreadable), with the
