@@ -171,6 +171,7 @@ class GuildSession:
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
+        self._saving: asyncio.Future[None] | None = None  # the checkpoint being written
 
     def start(self) -> None:
         self._spawn(self._play_forever(), "player")
@@ -204,13 +205,17 @@ class GuildSession:
 
     async def _checkpoint(self) -> None:
         snapshot = self.snapshot()
-        if snapshot != self._saved and self._saver is not None:
-            try:
-                await self._saver(self.guild_id, *snapshot)
-            except Exception:  # a full disk must not stop the music; the next tick tries again
-                log.warning("guild %s: cannot save the queue", self.guild_id, exc_info=True)
-                return
-            self._saved = snapshot
+        if snapshot == self._saved or self._saver is None or self._closing:
+            return
+        # The write runs in a worker thread, which a cancel does not stop: aclose() waits for it
+        # so that its own save lands last (else /leave, then /play brought the old song back).
+        self._saving = asyncio.ensure_future(self._saver(self.guild_id, *snapshot))
+        try:
+            await asyncio.shield(self._saving)
+        except Exception:  # a full disk must not stop the music; the next tick tries again
+            log.warning("guild %s: cannot save the queue", self.guild_id, exc_info=True)
+            return
+        self._saved = snapshot
 
     def _spawn(self, work: Coroutine[None, None, None], role: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(
@@ -462,6 +467,8 @@ class GuildSession:
         self._on_closed(self)
         if self._saver is not None:
             entries, playback = self.snapshot() if keep_queue else ([], None)
+            if self._saving is not None:
+                await asyncio.gather(self._saving, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._saver(self.guild_id, entries, playback)
         self.queue.stop()
