@@ -182,6 +182,7 @@ class GuildSession:
     def restore(self, entries: list[QueuedTrack], playback: SavedPlayback | None) -> None:
         """Take back a saved queue; when it was playing, its first entry resumes where it stopped."""
         if playback is not None and entries:
+            self.text_channel_id = self.text_channel_id or playback.text_channel_id
             self.queue.current = entries[0]
             self.queue.loop = playback.loop
             self._restart_at = playback.position_s
@@ -196,7 +197,8 @@ class GuildSession:
         if current is None or channel is None:
             return entries, None
         # Whole seconds: a resume is as good to the ear, and an unchanged snapshot needs no write.
-        return entries, SavedPlayback(channel.id, float(int(self.position_s)), self.queue.loop)
+        position = float(int(self.position_s))
+        return entries, SavedPlayback(channel.id, position, self.queue.loop, self.text_channel_id)
 
     async def _checkpoint_forever(self) -> None:
         while True:

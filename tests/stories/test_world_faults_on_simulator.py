@@ -85,6 +85,27 @@ async def test_deleting_the_channel_of_the_last_play_leaves_the_music_playing(wo
     assert home.text.messages == []  # deleted with the channel; nothing was posted into it after
 
 
+async def test_after_a_restart_a_dead_song_is_still_reported_where_the_play_was(world: World) -> None:
+    """The owner restarts the bot mid-playlist; it resumes in the voice channel on its own, with no
+    /play since. A dead entry further on is still reported in the channel of the last /play: the
+    channel is kept with the saved queue (before, the restarted bot had nowhere to say it)."""
+    home = stage(world.sim)
+    playlist = world.media.mixed_playlist_url([None, "not_found", None], first_index=56, seconds=3)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        heard = home.voice.heard()
+        said, _ = await reply_text(await home.alice.run_command("play", home.text, query=playlist))
+        assert said.startswith("Queued 3 tracks"), said
+        await heard_for(heard, 56, 500)
+    replies = len(home.text.messages)
+    async with world.bot():  # restarted: resumes on READY, as Alice still listens
+        await heard.wait_for_rungs([56, 58], timeout=30)
+        await until(lambda: len(home.text.messages) > replies, 5, "a word in the text channel")
+    told = [m.text() for m in home.text.messages[replies:]]
+    assert len(told) == 1 and told[0].startswith("I couldn't play") and "On to the next song" in told[0], told
+    assert heard.heard_ms(57) == 0
+
+
 async def test_a_song_goes_on_when_discord_moves_the_bots_voice_to_another_server(world: World) -> None:
     """Discord fails the guild's voice over to another server mid-song: VOICE_SERVER_UPDATE with a
     new endpoint and token. discord.py closes its old socket (4014) and IDENTIFIES on the new server;
