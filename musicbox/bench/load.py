@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
 import time
 from dataclasses import dataclass
+from typing import Any
+
+import psutil
 
 from musicbox.bench.figures import Figure, at_most, percentile
 from musicbox.bench.rig import Rig, Room, rig, room
@@ -112,6 +117,9 @@ class Footprint:
     tasks: int
     children: int
     sessions: int
+    # What each open file is ("socket tcp 127.0.0.1:5000->127.0.0.1:6000 ESTABLISHED", a path, a
+    # pipe): a floor that grows can then say what it holds.
+    open_files: tuple[str, ...] = ()
 
 
 async def footprint(world: Rig) -> Footprint:
@@ -122,4 +130,31 @@ async def footprint(world: Rig) -> Footprint:
         tasks=int(status["tasks"]),
         children=len(world.bot.children(recursive=True)),
         sessions=len(status["voice_sessions"]),
+        open_files=await asyncio.to_thread(open_files, world.bot),
     )
+
+
+def open_files(process: psutil.Process) -> tuple[str, ...]:
+    """What `process` has open, one description per file descriptor (sockets by their addresses),
+    sorted."""
+    sockets = {c.fd: c for c in process.net_connections(kind="all")}
+    described = []
+    for name in os.listdir(f"/proc/{process.pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{process.pid}/fd/{name}")
+        except OSError:  # closed since the listing
+            continue
+        connection = sockets.get(int(name))
+        if connection is not None:
+            target = _socket(connection)
+        described.append(target)
+    return tuple(sorted(described))
+
+
+def _socket(connection: Any) -> str:
+    kind = {socket.SOCK_STREAM: "tcp", socket.SOCK_DGRAM: "udp"}.get(connection.type, str(connection.type))
+    if connection.family == socket.AF_UNIX:
+        return f"socket unix {connection.laddr or '-'}->{connection.raddr or '-'} {connection.status}"
+    local = ":".join(map(str, connection.laddr)) if connection.laddr else "-"
+    remote = ":".join(map(str, connection.raddr)) if connection.raddr else "-"
+    return f"socket {kind} {local}->{remote} {connection.status}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,16 @@ def floor_growth(values: Sequence[float]) -> float:
         raise ValueError("a floor growth needs three values")
     third = len(values) // 3
     return min(values[-third:]) - min(values[:third])
+
+
+def held_for_good(first: Sequence[Sequence[str]], last: Sequence[Sequence[str]]) -> list[str]:
+    """The open files behind a floor growth: those every sample of `last` holds (as many times) beyond
+    the emptiest sample of `first`. Pure: samples are the descriptions of open files."""
+    floor = min((Counter(sample) for sample in first), key=Counter.total)
+    held = Counter(last[0])
+    for sample in last[1:]:
+        held &= Counter(sample)
+    return sorted((held - floor).elements())
 
 
 def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
@@ -147,6 +158,11 @@ def _figures(
         return [float(getattr(sample.footprint, value)) for sample in warm]
 
     rss_slope = slope_per_minute([(sample.at_s, sample.footprint.rss_mb) for sample in warm])
+    third = len(warm) // 3
+    held = held_for_good(
+        [s.footprint.open_files for s in warm[:third]], [s.footprint.open_files for s in warm[-third:]]
+    )
+    held_note = f"{note}; held: {', '.join(held)}" if held else note
 
     return [
         Figure("soak", "commands/s held", commands / held_s, "1/s", note=note),
@@ -157,7 +173,7 @@ def _figures(
         Figure("soak", "ttfa p95 under load", percentile(ttfa, 0.95), "ms", at_most(800), f"{len(ttfa)}"),
         Figure("soak", "RSS at start", warm[0].footprint.rss_mb, "MiB", note=f"{len(warm)} samples"),
         Figure("soak", "RSS slope", rss_slope, "MiB/min", at_most(rss_slope_target), f"{len(warm)} samples"),
-        Figure("soak", "open files floor growth", floor_growth(series("fds")), "fds", at_most(0), note),
+        Figure("soak", "open files floor growth", floor_growth(series("fds")), "fds", at_most(0), held_note),
         Figure("soak", "tasks floor growth", floor_growth(series("tasks")), "tasks", at_most(0), note),
         Figure(
             "soak", "children floor growth", floor_growth(series("children")), "processes", at_most(0), note

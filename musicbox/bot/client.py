@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -35,7 +36,15 @@ from musicbox.core.autoplay import Heard, choose_next
 from musicbox.core.config import Config
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
-from musicbox.playback.session import AudioProvider, GuildSession, NoAudio, SessionCapReached, Sessions
+from musicbox.playback.session import (
+    AudioProvider,
+    CalledOffBy,
+    GuildSession,
+    JoinCancelled,
+    NoAudio,
+    SessionCapReached,
+    Sessions,
+)
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
 from musicbox.store.favorites import FavoriteStore
@@ -55,6 +64,14 @@ RECEIVED = "musicbox.received"  # Interaction.extras key: when the bot got it (t
 # queue is kept this long, in memory only, and waits for the next /play there if the bot is back in
 # time. Longer would keep a server's data after its owner sent the bot away; a restart forgets it.
 REMOVED_QUEUE_KEEP_S = 3600.0
+
+
+@dataclass(slots=True)
+class PendingJoin:
+    channel: discord.VoiceChannel | discord.StageChannel
+    task: asyncio.Task[GuildSession]
+    called_off_by: CalledOffBy = "leave"
+
 
 # A connection takes a second or two; this bounds a join, and discord.py's reconnect after a dropped
 # voice connection, before the session gives up on it and connects afresh.
@@ -112,12 +129,15 @@ class MusicBot(commands.Bot):
         self.sessions = sessions
         self.metrics = metrics
         metrics.watch(self)
-        self._joining: dict[int, asyncio.Task[GuildSession]] = {}
+        self._joining: dict[int, PendingJoin] = {}
+        # Channels whose join waits its turn in the gateway budget (not yet sent).
+        self._waiting_turn: set[discord.abc.Connectable] = set()
         self.replies = RepliesInFlight()
         self._enqueuer = Enqueuer(self)  # shared by every cog that adds music
         self._playing = PlayingCog(self)  # answers /now's buttons
         self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤
         self._resumed_saved = False
+        self.stopping = False  # close() has begun: no new voice join, a /play cut off says why
         self._gateway_up = asyncio.Event()
         # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
         # and leave: joins are paced by it.
@@ -156,12 +176,45 @@ class MusicBot(commands.Bot):
         existing = self.sessions.get(channel.guild.id)
         if existing is not None:
             return existing
+        if self.stopping:
+            raise JoinCancelled("stopping")
+        if self.get_guild(channel.guild.id) is None:  # removed from the server while the /play resolved
+            raise JoinCancelled("removed")
         pending = self._joining.get(channel.guild.id)
         if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
+            task = asyncio.get_running_loop().create_task(self._connect(channel, on_wait))
+            pending = PendingJoin(channel, task)
             self._joining[channel.guild.id] = pending
-            pending.add_done_callback(lambda _: self._joining.pop(channel.guild.id, None))
-        return await asyncio.shield(pending)
+            task.add_done_callback(lambda _: self._forget_join(pending))
+        try:
+            return await asyncio.shield(pending.task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if pending.task.cancelled() and (current is None or not current.cancelling()):
+                raise JoinCancelled(pending.called_off_by) from None  # not this waiter cancelled
+            raise
+
+    def joining(self, guild_id: int) -> discord.VoiceChannel | discord.StageChannel | None:
+        """The channel a /play waits to join, while the join waits its turn in the gateway budget."""
+        pending = self._joining.get(guild_id)
+        return pending.channel if pending is not None and pending.channel in self._waiting_turn else None
+
+    def call_off_join(self, guild_id: int, by: CalledOffBy) -> None:
+        """Call off the guild's join if it still waits its turn (one being sent finishes: cancelled
+        mid-handshake, discord.py would go on with it unowned); every /play waiting on it raises
+        JoinCancelled."""
+        pending = self._joining.get(guild_id)
+        if pending is not None and pending.channel in self._waiting_turn:
+            self._cancel_join(pending, by)
+
+    def _cancel_join(self, pending: PendingJoin, by: CalledOffBy) -> None:
+        self._forget_join(pending)
+        pending.called_off_by = by
+        pending.task.cancel()
+
+    def _forget_join(self, pending: PendingJoin) -> None:
+        if self._joining.get(pending.channel.guild.id) is pending:
+            del self._joining[pending.channel.guild.id]
 
     async def _connect(
         self, channel: discord.VoiceChannel | discord.StageChannel, on_wait: JoinWait | None
@@ -206,14 +259,16 @@ class MusicBot(commands.Bot):
         for _ in range(JOIN_ATTEMPTS):
             async with asyncio.timeout(GATEWAY_WAIT_S):
                 await self._gateway_up.wait()
-            await self._within_gateway_budget(on_wait)
+            await self._within_gateway_budget(channel, on_wait)
             voice = await self._connect_unless_dropped(channel)
             if voice is not None:
                 return voice
             log.info("the gateway dropped during a voice join; joining again once it is back")
         raise TimeoutError(f"the gateway dropped during {JOIN_ATTEMPTS} voice joins in a row")
 
-    async def _within_gateway_budget(self, on_wait: JoinWait | None) -> None:
+    async def _within_gateway_budget(
+        self, channel: discord.abc.Connectable, on_wait: JoinWait | None
+    ) -> None:
         """Book this join's gateway send and wait for its turn (see core/gateway_budget.py)."""
         now = self._forget_old_sends()
         at = next_join_at(
@@ -226,10 +281,17 @@ class MusicBot(commands.Bot):
         if at <= now:
             return
         log.info("voice join paced: %.1f s until the gateway budget has room", at - now)
-        if on_wait is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await on_wait(at - now)
-        await asyncio.sleep(at - time.monotonic())
+        self._waiting_turn.add(channel)
+        try:
+            if on_wait is not None:
+                with contextlib.suppress(discord.HTTPException):
+                    await on_wait(at - now)
+            await asyncio.sleep(at - time.monotonic())
+        except asyncio.CancelledError:
+            self._gateway_sends.remove(at)  # called off: never sent, so it leaves room for others
+            raise
+        finally:
+            self._waiting_turn.discard(channel)
 
     def _gateway_sent(self) -> None:
         """A voice leave went out (or is about to): it counts against the gateway budget."""
@@ -252,9 +314,13 @@ class MusicBot(commands.Bot):
         else:
             log.warning("guild %s: cannot play %s", session.guild_id, entry.track.id, exc_info=error)
             said = text.unplayable(entry.track, None)
+        self.announce(session, said)
+
+    def announce(self, session: GuildSession, message: str) -> None:
+        """Say in the session's text channel (where /play was last used) what nobody asked about."""
         channel = self.get_channel(session.text_channel_id) if session.text_channel_id else None
         if isinstance(channel, discord.abc.Messageable):
-            self.replies.spawn(self._say(channel, said), name=f"unplayable-{session.guild_id}")
+            self.replies.spawn(self._say(channel, message), name=f"announce-{session.guild_id}")
 
     async def _song_started(self, guild_id: int, entry: QueuedTrack) -> None:
         played = Played(entry.track, entry.requester_id, time.time())
@@ -291,8 +357,8 @@ class MusicBot(commands.Bot):
     async def _say(self, channel: discord.abc.Messageable, message: str) -> None:
         try:
             await channel.send(message)
-        except discord.HTTPException:  # no Send Messages there any more: the log line above stands
-            log.info("could not tell the channel about an unplayable song", exc_info=True)
+        except discord.HTTPException:  # no Send Messages there any more: the caller's log line stands
+            log.info("could not tell channel %s: %s", getattr(channel, "id", "?"), message, exc_info=True)
 
     def _session_closed(self, session: GuildSession) -> None:
         self.sessions.forget(session)
@@ -380,9 +446,9 @@ class MusicBot(commands.Bot):
         """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
         connection but says nothing more, so release the session, its tasks and its audio now rather
         than when voice times out."""
-        pending = self._joining.pop(guild.id, None)
+        pending = self._joining.get(guild.id)
         if pending is not None:
-            pending.cancel()
+            self._cancel_join(pending, "removed")
         session = self.sessions.get(guild.id)
         if session is not None:
             entries, _ = session.snapshot()
@@ -422,10 +488,12 @@ class MusicBot(commands.Bot):
             await self._playing.now_button(interaction, control)
 
     async def close(self) -> None:
+        self.stopping = True
+        # A /play waiting its turn to join says so within the grace below, not when it is cancelled.
+        for guild_id in list(self._joining):
+            self.call_off_join(guild_id, "stopping")
         # Every reply is done or cancelled while the HTTP session can still carry it.
         await self.replies.aclose(REPLY_GRACE_S)
-        for pending in list(self._joining.values()):
-            pending.cancel()
         # A discord.py player thread sends a last "not speaking" through the client's loop as it
         # ends; one still ending after super().close() finds no loop and logs a traceback. Its
         # handle is gone once the session disconnects, so it is taken now and waited for below.

@@ -4,6 +4,7 @@ telling them what happened. Shared by every command that adds music (/play, /sea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -20,7 +21,7 @@ from musicbox.bot.sources import QueryFailed, UpstreamFault
 from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.queue import QueuedTrack
 from musicbox.core.track import Track
-from musicbox.playback.session import GuildSession
+from musicbox.playback.session import CalledOffBy, GuildSession, JoinCancelled, SessionCapReached
 from musicbox.store.settings import GuildSettings
 
 if TYPE_CHECKING:
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0  # edits are rate limited per message; one a second reads as live
+# At stop the HTTP session closes soon after: a /play cut off gets this long to say so.
+CUT_OFF_ANSWER_S = 2.0
+# Why joining a member's channel can fail; tell_join_failed says each to the member.
+JOIN_FAILURES = (SessionCapReached, JoinCancelled, discord.ClientException, TimeoutError)
 
 
 class Enqueuer:
@@ -57,6 +62,14 @@ class Enqueuer:
         if session.voice.channel is not None and session.voice.channel.id != channel.id:
             await session.voice.move_to(channel)  # idle elsewhere: follow the member who asked
         return session
+
+    async def joined(self, channel: VoiceChannel, interaction: discord.Interaction) -> GuildSession | None:
+        """join(), or None once the member was told why not."""
+        try:
+            return await self.join(channel, interaction)
+        except JOIN_FAILURES as failure:
+            await tell_join_failed(interaction, channel, failure)
+            return None
 
     async def release_if_unused(self, guild_id: int) -> None:
         """Leave again after a command that queued nothing, unless another of the guild is under way."""
@@ -166,3 +179,29 @@ class ProgressEditor:
 
 def could_not_play(query: str, failure: QueryFailed) -> str:
     return text.could_not_play(query, failure.reason, link_at_fault=failure.fault is UpstreamFault.NONE)
+
+
+async def tell_join_failed(
+    interaction: discord.Interaction, channel: VoiceChannel, failure: Exception
+) -> None:
+    if isinstance(failure, SessionCapReached):
+        await send_error(interaction, text.TOO_MANY_GUILDS)
+    elif isinstance(failure, JoinCancelled):
+        await answer_cut_off(interaction, failure.by, channel)
+    else:
+        log.warning("guild %s: voice connect failed", channel.guild.id, exc_info=failure)
+        await send_error(interaction, text.voice_connect_failed(channel.name))
+
+
+async def answer_cut_off(interaction: discord.Interaction, by: CalledOffBy, channel: VoiceChannel) -> None:
+    """A command adding music cut off before it queued anything: a /leave, the bot removed from the
+    server or stopping. Its member reads why instead of "thinking…" for good."""
+    if by == "leave":
+        await send_error(interaction, text.join_cancelled_for_player(channel.name))
+        return
+    # Discord keeps an interaction's token for 15 minutes, also for a server that removed the bot.
+    try:
+        async with asyncio.timeout(CUT_OFF_ANSWER_S):
+            await interaction.edit_original_response(content=text.PLAY_CUT_OFF[by])
+    except (discord.HTTPException, TimeoutError):
+        log.info("could not tell a member their /play was cut off (%s)", by, exc_info=True)

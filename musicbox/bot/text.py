@@ -130,6 +130,38 @@ def join_paced(channel: str, seconds: float) -> str:
     )
 
 
+def join_cancelled(channel: str) -> str:
+    """/leave while a /play waited for its turn to join (see join_paced)."""
+    return f"Stopped: I won't join {shown(channel, NAME_MAX)} after all."
+
+
+def join_cancelled_for_player(channel: str) -> str:
+    """What the member whose /play waited to join reads when a /leave cancelled the join."""
+    return (
+        f"/leave was used before I could join {shown(channel, NAME_MAX)}, so nothing was queued; "
+        "use /play again if you still want it."
+    )
+
+
+# A /play cut off before it queued anything, by who cut it off (the /leave case names the channel).
+PLAY_CUT_OFF = {
+    "stopping": "The bot is stopping (a restart or an update), so this /play did not happen; "
+    "try it again in a minute.",
+    "removed": "I was removed from this server, so this /play did not happen.",
+}
+
+
+def voice_channel_deleted(channel: str, kept: int) -> str:
+    """The voice channel the bot played in was deleted; its queue is kept for the next /play."""
+    if not kept:
+        return f"{shown(channel, NAME_MAX)} was deleted, so I left."
+    songs = "1 track" if kept == 1 else f"{kept} tracks"
+    return (
+        f"{shown(channel, NAME_MAX)} was deleted, so the music stopped. I kept the queue ({songs}); "
+        "it goes on where it stopped with the next /play in another voice channel."
+    )
+
+
 def searching(query: str) -> str:
     return f"Looking up “{echo(query)}”…"
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Protocol
+from typing import Literal, Protocol
 
 import discord
 
@@ -51,6 +51,18 @@ class MediaLocator(Protocol):
 
 class SessionCapReached(Exception):
     """Every allowed guild slot is taken."""
+
+
+# Who called a pending voice join off: a member's /leave, the server removing the bot, the bot stopping.
+CalledOffBy = Literal["leave", "removed", "stopping"]
+
+
+class JoinCancelled(Exception):
+    """The voice join a session waited for was called off before it was sent."""
+
+    def __init__(self, by: CalledOffBy) -> None:
+        super().__init__(by)
+        self.by = by
 
 
 # Told when a queued song cannot be played (its link refused or gone, its audio unreadable), with the
@@ -180,6 +192,7 @@ class GuildSession:
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
+        self._saving: asyncio.Future[None] | None = None  # the checkpoint being written
 
     def start(self) -> None:
         self._spawn(self._play_forever(), "player")
@@ -190,6 +203,7 @@ class GuildSession:
     def restore(self, entries: list[QueuedTrack], playback: SavedPlayback | None) -> None:
         """Take back a saved queue; when it was playing, its first entry resumes where it stopped."""
         if playback is not None and entries:
+            self.text_channel_id = self.text_channel_id or playback.text_channel_id
             self.queue.current = entries[0]
             self.queue.loop = playback.loop
             self._restart_at = playback.position_s
@@ -204,7 +218,8 @@ class GuildSession:
         if current is None or channel is None:
             return entries, None
         # Whole seconds: a resume is as good to the ear, and an unchanged snapshot needs no write.
-        return entries, SavedPlayback(channel.id, float(int(self.position_s)), self.queue.loop)
+        position = float(int(self.position_s))
+        return entries, SavedPlayback(channel.id, position, self.queue.loop, self.text_channel_id)
 
     async def _checkpoint_forever(self) -> None:
         while True:
@@ -213,13 +228,17 @@ class GuildSession:
 
     async def _checkpoint(self) -> None:
         snapshot = self.snapshot()
-        if snapshot != self._saved and self._saver is not None:
-            try:
-                await self._saver(self.guild_id, *snapshot)
-            except Exception:  # a full disk must not stop the music; the next tick tries again
-                log.warning("guild %s: cannot save the queue", self.guild_id, exc_info=True)
-                return
-            self._saved = snapshot
+        if snapshot == self._saved or self._saver is None or self._closing:
+            return
+        # The write runs in a worker thread, which a cancel does not stop: aclose() waits for it
+        # so that its own save lands last (else /leave, then /play brought the old song back).
+        self._saving = asyncio.ensure_future(self._saver(self.guild_id, *snapshot))
+        try:
+            await asyncio.shield(self._saving)
+        except Exception:  # a full disk must not stop the music; the next tick tries again
+            log.warning("guild %s: cannot save the queue", self.guild_id, exc_info=True)
+            return
+        self._saved = snapshot
 
     def _spawn(self, work: Coroutine[None, None, None], role: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(
@@ -521,6 +540,8 @@ class GuildSession:
         self._on_closed(self)
         if self._saver is not None:
             entries, playback = self.snapshot() if keep_queue else ([], None)
+            if self._saving is not None:
+                await asyncio.gather(self._saving, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._saver(self.guild_id, entries, playback)
         self.queue.stop()

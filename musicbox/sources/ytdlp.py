@@ -303,6 +303,9 @@ class YtDlpSource:
             done, _ = await asyncio.wait({work}, timeout=EXTRACTION_TIMEOUT_S)
         except asyncio.CancelledError:
             self.egress.cancel(job)  # the member left: end the thread's wait too
+            # The thread's outcome (the cut, as QueryFailed) is news to nobody: without this the
+            # loop logs it as "Future exception was never retrieved" (the bot stopping mid-/play).
+            work.cancel()
             raise
         if done:
             try:

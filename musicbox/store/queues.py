@@ -31,18 +31,24 @@ CREATE TABLE IF NOT EXISTS saved_playback (
     guild_id INTEGER PRIMARY KEY,
     voice_channel_id INTEGER NOT NULL,
     position_s REAL NOT NULL,
-    loop_mode TEXT NOT NULL
+    loop_mode TEXT NOT NULL,
+    text_channel_id INTEGER
 )
 """
+# Databases from before the text channel was kept: their rows resume with no channel to speak in.
+_MIGRATIONS = {"text_channel_id": "ALTER TABLE saved_playback ADD COLUMN text_channel_id INTEGER"}
 
 
 @dataclass(frozen=True, slots=True)
 class SavedPlayback:
-    """Where a guild was when its queue was saved: the first saved entry was playing at `position_s`."""
+    """Where a guild was when its queue was saved: the first saved entry was playing at `position_s`;
+    `text_channel_id`: where its /play was last used, where the bot says what nobody asked about
+    ("I couldn't play …") after a restart too."""
 
     voice_channel_id: int
     position_s: float
     loop: LoopMode
+    text_channel_id: int | None = None
 
 
 class QueueStore:
@@ -52,6 +58,10 @@ class QueueStore:
         self._connection = connection
         self._lock = threading.Lock()
         connection.executescript(_SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(saved_playback)")}
+        for column, migration in _MIGRATIONS.items():
+            if column not in columns:
+                connection.execute(migration)
 
     def save(
         self, guild_id: int, entries: Sequence[QueuedTrack], playback: SavedPlayback | None = None
@@ -80,8 +90,16 @@ class QueueStore:
                 self._connection.execute("DELETE FROM saved_playback WHERE guild_id = ?", (guild_id,))
                 if playback is not None and entries:
                     self._connection.execute(
-                        "INSERT INTO saved_playback VALUES (?, ?, ?, ?)",
-                        (guild_id, playback.voice_channel_id, playback.position_s, playback.loop.value),
+                        "INSERT INTO saved_playback"
+                        " (guild_id, voice_channel_id, position_s, loop_mode, text_channel_id)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            guild_id,
+                            playback.voice_channel_id,
+                            playback.position_s,
+                            playback.loop.value,
+                            playback.text_channel_id,
+                        ),
                     )
             except BaseException:
                 self._connection.execute("ROLLBACK")
@@ -95,10 +113,12 @@ class QueueStore:
         """Guilds that were playing when the bot stopped, by guild id."""
         with self._lock:
             rows = self._connection.execute(
-                "SELECT guild_id, voice_channel_id, position_s, loop_mode FROM saved_playback"
+                "SELECT guild_id, voice_channel_id, position_s, loop_mode, text_channel_id"
+                " FROM saved_playback"
             ).fetchall()
         return {
-            guild: SavedPlayback(channel, position, LoopMode(loop)) for guild, channel, position, loop in rows
+            guild: SavedPlayback(voice, position, LoopMode(loop), text)
+            for guild, voice, position, loop, text in rows
         }
 
     def take(self, guild_id: int) -> tuple[list[QueuedTrack], SavedPlayback | None]:

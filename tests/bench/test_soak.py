@@ -7,7 +7,7 @@ import pytest
 
 from musicbox.bench.figures import Figure
 from musicbox.bench.runner import BenchOptions
-from musicbox.bench.soak import floor_growth, slope_per_minute, soak_scenario
+from musicbox.bench.soak import floor_growth, held_for_good, slope_per_minute, soak_scenario
 
 
 def test_a_slope_is_the_least_squares_trend_per_minute() -> None:
@@ -20,6 +20,13 @@ def test_a_slope_is_the_least_squares_trend_per_minute() -> None:
 def test_a_floor_grows_only_when_the_lowest_values_rise() -> None:
     assert floor_growth([30, 41, 29, 38, 30, 45, 29, 33, 30]) == 0  # busy, but back to 29 each time
     assert floor_growth([30, 41, 29, 38, 30, 45, 31, 33, 32]) == 2  # two held for good
+
+
+def test_what_a_grown_floor_holds_is_what_every_late_sample_holds_beyond_the_emptiest_early_one() -> None:
+    early = [("db", "gateway", "voice 1"), ("db", "gateway"), ("db", "gateway", "voice 2")]
+    assert held_for_good(early, [("db", "gateway", "leak"), ("db", "gateway", "leak", "voice 3")]) == ["leak"]
+    assert held_for_good(early, [("db", "gateway", "voice 1"), ("db", "gateway", "voice 2")]) == []
+    assert held_for_good(early, [("db", "db", "gateway"), ("db", "db", "gateway")]) == ["db"]
 
 
 async def test_a_minute_of_steady_use_grows_nothing() -> None:
@@ -37,5 +44,5 @@ async def test_a_minute_of_steady_use_grows_nothing() -> None:
             "children floor growth",
         )
     ]
-    assert [f for f in held if not f.passed] == []
+    assert [(f.name, f.value, f.note) for f in held if not f.passed] == []
     assert figures["commands/s held"].value > 3

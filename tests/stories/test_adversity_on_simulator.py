@@ -167,6 +167,52 @@ async def churn(
 PACED = "Discord lets me join voice channels only so often"
 
 
+async def test_leave_while_a_play_waits_for_its_turn_to_join_cancels_the_join(tone_world: ToneWorld) -> None:
+    """A member plays, leaves and plays again past a gateway budget shrunk to 2 voice requests in
+    6 s: the second /play says "joining Lounge in 6 s…". She changes her mind and uses /leave. The bot
+    does not join and play after all; her /play says in one sentence that the join was cancelled."""
+    home = stage(tone_world.sim)
+    async with tone_world.bot() as bot:
+        bot.gateway_budget = GatewayBudget(sends=2, window_s=6.0)
+        await home.alice.join_voice(home.voice)
+        said, _ = await reply_text(await home.alice.run_command("play", home.text, query="tone:50:2"))
+        assert said.startswith("Playing"), said
+        await (await home.alice.run_command("leave", home.text)).reply()
+        played = await home.alice.run_command("play", home.text, query="tone:51:2")
+        waiting = await played.reply(lambda m: m.text().startswith(PACED))
+        assert "joining Lounge in" in waiting.text()
+        left, private = await reply_text(await home.alice.run_command("leave", home.text))
+        assert left == text.join_cancelled("Lounge") and not private, left
+        told = await played.reply(lambda m: m.ephemeral)
+        assert told.text() == text.join_cancelled_for_player("Lounge")
+        assert [m.text() for m in played.messages] == [told.text()]  # "joining… in 6 s" is gone
+        heard = home.voice.heard()
+        await asyncio.sleep(7)  # past the join's turn
+        assert heard.heard_ms(51) == 0
+        assert not bot.sessions and not bot.voice_clients
+
+
+async def test_removed_from_a_server_while_a_play_waits_to_join_the_member_is_told(
+    tone_world: ToneWorld,
+) -> None:
+    """A /play waits its turn to join voice when the server's owner kicks the bot: the join is called
+    off, and the member reads why (Discord keeps the interaction's token for 15 minutes, also after
+    the removal) instead of "joining Lounge in 30 s…" for good."""
+    home = stage(tone_world.sim)
+    async with tone_world.bot() as bot:
+        bot.gateway_budget = GatewayBudget(sends=2, window_s=30.0)
+        await home.alice.join_voice(home.voice)
+        said, _ = await reply_text(await home.alice.run_command("play", home.text, query="tone:54:2"))
+        assert said.startswith("Playing"), said
+        await (await home.alice.run_command("leave", home.text)).reply()
+        played = await home.alice.run_command("play", home.text, query="tone:55:2")
+        await played.reply(lambda m: m.text().startswith(PACED))
+        await tone_world.sim.remove_bot(home.guild.id)
+        told = await played.reply(lambda m: not m.text().startswith(PACED))
+        assert told.text() == text.PLAY_CUT_OFF["removed"]
+        assert not bot.sessions and not bot.voice_clients
+
+
 async def test_servers_joining_and_leaving_at_once_wait_their_turn(tone_world: ToneWorld) -> None:
     """Four servers /play and /leave in a loop for 8 s, against a gateway budget shrunk to 12 voice
     requests in 5 s (the real one is 100 a minute: see the slow form). Joins over the budget wait,

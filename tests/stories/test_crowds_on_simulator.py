@@ -96,8 +96,8 @@ async def _cycles(world: Any, guilds: int, cycles_per_guild: int, reply_timeout_
                 await home.alice.join_voice(home.voice)
                 url = world.media.track_url(first_index + cycle % 20, seconds=TRACK_S)
                 played = await home.alice.run_command("play", home.text, query=url)
-                # Past the gateway budget the reply first says the join waits: /leave before the
-                # join happened would leave nothing and the session would start after it.
+                # Past the gateway budget the reply first says the join waits; a /leave then would
+                # call the join off (its own story), not end a session: wait for the song.
                 await played.reply(
                     lambda message: not message.text().startswith(JOIN_WAITS), timeout=reply_timeout_s
                 )

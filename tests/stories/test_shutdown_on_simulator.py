@@ -10,8 +10,10 @@ import logging
 
 import pytest
 
+from musicbox.bot import text
+from musicbox.core.gateway_budget import GatewayBudget
 from tests.world.fixture import World
-from tests.world.stage import stage
+from tests.world.stage import reply_text, stage
 
 
 def warnings_and_errors(caplog: pytest.LogCaptureFixture) -> str:
@@ -59,3 +61,28 @@ async def test_stopping_right_after_start_logs_no_orphaned_failure(
         gc.collect()
     said = warnings_and_errors(caplog)
     assert "never retrieved" not in said and "Traceback" not in said, said
+
+
+async def test_a_play_under_way_when_the_bot_stops_says_so(world: World) -> None:
+    """The owner restarts the bot while two /play are under way: one waits its turn to join voice
+    (a gateway budget shrunk to 2 requests a minute), one reads a page that never ends. Neither
+    member is left with "thinking…": each reply says the bot is stopping."""
+    waiting, reading = stage(world.sim, "waiting"), stage(world.sim, "reading")
+    async with world.bot() as bot:
+        bot.gateway_budget = GatewayBudget(sends=2, window_s=60.0)
+        await waiting.alice.join_voice(waiting.voice)
+        await reading.alice.join_voice(reading.voice)
+        said, _ = await reply_text(
+            await waiting.alice.run_command("play", waiting.text, query=world.media.track_url(20, seconds=2))
+        )
+        assert said.startswith("Playing"), said
+        await (await waiting.alice.run_command("leave", waiting.text)).reply()
+        paced = await waiting.alice.run_command("play", waiting.text, query=world.media.track_url(21))
+        await paced.reply(lambda m: "joining Lounge in" in m.text())
+        dripping = await reading.alice.run_command("play", reading.text, query=world.media.drip_url("stop"))
+        async with asyncio.timeout(10):
+            while not world.media.requests("/drip"):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    stopping = text.PLAY_CUT_OFF["stopping"]
+    for interaction in (paced, dripping):
+        assert [(m.text(), m.loading) for m in interaction.messages] == [(stopping, False)]

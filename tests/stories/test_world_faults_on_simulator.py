@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from musicbox.bot import text
 from musicbox.sim.discord.actors import SimTextChannel
 from musicbox.sim.voice import Recording
 from tests.world.fixture import World
@@ -28,21 +29,21 @@ async def heard_for(recording: Recording, rung: int, ms: int, within_s: float = 
     await until(lambda: recording.heard_ms(rung) >= ms, within_s, f"rung {rung} heard for {ms} ms")
 
 
-async def test_deleting_the_bots_voice_channel_ends_its_session_and_a_new_channel_works(
-    world: World,
-) -> None:
+async def test_deleting_the_bots_voice_channel_keeps_its_queue_for_a_new_channel(world: World) -> None:
     """A moderator deletes the voice channel the bot plays in: Discord disconnects everyone in it
     (voice state with no channel, the bot's voice socket closed 4014) and sends CHANNEL_DELETE. The
-    bot lets go at once, sends nothing more into the void, and plays again in another channel."""
+    bot lets go at once and says so in the channel of the last /play; nobody asked for the music to
+    stop, so the queue is kept: the next /play in another channel goes on where it stopped."""
     home = stage(world.sim)
     async with world.bot() as bot:
         await home.alice.join_voice(home.voice)
-        await (
-            await home.alice.run_command("play", home.text, query=world.media.track_url(50, seconds=20))
-        ).reply()
+        for index in (50, 53):
+            url = world.media.track_url(index, seconds=5)
+            await (await home.alice.run_command("play", home.text, query=url)).reply()
         heard = home.voice.heard()
         await heard_for(heard, 50, 1000)
 
+        replies = len(home.text.messages)
         await home.guild.delete_channel(home.voice)
         await until(lambda: bot.sessions.get(home.guild.id) is None, 5, "the session released")
         await until(lambda: not bot.voice_clients, 6, "the voice client gone")
@@ -50,6 +51,9 @@ async def test_deleting_the_bots_voice_channel_ends_its_session_and_a_new_channe
         await asyncio.sleep(1)
         assert heard.heard_ms(50) - stopped_at <= 200  # nothing goes on playing to nobody
         assert home.alice.voice_channel_id is None  # Discord disconnected her too
+        await until(lambda: len(home.text.messages) > replies, 5, "a word in the text channel")
+        told = [m.text() for m in home.text.messages[replies:]]
+        assert told == [text.voice_channel_deleted("Lounge", 2)], told
 
         other = home.guild.create_voice_channel("Cellar")
         await home.alice.join_voice(other)
@@ -57,8 +61,10 @@ async def test_deleting_the_bots_voice_channel_ends_its_session_and_a_new_channe
             await home.alice.run_command("play", home.text, query=world.media.track_url(51, seconds=2))
         )
         print(f"\nafter its channel was deleted, /play answers: {said}")
-        assert said.startswith(("Playing", "Queued")), said
-        await other.heard().wait_for_rungs([51], timeout=20)
+        assert said.startswith("Queued") and "at position 2" in said, said  # after 53; 50 goes on
+        in_cellar = other.heard()
+        await in_cellar.wait_for_rungs([50, 53, 51], timeout=30)
+        assert in_cellar.heard_ms(50) <= 5000 - stopped_at + 1000  # from where it stopped, not again
         assert world.sim.bot_user_id in other.member_ids
 
 
@@ -77,6 +83,27 @@ async def test_deleting_the_channel_of_the_last_play_leaves_the_music_playing(wo
         await heard.wait_for_rungs([60, 62], timeout=30)
     assert heard.heard_ms(60) >= 2500 and heard.heard_ms(61) == 0
     assert home.text.messages == []  # deleted with the channel; nothing was posted into it after
+
+
+async def test_after_a_restart_a_dead_song_is_still_reported_where_the_play_was(world: World) -> None:
+    """The owner restarts the bot mid-playlist; it resumes in the voice channel on its own, with no
+    /play since. A dead entry further on is still reported in the channel of the last /play: the
+    channel is kept with the saved queue (before, the restarted bot had nowhere to say it)."""
+    home = stage(world.sim)
+    playlist = world.media.mixed_playlist_url([None, "not_found", None], first_index=56, seconds=3)
+    async with world.bot():
+        await home.alice.join_voice(home.voice)
+        heard = home.voice.heard()
+        said, _ = await reply_text(await home.alice.run_command("play", home.text, query=playlist))
+        assert said.startswith("Queued 3 tracks"), said
+        await heard_for(heard, 56, 500)
+    replies = len(home.text.messages)
+    async with world.bot():  # restarted: resumes on READY, as Alice still listens
+        await heard.wait_for_rungs([56, 58], timeout=30)
+        await until(lambda: len(home.text.messages) > replies, 5, "a word in the text channel")
+    told = [m.text() for m in home.text.messages[replies:]]
+    assert len(told) == 1 and told[0].startswith("I couldn't play") and "On to the next song" in told[0], told
+    assert heard.heard_ms(57) == 0
 
 
 async def test_a_song_goes_on_when_discord_moves_the_bots_voice_to_another_server(world: World) -> None:

@@ -24,7 +24,6 @@ from musicbox.core.permissions import Action, may
 from musicbox.core.playlist_files import as_text, as_xspf
 from musicbox.core.playlists import NAME_MAX, SERVER_OWNER, Scope, add_to_playlist, clean_name
 from musicbox.core.track import Track
-from musicbox.playback.session import SessionCapReached
 from musicbox.store.playlists import PlaylistExists
 from musicbox.store.settings import GuildSettings
 
@@ -233,13 +232,8 @@ class LibraryCog(CheckedCog, name="Library"):
             return
         channel = member_channel(interaction)
         assert channel is not None  # checked by play_refusal
-        try:
-            session = await self.enqueuer.join(channel, interaction)
-        except SessionCapReached:
-            await send_error(interaction, text.TOO_MANY_GUILDS)
-            return
-        except (discord.ClientException, TimeoutError):
-            await send_error(interaction, text.voice_connect_failed(channel.name))
+        session = await self.enqueuer.joined(channel, interaction)
+        if session is None:
             return
         session.text_channel_id = interaction.channel_id
         # Saved songs were resolved when they were saved: they queue as they are, and each is looked

@@ -16,7 +16,6 @@ from musicbox.bot.enqueueing import Enqueuer
 from musicbox.bot.options import CheckedCog
 from musicbox.bot.replies import send_error
 from musicbox.bot.views import QueuePager
-from musicbox.playback.session import SessionCapReached
 
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
@@ -71,13 +70,8 @@ class ListeningCog(CheckedCog, name="Listening"):
         channel = member_channel(interaction)
         assert channel is not None and interaction.guild is not None  # checked by play_refusal
         with self.enqueuer.adding(interaction.guild.id):
-            try:
-                session = await self.enqueuer.join(channel, interaction)
-            except SessionCapReached:
-                await send_error(interaction, text.TOO_MANY_GUILDS)
-                return
-            except (discord.ClientException, TimeoutError):
-                await send_error(interaction, text.voice_connect_failed(channel.name))
+            session = await self.enqueuer.joined(channel, interaction)
+            if session is None:
                 return
             session.text_channel_id = interaction.channel_id
             settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)

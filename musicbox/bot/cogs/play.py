@@ -13,13 +13,19 @@ from discord import app_commands
 
 from musicbox.bot import text
 from musicbox.bot.access import VoiceChannel, member_channel, play_refusal
-from musicbox.bot.enqueueing import Enqueuer, ProgressEditor, could_not_play
+from musicbox.bot.enqueueing import (
+    JOIN_FAILURES,
+    Enqueuer,
+    ProgressEditor,
+    answer_cut_off,
+    could_not_play,
+    tell_join_failed,
+)
 from musicbox.bot.options import CheckedCog
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import QueryFailed
 from musicbox.bot.views import SearchPicker
 from musicbox.core.track import Track
-from musicbox.playback.session import SessionCapReached
 
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
@@ -45,7 +51,12 @@ class PlayCog(CheckedCog, name="Play"):
         channel = member_channel(interaction)
         assert channel is not None and interaction.guild is not None  # checked by play_refusal
         with self.enqueuer.adding(interaction.guild.id):
-            await self._resolve_and_enqueue(interaction, channel, query)
+            try:
+                await self._resolve_and_enqueue(interaction, channel, query)
+            except asyncio.CancelledError:
+                if self.bot.stopping:  # cut off at stop (see RepliesInFlight): HTTP still works meanwhile
+                    await answer_cut_off(interaction, "stopping", channel)
+                raise
 
     async def _resolve_and_enqueue(
         self, interaction: discord.Interaction, channel: VoiceChannel, query: str
@@ -75,12 +86,8 @@ class PlayCog(CheckedCog, name="Play"):
             session = await joining
             if session.closed:  # a concurrent failed /play released it meanwhile
                 session = await self.enqueuer.join(channel, interaction)
-        except SessionCapReached:
-            await send_error(interaction, text.TOO_MANY_GUILDS)
-            return
-        except (discord.ClientException, TimeoutError):
-            log.warning("guild %s: voice connect failed", guild_id, exc_info=True)
-            await send_error(interaction, text.voice_connect_failed(channel.name))
+        except JOIN_FAILURES as failure:
+            await tell_join_failed(interaction, channel, failure)
             return
         session.text_channel_id = interaction.channel_id
         message = await self.enqueuer.enqueue(
@@ -133,13 +140,8 @@ class PlayCog(CheckedCog, name="Play"):
         channel = member_channel(interaction)
         assert channel is not None and interaction.guild is not None
         settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)
-        try:
-            session = await self.enqueuer.join(channel, interaction)
-        except SessionCapReached:
-            await send_error(interaction, text.TOO_MANY_GUILDS)
-            return
-        except (discord.ClientException, TimeoutError):
-            await send_error(interaction, text.voice_connect_failed(channel.name))
+        session = await self.enqueuer.joined(channel, interaction)
+        if session is None:
             return
         message = await self.enqueuer.enqueue(interaction, session, [track], settings, track.title)
         if message is not None:

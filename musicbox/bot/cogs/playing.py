@@ -6,6 +6,7 @@ for Discord)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,7 +14,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from musicbox.bot import text
-from musicbox.bot.access import cached_settings, controlled, listening_session, standing
+from musicbox.bot.access import (
+    cached_settings,
+    control_refusal,
+    controlled,
+    listening_session,
+    member_channel,
+    standing,
+)
 from musicbox.bot.options import CheckedCog
 from musicbox.bot.views import now_controls
 from musicbox.core.permissions import Action, may
@@ -22,6 +30,8 @@ from musicbox.core.votes import tally
 
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
+
+log = logging.getLogger(__name__)
 
 # "10:00:00", the longest time a track allowed anywhere can be sought to.
 SeekPosition = app_commands.Range[str, 1, 8]
@@ -164,12 +174,33 @@ class PlayingCog(CheckedCog, name="Playing"):
 
     @app_commands.command(description="Leave the voice channel and forget the queue.")
     async def leave(self, interaction: discord.Interaction) -> None:
-        session = await controlled(self.bot, interaction, Action.STOP)
+        session, refusal = control_refusal(self.bot, interaction, Action.STOP)
+        if session is None and refusal == text.NOTHING_PLAYING:
+            refusal, private = self._cancel_join(interaction)
+            await interaction.response.send_message(refusal, ephemeral=private)
+            return
         if session is None:
+            await interaction.response.send_message(refusal, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         await session.aclose()
         await interaction.edit_original_response(content=text.LEFT)
+
+    def _cancel_join(self, interaction: discord.Interaction) -> tuple[str, bool]:
+        """/leave with no session: call off the join a /play waits for (its turn in the gateway
+        budget), if the member may. What to answer, and whether privately."""
+        assert interaction.guild is not None and isinstance(interaction.user, discord.Member)
+        channel = self.bot.joining(interaction.guild.id)
+        if channel is None:
+            return text.NOTHING_PLAYING, True
+        listening = member_channel(interaction)
+        if listening is None or listening.id != channel.id:
+            return text.NOT_WITH_BOT, True
+        settings = cached_settings(self.bot, interaction.guild.id)
+        if not may(Action.STOP, standing(interaction.user, channel), dj_role=settings.dj_role):
+            return text.not_allowed(settings.dj_role), True
+        self.bot.call_off_join(interaction.guild.id, "leave")
+        return text.join_cancelled(channel.name), False
 
     @app_commands.command(description="Jump to a time in the current track.")
     @app_commands.describe(position="Seconds, or m:ss")
@@ -216,9 +247,18 @@ class PlayingCog(CheckedCog, name="Playing"):
         # leaves, then joins again, keeping its voice client) and when it gives a connection up that
         # it could not resume (its player gives the song up at the same moment and the session
         # connects afresh). Give those a moment to show before taking this for a moderator.
+        stopped = session.snapshot()  # before the player takes the song cut off for one that ended
         await asyncio.sleep(LOST_VOICE_SETTLE_S)
         reconnecting = member.guild.voice_client is session.voice or session.recovering_voice
         if session.closed or session.voice.is_connected() or reconnecting:
             return
-        # Disconnected by someone (a moderator, the channel deleted): release everything it held.
+        if before.channel is not None and member.guild.get_channel(before.channel.id) is None:
+            # Nobody asked for the music to stop: the queue waits for the next /play elsewhere.
+            entries, playback = stopped
+            log.info("guild %s: voice channel deleted; keeping %d tracks", member.guild.id, len(entries))
+            await session.aclose()
+            await asyncio.to_thread(self.bot.queues.save, member.guild.id, entries, playback)
+            self.bot.announce(session, text.voice_channel_deleted(before.channel.name, len(entries)))
+            return
+        # Disconnected by a moderator: release everything it held.
         await session.aclose()
