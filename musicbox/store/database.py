@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,27 @@ WHAT_IT_HOLDS = (
 )
 
 
+class Database(sqlite3.Connection):
+    """The connection every store of one file shares, with the one lock they all take: stores run in
+    worker threads, and one store's BEGIN while another's transaction is open on the same connection
+    fails ("cannot start a transaction within a transaction"), or a write joins the other's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+
+def lock_of(connection: sqlite3.Connection) -> threading.RLock:
+    """The lock a store takes around each use of `connection`: the shared one of a `Database`."""
+    return connection.lock if isinstance(connection, Database) else threading.RLock()
+
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread=False: the connection is used from one worker thread at a time, not the loop's.
-    connection = sqlite3.connect(path, timeout=5.0, check_same_thread=False, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=5.0, check_same_thread=False, isolation_level=None, factory=Database
+    )
     # WAL lets `musicbox status` and `musicbox cache` read while the bot writes; NORMAL is crash-safe
     # under WAL (a power cut loses at most the last transactions, never corrupts).
     connection.execute("PRAGMA journal_mode=WAL")

@@ -4,10 +4,10 @@ Blocking SQLite access: call from a worker thread, never the event loop."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Collection
 
 from musicbox.core.track import Track, TrackId
+from musicbox.store.database import lock_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS favorites (
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS favorites (
 class FavoriteStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._lock = threading.Lock()
+        self._lock = lock_of(connection)
         connection.executescript(_SCHEMA)
 
     def like(self, user_id: int, track: Track, liked_at: float) -> bool:

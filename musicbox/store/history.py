@@ -4,10 +4,10 @@ Blocking SQLite access: call from a worker thread, never the event loop."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from dataclasses import dataclass
 
 from musicbox.core.track import Track, TrackId
+from musicbox.store.database import lock_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS play_history (
@@ -37,7 +37,7 @@ class Played:
 class HistoryStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._lock = threading.Lock()
+        self._lock = lock_of(connection)
         connection.executescript(_SCHEMA)
 
     def record(self, guild_id: int, played: Played) -> None:

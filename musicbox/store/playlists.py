@@ -4,11 +4,11 @@ server). Blocking SQLite access: call from a worker thread, never the event loop
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
 
 from musicbox.core.playlists import SERVER_OWNER, PlaylistSummary
 from musicbox.core.track import Track, TrackId
+from musicbox.store.database import lock_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS playlists (
@@ -39,7 +39,7 @@ class PlaylistExists(Exception):
 class PlaylistStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._lock = threading.Lock()
+        self._lock = lock_of(connection)
         connection.executescript(_SCHEMA)
 
     @staticmethod

@@ -7,12 +7,12 @@ track at its stored position; other guilds get their queue back on their next /p
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track, TrackId
+from musicbox.store.database import lock_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS saved_queue (
@@ -56,7 +56,7 @@ class QueueStore:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._lock = threading.Lock()
+        self._lock = lock_of(connection)
         connection.executescript(_SCHEMA)
         columns = {row[1] for row in connection.execute("PRAGMA table_info(saved_playback)")}
         for column, migration in _MIGRATIONS.items():

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.limits import QueueLimits
 from musicbox.core.playlists import PlaylistLimits
+from musicbox.store.database import lock_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_settings (
@@ -87,7 +87,7 @@ class SettingsStore:
     def __init__(self, connection: sqlite3.Connection, defaults: GuildSettings) -> None:
         self._connection = connection
         self._defaults = defaults
-        self._lock = threading.Lock()
+        self._lock = lock_of(connection)
         self._known: dict[int, GuildSettings] = {}
         connection.execute(_SCHEMA)
         present = {row[1] for row in connection.execute("PRAGMA table_info(guild_settings)")}
