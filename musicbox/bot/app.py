@@ -18,6 +18,7 @@ from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.radio import RadioDirectory
 from musicbox.store.database import open_state
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
@@ -51,6 +52,7 @@ def build_bot(
         sessions=sessions,
         metrics=Metrics(),
         connector=connector,
+        radio=RadioDirectory(config.resolver.radio_directory, egress),
     )
 
 

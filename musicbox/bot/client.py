@@ -19,6 +19,7 @@ from discord.ext import commands
 from musicbox import log_context
 from musicbox.bot import text
 from musicbox.bot.music import MusicCog, OptionOutOfRange
+from musicbox.bot.radio import RadioCog
 from musicbox.bot.replies import RepliesInFlight, send_error
 from musicbox.bot.sources import QueryFailed, TrackSource
 from musicbox.bot.views import NowControl
@@ -28,6 +29,7 @@ from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import AudioProvider, GuildSession, NoAudio, SessionCapReached, Sessions
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
+from musicbox.sources.radio import RadioDirectory
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
 
@@ -70,6 +72,7 @@ class MusicBot(commands.Bot):
         sessions: Sessions,
         metrics: Metrics,
         connector: aiohttp.BaseConnector | None = None,
+        radio: RadioDirectory | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -94,6 +97,7 @@ class MusicBot(commands.Bot):
         self._joining: dict[int, asyncio.Task[GuildSession]] = {}
         self.replies = RepliesInFlight()
         self._music = MusicCog(self)
+        self._radio = RadioCog(self, self._music, radio) if radio is not None else None
         self._resumed_saved = False
         self._gateway_up = asyncio.Event()
         # What the bot allows itself on the gateway, and when it sent (or will send) each voice join
@@ -106,6 +110,8 @@ class MusicBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.add_cog(self._music)
+        if self._radio is not None:
+            await self.add_cog(self._radio)
         self.add_dynamic_items(NowControl)
         guild_id = self.config.discord.dev_guild_id
         if guild_id:

@@ -402,7 +402,9 @@ class MusicCog(commands.Cog):
         if session is None or current is None:
             await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
             return
-        message = text.now_playing(current, session.position_s, session.paused, session.queue.loop)
+        message = text.now_playing(
+            current, session.position_s, session.paused, session.queue.loop, session.station_title
+        )
         await interaction.response.send_message(message, view=now_controls())
 
     async def now_button(self, interaction: discord.Interaction, control: str) -> None:

@@ -170,6 +170,8 @@ class CachedAudio:
         duration_s: float | None = None,
     ) -> discord.AudioSource:
         key = str(track_id)
+        if track_id.live:  # endless: never cached, never counted against the cache's budget
+            return await self._direct.source(track_id, media_url, volume=volume)
         if volume != 100:
             cached = self.store.lookup(key)
             address = str(cached) if cached else media_url
@@ -221,7 +223,7 @@ class CachedAudio:
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
         key = str(track_id)
-        if key in self._fills or self.store.contains(key):
+        if track_id.live or key in self._fills or self.store.contains(key):
             return
         async with self._prefetch_slots:
             if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):

@@ -10,6 +10,7 @@ DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 SPOTIFY_API_BASE = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
+RADIO_DIRECTORY = "https://all.api.radio-browser.info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,8 @@ class ResolverConfig:
     # Hosts a user's URL may point at even though they are loopback or private (the test world's
     # media server, a NAS on the owner's network). Everything else private is refused.
     allowed_private_hosts: tuple[str, ...] = ()
+    # Where /radio finds stations: the Radio Browser API (the simulator's fake in tests and the demo).
+    radio_directory: str = RADIO_DIRECTORY
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "metadata_ttl_s": Rule(int, 0, 30 * 86_400),
         "search_template": Rule(str),
         "allowed_private_hosts": Rule(tuple),
+        "radio_directory": Rule(str),
     },
     "cache": {
         "budget_mb": Rule(int, 0, 1_000_000),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Protocol
@@ -16,8 +17,10 @@ from typing import Protocol
 import discord
 
 from musicbox import log_context
+from musicbox.core.live import after_end
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
+from musicbox.playback.live import LiveSource
 from musicbox.store.queues import SavedPlayback
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,12 @@ class NoAudio(Exception):
 
     def __init__(self) -> None:
         super().__init__(self.reason)
+
+
+class OffAir(NoAudio):
+    """A live stream that ended and did not come back when tried again (core/live.py)."""
+
+    reason = "the station went off the air and did not come back"
 
 
 def log_unplayable(session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
@@ -159,6 +168,7 @@ class GuildSession:
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
+        self._live_failures = 0  # ends of the current live stream in a row (core/live.py)
 
     def start(self) -> None:
         self._spawn(self._play_forever(), "player")
@@ -227,6 +237,13 @@ class GuildSession:
         return self._paused_at is not None
 
     @property
+    def station_title(self) -> str | None:
+        """What the live stream playing says is on air (its ICY title; untrusted text), if it says."""
+        playing = self._playing_source
+        inner = playing.source if isinstance(playing, CountedSource) else None
+        return inner.station_title if isinstance(inner, LiveSource) else None
+
+    @property
     def position_s(self) -> float:
         if self.queue.current is None:
             return 0.0
@@ -292,6 +309,7 @@ class GuildSession:
         if self._restart_at is not None and self.queue.current is not None:
             return self.queue.current
         skipped, self._skip_requested = self._skip_requested, False
+        self._live_failures = 0
         entry = self.queue.advance(skipped=skipped)
         self._prefetch_soon()
         return entry
@@ -301,6 +319,8 @@ class GuildSession:
         # thread may deliver late, can then only end that song, never this one.
         self._track_done = asyncio.Event()
         prepared = await self._prepare(entry, start_s)
+        if prepared is None and entry.track.live and not self._asked():
+            await self._after_live_end(entry, heard_s=0.0)
         if prepared is None:
             return
         source = CountedSource(prepared, start_s)
@@ -321,19 +341,42 @@ class GuildSession:
                 "guild %s: voice lost at %.1f s; the song resumes there", self.guild_id, source.position_s
             )
             return
+        if entry.track.live and not self._asked() and self.voice.is_connected():
+            await self._after_live_end(entry, heard_s=source.frames * FRAME_S)
+            return
         self._media_urls.pop(entry.track.id, None)
         if self._played_nothing(source):
             self._on_unplayable(self, entry, NoAudio())
 
+    def _asked(self) -> bool:
+        """Whether the song is ending because someone acted (skip, seek, stop, leave)."""
+        return self._skip_requested or self._restart_at is not None or self._closing
+
     def _played_nothing(self, source: CountedSource) -> bool:
         """The song ended by itself without a frame: the members heard nothing and should be told."""
-        asked = self._skip_requested or self._restart_at is not None or self._closing
-        return source.frames == 0 and not asked and self.voice.is_connected()
+        return source.frames == 0 and not self._asked() and self.voice.is_connected()
+
+    async def _after_live_end(self, entry: QueuedTrack, *, heard_s: float) -> None:
+        """A live stream ended by itself: dropped, so tried again after a backoff, or dead, so the
+        members are told and the queue moves on."""
+        verdict = after_end(heard_s, self._live_failures, random.random())
+        self._live_failures = verdict.failures
+        if verdict.retry_in_s is None:
+            self._media_urls.pop(entry.track.id, None)
+            self._on_unplayable(self, entry, OffAir())
+            return
+        log.info(
+            "guild %s: %s ended after %.1f s; trying again in %.1f s (failure %d)",
+            self.guild_id, entry.track.id, heard_s, verdict.retry_in_s, verdict.failures,
+        )  # fmt: skip
+        await asyncio.sleep(verdict.retry_in_s)
+        if not self._asked() and self.queue.current is entry:  # nobody skipped or stopped meanwhile
+            self._restart_at = 0.0
 
     def _cut_off_by_lost_voice(self, entry: QueuedTrack, source: CountedSource) -> bool:
         """The song ended because the connection failed, not because it ran out, someone acted or
         someone disconnected the bot."""
-        asked = self._skip_requested or self._restart_at is not None or self._closing
+        asked = self._asked()
         starved = time.monotonic() - source.last_read_at >= STARVED_S
         return not asked and starved and self.queue.current is entry and not self.voice.is_connected()
 
@@ -347,6 +390,11 @@ class GuildSession:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            if entry.track.live:
+                # Tried again at the address found (a dead station's retries ask no resolver), and
+                # told only if it stays dead (_after_live_end).
+                log.info("guild %s: cannot open %s: %s", self.guild_id, entry.track.id, error)
+                return None
             self._media_urls.pop(entry.track.id, None)
             self._on_unplayable(self, entry, error)
             return None

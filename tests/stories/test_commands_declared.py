@@ -10,9 +10,11 @@ import pytest
 from musicbox.bot import text
 from musicbox.bot.app import build_bot
 from musicbox.bot.music import MusicCog
+from musicbox.bot.radio import RadioCog
 from musicbox.core.config import Config, PathsConfig
 from musicbox.sim.discord import DiscordSim
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.radio import RadioDirectory
 from tests.world.fixture import World
 from tests.world.stage import reply_text, stage
 
@@ -25,7 +27,9 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
     egress = EgressGate()
     bot = build_bot(Config(paths=PathsConfig(state_dir=tmp_path)), sources=NoSources(), egress=egress)  # type: ignore[arg-type]
     egress.close()
-    await bot.add_cog(MusicCog(bot))
+    music = MusicCog(bot)
+    await bot.add_cog(music)
+    await bot.add_cog(RadioCog(bot, music, RadioDirectory("http://127.0.0.1:9", egress)))
     declared = {c.name: c.to_dict(bot.tree) for c in bot.tree.get_commands()}
     options = {name: [o["name"] for o in body.get("options", [])] for name, body in declared.items()}
     assert options == {
@@ -53,6 +57,7 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "max_playlist",
             "max_track_minutes",
         ],
+        "radio": ["words"],
     }
     assert declared["play"]["options"][0]["autocomplete"] is True
     assert [c["value"] for c in declared["loop"]["options"][0]["choices"]] == ["off", "track", "queue"]
@@ -99,6 +104,8 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
         }
         seek = declared_option(world.sim, home.guild.id, "seek", "position")
         assert (seek["min_length"], seek["max_length"]) == (1, 8)
+        radio = declared_option(world.sim, home.guild.id, "radio", "words")
+        assert (radio["min_length"], radio["max_length"]) == (2, 100)
         loop = declared_option(world.sim, home.guild.id, "loop", "mode")
         assert [c["value"] for c in loop["choices"]] == ["off", "track", "queue"]
 
@@ -113,6 +120,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("move", {"source": 1, "destination": 0}, "destination must be from 1 to 10000"),
             ("seek", {"position": "123456789"}, "position must be from 1 to 8 characters long"),
             ("settings", {"max_queue": 0}, "max_queue must be from 1 to 500"),
+            ("radio", {"words": "x"}, "words must be from 2 to 100 characters long"),
         ]
         for command, options, refusal in crafted:
             with pytest.raises(ValueError, match="would not send"):

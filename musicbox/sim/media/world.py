@@ -22,6 +22,8 @@ from aiohttp import web
 
 from musicbox.sim.media.audio import FORMATS, ToneFiles
 from musicbox.sim.media.catalog import CatalogEntry, entry, search
+from musicbox.sim.media.live import LiveStreams
+from musicbox.sim.radio import RadioDirectoryFake, Station
 
 FAULTS = frozenset(
     {
@@ -58,6 +60,8 @@ NOT_AUDIO = b"This is a shopping list, not a song.\nmilk\neggs\nbread\n" * 20
 class MediaWorld:
     def __init__(self, directory: Path) -> None:
         self._tones = ToneFiles(directory)
+        self.live = LiveStreams(directory)
+        self.radio = RadioDirectoryFake(self._directory_station)
         self._log: list[str] = []
         self._log_lock = threading.Lock()
         self._flaky_failed: collections.Counter[str] = collections.Counter()
@@ -68,6 +72,7 @@ class MediaWorld:
         self.base_url = ""
         self.host = ""
         self.search_template = ""
+        self.radio_directory = ""  # the Radio Browser fake's base address (sim/radio)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -100,6 +105,7 @@ class MediaWorld:
         self.host = f"127.0.0.1:{port}"
         self.base_url = f"http://{self.host}"
         self.search_template = f"{self.base_url}/search.xspf?q={{query}}&n={{limit}}"
+        self.radio_directory = self.base_url
 
     def close(self) -> None:
         if self._runner is not None:
@@ -129,6 +135,10 @@ class MediaWorld:
         app.router.add_get("/stream.m3u8", self._hls)
         app.router.add_get("/huge", self._huge)
         app.router.add_get("/drip", self._drip)
+        app.router.add_get("/radio/{name}", self.live.station)
+        app.router.add_get("/json/stations/search", self.radio.search)
+        app.router.add_get("/live/{index:\\d+}/index.m3u8", self.live.hls_playlist)
+        app.router.add_get("/live/{index:\\d+}/{number:\\d+}.ts", self.live.hls_segment)
         app.middlewares.append(self._record)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -210,6 +220,37 @@ class MediaWorld:
     def drip_url(self, tag: str = "") -> str:
         """A page that never finishes: a byte every DRIP_PAUSE_S."""
         return f"{self.base_url}/drip?{urlencode({'tag': tag})}"
+
+    # -- live streams (live.py) ------------------------------------------------------------------
+
+    def station_url(
+        self,
+        name: str,
+        *,
+        first: int = 0,
+        every_s: float = 20.0,
+        fault: str | None = None,
+        at_s: float = 10.0,
+        title: str = "",
+    ) -> str:
+        """An endless MP3 station with ICY metadata: catalog song `first`, `first + 1`, … each on air for
+        `every_s`, its title `title` (untrusted text, if given) and the song's name. `fault`: "drop"
+        cuts the first player's connection after `at_s` (later ones play on), "die" cuts it and
+        refuses every request after, "dead" refuses every request. A player is a client that asks
+        for the ICY titles, as musicbox does: yt-dlp and ffprobe reading the head see a healthy
+        station and bring no fault on."""
+        query = {"first": first, "every": f"{every_s:g}"} | (
+            {"fault": fault, "at": f"{at_s:g}"} if fault else {}
+        )
+        return f"{self.base_url}/radio/{quote(name)}?{urlencode(query | ({'title': title} if title else {}))}"
+
+    def _directory_station(self, station: Station) -> str:
+        name = station.name.lower().replace(" ", "-")
+        return self.station_url(name, first=station.first, fault=station.fault, at_s=2.0)
+
+    def hls_live_url(self, index: int) -> str:
+        """A live HLS playlist of catalog song `index`'s tone, growing every 2 s, never ending."""
+        return f"{self.base_url}/live/{index}/index.m3u8"
 
     def requests(self, path_prefix: str = "") -> list[str]:
         """Paths (with query) served so far, oldest first."""
