@@ -49,12 +49,14 @@ class IcyDemuxer:
         self._block_left: int | None = None  # metadata bytes still to come, None: reading audio
         self._block = bytearray()
 
-    def feed(self, data: bytes) -> tuple[bytes, list[str]]:
-        """The audio in `data`, and the titles of the metadata blocks that ended in it."""
+    def feed(self, data: bytes) -> tuple[bytes, list[tuple[int, str]]]:
+        """The audio in `data`, and the titles of the metadata blocks that ended in it, each with
+        where it came in that audio (a title is said between two stretches of audio: the new song
+        is on air from there)."""
         if self._metaint is None:
             return data, []
         audio = bytearray()
-        titles: list[str] = []
+        titles: list[tuple[int, str]] = []
         view = memoryview(data)
         while view:
             if self._block_left is None and self._audio_left > 0:
@@ -73,7 +75,7 @@ class IcyDemuxer:
             if self._block_left == 0:
                 title = stream_title(bytes(self._block))
                 if title is not None:
-                    titles.append(title)
+                    titles.append((len(audio), title))
                 self._block.clear()
                 self._block_left = None
                 self._audio_left = self._metaint

@@ -14,6 +14,7 @@ a read waiting on it at once."""
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import logging
 import socket
@@ -29,11 +30,13 @@ from musicbox.core.icy import IcyDemuxer, metaint_of
 
 log = logging.getLogger(__name__)
 
+FRAME_S = 0.020  # what discord.py's player takes per read
 READ_BYTES = 16 * 2**10
 HEAD_BYTES = 16 * 2**10
 # A station silent this long has dropped (one that sends nothing but holds the socket, too).
 SILENT_S = 10.0
 MAX_REDIRECTS = 3
+TITLES_KEPT = 8
 HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl", "audio/x-mpegurl")
 
 
@@ -60,7 +63,10 @@ class StationFeed:
         self._demuxer = IcyDemuxer(None)
         self._pending = b""
         self.content_type = ""
-        self.title: str | None = None  # the station's latest ICY title; untrusted text
+        self._bytes_per_s: int | None = None  # from icy-br; None: titles shown as they arrive
+        self._audio_bytes = 0  # read so far
+        # (audio byte where it starts, title): a few, since what is read runs ahead of what is heard
+        self._titles: collections.deque[tuple[int, str]] = collections.deque(maxlen=TITLES_KEPT)
 
     def open(self) -> None:
         """Connect (following at most MAX_REDIRECTS redirects) and read the answer's head."""
@@ -75,9 +81,19 @@ class StationFeed:
                 raise StationRefused(f"the stream answered {answer.status}")
             self.content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
             self._demuxer = IcyDemuxer(metaint_of(answer.headers.get("icy-metaint")))
+            self._bytes_per_s = _bytes_per_s(answer.headers.get("icy-br"))
             self._pending = answer.body
             return
         raise StationRefused("the stream redirected too many times")
+
+    def title_at(self, heard_s: float) -> str | None:
+        """The station's title for what the listener hears `heard_s` into this connection (untrusted
+        text). What is read runs seconds ahead of what is heard (the pipes into and out of ffmpeg
+        hold that much), so a title counts from the audio byte it came before, not from its arrival."""
+        heard = heard_s * self._bytes_per_s if self._bytes_per_s else float("inf")
+        with self._lock:
+            on_air = [title for start, title in self._titles if start <= heard]
+        return on_air[-1] if on_air else None
 
     @property
     def is_hls(self) -> bool:
@@ -91,8 +107,9 @@ class StationFeed:
             if not data:
                 return b""
             audio, titles = self._demuxer.feed(data)
-            if titles:
-                self.title = titles[-1]
+            with self._lock:
+                self._titles.extend((self._audio_bytes + offset, title) for offset, title in titles)
+            self._audio_bytes += len(audio)
             if audio:
                 return audio
 
@@ -168,6 +185,12 @@ class StationFeed:
         return connection, f"Proxy-Authorization: Basic {token}\r\n"
 
 
+def _bytes_per_s(icy_br: str | None) -> int | None:
+    """A station's bitrate (its `icy-br`, kb/s; some send "128,128") in bytes a second."""
+    first = (icy_br or "").split(",")[0].strip()
+    return int(first) * 125 if first.isdigit() and 8 <= int(first) <= 1024 else None
+
+
 def _read_answer(connection: socket.socket) -> _Answer:
     """The head of an HTTP answer (Shoutcast's `ICY 200 OK` too) and what came with it."""
     received = b""
@@ -196,16 +219,20 @@ class LiveSource(discord.AudioSource):
     def __init__(self, audio: discord.AudioSource, feed: StationFeed | None) -> None:
         self._audio = audio
         self._feed = feed
+        self._frames = 0
 
     @property
     def station_title(self) -> str | None:
-        return self._feed.title if self._feed is not None else None
+        return self._feed.title_at(self._frames * FRAME_S) if self._feed is not None else None
 
     def is_opus(self) -> bool:
         return True
 
     def read(self) -> bytes:
-        return self._audio.read()
+        data = self._audio.read()
+        if data:
+            self._frames += 1
+        return data
 
     def cleanup(self) -> None:
         if self._feed is not None:

@@ -26,10 +26,13 @@ def test_audio_comes_out_whole_and_titles_in_order_whatever_the_piece_size(piece
     audio, titles = b"", []
     for start in range(0, len(stream), piece):
         got, said = demuxer.feed(stream[start : start + piece])
+        titles += [(len(audio) + offset, title) for offset, title in said]
         audio += got
-        titles += said
     assert audio == songs[0][0] + songs[1][0]
-    assert titles == ["Mira Vale - Blue Harbour"] * 4 + ["Ostara - Neon Tide"] * 4
+    # Each title where its block stood: after every `metaint` bytes of audio.
+    assert titles == [(256 * n, "Mira Vale - Blue Harbour") for n in range(1, 5)] + [
+        (256 * n, "Ostara - Neon Tide") for n in range(5, 9)
+    ]
 
 
 def test_an_empty_block_says_nothing_new_and_no_metaint_is_plain_audio() -> None:

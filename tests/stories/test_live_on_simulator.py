@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+
+import pytest
 
 from musicbox.bot import text
 from musicbox.cache.audio import CachedAudio
@@ -24,11 +27,11 @@ async def _now(home: Stage) -> str:
     return said
 
 
-async def _until_now_says(home: Stage, words: str) -> str:
-    """/now, asked every half second until it says `words` (at most 10 s); what it said last."""
+async def _until_now_says(home: Stage, words: str, *, within_s: float = 10) -> str:
+    """/now, asked every half second until it says `words`; what it said last."""
     said = ""
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(within_s):
             while True:
                 said = await _now(home)
                 if words in said:
@@ -57,6 +60,20 @@ async def _until_heard_ms(heard: Recording, rung: int, ms: int) -> int:
     return heard.heard_ms(rung)
 
 
+def _longest_silence_ms(heard: Recording) -> float:
+    """The longest wall-clock gap between two runs of tone the listener heard (a run is at least
+    100 ms: a single frame misread on a loaded box is not a song)."""
+    runs = [run for run in heard.segments() if run.rung is not None and run.duration_ms >= 100]
+    arrivals = heard.frame_arrivals
+    return max(
+        (
+            (arrivals[after.first_frame] - arrivals[before.first_frame + before.frame_count - 1]) * 1000
+            for before, after in itertools.pairwise(runs)
+        ),
+        default=0.0,
+    )
+
+
 def _cache_files(world: World) -> list[str]:
     return sorted(p.name for p in (world.state_dir / "cache").rglob("*") if p.is_file())
 
@@ -83,6 +100,9 @@ async def test_a_station_plays_across_a_drop_a_dead_one_is_told_and_an_hls_live_
         await heard.wait_for_rungs([40, 41], timeout=20)
         assert entry(41).full_title in await _until_now_says(home, entry(41).full_title)
         assert world.media.live.connections["lounge"] >= 2
+        gap_ms = _longest_silence_ms(heard)
+        assert gap_ms < 5000, f"the drop cost {gap_ms:.0f} ms of silence"
+        print(f"silence across the station's drop: {gap_ms:.0f} ms")
 
         for query in (dark, hls):
             queued = await home.alice.run_command("play", home.text, query=query)
@@ -124,3 +144,30 @@ async def test_a_station_plays_across_a_drop_a_dead_one_is_told_and_an_hls_live_
         assert isinstance(audio, CachedAudio)
         assert audio.transcodes_started == 0 and audio.store.stats().entries == 0
     assert _cache_files(world) == [], "a live stream was written to the cache"
+
+
+@pytest.mark.slow
+async def test_a_station_plays_for_a_minute_across_a_drop_and_each_title_change_reaches_now(
+    world: World,
+) -> None:
+    """The long form of the first story: songs change on air every 20 s and the connection drops at 30 s."""
+    home = stage(world.sim)
+    station = world.media.station_url("minute", first=60, every_s=20, fault="drop", at_s=30)
+    await home.alice.join_voice(home.voice)
+    async with world.bot():
+        played = await home.alice.run_command("play", home.text, query=station)
+        await played.reply(lambda m: "Playing" in m.text(), timeout=30)
+        heard = home.voice.heard()
+        await heard.wait_for_rungs([60], timeout=20)
+        started = asyncio.get_running_loop().time()
+        for song in (60, 61, 62):
+            now = await _until_now_says(home, entry(song).full_title, within_s=25)
+            assert entry(song).full_title in now, now
+        await asyncio.sleep(max(0.0, 60 - (asyncio.get_running_loop().time() - started)))
+        assert world.media.live.connections["minute"] >= 2  # it dropped, and came back
+        on_air_ms = sum(heard.heard_ms(song) for song in (60, 61, 62, 63))
+        assert on_air_ms >= 55_000, heard.heard_rungs()
+        gap_ms = _longest_silence_ms(heard)
+        assert gap_ms < 5000, f"the drop cost {gap_ms:.0f} ms of silence"
+        print(f"a minute of radio across a drop: {on_air_ms} ms heard, longest silence {gap_ms:.0f} ms")
+    assert _cache_files(world) == []
