@@ -68,6 +68,7 @@ def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions, pro
         queued_keys=sessions.queued_keys,
         proxy_url=proxy_url,
         max_track_s=config.playback.max_track_s,
+        loudness_lufs=config.playback.loudness_lufs,
     )
 
 

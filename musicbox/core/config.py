@@ -30,6 +30,8 @@ class PlaybackConfig:
     max_playlist: int = 1000
     max_track_s: int = 3 * 3600
     dj_role: str = ""  # empty: everyone may skip, stop, clear
+    # EBU R128 integrated loudness every song is brought to as it is cached; 0: as the source is.
+    loudness_lufs: int = -14
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "max_playlist": Rule(int, 1, 10_000),
         "max_track_s": Rule(int, 10, 86_400),
         "dj_role": Rule(str),
+        "loudness_lufs": Rule(int, -40, 0),  # 0: off
     },
     "resolver": {
         "workers": Rule(int, 0, 64),

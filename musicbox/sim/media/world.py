@@ -152,12 +152,20 @@ class MediaWorld:
     # -- addresses -------------------------------------------------------------------------------
 
     def track_url(
-        self, index: int, *, fmt: str = "ogg", seconds: float = 8.0, fault: str | None = None
+        self,
+        index: int,
+        *,
+        fmt: str = "ogg",
+        seconds: float = 8.0,
+        fault: str | None = None,
+        gain_db: float = 0.0,
     ) -> str:
+        """`gain_db`: the tone that much louder (or, below 0, quieter) than the catalog's -18 dBFS."""
         _check(fmt=fmt, fault=fault)
         song = entry(index)
         url = f"{self.base_url}/media/{index}/{seconds:g}/{song.slug}.{FORMATS[fmt].extension}"
-        return url + (f"?fault={fault}" if fault else "")
+        query = ({"fault": fault} if fault else {}) | ({"gain": f"{gain_db:g}"} if gain_db else {})
+        return url + (f"?{urlencode(query)}" if query else "")
 
     def page_url(
         self, index: int, *, fmt: str = "ogg", seconds: float = 8.0, fault: str | None = None
@@ -287,7 +295,10 @@ class MediaWorld:
             raise web.HTTPFound(request.path_qs)
         if fault == "not_audio":
             return web.Response(body=NOT_AUDIO, content_type="text/plain")
-        path = await self._tones.path(index, fmt, seconds)
+        gain_db = float(request.query.get("gain", "0"))
+        if not -60 <= gain_db <= 18:
+            raise web.HTTPNotFound(text="gain must be from -60 to 18 dB")
+        path = await self._tones.path(index, fmt, seconds, gain_db)
         content_type = "text/html" if fault == "wrong_type" else FORMATS[fmt].content_type
         if fault in ("stall", "truncated", "trickle"):
             return await _faulty_stream(request, path.read_bytes(), content_type, fault)
