@@ -160,6 +160,7 @@ class MusicBot(commands.Bot):
             rejoin=self._voice_connect,
             on_unplayable=self._track_unplayable,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
+            loudness=lambda: self._loudness_on(channel.guild.id),
         )
         try:
             self.sessions.add(session)
@@ -213,6 +214,10 @@ class MusicBot(commands.Bot):
         while self._gateway_sends and self._gateway_sends[0] <= now - self.gateway_budget.window_s:
             self._gateway_sends.popleft()
         return now
+
+    def _loudness_on(self, guild_id: int) -> bool:
+        settings = self.settings.cached(guild_id)
+        return settings is None or settings.loudness
 
     def _track_unplayable(self, session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
         """A queued song could not be played and the player went on: say so where /play was used, or

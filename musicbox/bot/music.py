@@ -602,6 +602,7 @@ class MusicCog(commands.Cog):
         max_queue="Most tracks the queue holds, 1 to 500",
         max_playlist="Most tracks one playlist may add, 1 to 1000",
         max_track_minutes="Longest track allowed, in minutes",
+        loudness="Even out loudness between songs (on by default)",
     )
     async def settings(
         self,
@@ -612,6 +613,7 @@ class MusicCog(commands.Cog):
         max_queue: app_commands.Range[int, 1, 500] | None = None,
         max_playlist: app_commands.Range[int, 1, 1000] | None = None,
         max_track_minutes: app_commands.Range[int, 1, 600] | None = None,
+        loudness: bool | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = interaction.guild
@@ -620,7 +622,8 @@ class MusicCog(commands.Cog):
             return
         current = await asyncio.to_thread(self.bot.settings.get, guild.id)
         changing = any(
-            v is not None for v in (dj_role, default_volume, max_queue, max_playlist, max_track_minutes)
+            v is not None
+            for v in (dj_role, default_volume, max_queue, max_playlist, max_track_minutes, loudness)
         )
         if not (changing or no_dj_role):
             await interaction.edit_original_response(content=_describe(text.SETTINGS_SHOWN, current))
@@ -635,6 +638,7 @@ class MusicCog(commands.Cog):
             max_queue=max_queue,
             max_playlist=max_playlist,
             max_track_s=max_track_minutes * 60 if max_track_minutes else None,
+            loudness=loudness,
         )
         await asyncio.to_thread(self.bot.settings.put, guild.id, updated)
         await interaction.edit_original_response(content=_describe(text.SETTINGS_SAVED, updated))
@@ -668,6 +672,7 @@ def _describe(template: str, settings: GuildSettings) -> str:
         max_queue=settings.max_queue,
         max_playlist=settings.max_playlist,
         max_track_s=settings.max_track_s,
+        loudness=settings.loudness,
     )
 
 

@@ -195,9 +195,17 @@ def moved(track: Track, position: int) -> str:
 
 
 def settings(
-    template: str, *, dj_role: str, volume: int, max_queue: int, max_playlist: int, max_track_s: float
+    template: str,
+    *,
+    dj_role: str,
+    volume: int,
+    max_queue: int,
+    max_playlist: int,
+    max_track_s: float,
+    loudness: bool = True,
 ) -> str:
     return template.format(
+        loudness="on" if loudness else "off",
         dj_role=shown(dj_role, NAME_MAX) if dj_role else "none (everyone)",
         volume=volume,
         max_queue=max_queue,
@@ -260,7 +268,7 @@ SOUGHT = "Jumped to {position}."
 VOLUME_SET = "Volume set to {volume}%."
 SETTINGS_SHOWN = (
     "DJ role: {dj_role} · default volume {volume}% · queue limit {max_queue} · "
-    "playlist limit {max_playlist} · max track length {max_track}"
+    "playlist limit {max_playlist} · max track length {max_track} · loudness evened out: {loudness}"
 )
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."

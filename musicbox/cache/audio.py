@@ -172,8 +172,15 @@ class CachedAudio:
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
+        normalised: bool = True,
     ) -> discord.AudioSource:
         key = str(track_id)
+        if not normalised and self._loudness_lufs < 0 and not track_id.live:
+            # A server that turned evening-out off hears the source as it is: every cached file is
+            # normalised, so this costs a transcode from the source, as a volume other than 100 does.
+            return await self._direct.source(
+                track_id, media_url, start_s=start_s, volume=volume, duration_s=duration_s
+            )
         if track_id.live:  # endless: never cached, never counted against the cache's budget
             return await self._direct.source(track_id, media_url, volume=volume)
         if volume != 100:

@@ -46,7 +46,9 @@ class DirectAudio:
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
+        normalised: bool = True,
     ) -> discord.AudioSource:
+        """Never normalised: a song played uncached is as loud as its source."""
         if track_id.live:  # no position to start at and no length: it plays from now, for as long as it goes
             return await asyncio.to_thread(self._live.open, media_url, volume=volume)
         return self.open(media_url, start_s=start_s, volume=volume, duration_s=duration_s)

@@ -40,7 +40,10 @@ class AudioProvider(Protocol):
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
-    ) -> discord.AudioSource: ...
+        normalised: bool = True,
+    ) -> discord.AudioSource:
+        """`normalised`: at the owner's loudness (when the owner has it on); False: as loud as its source."""
+        ...
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Make a queued song quick to start when its turn comes."""
@@ -139,7 +142,9 @@ class GuildSession:
         on_unplayable: Unplayable = log_unplayable,
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
+        loudness: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`loudness()`: whether the guild wants songs evened out, asked as each song starts."""
         self.guild_id = guild_id
         self.voice = voice
         self.queue = Queue()
@@ -167,6 +172,7 @@ class GuildSession:
         self._playing_source: discord.AudioSource | None = None
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
+        self._loudness = loudness
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
         self._live_failures = 0  # ends of the current live stream in a row (core/live.py)
 
@@ -385,7 +391,12 @@ class GuildSession:
             url = await self._media_url(entry.track)
             track = entry.track
             return await self._audio.source(
-                track.id, url, start_s=start_s, volume=self.volume, duration_s=track.duration_s
+                track.id,
+                url,
+                start_s=start_s,
+                volume=self.volume,
+                duration_s=track.duration_s,
+                normalised=self._loudness(),
             )
         except asyncio.CancelledError:
             raise

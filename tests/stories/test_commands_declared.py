@@ -56,6 +56,7 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "max_queue",
             "max_playlist",
             "max_track_minutes",
+            "loudness",
         ],
         "radio": ["words"],
     }

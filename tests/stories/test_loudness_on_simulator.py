@@ -8,9 +8,10 @@ import asyncio
 import re
 
 from musicbox.cache.audio import CachedAudio
+from musicbox.sim.discord.world import MANAGE_GUILD
 from musicbox.sim.voice.recording import Recording
 from tests.world.fixture import World
-from tests.world.stage import stage
+from tests.world.stage import reply_text, stage
 
 SONG_S = 4.0
 _INTEGRATED = re.compile(r"I:\s+(-?[\d.]+) LUFS")
@@ -57,12 +58,26 @@ async def test_songs_20_db_apart_are_heard_within_1_lu_of_the_target_and_a_repla
                 await asyncio.sleep(0.1)
         assert audio.transcodes_started == transcodes  # the replay is the cached file, sent as it is
         measured = {key: audio.store.loudness(key) for key in audio.store.all_keys()}
+        # A server that turns evening-out off hears the source as loud as it is.
+        manager = home.guild.create_member(
+            "carol", roles=[home.guild.create_role("Mods", permissions=MANAGE_GUILD)]
+        )
+        said, private = await reply_text(await manager.run_command("settings", home.text, loudness=False))
+        assert private and said.endswith("loudness evened out: off"), said
+        await (await home.alice.run_command("play", home.text, query=quiet)).reply(timeout=20)
+        async with asyncio.timeout(30):
+            while heard.heard_ms(27) < 3 * SONG_S * 1000 - 600 or session.queue.current is not None:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
     first, second, replay = (
         await _heard_lufs(heard, 26),
         await _heard_lufs(heard, 27),
         await _heard_lufs(heard, 27, 1),
     )
-    print(f"heard: {first:.1f}, {second:.1f} and replayed {replay:.1f} LUFS; index: {measured}")
+    as_it_is = await _heard_lufs(heard, 27, 2)
+    print(
+        f"heard: {first:.1f}, {second:.1f}, replayed {replay:.1f}, off {as_it_is:.1f} LUFS; index: {measured}"
+    )
+    assert abs(as_it_is - -38) <= 1.5, as_it_is  # the quiet source: a -18 dBFS tone 20 dB down
     for lufs in (first, second, replay):
         assert abs(lufs - -14) <= 1.0, (first, second, replay)
     sources = sorted(loudness[0] for loudness in measured.values() if loudness and loudness[0] is not None)
