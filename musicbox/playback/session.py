@@ -370,6 +370,9 @@ class GuildSession:
         if verdict.retry_in_s is None:
             self._media_urls.pop(entry.track.id, None)
             self._on_unplayable(self, entry, OffAir())
+            # Moved on as a skip would: with loop track on, a dead station is not tried (and told)
+            # again and again.
+            self._skip_requested = True
             return
         log.info(
             "guild %s: %s ended after %.1f s; trying again in %.1f s (failure %d)",
