@@ -28,6 +28,7 @@ ICY_METAINT = 8000
 # What a station sends before it stops by itself: the world never holds a socket for ever.
 LONGEST_S = 600.0
 STATION_FAULTS = frozenset({"drop", "die", "dead"})
+PLAYER_AGENT = "musicbox"  # what musicbox's stream reader (playback/live.py) says it is
 HLS_SEGMENT_S = 2.0
 HLS_WINDOW = 3  # segments listed at a time, as a live playlist slides
 HLS_LONGEST_SEGMENTS = 300
@@ -78,9 +79,11 @@ class LiveStreams:
             headers["icy-metaint"] = str(ICY_METAINT)
         response = web.StreamResponse(headers=headers)
         await response.prepare(request)
-        # A drop or a death comes to a player (one that asks for the titles, as musicbox's does,
-        # and stays that long): yt-dlp and ffprobe looking at the head do not bring it on.
-        cut = metadata and (fault == "die" or (fault == "drop" and not station.dropped))
+        # A drop or a death comes to a player, musicbox's stream reader, never to a probe: ffprobe
+        # (which asks for the titles too) and yt-dlp look at the head, and on a loaded box ffprobe
+        # may stay longer than `at`.
+        player = request.headers.get("User-Agent", "").startswith(PLAYER_AGENT)
+        cut = player and (fault == "die" or (fault == "drop" and not station.dropped))
         try:
             await self._broadcast(
                 response, station, (first, every, title), metadata, cut_at if cut else LONGEST_S

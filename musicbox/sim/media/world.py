@@ -244,9 +244,9 @@ class MediaWorld:
         """An endless MP3 station with ICY metadata: catalog song `first`, `first + 1`, … each on air for
         `every_s`, its title `title` (untrusted text, if given) and the song's name. `fault`: "drop"
         cuts the first player's connection after `at_s` (later ones play on), "die" cuts it and
-        refuses every request after, "dead" refuses every request. A player is a client that asks
-        for the ICY titles, as musicbox does: yt-dlp and ffprobe reading the head see a healthy
-        station and bring no fault on."""
+        refuses every request after, "dead" refuses every request. A player is musicbox's stream
+        reader (by its User-Agent): yt-dlp and ffprobe reading the head see a healthy station and
+        bring no fault on."""
         query = {"first": first, "every": f"{every_s:g}"} | (
             {"fault": fault, "at": f"{at_s:g}"} if fault else {}
         )
