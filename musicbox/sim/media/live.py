@@ -49,6 +49,7 @@ class LiveStreams:
         self._hls_started: dict[str, float] = {}
         self._files: dict[Path, asyncio.Task[bytes]] = {}
         self.connections: collections.Counter[str] = collections.Counter()
+        self.players: collections.Counter[str] = collections.Counter()  # musicbox's reader's connections
 
     # -- internet radio --------------------------------------------------------------------------
 
@@ -83,6 +84,7 @@ class LiveStreams:
         # (which asks for the titles too) and yt-dlp look at the head, and on a loaded box ffprobe
         # may stay longer than `at`.
         player = request.headers.get("User-Agent", "").startswith(PLAYER_AGENT)
+        self.players[name] += int(player)
         cut = player and (fault == "die" or (fault == "drop" and not station.dropped))
         try:
             await self._broadcast(
