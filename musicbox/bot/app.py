@@ -18,6 +18,7 @@ from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.radio import RadioDirectory
 from musicbox.store.database import open_state
 from musicbox.store.favorites import FavoriteStore
 from musicbox.store.history import HistoryStore
@@ -57,6 +58,7 @@ def build_bot(
         sessions=sessions,
         metrics=Metrics(),
         connector=connector,
+        radio=RadioDirectory(config.resolver.radio_directory, egress),
     )
 
 
@@ -72,6 +74,7 @@ def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions, pro
         queued_keys=sessions.queued_keys,
         proxy_url=proxy_url,
         max_track_s=config.playback.max_track_s,
+        loudness_lufs=config.playback.loudness_lufs,
     )
 
 

@@ -26,6 +26,7 @@ from musicbox.bot.cogs.listening import ListeningCog
 from musicbox.bot.cogs.play import PlayCog
 from musicbox.bot.cogs.playing import PlayingCog
 from musicbox.bot.cogs.queue import QueueCog
+from musicbox.bot.cogs.radio import RadioCog
 from musicbox.bot.cogs.settings import SettingsCog
 from musicbox.bot.enqueueing import Enqueuer
 from musicbox.bot.options import MemberMistake
@@ -47,6 +48,7 @@ from musicbox.playback.session import (
 )
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
+from musicbox.sources.radio import RadioDirectory
 from musicbox.store.favorites import FavoriteStore
 from musicbox.store.history import HistoryStore, Played
 from musicbox.store.playlists import PlaylistStore
@@ -105,6 +107,7 @@ class MusicBot(commands.Bot):
         sessions: Sessions,
         metrics: Metrics,
         connector: aiohttp.BaseConnector | None = None,
+        radio: RadioDirectory | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -136,6 +139,7 @@ class MusicBot(commands.Bot):
         self._enqueuer = Enqueuer(self)  # shared by every cog that adds music
         self._playing = PlayingCog(self)  # answers /now's buttons
         self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤
+        self._radio = radio  # the station directory, when the owner's config has one
         self._resumed_saved = False
         self.stopping = False  # close() has begun: no new voice join, a /play cut off says why
         self._gateway_up = asyncio.Event()
@@ -155,6 +159,8 @@ class MusicBot(commands.Bot):
         await self.add_cog(SettingsCog(self))
         await self.add_cog(LibraryCog(self, self._enqueuer))
         await self.add_cog(self._listening)
+        if self._radio is not None:
+            await self.add_cog(RadioCog(self, self._enqueuer, self._radio))
 
     async def setup_hook(self) -> None:
         await self.add_commands()
@@ -242,6 +248,7 @@ class MusicBot(commands.Bot):
             next_when_empty=self._autoplay_pick,
             stays=self.stays_always,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
+            loudness=lambda: self._loudness_on(channel.guild.id),
         )
         try:
             self.sessions.add(session)
@@ -304,6 +311,10 @@ class MusicBot(commands.Bot):
         while self._gateway_sends and self._gateway_sends[0] <= now - self.gateway_budget.window_s:
             self._gateway_sends.popleft()
         return now
+
+    def _loudness_on(self, guild_id: int) -> bool:
+        settings = self.settings.cached(guild_id)
+        return settings is None or settings.loudness
 
     def _track_unplayable(self, session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
         """A queued song could not be played and the player went on: say so where /play was used, or

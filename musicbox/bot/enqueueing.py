@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from musicbox.bot import text
-from musicbox.bot.access import VoiceChannel
+from musicbox.bot.access import VoiceChannel, member_channel, play_refusal
 from musicbox.bot.replies import send_error
 from musicbox.bot.sources import QueryFailed, UpstreamFault
 from musicbox.core.limits import admit, playlist_over_limit
@@ -70,6 +70,24 @@ class Enqueuer:
         except JOIN_FAILURES as failure:
             await tell_join_failed(interaction, channel, failure)
             return None
+
+    async def pick(self, interaction: discord.Interaction, track: Track) -> None:
+        """One result picked from a list (/search's, /radio's): join the member's channel and queue it."""
+        refusal = play_refusal(self._bot, interaction)
+        if refusal is not None:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        channel = member_channel(interaction)
+        assert channel is not None and interaction.guild is not None  # checked by play_refusal
+        settings = await asyncio.to_thread(self._bot.settings.get, interaction.guild.id)
+        session = await self.joined(channel, interaction)
+        if session is None:
+            return
+        session.text_channel_id = interaction.channel_id
+        message = await self.enqueue(interaction, session, [track], settings, track.title)
+        if message is not None:
+            await interaction.edit_original_response(content=message)
 
     async def release_if_unused(self, guild_id: int) -> None:
         """Leave again after a command that queued nothing, unless another of the guild is under way."""

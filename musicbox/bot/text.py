@@ -35,6 +35,7 @@ SEEK_PAST_END = "That's past the end of the track ({length}); pick a time before
 SEEK_UNKNOWN_LENGTH = "This track can't be sought; it has no known length."
 GENERIC_ERROR = "Something went wrong on my side; try again in a moment."
 PICK_EXPIRED = "That pick has expired; run /search again."
+NO_STATION_WORDS = "Give some words from the station's name, like /radio jazz."
 
 REFUSALS = {
     Refusal.DUPLICATE: "“{title}” is already in the queue; add a different song.",
@@ -94,7 +95,9 @@ def echo(query: str) -> str:
 
 def track_line(track: Track) -> str:
     title = shown(track.title, TITLE_MAX)
-    if track.duration_s is None:  # a playlist entry not looked at yet, or a stream
+    if track.live:
+        return f"**{title}** (LIVE)"
+    if track.duration_s is None:  # a playlist entry not looked at yet
         return f"**{title}**"
     return f"**{title}** ({duration(track.duration_s)})"
 
@@ -238,6 +241,7 @@ def settings(
     always_in: int,
     text_channel: int,
     voice_channel: int,
+    loudness: bool,
 ) -> str:
     return template.format(
         autoplay="on" if autoplay else "off",
@@ -247,6 +251,7 @@ def settings(
         voice_channel=f"<#{voice_channel}>" if voice_channel else "any voice channel",
         max_saved_songs=max_saved_songs,
         max_saved_playlists=max_saved_playlists,
+        loudness="on" if loudness else "off",
         dj_role=shown(dj_role, NAME_MAX) if dj_role else "none (everyone)",
         volume=volume,
         max_queue=max_queue,
@@ -264,17 +269,32 @@ def queue_page(current: QueuedTrack | None, page: QueuePage, loop: LoopMode) -> 
     return "\n".join(lines)
 
 
-def now_playing(current: QueuedTrack, position_s: float, paused: bool, loop: LoopMode) -> str:
+def now_playing(
+    current: QueuedTrack, position_s: float, paused: bool, loop: LoopMode, on_air: str | None = None
+) -> str:
+    """`on_air`: what a live stream says it plays now (its ICY title), untrusted text."""
     state = "Paused" if paused else "Playing"
-    return (
-        f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}\n"
-        f"Requested by <@{current.requester_id}>"
-    )
+    if current.track.live:
+        where = f" · on air: {shown(on_air, TITLE_MAX)}" if on_air else ""
+        first = f"{state} {track_line(current.track)}{where} · loop {loop.value}"
+    else:
+        first = f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}"
+    return f"{first}\nRequested by <@{current.requester_id}>"
 
 
 def search_results(query: str, tracks: list[Track]) -> str:
     lines = [f"Results for “{echo(query)}”, pick one:"]
     lines += [f"{n}. {track_line(track)}" for n, track in enumerate(tracks, start=1)]
+    return "\n".join(lines)
+
+
+def no_stations(words: str) -> str:
+    return f"I found no radio station called “{echo(words)}”; try other words from its name."
+
+
+def station_results(words: str, stations: list[Track]) -> str:
+    lines = [f"Stations for “{echo(words)}”, pick one:"]
+    lines += [f"{n}. {track_line(station)}" for n, station in enumerate(stations, start=1)]
     return "\n".join(lines)
 
 
@@ -297,7 +317,7 @@ SETTINGS_SHOWN = (
     "playlist limit {max_playlist} · max track length {max_track} · "
     "saved playlists {max_saved_playlists} a member, {max_saved_songs} songs each · "
     "autoplay {autoplay} · vote skip at {skip_share}% of listeners · 24/7 {always_in} · "
-    "commands in {text_channel} · plays in {voice_channel}"
+    "commands in {text_channel} · plays in {voice_channel} · loudness evened out: {loudness}"
 )
 STAY_NEEDS_VOICE = "Join the voice channel I should stay in, then set stay_in_voice again."
 ONLY_IN_TEXT = "Music commands are taken in <#{channel}> on this server; use them there."

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import discord
 
+from musicbox.cache.loudness import errors_of, loudnorm_filter, measured_lufs
 from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
@@ -146,8 +147,11 @@ class CachedAudio:
         queued_keys: Callable[[], set[str]] = set,
         proxy_url: str | None = None,
         max_track_s: int = PlaybackConfig().max_track_s,
+        loudness_lufs: int = 0,
     ) -> None:
+        """`loudness_lufs`: what every song is brought to as it is cached (0: as its source is)."""
         self.store = store
+        self._loudness_lufs = loudness_lufs
         self._max_track_s = max_track_s
         self._queued_keys = queued_keys
         self._proxy_url = proxy_url  # the egress gate's; None only in tests of local files
@@ -168,8 +172,17 @@ class CachedAudio:
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
+        normalised: bool = True,
     ) -> discord.AudioSource:
         key = str(track_id)
+        if not normalised and self._loudness_lufs < 0 and not track_id.live:
+            # A server that turned evening-out off hears the source as it is: every cached file is
+            # normalised, so this costs a transcode from the source, as a volume other than 100 does.
+            return await self._direct.source(
+                track_id, media_url, start_s=start_s, volume=volume, duration_s=duration_s
+            )
+        if track_id.live:  # endless: never cached, never counted against the cache's budget
+            return await self._direct.source(track_id, media_url, volume=volume)
         if volume != 100:
             cached = self.store.lookup(key)
             address = str(cached) if cached else media_url
@@ -178,9 +191,15 @@ class CachedAudio:
             )
         if key not in self._fills and not self.store.contains(key) and not self._has_room(duration_s):
             return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
+        if self._needs_normalising(key) and self._has_room(duration_s):
+            # Cached before normalisation (or for another target): transcoded again from its own
+            # file, nothing fetched, and played as it is written; the new file takes its place.
+            log.info("%s: bringing the cached copy to %d LUFS", key, self._loudness_lufs)
+            await self._start_fill(key, str(self.store.file_for(key)), duration_s)
         self._pin(key)  # before any await: a fill this play needs must not look unwanted meanwhile
         try:
-            reader = self._cached_reader(key) or await self._filling_reader(key, media_url, duration_s)
+            on_file = None if key in self._fills else self._cached_reader(key)
+            reader = on_file or await self._filling_reader(key, media_url, duration_s)
             fill = self._fills.get(key)
             reached = await self._reached(reader, start_s, fill)
         except NotOgg:  # damaged before the position sought: that part is gone, the song is not
@@ -221,7 +240,7 @@ class CachedAudio:
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
         key = str(track_id)
-        if key in self._fills or self.store.contains(key):
+        if track_id.live or key in self._fills or self.store.contains(key):
             return
         async with self._prefetch_slots:
             if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):
@@ -329,7 +348,13 @@ class CachedAudio:
         self._loop = asyncio.get_running_loop()
         try:
             process = await asyncio.create_subprocess_exec(
-                *_transcode_command(media_url, fill.partial, self._fill_bounds(duration_s), self._proxy_url),
+                *_transcode_command(
+                    media_url,
+                    fill.partial,
+                    self._fill_bounds(duration_s),
+                    self._proxy_url,
+                    self._loudness_lufs,
+                ),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -353,16 +378,19 @@ class CachedAudio:
                     # sought past its fill played from the source): stop the transcode.
                     log.debug("stopping the fill of %s: nobody wants it", fill.key)
                     return
-            _, errors = communicating.result()
+            _, report = communicating.result()
+            said = report.decode(errors="replace")
             if process.returncode == 0 and fill.partial.exists():
-                evicted = await asyncio.to_thread(self.store.commit, fill.key, fill.partial, self.pinned())
+                loudness = self._loudness(said)
+                evicted = await asyncio.to_thread(
+                    self.store.commit, fill.key, fill.partial, self.pinned(), loudness
+                )
                 fill.succeeded = True
                 log.debug("cached %s (evicted %d)", fill.key, len(evicted))
             else:
-                said = errors.decode(errors="replace").strip()
                 fill.out_of_space = OUT_OF_SPACE in said
                 self.disk_full = self.disk_full or fill.out_of_space
-                log.warning("transcoding %s failed: %s", fill.key, said[-300:])
+                log.warning("transcoding %s failed: %s", fill.key, errors_of(said)[-300:])
         except (OSError, sqlite3.Error) as failed:  # a full disk when indexing it, most likely
             log.warning("could not cache %s: %s", fill.key, failed)
         finally:
@@ -388,6 +416,18 @@ class CachedAudio:
         if self._fills.get(fill.key) is fill:
             del self._fills[fill.key]
 
+    def _needs_normalising(self, key: str) -> bool:
+        if self._loudness_lufs >= 0 or key in self._fills or not self.store.contains(key):
+            return False
+        loudness = self.store.loudness(key)
+        return loudness is not None and loudness[1] != self._loudness_lufs
+
+    def _loudness(self, report: str) -> tuple[float | None, int] | None:
+        """(the source's measured loudness, the target it was brought to), None when not normalised."""
+        if self._loudness_lufs >= 0:
+            return None
+        return measured_lufs(report), self._loudness_lufs
+
     def _fill_bounds(self, duration_s: float | None) -> tuple[float, int]:
         """How long and how large a fill may grow: its song's length (the owner's longest song when
         the host does not say, as a live stream would not), never more than the whole cache."""
@@ -410,16 +450,20 @@ class CachedAudio:
 
 
 def _transcode_command(
-    media_url: str, output: Path, bounds: tuple[float, int], proxy_url: str | None
+    media_url: str, output: Path, bounds: tuple[float, int], proxy_url: str | None, loudness_lufs: int = 0
 ) -> list[str]:
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
+    # Info, not errors only: loudnorm's closing report is an info line (errors_of() picks the rest).
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info"]
     if media_url.startswith(("http://", "https://")):
         # Resume a dropped download with a range request. Not -reconnect_streamed: for a host that
         # cannot resume, that re-reads the file from its start into the same output, and a host that
         # keeps cutting the file short then loops its first part for ever.
         command += ["-reconnect", "1", "-reconnect_delay_max", "2"]
         command += through_gate(media_url, proxy_url).split()
-    command += ["-i", media_url, "-map", "0:a:0", "-vn", "-c:a", "libopus", "-b:a", BITRATE]
+    command += ["-i", media_url, "-map", "0:a:0", "-vn"]
+    if loudness_lufs < 0:
+        command += ["-af", loudnorm_filter(loudness_lufs)]
+    command += ["-c:a", "libopus", "-b:a", BITRATE]
     command += ["-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "audio"]
     longest_s, largest_bytes = bounds
     command += ["-t", f"{longest_s:.1f}", "-fs", str(largest_bytes)]

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS audio_cache (
     main INTEGER NOT NULL DEFAULT 0
 )
 """
+# Added with loudness normalisation: what the source measured and the target the file was brought
+# to (both NULL for a song cached before, or with normalisation off).
+_LOUDNESS_COLUMNS = (("loudness_lufs", "REAL"), ("normalised_to", "REAL"))
 SUFFIX = ".opus"
 PARTIAL = ".part"
 
@@ -71,6 +74,10 @@ class AudioStore:
             directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
             database.execute(_SCHEMA)
+            present = {str(row[1]) for row in database.execute("PRAGMA table_info(audio_cache)")}
+            for name, kind in _LOUDNESS_COLUMNS:
+                if name not in present:
+                    database.execute(f"ALTER TABLE audio_cache ADD COLUMN {name} {kind}")
             if owner:
                 self._clear_leftovers()
             self._load_index(owner)
@@ -97,12 +104,28 @@ class AudioStore:
             self.misses += 1
             return None
 
+    def loudness(self, key: str) -> tuple[float | None, float | None] | None:
+        """(the source's measured loudness, the target its file was brought to) as indexed."""
+        with self._lock:
+            row = self._database.execute(
+                "SELECT loudness_lufs, normalised_to FROM audio_cache WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def contains(self, key: str) -> bool:
         with self._lock:
             return key in self._policy and self.file_for(key).exists()
 
-    def commit(self, key: str, partial: Path, pinned: Iterable[str] = ()) -> list[str]:
-        """Make a finished `.part` file the cached copy of `key`; returns the keys evicted for room."""
+    def commit(
+        self,
+        key: str,
+        partial: Path,
+        pinned: Iterable[str] = (),
+        loudness: tuple[float | None, int] | None = None,
+    ) -> list[str]:
+        """Make a finished `.part` file the cached copy of `key`; returns the keys evicted for room.
+        `loudness`: (the source's measured loudness, the target the file was brought to)."""
+        measured, target = loudness if loudness is not None else (None, None)
         final = self.file_for(key)
         with self._lock:
             partial.replace(final)
@@ -113,9 +136,10 @@ class AudioStore:
             try:
                 self._database.execute(
                     "INSERT OR REPLACE INTO audio_cache"
-                    " (key, file, bytes, stored_at, last_played, frequency, main)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key, final.name, size, now, now, entry.frequency, int(entry.main)),
+                    " (key, file, bytes, stored_at, last_played, frequency, main,"
+                    " loudness_lufs, normalised_to)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, final.name, size, now, now, entry.frequency, int(entry.main), measured, target),
                 )
             except sqlite3.Error:  # the state disk is full: a file the index does not know never plays
                 self._policy.forget(key)

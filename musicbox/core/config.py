@@ -10,6 +10,7 @@ DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 SPOTIFY_API_BASE = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
+RADIO_DIRECTORY = "https://all.api.radio-browser.info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class PlaybackConfig:
     max_playlist: int = 1000
     max_track_s: int = 3 * 3600
     dj_role: str = ""  # empty: everyone may skip, stop, clear
+    # EBU R128 integrated loudness every song is brought to as it is cached; 0: as the source is.
+    loudness_lufs: int = -14
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class ResolverConfig:
     # Hosts a user's URL may point at even though they are loopback or private (the test world's
     # media server, a NAS on the owner's network). Everything else private is refused.
     allowed_private_hosts: tuple[str, ...] = ()
+    # Where /radio finds stations: the Radio Browser API (the simulator's fake in tests and the demo).
+    radio_directory: str = RADIO_DIRECTORY
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,12 +47,14 @@ RULES: dict[str, dict[str, Rule]] = {
         "max_playlist": Rule(int, 1, 10_000),
         "max_track_s": Rule(int, 10, 86_400),
         "dj_role": Rule(str),
+        "loudness_lufs": Rule(int, -40, 0),  # 0: off
     },
     "resolver": {
         "workers": Rule(int, 0, 64),
         "metadata_ttl_s": Rule(int, 0, 30 * 86_400),
         "search_template": Rule(str),
         "allowed_private_hosts": Rule(tuple),
+        "radio_directory": Rule(str),
     },
     "cache": {
         "budget_mb": Rule(int, 0, 1_000_000),

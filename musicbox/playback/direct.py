@@ -1,15 +1,19 @@
 """Audio straight from the media URL through one ffmpeg child, no cache.
 
-What plays when the cache is off (a budget of 0: the disk is nearly full, or the owner said so), and
+What every live stream plays through (`live.py`), what plays when the cache is off (a budget of 0:
+the disk is nearly full, or the owner said so), and
 what the cache itself uses for a volume other than 100 %, which needs decoding anyway. The child is
 reaped by discord.py's player when the source is cleaned up."""
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 
 from musicbox.core.egress import FFMPEG_PROTOCOLS
 from musicbox.core.track import TrackId
+from musicbox.playback.live import LiveAudio
 
 # A song never plays longer than its length plus this: a host that cuts a file short and answers a
 # resumed request with the file's start again would otherwise have ffmpeg repeat that start for ever.
@@ -32,6 +36,7 @@ class DirectAudio:
     def __init__(self, proxy_url: str | None = None) -> None:
         # None only where every address is a local file (tests, the bench's CPU figures).
         self._proxy_url = proxy_url
+        self._live = LiveAudio(proxy_url, lambda url, volume: self.open(url, volume=volume))
 
     async def source(
         self,
@@ -41,7 +46,11 @@ class DirectAudio:
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
+        normalised: bool = True,
     ) -> discord.AudioSource:
+        """Never normalised: a song played uncached is as loud as its source."""
+        if track_id.live:  # no position to start at and no length: it plays from now, for as long as it goes
+            return await asyncio.to_thread(self._live.open, media_url, volume=volume)
         return self.open(media_url, start_s=start_s, volume=volume, duration_s=duration_s)
 
     def open(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Literal, Protocol
@@ -16,8 +17,10 @@ from typing import Literal, Protocol
 import discord
 
 from musicbox import log_context
+from musicbox.core.live import after_end
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
+from musicbox.playback.live import LiveSource
 from musicbox.store.queues import SavedPlayback
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,10 @@ class AudioProvider(Protocol):
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
-    ) -> discord.AudioSource: ...
+        normalised: bool = True,
+    ) -> discord.AudioSource:
+        """`normalised`: at the owner's loudness (when the owner has it on); False: as loud as its source."""
+        ...
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Make a queued song quick to start when its turn comes."""
@@ -78,6 +84,12 @@ class NoAudio(Exception):
 
     def __init__(self) -> None:
         super().__init__(self.reason)
+
+
+class OffAir(NoAudio):
+    """A live stream that ended and did not come back when tried again (core/live.py)."""
+
+    reason = "the station went off the air and did not come back"
 
 
 def log_unplayable(session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
@@ -154,7 +166,9 @@ class GuildSession:
         stays: Stays | None = None,
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
+        loudness: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`loudness()`: whether the guild wants songs evened out, asked as each song starts."""
         self.guild_id = guild_id
         self.voice = voice
         self.queue = Queue()
@@ -191,8 +205,10 @@ class GuildSession:
         self._playing_source: discord.AudioSource | None = None
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
+        self._loudness = loudness
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
         self._saving: asyncio.Future[None] | None = None  # the checkpoint being written
+        self._live_failures = 0  # ends of the current live stream in a row (core/live.py)
 
     def start(self) -> None:
         self._spawn(self._play_forever(), "player")
@@ -265,6 +281,13 @@ class GuildSession:
     @property
     def paused(self) -> bool:
         return self._paused_at is not None
+
+    @property
+    def station_title(self) -> str | None:
+        """What the live stream playing says is on air (its ICY title; untrusted text), if it says."""
+        playing = self._playing_source
+        inner = playing.source if isinstance(playing, CountedSource) else None
+        return inner.station_title if isinstance(inner, LiveSource) else None
 
     @property
     def position_s(self) -> float:
@@ -375,6 +398,7 @@ class GuildSession:
             return self.queue.current
         skipped, self._skip_requested = self._skip_requested, False
         had_one = self.queue.current is not None
+        self._live_failures = 0
         entry = self.queue.advance(skipped=skipped)
         if had_one and entry is None:
             self._ran_out = True
@@ -386,6 +410,8 @@ class GuildSession:
         # thread may deliver late, can then only end that song, never this one.
         self._track_done = asyncio.Event()
         prepared = await self._prepare(entry, start_s)
+        if prepared is None and entry.track.live and not self._asked():
+            await self._after_live_end(entry, heard_s=0.0)
         if prepared is None:
             return
         source = CountedSource(prepared, start_s)
@@ -406,19 +432,45 @@ class GuildSession:
                 "guild %s: voice lost at %.1f s; the song resumes there", self.guild_id, source.position_s
             )
             return
+        if entry.track.live and not self._asked() and self.voice.is_connected():
+            await self._after_live_end(entry, heard_s=source.frames * FRAME_S)
+            return
         self._media_urls.pop(entry.track.id, None)
         if self._played_nothing(source):
             self._on_unplayable(self, entry, NoAudio())
 
+    def _asked(self) -> bool:
+        """Whether the song is ending because someone acted (skip, seek, stop, leave)."""
+        return self._skip_requested or self._restart_at is not None or self._closing
+
     def _played_nothing(self, source: CountedSource) -> bool:
         """The song ended by itself without a frame: the members heard nothing and should be told."""
-        asked = self._skip_requested or self._restart_at is not None or self._closing
-        return source.frames == 0 and not asked and self.voice.is_connected()
+        return source.frames == 0 and not self._asked() and self.voice.is_connected()
+
+    async def _after_live_end(self, entry: QueuedTrack, *, heard_s: float) -> None:
+        """A live stream ended by itself: dropped, so tried again after a backoff, or dead, so the
+        members are told and the queue moves on."""
+        verdict = after_end(heard_s, self._live_failures, random.random())
+        self._live_failures = verdict.failures
+        if verdict.retry_in_s is None:
+            self._media_urls.pop(entry.track.id, None)
+            self._on_unplayable(self, entry, OffAir())
+            # Moved on as a skip would: with loop track on, a dead station is not tried (and told)
+            # again and again.
+            self._skip_requested = True
+            return
+        log.info(
+            "guild %s: %s ended after %.1f s; trying again in %.1f s (failure %d)",
+            self.guild_id, entry.track.id, heard_s, verdict.retry_in_s, verdict.failures,
+        )  # fmt: skip
+        await asyncio.sleep(verdict.retry_in_s)
+        if not self._asked() and self.queue.current is entry:  # nobody skipped or stopped meanwhile
+            self._restart_at = 0.0
 
     def _cut_off_by_lost_voice(self, entry: QueuedTrack, source: CountedSource) -> bool:
         """The song ended because the connection failed, not because it ran out, someone acted or
         someone disconnected the bot."""
-        asked = self._skip_requested or self._restart_at is not None or self._closing
+        asked = self._asked()
         starved = time.monotonic() - source.last_read_at >= STARVED_S
         return not asked and starved and self.queue.current is entry and not self.voice.is_connected()
 
@@ -427,11 +479,21 @@ class GuildSession:
             url = await self._media_url(entry.track)
             track = entry.track
             return await self._audio.source(
-                track.id, url, start_s=start_s, volume=self.volume, duration_s=track.duration_s
+                track.id,
+                url,
+                start_s=start_s,
+                volume=self.volume,
+                duration_s=track.duration_s,
+                normalised=self._loudness(),
             )
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            if entry.track.live:
+                # Tried again at the address found (a dead station's retries ask no resolver), and
+                # told only if it stays dead (_after_live_end).
+                log.info("guild %s: cannot open %s: %s", self.guild_id, entry.track.id, error)
+                return None
             self._media_urls.pop(entry.track.id, None)
             self._on_unplayable(self, entry, error)
             return None

@@ -46,7 +46,10 @@ def rig_config(
     resolver = ResolverConfig(workers=workers)
     if media is not None:
         resolver = dataclasses.replace(
-            resolver, search_template=media.search_template, allowed_private_hosts=(media.host,)
+            resolver,
+            search_template=media.search_template,
+            allowed_private_hosts=(media.host,),
+            radio_directory=media.radio_directory,
         )
     return Config(
         discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),

@@ -34,7 +34,7 @@ from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.egress import FFMPEG_PROTOCOLS
 from musicbox.core.limits import too_long
-from musicbox.core.track import Track, TrackId
+from musicbox.core.track import LIVE, Track, TrackId
 from musicbox.sources.egress import REFUSED, EgressGate, Job
 from musicbox.sources.failures import query_failed
 from musicbox.sources.metadata import MetadataCache
@@ -90,6 +90,7 @@ class _Probe:
     duration_s: float | None
     title: str | None
     artist: str | None
+    station: str | None = None  # an internet radio's name (its icy-name header): the stream is live
 
 
 class YtDlpSource:
@@ -177,10 +178,16 @@ class YtDlpSource:
 
     async def media_url(self, track: Track) -> str:
         """The address ffmpeg should read, found when the track is about to play (YouTube's expire)."""
-        if track.id.source == "http" and _looks_like_audio_file(track.page_url):
+        web = track.id.source in ("http", LIVE)
+        if track.id.source == LIVE and not isinstance(recognise(track.page_url), YouTubeVideo):
+            # A station's stream or an HLS live playlist, found so when it was resolved: opened as
+            # it is (tried again after a drop without asking a resolver).
             await self._refuse_unsafe(track.page_url)
             return track.page_url
-        if track.id.source == "http":
+        if web and _looks_like_audio_file(track.page_url):
+            await self._refuse_unsafe(track.page_url)
+            return track.page_url
+        if web:
             await self._refuse_unsafe(track.page_url)
         info = await self._extract(track.page_url, flat=False, progress=None)
         url = info.get("url")
@@ -199,6 +206,8 @@ class YtDlpSource:
         if info.get("_type") == "playlist":
             return _tracks(_entries(info), self._config.playback.max_playlist + 1)
         assert not isinstance(recognised, YouTubePlaylist)
+        if _is_live(info):  # an HLS live playlist, a live video: nothing to probe, no length
+            return [_single_track(info, TrackId(LIVE, recognised.url), recognised.url)]
         track = _single_track(info, track_id(recognised), recognised.url)
         if isinstance(recognised, WebLink) and (track.duration_s is None or _is_direct(info)):
             track = await self._with_probe(track, _media_address(info, recognised.url))
@@ -219,6 +228,8 @@ class YtDlpSource:
         # them for one server.
         async with self._lanes.of(log_context.guild.get()), self._probes:
             probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
+        if probe.station is not None:  # internet radio: the station's name, live
+            return Track(TrackId(LIVE, track.page_url), probe.station, track.page_url, None, None)
         title = f"{probe.title}" if probe.title else track.title
         return Track(
             track.id,
@@ -243,7 +254,7 @@ class YtDlpSource:
             "ffprobe", "-v", "error", "-rw_timeout", str(int(self._probe_timeout_s * 1e6)),
             "-http_proxy", job.proxy_url, "-protocol_whitelist", FFMPEG_PROTOCOLS,
             "-select_streams", "a:0", "-show_entries",
-            "format=duration:format_tags=title,artist:stream=codec_type:stream_tags=title,artist",
+            "format=duration:format_tags=title,artist,icy-name,icy-br:stream=codec_type:stream_tags=title,artist",
             "-of", "json", url,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -264,7 +275,9 @@ class YtDlpSource:
         tags = {k.lower(): v for k, v in (report.get("format", {}).get("tags") or {}).items()}
         tags |= {k.lower(): v for k, v in (streams[0].get("tags") or {}).items() if k.lower() not in tags}
         duration = report.get("format", {}).get("duration")
-        return _Probe(float(duration) if duration else None, tags.get("title"), tags.get("artist"))
+        # An endless stream with ICY headers is a radio station (ffmpeg shows them as tags).
+        station = None if duration else _station_name(tags)
+        return _Probe(float(duration) if duration else None, tags.get("title"), tags.get("artist"), station)
 
     async def _refuse_unsafe(self, url: str) -> None:
         """A link whose first address the gate would refuse is refused before yt-dlp starts."""
@@ -469,6 +482,17 @@ def _artist(info: Info) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _is_live(info: Info) -> bool:
+    return info.get("is_live") is True or info.get("live_status") == "is_live"
+
+
+def _station_name(tags: Mapping[str, str]) -> str | None:
+    if not any(key.startswith("icy-") for key in tags):
+        return None
+    name = tags.get("icy-name", "").strip()
+    return name or "Internet radio"
 
 
 def _is_direct(info: Info) -> bool:

@@ -34,6 +34,8 @@ _ADDED_COLUMNS = {
     "always_in_channel_id": "INTEGER NOT NULL DEFAULT 0",
     "text_channel_id": "INTEGER NOT NULL DEFAULT 0",
     "voice_channel_id": "INTEGER NOT NULL DEFAULT 0",
+    # 0 plays every song as loud as its source is (loudness normalisation off).
+    "loudness": "INTEGER NOT NULL DEFAULT 1",
 }
 
 
@@ -51,6 +53,7 @@ class GuildSettings:
     always_in_channel_id: int = 0  # 24/7: the voice channel the bot never leaves (0: off)
     text_channel_id: int = 0  # the only text channel commands are taken in (0: any)
     voice_channel_id: int = 0  # the only voice channel the bot plays in (0: any)
+    loudness: bool = True  # songs evened out to the owner's loudness_lufs (when the owner has it on)
 
     @classmethod
     def defaults(cls, playback: PlaybackConfig) -> GuildSettings:

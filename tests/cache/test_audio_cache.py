@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,3 +201,38 @@ async def test_a_stream_of_unknown_length_stops_at_the_longest_song_and_within_t
     assert all(path.stat().st_size <= budget + 8192 for path in (tmp_path / "s" / "audio").iterdir())
     await by_time.aclose()
     await by_size.aclose()
+
+
+async def _file_lufs(path: Path) -> float:
+    measuring = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-af", "ebur128", "-f", "null", "-",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, report = await measuring.communicate()
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report.decode())[-1])
+
+
+async def test_a_song_cached_before_normalisation_is_brought_to_the_target_when_next_played_without_fetching(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    track, url = TrackId("http", "quiet-9"), media_world.track_url(9, seconds=SECONDS, gain_db=-20)
+    before = CachedAudio(
+        store(tmp_path, database), max_transcodes=2
+    )  # normalisation off, as before it existed
+    await play_to_end(before, track, url)
+    await wait_cached(before, track)
+    path = before.store.file_for(str(track))
+    assert before.store.loudness(str(track)) == (None, None) and await _file_lufs(path) < -35
+    fetched = len(media_world.requests("/media/9/"))
+
+    after = CachedAudio(store(tmp_path, database), max_transcodes=2, loudness_lufs=-14)
+    assert await play_to_end(after, track, url) == FRAMES  # heard whole while brought over
+    async with asyncio.timeout(20):
+        while after.store.loudness(str(track)) == (None, None):  # noqa: ASYNC110 (a worker thread commits)
+            await asyncio.sleep(0.02)
+    measured, target = after.store.loudness(str(track)) or (None, None)
+    assert target == -14 and measured is not None and measured < -35
+    assert abs(await _file_lufs(path) - -14) <= 1.0
+    assert len(media_world.requests("/media/9/")) == fetched  # from its own file: nothing fetched
+    assert await play_to_end(after, track, url, watch_children=True) == FRAMES  # then passthrough
+    assert after.transcodes_started == 1

@@ -94,6 +94,7 @@ class FastAudio:
         start_s: float = 0.0,
         volume: int = 100,
         duration_s: float | None = None,
+        normalised: bool = True,
     ) -> FakeSource:
         if "broken" in media_url:
             raise RuntimeError("404")

@@ -61,7 +61,9 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "only_text_channel",
             "only_voice_channel",
             "any_channel",
+            "loudness",
         ],
+        "radio": ["words"],
         "like": [],
         "favorites": ["play"],
         "history": [],
@@ -132,6 +134,8 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
         }
         seek = declared_option(world.sim, home.guild.id, "seek", "position")
         assert (seek["min_length"], seek["max_length"]) == (1, 8)
+        radio = declared_option(world.sim, home.guild.id, "radio", "words")
+        assert (radio["min_length"], radio["max_length"]) == (2, 100)
         loop = declared_option(world.sim, home.guild.id, "loop", "mode")
         assert [c["value"] for c in loop["choices"]] == ["off", "track", "queue"]
 
@@ -147,6 +151,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("seek", {"position": "123456789"}, "position must be from 1 to 8 characters long"),
             ("settings", {"max_queue": 0}, "max_queue must be from 1 to 500"),
             ("playlist create", {"playlist": "x" * 51}, "playlist must be from 1 to 50 characters long"),
+            ("radio", {"words": "x"}, "words must be from 2 to 100 characters long"),
         ]
         for command, options, refusal in crafted:
             with pytest.raises(ValueError, match="would not send"):

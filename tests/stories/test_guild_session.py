@@ -12,8 +12,8 @@ import discord
 import pytest
 
 from musicbox.core.queue import LoopMode, QueuedTrack
-from musicbox.core.track import Track, TrackId
-from musicbox.playback.session import GuildSession, SessionCapReached, Sessions
+from musicbox.core.track import LIVE, Track, TrackId
+from musicbox.playback.session import GuildSession, OffAir, SessionCapReached, Sessions
 from musicbox.store.queues import SavedPlayback
 from tests.stories.fast_voice import EchoLocator, FakeSource, FastAudio, FastVoice
 
@@ -229,3 +229,26 @@ async def test_a_restored_session_resumes_the_track_where_it_stopped() -> None:
     assert session.queue.loop is LoopMode.QUEUE and [e.track.id.key for e in session.queue.upcoming] == ["c"]
     assert session.position_s >= 42.0
     await sessions.aclose()
+
+
+async def test_a_dead_station_is_tried_again_then_told_once_and_passed_over_even_on_loop_track() -> None:
+    voice, sessions = FastVoice(), Sessions(max_guilds=2)
+    told: list[tuple[str, Exception]] = []
+    session = GuildSession(
+        1,
+        cast(discord.VoiceClient, voice),
+        audio=FastAudio(),  # type: ignore[arg-type]
+        locator=EchoLocator(),
+        volume=100,
+        idle_timeout_s=30,
+        on_closed=sessions.forget,
+        on_unplayable=lambda _, dead, error: told.append((dead.track.id.key, error)),
+    )
+    sessions.add(session)
+    station = QueuedTrack(Track(TrackId(LIVE, "broken"), "Radio Gone", "http://media/broken"), requester_id=7)
+    session.queue.loop = LoopMode.TRACK
+    session.queue.add_many([station, entry("b")])
+    session.enqueued()
+    await wait_until(lambda: "b" in voice.played, within_s=10)
+    assert [(key, type(error)) for key, error in told] == [("broken", OffAir)]
+    await session.aclose()

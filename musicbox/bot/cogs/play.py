@@ -128,21 +128,5 @@ class PlayCog(CheckedCog, name="Play"):
         if not found:
             await send_error(interaction, text.no_results(query))
             return
-        picker = SearchPicker(found, self._picked)
+        picker = SearchPicker(found, self.enqueuer.pick)
         await interaction.edit_original_response(content=text.search_results(query, found), view=picker)
-
-    async def _picked(self, interaction: discord.Interaction, track: Track) -> None:
-        refusal = play_refusal(self.bot, interaction)
-        if refusal is not None:
-            await interaction.response.send_message(refusal, ephemeral=True)
-            return
-        await interaction.response.defer(thinking=True)
-        channel = member_channel(interaction)
-        assert channel is not None and interaction.guild is not None
-        settings = await asyncio.to_thread(self.bot.settings.get, interaction.guild.id)
-        session = await self.enqueuer.joined(channel, interaction)
-        if session is None:
-            return
-        message = await self.enqueuer.enqueue(interaction, session, [track], settings, track.title)
-        if message is not None:
-            await interaction.edit_original_response(content=message)

@@ -61,7 +61,9 @@ class PlayingCog(CheckedCog, name="Playing"):
         if session is None or current is None:
             await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
             return
-        message = text.now_playing(current, session.position_s, session.paused, session.queue.loop)
+        message = text.now_playing(
+            current, session.position_s, session.paused, session.queue.loop, session.station_title
+        )
         await interaction.response.send_message(message, view=now_controls())
 
     async def now_button(self, interaction: discord.Interaction, control: str) -> None:

@@ -39,6 +39,7 @@ class SettingsCog(CheckedCog, name="Settings"):
         only_text_channel="Take music commands only in this text channel",
         only_voice_channel="Play only in this voice channel",
         any_channel="Take commands and play in any channel again",
+        loudness="Even out loudness between songs (on by default)",
     )
     async def settings(
         self,
@@ -57,6 +58,7 @@ class SettingsCog(CheckedCog, name="Settings"):
         only_text_channel: discord.TextChannel | None = None,
         only_voice_channel: discord.VoiceChannel | None = None,
         any_channel: bool = False,
+        loudness: bool | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = interaction.guild
@@ -79,6 +81,7 @@ class SettingsCog(CheckedCog, name="Settings"):
                 stay_in_voice,
                 only_text_channel,
                 only_voice_channel,
+                loudness,
             )
         )
         if not (changing or no_dj_role or any_channel):
@@ -99,6 +102,7 @@ class SettingsCog(CheckedCog, name="Settings"):
             skip_share=skip_share,
             text_channel_id=0 if any_channel else (only_text_channel.id if only_text_channel else None),
             voice_channel_id=0 if any_channel else (only_voice_channel.id if only_voice_channel else None),
+            loudness=loudness,
         )
         if stay_in_voice is not None:
             staying_in = self._voice_channel_of(interaction) if stay_in_voice else 0
@@ -133,4 +137,5 @@ def _describe(template: str, settings: GuildSettings) -> str:
         always_in=settings.always_in_channel_id,
         text_channel=settings.text_channel_id,
         voice_channel=settings.voice_channel_id,
+        loudness=settings.loudness,
     )

@@ -43,26 +43,28 @@ class ToneFiles:
         self._directory = directory
         self._pending: dict[Path, asyncio.Task[Path]] = {}
 
-    async def path(self, index: int, fmt: str, seconds: float) -> Path:
-        target = self._directory / f"{index}-{seconds:g}.{FORMATS[fmt].extension}"
+    async def path(self, index: int, fmt: str, seconds: float, gain_db: float = 0.0) -> Path:
+        loudness = f"{gain_db:+g}dB" if gain_db else ""
+        target = self._directory / f"{index}-{seconds:g}{loudness}.{FORMATS[fmt].extension}"
         if target.exists():
             return target
         task = self._pending.get(target)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._generate(index, fmt, seconds, target))
+            making = self._generate(index, fmt, seconds, gain_db, target)
+            task = asyncio.get_running_loop().create_task(making)
             self._pending[target] = task
             task.add_done_callback(lambda _: self._pending.pop(target, None))
         return await asyncio.shield(task)
 
-    async def _generate(self, index: int, fmt: str, seconds: float, target: Path) -> Path:
-        if fmt != "ogg" or seconds <= LOOPED_ABOVE_S:
-            return await self._encode(index, fmt, seconds, target)
+    async def _generate(self, index: int, fmt: str, seconds: float, gain_db: float, target: Path) -> Path:
+        if fmt != "ogg" or seconds <= LOOPED_ABOVE_S or gain_db:
+            return await self._encode(index, fmt, seconds, gain_db, target)
         piece = await self.path(index, fmt, LOOP_PIECE_S)
         looped = ("-stream_loop", "-1", "-i", str(piece), "-t", f"{seconds:g}", "-c", "copy", "-f", "ogg")
         await _ffmpeg(target, *looped)
         return target
 
-    async def _encode(self, index: int, fmt: str, seconds: float, target: Path) -> Path:
+    async def _encode(self, index: int, fmt: str, seconds: float, gain_db: float, target: Path) -> Path:
         song = entry(index)
         await _ffmpeg(
             target,
@@ -70,6 +72,8 @@ class ToneFiles:
             "lavfi",
             "-i",
             f"sine=frequency={tone_hz(index)}:duration={seconds}:sample_rate=48000",
+            "-af",
+            f"volume={gain_db:g}dB",
             "-ac",
             "2",
             "-metadata",

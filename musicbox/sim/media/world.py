@@ -22,6 +22,8 @@ from aiohttp import web
 
 from musicbox.sim.media.audio import FORMATS, ToneFiles
 from musicbox.sim.media.catalog import CatalogEntry, entry, search
+from musicbox.sim.media.live import LiveStreams
+from musicbox.sim.radio import RadioDirectoryFake, Station
 
 FAULTS = frozenset(
     {
@@ -58,6 +60,8 @@ NOT_AUDIO = b"This is a shopping list, not a song.\nmilk\neggs\nbread\n" * 20
 class MediaWorld:
     def __init__(self, directory: Path) -> None:
         self._tones = ToneFiles(directory)
+        self.live = LiveStreams(directory)
+        self.radio = RadioDirectoryFake(self._directory_station)
         self._log: list[str] = []
         self._log_lock = threading.Lock()
         self._flaky_failed: collections.Counter[str] = collections.Counter()
@@ -69,6 +73,7 @@ class MediaWorld:
         self.base_url = ""
         self.host = ""
         self.search_template = ""
+        self.radio_directory = ""  # the Radio Browser fake's base address (sim/radio)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -101,6 +106,7 @@ class MediaWorld:
         self.host = f"127.0.0.1:{port}"
         self.base_url = f"http://{self.host}"
         self.search_template = f"{self.base_url}/search.xspf?q={{query}}&n={{limit}}"
+        self.radio_directory = self.base_url
 
     def close(self) -> None:
         if self._runner is not None:
@@ -131,6 +137,10 @@ class MediaWorld:
         app.router.add_get("/huge", self._huge)
         app.router.add_get("/drip", self._drip)
         app.router.add_get("/shared/{key}/{name}", self._shared_file)
+        app.router.add_get("/radio/{name}", self.live.station)
+        app.router.add_get("/json/stations/search", self.radio.search)
+        app.router.add_get("/live/{index:\\d+}/index.m3u8", self.live.hls_playlist)
+        app.router.add_get("/live/{index:\\d+}/{number:\\d+}.ts", self.live.hls_segment)
         app.middlewares.append(self._record)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -144,12 +154,20 @@ class MediaWorld:
     # -- addresses -------------------------------------------------------------------------------
 
     def track_url(
-        self, index: int, *, fmt: str = "ogg", seconds: float = 8.0, fault: str | None = None
+        self,
+        index: int,
+        *,
+        fmt: str = "ogg",
+        seconds: float = 8.0,
+        fault: str | None = None,
+        gain_db: float = 0.0,
     ) -> str:
+        """`gain_db`: the tone that much louder (or, below 0, quieter) than the catalog's -18 dBFS."""
         _check(fmt=fmt, fault=fault)
         song = entry(index)
         url = f"{self.base_url}/media/{index}/{seconds:g}/{song.slug}.{FORMATS[fmt].extension}"
-        return url + (f"?fault={fault}" if fault else "")
+        query = ({"fault": fault} if fault else {}) | ({"gain": f"{gain_db:g}"} if gain_db else {})
+        return url + (f"?{urlencode(query)}" if query else "")
 
     def page_url(
         self, index: int, *, fmt: str = "ogg", seconds: float = 8.0, fault: str | None = None
@@ -220,6 +238,37 @@ class MediaWorld:
         """A page that never finishes: a byte every DRIP_PAUSE_S."""
         return f"{self.base_url}/drip?{urlencode({'tag': tag})}"
 
+    # -- live streams (live.py) ------------------------------------------------------------------
+
+    def station_url(
+        self,
+        name: str,
+        *,
+        first: int = 0,
+        every_s: float = 20.0,
+        fault: str | None = None,
+        at_s: float = 10.0,
+        title: str = "",
+    ) -> str:
+        """An endless MP3 station with ICY metadata: catalog song `first`, `first + 1`, … each on air for
+        `every_s`, its title `title` (untrusted text, if given) and the song's name. `fault`: "drop"
+        cuts the first player's connection after `at_s` (later ones play on), "die" cuts it and
+        refuses every request after, "dead" refuses every request. A player is musicbox's stream
+        reader (by its User-Agent): yt-dlp and ffprobe reading the head see a healthy station and
+        bring no fault on."""
+        query = {"first": first, "every": f"{every_s:g}"} | (
+            {"fault": fault, "at": f"{at_s:g}"} if fault else {}
+        )
+        return f"{self.base_url}/radio/{quote(name)}?{urlencode(query | ({'title': title} if title else {}))}"
+
+    def _directory_station(self, station: Station) -> str:
+        name = station.name.lower().replace(" ", "-")
+        return self.station_url(name, first=station.first, fault=station.fault, at_s=2.0)
+
+    def hls_live_url(self, index: int) -> str:
+        """A live HLS playlist of catalog song `index`'s tone, growing every 2 s, never ending."""
+        return f"{self.base_url}/live/{index}/index.m3u8"
+
     def requests(self, path_prefix: str = "") -> list[str]:
         """Paths (with query) served so far, oldest first."""
         with self._log_lock:
@@ -255,7 +304,10 @@ class MediaWorld:
             raise web.HTTPFound(request.path_qs)
         if fault == "not_audio":
             return web.Response(body=NOT_AUDIO, content_type="text/plain")
-        path = await self._tones.path(index, fmt, seconds)
+        gain_db = float(request.query.get("gain", "0"))
+        if not -60 <= gain_db <= 18:
+            raise web.HTTPNotFound(text="gain must be from -60 to 18 dB")
+        path = await self._tones.path(index, fmt, seconds, gain_db)
         content_type = "text/html" if fault == "wrong_type" else FORMATS[fmt].content_type
         if fault in ("stall", "truncated", "trickle"):
             return await _faulty_stream(request, path.read_bytes(), content_type, fault)

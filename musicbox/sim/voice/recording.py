@@ -44,6 +44,10 @@ class Recording:
     opus_errors: int = 0  # authenticated packets libopus could not decode
     first_audio_at: float | None = None
     frames: list[FrameFeatures] = field(default_factory=list)
+    # The decoded PCM itself (48 kHz stereo s16le, frame i at i * 3,840 bytes), for a story that
+    # measures loudness at the listener; off by default (a minute is 11 MB).
+    keep_pcm: bool = False
+    pcm: bytearray = field(default_factory=bytearray)
     frame_arrivals: list[float] = field(default_factory=list)
     packet_arrivals: list[float] = field(default_factory=list)
     sequence_gaps: list[int] = field(default_factory=list)  # packets missing at each jump
@@ -151,6 +155,12 @@ class Recording:
     def heard_ms(self, rung: int) -> int:
         """How long rung `rung` was heard in total."""
         return sum(run.duration_ms for run in self._runs if run.rung == rung)
+
+    def pcm_of(self, run: Segment) -> bytes:
+        """The PCM a listener heard during `run` (needs `keep_pcm` from before it began)."""
+        frame_bytes = SAMPLE_RATE * FRAME_MS // 1000 * 4
+        start = run.first_frame * frame_bytes
+        return bytes(self.pcm[start : start + run.frame_count * frame_bytes])
 
     def decoded_ms(self) -> int:
         return len(self.frames) * FRAME_MS

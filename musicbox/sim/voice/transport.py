@@ -75,8 +75,10 @@ def hear(
     recording.note_packet(packet.ssrc, packet.sequence, packet.timestamp, samples, arrival)
     silence_packet = payload == OPUS_SILENCE
     for start in range(0, len(pcm) - _FRAME_BYTES + 1, _FRAME_BYTES):
-        features = analyse_frame(pcm[start : start + _FRAME_BYTES])
-        recording.note_frame(features, arrival, silence_packet=silence_packet)
+        frame = pcm[start : start + _FRAME_BYTES]
+        recording.note_frame(analyse_frame(frame), arrival, silence_packet=silence_packet)
+        if recording.keep_pcm:
+            recording.pcm += frame
 
 
 class UdpEndpoint:
