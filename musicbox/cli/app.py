@@ -16,6 +16,7 @@ from musicbox.cli.setup import setup
 from musicbox.cli.status import status
 from musicbox.cli.tune import tune_command
 from musicbox.cli.update import update
+from musicbox.cli.web import web
 
 app = typer.Typer(
     name="musicbox",
@@ -55,6 +56,7 @@ app.command()(bench)
 app.command()(update)
 app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
+app.add_typer(web, name="web")
 
 
 def main() -> None:

@@ -39,7 +39,13 @@ class RecentErrors(logging.Handler):
 
 
 def snapshot(
-    bot: MusicBot, *, upstreams: Upstreams, started_at: float, errors: RecentErrors, config_file: str
+    bot: MusicBot,
+    *,
+    upstreams: Upstreams,
+    started_at: float,
+    errors: RecentErrors,
+    config_file: str,
+    web: dict[str, Any] | None,
 ) -> dict[str, Any]:
     process = psutil.Process()
     latency = bot.latency
@@ -60,6 +66,7 @@ def snapshot(
         "last_errors": list(errors.records),
         "cache": _cache(bot),
         "upstreams": _upstreams(upstreams),
+        "web": web,  # {"url", "problem"} of the web page, None while it is off
     }
 
 

@@ -11,8 +11,10 @@ import contextlib
 import logging
 import math
 import signal
+import socket
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import discord
 
@@ -28,6 +30,7 @@ from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
+from musicbox.web import server as web_page
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +67,26 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    web_url = web_page.page_url(config.web, socket.gethostname()) if config.web.enabled else None
+
+    def status() -> dict[str, Any]:
+        return health.snapshot(
+            bot,
+            upstreams=resolver.upstreams,
+            started_at=started_at,
+            errors=errors,
+            config_file=config_file,
+            web=None if web_url is None else {"url": web_url, "problem": web.problem},
+        )
+
+    web = web_page.WebState(config.web, status)
     try:
         async with (
             control.serving(
-                config.paths.runtime_dir,
-                lambda: health.snapshot(
-                    bot,
-                    upstreams=resolver.upstreams,
-                    started_at=started_at,
-                    errors=errors,
-                    config_file=config_file,
-                ),
+                config.paths.runtime_dir, status, others={"web-link": lambda: _web_link(web, web_url)}
             ),
             _metrics_endpoint(bot, config),
+            _web_page(web, web_url),
             asyncio.TaskGroup() as group,
         ):
             watchers = [
@@ -102,6 +112,22 @@ def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsync
         return contextlib.nullcontext()
     log.info("metrics on http://%s/metrics", config.observability.metrics_endpoint)
     return metrics.serving(bot.metrics, config.observability.metrics_endpoint)
+
+
+def _web_page(web: web_page.WebState, url: str | None) -> contextlib.AbstractAsyncContextManager[None]:
+    if url is None:
+        return contextlib.nullcontext()
+    log.info("web page on %s", url)
+    return web_page.serving(web)
+
+
+def _web_link(web: web_page.WebState, url: str | None) -> dict[str, Any]:
+    """A one-time login link for `musicbox web link`."""
+    if url is None:
+        return {
+            "error": "the web page is off: turn it on with `musicbox setup --web` or [web] enabled = true"
+        }
+    return {"url": f"{url}login/link/{web.links.issue()}"}
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

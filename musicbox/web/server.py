@@ -1,0 +1,246 @@
+"""The web page's HTTP side: routes, the login gate, CSRF checks and security headers.
+
+Every page but the login page needs the owner's session cookie (HttpOnly, SameSite=Strict); every
+request that changes something (a POST) must also carry the session's CSRF token, which a page on
+another site cannot read. The login form has its own: a random value both in a cookie and in the
+form, so another site cannot log a browser in as someone else either."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from musicbox.core.config import WebConfig
+from musicbox.core.passwords import password_matches
+from musicbox.web import pages
+from musicbox.web.auth import SESSION_S, LoginThrottle, OneTimeLinks, OwnerSessions, csrf_matches
+
+log = logging.getLogger(__name__)
+Snapshot = Callable[[], dict[str, Any]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SESSION_COOKIE = "musicbox_session"
+LOGIN_COOKIE = "musicbox_login"
+STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript"}
+PUBLIC_PREFIXES = ("/login", "/static/")
+LIVE_EVERY_S = 2.0  # how often an open page is sent the status (only when it changed)
+MAX_FORM_BYTES = 16 * 1024  # a password and a token; nothing the page sends is bigger
+HEADERS = {
+    # Our own files only: no inline script, no frames, forms post only back here.
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # A one-time link's token is in its path: no page may pass it on as a referrer.
+    "Referrer-Policy": "no-referrer",
+}
+STATE_KEY: web.AppKey[WebState] = web.AppKey("web_state")
+
+
+@dataclass
+class WebState:
+    """What the web page shares with the rest of the bot: the status it shows, and the one-time
+    links the control socket issues (`musicbox web link`)."""
+
+    config: WebConfig
+    snapshot: Snapshot
+    links: OneTimeLinks = field(default_factory=OneTimeLinks)
+    sessions: OwnerSessions = field(default_factory=OwnerSessions)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Set at shutdown: every open live stream ends, so stopping the bot never waits on a browser.
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    problem: str | None = None  # why the page is not served (its port taken), for status
+
+
+def build_app(state: WebState) -> web.Application:
+    app = web.Application(middlewares=[_headers, _gate], client_max_size=MAX_FORM_BYTES)
+    routes = Routes(state)
+    app.router.add_get("/login", routes.login_page)
+    app.router.add_post("/login", routes.login)
+    app.router.add_get("/login/link/{token}", routes.login_by_link)
+    app.router.add_post("/logout", routes.logout)
+    app.router.add_get("/", routes.dashboard)
+    app.router.add_get("/status.json", routes.status_json)
+    app.router.add_get("/events", routes.events)
+    app.router.add_get("/static/{name}", routes.static)
+    app[STATE_KEY] = state
+
+    async def end_streams(_: web.Application) -> None:
+        state.closing.set()
+
+    app.on_shutdown.append(end_streams)
+    return app
+
+
+@web.middleware
+async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as answer:
+        response = answer
+    response.headers.update(HEADERS)
+    response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+@web.middleware
+async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(PUBLIC_PREFIXES):
+        return await handler(request)
+    state = request.app[STATE_KEY]
+    session = state.sessions.find(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        if request.method == "GET" and not request.path.endswith(".json"):
+            raise web.HTTPSeeOther("/login")
+        return _json_error(401, "Log in first.")
+    if request.method not in ("GET", "HEAD"):
+        form = await request.post()
+        given = request.headers.get("X-CSRF-Token") or form.get("csrf")
+        if not csrf_matches(session, given if isinstance(given, str) else None):
+            return _json_error(
+                403, "This request did not come from the musicbox page: reload it and try again."
+            )
+    return await handler(request)
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=json.dumps({"error": message}), content_type="application/json")
+
+
+class Routes:
+    def __init__(self, state: WebState) -> None:
+        self._state = state
+
+        # Read once: the files are a few kilobytes, and a request should not touch the disk.
+        self._static = {
+            name: resources.files("musicbox.web").joinpath("static", name).read_bytes() for name in STATIC
+        }
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        return self._login_form(request, problem=request.query.get("problem", ""))
+
+    async def login(self, request: web.Request) -> web.Response:
+        address = request.remote or "unknown"
+        wait_s = self._state.throttle.wait_s(address)
+        if wait_s > 0:
+            return self._login_form(request, status=429, wait_s=wait_s)
+        form = await request.post()
+        given, password = form.get("csrf"), form.get("password")
+        expected = request.cookies.get(LOGIN_COOKIE)
+        if not (isinstance(given, str) and expected and secrets.compare_digest(given, expected)):
+            return self._login_form(request, status=403)  # a fresh form, with a cookie to match
+        if not self._state.config.password_hash:
+            return self._login_form(request, status=403, problem="no-password")
+        if not (isinstance(password, str) and password_matches(self._state.config.password_hash, password)):
+            self._state.throttle.failed(address)
+            return self._login_form(request, status=401, problem="wrong")
+        return self._logged_in()
+
+    async def login_by_link(self, request: web.Request) -> web.Response:
+        if not self._state.links.redeem(request.match_info["token"]):
+            return self._login_form(request, status=403, problem="expired")
+        return self._logged_in()
+
+    async def logout(self, request: web.Request) -> NoReturn:
+        self._state.sessions.close(request.cookies.get(SESSION_COOKIE))
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(SESSION_COOKIE, path="/")
+        raise response
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        session = self._state.sessions.find(request.cookies.get(SESSION_COOKIE))
+        if session is None:  # expired since the gate let the request in
+            raise web.HTTPSeeOther("/login")
+        html = pages.dashboard_page(self._state.snapshot(), csrf=session.csrf)
+        return web.Response(text=html, content_type="text/html")
+
+    async def status_json(self, _: web.Request) -> web.Response:
+        return web.json_response(self._state.snapshot())
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: the status section each time it changes, while the page is open."""
+        stream = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+        )
+        stream.headers.update(HEADERS)
+        await stream.prepare(request)
+        sent = ""
+        while not self._state.closing.is_set():
+            fragment = pages.status_section(self._state.snapshot())
+            if fragment != sent:
+                await stream.write(server_sent_event("status", fragment))
+                sent = fragment
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._state.closing.wait(), LIVE_EVERY_S)
+        return stream
+
+    async def static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in STATIC:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=self._static[name], content_type=STATIC[name], headers={"Cache-Control": "max-age=3600"}
+        )
+
+    def _login_form(
+        self, request: web.Request, *, status: int = 200, problem: str = "", wait_s: float = 0.0
+    ) -> web.Response:
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        html = pages.login_page(csrf=token, problem=problem, wait_s=wait_s)
+        response = web.Response(status=status, text=html, content_type="text/html")
+        response.set_cookie(LOGIN_COOKIE, token, path="/login", httponly=True, samesite="Strict")
+        return response
+
+    def _logged_in(self) -> NoReturn:
+        cookie, _ = self._state.sessions.open()
+        response = web.HTTPSeeOther("/")
+        response.set_cookie(
+            SESSION_COOKIE, cookie, path="/", httponly=True, samesite="Strict", max_age=SESSION_S
+        )
+        raise response
+
+
+def page_url(config: WebConfig, hostname: str) -> str:
+    """Where the owner opens the page: on every interface, by this box's name on the network."""
+    address = ipaddress.ip_address(config.host)
+    if address.is_unspecified:
+        return f"http://{hostname}:{config.port}/"
+    host = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{host}:{config.port}/"
+
+
+def server_sent_event(name: str, data: str) -> bytes:
+    # A line break inside the data would end the field early: each line is its own data: field,
+    # which the browser joins back with line breaks.
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"event: {name}\n{lines}\n".encode()
+
+
+@contextlib.asynccontextmanager
+async def serving(state: WebState) -> AsyncIterator[None]:
+    """The web page on `[web] host:port` until the block ends. A port that cannot be had (another
+    program holds it) is logged and shown by `musicbox status`; the bot plays on without the page."""
+    runner = web.AppRunner(build_app(state), access_log=None)
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, state.config.host, state.config.port).start()
+        except OSError as refused:
+            state.problem = f"cannot listen on {state.config.host}:{state.config.port}: {refused.strerror}"
+            log.error("not serving the web page: %s; choose another [web] port", state.problem)
+        yield
+    finally:
+        await runner.cleanup()
