@@ -17,12 +17,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import discord
+import psutil
 
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
+from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import control, health, metrics
+from musicbox.service.history import History, read_totals
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.sources.egress import EgressGate
@@ -30,6 +33,7 @@ from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
+from musicbox.store.history import HistoryStore
 from musicbox.web import server as web_page
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,9 @@ class TokenRejected(Exception):
 
 async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     errors = health.RecentErrors()
+    log_tail = health.RecentErrors(logging.INFO, keep=health.LOG_TAIL)
     logging.getLogger().addHandler(errors)
+    logging.getLogger().addHandler(log_tail)
     tuning = tune(probe(config.paths.cache_dir), overrides_from(config))
     config = with_tuning(config, tuning)
     log.info(
@@ -79,7 +85,19 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             web=None if web_url is None else {"url": web_url, "problem": web.problem},
         )
 
-    web = web_page.WebState(config.web, status)
+    process = psutil.Process()
+    history = History(
+        HistoryStore(database),
+        lambda at: read_totals(bot.metrics, bot.audio, process, at),
+        lambda: len(bot.sessions.guild_ids),
+    )
+    web = web_page.WebState(
+        config.web,
+        status,
+        history=lambda: history.samples,
+        log=lambda: log_tail.records,
+        purge_cache=bot.audio.purge_unused if isinstance(bot.audio, CachedAudio) else None,
+    )
     try:
         async with (
             control.serving(
@@ -93,6 +111,8 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
                 group.create_task(_announce_ready(bot, notifier), name="sd-ready"),
                 group.create_task(_feed_watchdog(bot, notifier), name="sd-watchdog"),
             ]
+            if web_url is not None:  # the graphs' figures: a database write a minute, for the page only
+                watchers.append(group.create_task(history.run(), name="web-history"))
             try:
                 await serve_until_stopped(bot, config.discord.token, stop)
             finally:

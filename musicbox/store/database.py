@@ -20,11 +20,19 @@ log = logging.getLogger(__name__)
 APPLICATION_ID = 0x6D626F78  # "mbox"
 # The tables musicbox makes; a file holding others, and no stamp, was made by something else.
 OUR_TABLES = frozenset(
-    {"audio_cache", "resolved_queries", "spotify_mappings", "guild_settings", "saved_queue", "saved_playback"}
+    {
+        "audio_cache",
+        "resolved_queries",
+        "spotify_mappings",
+        "guild_settings",
+        "saved_queue",
+        "saved_playback",
+        "history",
+    }
 )
 WHAT_IT_HOLDS = (
-    "saved queues, server settings, Spotify matches, cached lookups and the audio cache's index "
-    "(cached songs are fetched again)"
+    "saved queues, server settings, Spotify matches, cached lookups, the audio cache's index "
+    "(cached songs are fetched again) and the web page's graphs"
 )
 
 

@@ -4,6 +4,8 @@ value is escaped; the pages carry no inline script or style (the server's policy
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -45,13 +47,21 @@ def login_page(*, csrf: str, problem: str = "", wait_s: float = 0.0) -> str:
     )
 
 
-def dashboard_page(snapshot: dict[str, Any], *, csrf: str) -> str:
+def dashboard_page(live: str, *, csrf: str, notice: str = "", cache_on: bool = False) -> str:
+    """`live` is the status section, the graphs and the log (what server-sent events replace)."""
+    token = f'<input type=hidden name=csrf value="{escape(csrf)}">'
+    purge = (
+        f'<form method=post action="/cache/purge">{token}'
+        "<button>Purge the cache</button> <small>(keeps what plays or is queued)</small></form>"
+        if cache_on
+        else ""
+    )
     return _page(
         "musicbox",
         "<header><h1>musicbox</h1>"
-        '<form method=post action="/logout">'
-        f'<input type=hidden name=csrf value="{escape(csrf)}"><button>Log out</button></form></header>'
-        f"<main id=status>{status_section(snapshot)}</main>"
+        f'<form method=post action="/logout">{token}<button>Log out</button></form></header>'
+        + (f"<p class=notice>{escape(notice)}</p>" if notice else "")
+        + f"<main id=status>{live}</main>{purge}"
         '<script src="/static/dashboard.js" defer></script>',
     )
 
@@ -79,6 +89,52 @@ def status_section(snapshot: dict[str, Any]) -> str:
         _errors(snapshot.get("last_errors", [])),
     ]
     return "".join(parts)
+
+
+def purge_notice(songs: str, freed: str) -> str:
+    """What the page says after a purge (the figures come back in its address, so: digits only)."""
+    if not (songs.isdigit() and freed.isdigit()):
+        return ""
+    return f"Removed {int(songs)} songs from the cache ({int(freed) / 2**20:.1f} MB freed)."
+
+
+LOG_LEVELS = ("info", "warning", "error")
+LOG_LINES_SHOWN = 100
+
+
+def log_level(asked: str) -> str:
+    """The level the page filters the log at: what was asked if it is one, else everything."""
+    return asked if asked in LOG_LEVELS else "info"
+
+
+def log_section(records: Sequence[dict[str, Any]], level: str) -> str:
+    """The newest lines at `level` and above (`level` from `log_level`), newest first."""
+    lowest = LOG_LEVELS.index(level)
+    shown = [
+        record for record in reversed(records) if LOG_LEVELS.index(_level_name(record["level"])) >= lowest
+    ][:LOG_LINES_SHOWN]
+    options = "".join(f"<option{' selected' if name == level else ''}>{name}</option>" for name in LOG_LEVELS)
+    lines = "".join(
+        f'<li class="{_level_name(record["level"])}"><time>{_clock(record["at"])}</time> '
+        f"<b>{escape(str(record['level']))}</b> {escape(str(record['message']))}</li>"
+        for record in shown
+    )
+    return (
+        '<h2>Log</h2><form method=get action="/" class=filter><label>at least '
+        f"<select name=level>{options}</select></label> <button>Show</button></form>"
+        + (f"<ol class=log>{lines}</ol>" if lines else "<p>Nothing logged at this level.</p>")
+    )
+
+
+def _level_name(level: str) -> str:
+    name = level.lower()
+    if name == "critical":
+        return "error"
+    return name if name in LOG_LEVELS else "info"
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
 
 
 def _fact(name: str, value: str) -> str:

@@ -13,7 +13,8 @@ import ipaddress
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, NoReturn
@@ -21,8 +22,9 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from musicbox.core.config import WebConfig
+from musicbox.core.history import Sample
 from musicbox.core.passwords import password_matches
-from musicbox.web import pages
+from musicbox.web import charts, pages
 from musicbox.web.auth import SESSION_S, LoginThrottle, OneTimeLinks, OwnerSessions, csrf_matches
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,10 @@ class WebState:
 
     config: WebConfig
     snapshot: Snapshot
+    history: Callable[[], Sequence[Sample]] = tuple
+    log: Callable[[], Sequence[dict[str, Any]]] = tuple  # the recent log lines, as RecentErrors keeps them
+    # Empties the audio cache but for what plays or is queued: (songs, bytes); None: the cache is off.
+    purge_cache: Callable[[], Awaitable[tuple[int, int]]] | None = None
     links: OneTimeLinks = field(default_factory=OneTimeLinks)
     sessions: OwnerSessions = field(default_factory=OwnerSessions)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
@@ -73,6 +79,7 @@ def build_app(state: WebState) -> web.Application:
     app.router.add_get("/", routes.dashboard)
     app.router.add_get("/status.json", routes.status_json)
     app.router.add_get("/events", routes.events)
+    app.router.add_post("/cache/purge", routes.purge_cache)
     app.router.add_get("/static/{name}", routes.static)
     app[STATE_KEY] = state
 
@@ -164,7 +171,12 @@ class Routes:
         session = self._state.sessions.find(request.cookies.get(SESSION_COOKIE))
         if session is None:  # expired since the gate let the request in
             raise web.HTTPSeeOther("/login")
-        html = pages.dashboard_page(self._state.snapshot(), csrf=session.csrf)
+        html = pages.dashboard_page(
+            self._live(request),
+            csrf=session.csrf,
+            notice=pages.purge_notice(request.query.get("purged", ""), request.query.get("freed", "")),
+            cache_on=self._state.purge_cache is not None,
+        )
         return web.Response(text=html, content_type="text/html")
 
     async def status_json(self, _: web.Request) -> web.Response:
@@ -179,13 +191,30 @@ class Routes:
         await stream.prepare(request)
         sent = ""
         while not self._state.closing.is_set():
-            fragment = pages.status_section(self._state.snapshot())
+            fragment = self._live(request)
             if fragment != sent:
                 await stream.write(server_sent_event("status", fragment))
                 sent = fragment
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._state.closing.wait(), LIVE_EVERY_S)
         return stream
+
+    async def purge_cache(self, _: web.Request) -> NoReturn:
+        if self._state.purge_cache is None:
+            raise web.HTTPSeeOther("/")
+        songs, freed = await self._state.purge_cache()
+        log.info("the web page purged the cache: %d songs, %d bytes", songs, freed)
+        raise web.HTTPSeeOther(f"/?purged={songs}&freed={freed}")
+
+    def _live(self, request: web.Request) -> str:
+        """The part of the dashboard that changes: the status, the graphs, the log at the level
+        the page asked for (`?level=`)."""
+        level = pages.log_level(request.query.get("level", ""))
+        return (
+            pages.status_section(self._state.snapshot())
+            + charts.graphs_section(self._state.history(), time.time())
+            + pages.log_section(self._state.log(), level)
+        )
 
     async def static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

@@ -200,3 +200,17 @@ async def test_a_stream_of_unknown_length_stops_at_the_longest_song_and_within_t
     assert all(path.stat().st_size <= budget + 8192 for path in (tmp_path / "s" / "audio").iterdir())
     await by_time.aclose()
     await by_size.aclose()
+
+
+async def test_a_purge_while_running_keeps_what_plays_or_is_queued(
+    tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    audio_store = store(tmp_path, database)
+    for key in ("played-last-week", "queued-next", "never-again"):
+        partial = audio_store.partial_for(key)
+        partial.write_bytes(b"\0" * 4096)
+        audio_store.commit(key, partial)
+    cached = CachedAudio(audio_store, max_transcodes=1, queued_keys=lambda: {"queued-next"})
+    assert await cached.purge_unused() == (2, 8192)
+    assert audio_store.all_keys() == ["queued-next"] and audio_store.contains("queued-next")
+    assert not audio_store.file_for("never-again").exists()

@@ -137,7 +137,9 @@ async def web_status(box: Box) -> dict[str, Any]:
     jar = aiohttp.CookieJar(unsafe=True)  # a browser keeps cookies for 127.0.0.1
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
         async with browser.get(answer["url"]) as page:
-            assert page.status == 200 and "musicbox" in await page.text()
+            html = await page.text()
+            assert page.status == 200 and "Last 24 hours" in html
+            assert "INFO</b> online as" in html  # the bot's own log, as it logged it
         async with browser.get(f"{box.web_url}status.json") as response:
             shown: dict[str, Any] = await response.json()
             return shown

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import aiohttp
 import pytest
 
 from musicbox.core.config import WebConfig
+from musicbox.core.history import Sample
 from musicbox.core.passwords import hash_password
 from musicbox.web.auth import FAILURES_PER_ADDRESS
 from musicbox.web.server import LIVE_EVERY_S, WebState, page_url, serving
@@ -63,6 +65,9 @@ class Page:
     url: str
     state: WebState
     now_playing: list[str]
+    samples: list[Sample]
+    log: list[dict[str, Any]]
+    purges: list[str]
 
     def browser(self) -> aiohttp.ClientSession:
         # A browser keeps cookies for an address like 127.0.0.1; aiohttp's default jar does not.
@@ -81,10 +86,24 @@ def free_port() -> int:
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
     now_playing = ["First Song"]
+    samples: list[Sample] = []
+    log: list[dict[str, Any]] = []
+    purges: list[str] = []
+
+    async def purge_cache() -> tuple[int, int]:
+        purges.append("purged")
+        return 3, 12 * 2**20
+
     config = WebConfig(enabled=True, port=free_port(), password_hash=STORED)
-    state = WebState(config, lambda: report(now_playing[-1]))
+    state = WebState(
+        config,
+        lambda: report(now_playing[-1]),
+        history=lambda: samples,
+        log=lambda: log,
+        purge_cache=purge_cache,
+    )
     async with serving(state):
-        yield Page(page_url(config, "box"), state, now_playing)
+        yield Page(page_url(config, "box"), state, now_playing, samples, log, purges)
 
 
 async def login_form(browser: aiohttp.ClientSession) -> str:
@@ -198,3 +217,60 @@ async def _next_event(stream: aiohttp.ClientResponse) -> str:
         lines.append(line)
     assert lines[0] == "event: status\n"
     return "\n".join(line.removeprefix("data: ").rstrip("\n") for line in lines[1:])
+
+
+async def test_the_graphs_show_the_last_day_with_the_stopped_hours_left_out(page: Page) -> None:
+    now = time.time()
+    running = [*range(20 * 60, int(19.5 * 60), -1), *range(2 * 60, 0, -1)]  # stopped from 19.5 h to 2 h ago
+    for minutes_ago in running:
+        page.samples.append(Sample(now - minutes_ago * 60, 8.0, 0.5, 1, 90.0 + minutes_ago / 60, 4.0, 0))
+    async with page.browser() as browser:
+        await log_in(browser)
+        async with browser.get("/") as dashboard:
+            html = await dashboard.text()
+    memory = re.search(r'<figure data-series="rss_mb">(.*?)</figure>', html)
+    assert memory is not None
+    assert "memory: <b>90.0167 MiB</b>" in memory.group(1)
+    assert memory.group(1).count("<polyline") == 2  # before the stop, and since
+    assert "cache hit ratio: <b>50 %</b>" in html and "errors a minute: <b>0</b>" in html
+    assert len(html) < 30_000  # light enough for a phone and a Pi Zero
+
+
+async def test_the_log_tail_is_filtered_by_level_newest_first_and_shown_as_text(page: Page) -> None:
+    page.log.extend(
+        [
+            {"at": 1.0, "level": "INFO", "guild": None, "message": "online as musicbox#0001"},
+            {"at": 2.0, "level": "WARNING", "guild": 7, "message": f"cannot play {HOSTILE}"},
+            {"at": 3.0, "level": "ERROR", "guild": 7, "message": "ffmpeg ended with 1"},
+            {"at": 4.0, "level": "INFO", "guild": 7, "message": "joined Lounge"},
+        ]
+    )
+    async with page.browser() as browser:
+        await log_in(browser)
+        async with browser.get("/") as everything:
+            lines = re.findall(r"<li class=\"(\w+)\">.*?</li>", await everything.text())
+        async with browser.get("/?level=warning") as warnings:
+            html = await warnings.text()
+        async with browser.get("/?level=<nonsense>") as nonsense:
+            assert "joined Lounge" in await nonsense.text()  # an unknown level shows everything
+    assert lines[-4:] == ["info", "error", "warning", "info"]  # newest first
+    assert "joined Lounge" not in html and "online as musicbox#0001</li>" not in html
+    assert "ffmpeg ended with 1" in html and "<option selected>warning</option>" in html
+    assert HOSTILE not in html and "cannot play &lt;script&gt;" in html
+
+
+async def test_the_cache_is_purged_from_the_page_and_never_by_another_sites_form(page: Page) -> None:
+    async with page.browser() as browser:
+        await log_in(browser)
+        async with browser.post("/cache/purge", data={"csrf": "from another site"}) as forged:
+            assert forged.status == 403
+        assert page.purges == []
+        async with browser.get("/") as dashboard:
+            found = re.search(
+                r'action="/cache/purge"><input type=hidden name=csrf value="([^"]+)"', await dashboard.text()
+            )
+        assert found is not None
+        async with browser.post("/cache/purge", data={"csrf": found.group(1)}) as purged:
+            assert purged.url.path == "/"
+            assert "Removed 3 songs from the cache (12.0 MB freed)." in await purged.text()
+        assert page.purges == ["purged"]
