@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from musicbox import __version__
+from musicbox.cli.api import api
 from musicbox.cli.bench import bench
 from musicbox.cli.cache import cache
 from musicbox.cli.demo import demo
@@ -57,6 +58,7 @@ app.command()(update)
 app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
 app.add_typer(web, name="web")
+app.add_typer(api, name="api")
 
 
 def main() -> None:

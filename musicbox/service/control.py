@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import json
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ REQUEST_LIMIT = 256  # bytes: requests are single words
 ANSWER_WAIT_S = 15.0
 
 Snapshot = Callable[[], dict[str, Any]]
+# A request with words after its name (`api-token create 1234 phone`): the rest of the line in.
+Answer = Callable[[str], dict[str, Any] | Awaitable[dict[str, Any]]]
 log = logging.getLogger(__name__)
 
 
@@ -68,12 +71,12 @@ def unsafe(directory: Path) -> str | None:
 
 @contextlib.asynccontextmanager
 async def serving(
-    runtime_dir: Path, snapshot: Snapshot, others: Mapping[str, Snapshot] | None = None
+    runtime_dir: Path, snapshot: Snapshot, others: Mapping[str, Answer] | None = None
 ) -> AsyncIterator[Path | None]:
     """Serves status (and each request named in `others`) on the socket while the context lasts;
     yields its path, or None when the directory is not safe (the bot plays on, and this is logged
     once)."""
-    answers = {"status": snapshot, **(others or {})}
+    answers: dict[str, Answer] = {"status": lambda _: snapshot(), **(others or {})}
     path = socket_path(runtime_dir)
     problem = await asyncio.to_thread(_clear_the_way, path)
     if problem is not None:
@@ -88,8 +91,11 @@ async def serving(
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = (await asyncio.wait_for(reader.readline(), timeout=5)).decode(errors="replace")
-            known = answers.get(request.strip())
-            reply = known() if known is not None else {"error": f"unknown request {request!r}"}
+            name, _, rest = request.strip().partition(" ")
+            known = answers.get(name)
+            reply = known(rest) if known is not None else {"error": f"unknown request {request!r}"}
+            if inspect.isawaitable(reply):
+                reply = await reply
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
         except (TimeoutError, ConnectionError):

@@ -21,6 +21,7 @@ import psutil
 
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
+from musicbox.bot.remote import RemoteControl
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
@@ -31,10 +32,12 @@ from musicbox.service.probe import probe
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
+from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
 from musicbox.store.history import HistoryStore
 from musicbox.web import server as web_page
+from musicbox.web.api import ApiAccess
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +94,23 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         lambda at: read_totals(bot.metrics, bot.audio, process, at),
         lambda: len(bot.sessions.guild_ids),
     )
+    api_access = ApiAccess(ApiTokenStore(database))
+    await api_access.load()
     web = web_page.WebState(
         config.web,
         status,
         history=lambda: history.samples,
         log=lambda: log_tail.records,
         purge_cache=bot.audio.purge_unused if isinstance(bot.audio, CachedAudio) else None,
+        api=api_access,
+        remote=RemoteControl(bot),
     )
     try:
         async with (
             control.serving(
-                config.paths.runtime_dir, status, others={"web-link": lambda: _web_link(web, web_url)}
+                config.paths.runtime_dir,
+                status,
+                others={"web-link": lambda _: _web_link(web, web_url), "api-token": api_access.answer},
             ),
             _metrics_endpoint(bot, config),
             _web_page(web, web_url),

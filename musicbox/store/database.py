@@ -28,11 +28,12 @@ OUR_TABLES = frozenset(
         "saved_queue",
         "saved_playback",
         "history",
+        "api_tokens",
     }
 )
 WHAT_IT_HOLDS = (
     "saved queues, server settings, Spotify matches, cached lookups, the audio cache's index "
-    "(cached songs are fetched again) and the web page's graphs"
+    "(cached songs are fetched again), the web page's graphs and the API tokens"
 )
 
 

@@ -21,10 +21,12 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
+from musicbox.bot.remote import RemoteControl
 from musicbox.core.config import WebConfig
 from musicbox.core.history import Sample
 from musicbox.core.passwords import password_matches
-from musicbox.web import charts, pages
+from musicbox.web import api, charts, pages
+from musicbox.web.api import ApiAccess
 from musicbox.web.auth import SESSION_S, LoginThrottle, OneTimeLinks, OwnerSessions, csrf_matches
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_COOKIE = "musicbox_session"
 LOGIN_COOKIE = "musicbox_login"
 STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript"}
-PUBLIC_PREFIXES = ("/login", "/static/")
+# The API authenticates each request by its token, not the owner's cookie (so no CSRF either: a
+# browser never sends a bearer token by itself).
+PUBLIC_PREFIXES = ("/login", "/static/", "/api/")
 LIVE_EVERY_S = 2.0  # how often an open page is sent the status (only when it changed)
 MAX_FORM_BYTES = 16 * 1024  # a password and a token; nothing the page sends is bigger
 HEADERS = {
@@ -61,6 +65,9 @@ class WebState:
     log: Callable[[], Sequence[dict[str, Any]]] = tuple  # the recent log lines, as RecentErrors keeps them
     # Empties the audio cache but for what plays or is queued: (songs, bytes); None: the cache is off.
     purge_cache: Callable[[], Awaitable[tuple[int, int]]] | None = None
+    # The REST API under /api/v1 (personal tokens, the slash commands' rules); None: not served.
+    api: ApiAccess | None = None
+    remote: RemoteControl | None = None
     links: OneTimeLinks = field(default_factory=OneTimeLinks)
     sessions: OwnerSessions = field(default_factory=OwnerSessions)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
@@ -82,6 +89,8 @@ def build_app(state: WebState) -> web.Application:
     app.router.add_post("/cache/purge", routes.purge_cache)
     app.router.add_get("/static/{name}", routes.static)
     app[STATE_KEY] = state
+    if state.api is not None and state.remote is not None:
+        app.add_subapp(api.BASE, api.build_api(state.api, state.remote))
 
     async def end_streams(_: web.Application) -> None:
         state.closing.set()

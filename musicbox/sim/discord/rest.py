@@ -122,6 +122,8 @@ class Rest:
                 return await self._followup(token, body)
             case ["webhooks", _app, token, "messages", message_id] if method in ("GET", "PATCH", "DELETE"):
                 return await self._webhook_message(method, token, message_id, body)
+            case ["guilds", guild_id, "members", user_id] if method == "GET":
+                return self._member(int(guild_id), int(user_id))
             case ["channels", channel_id, "typing"] if method == "POST":
                 return self._typing(int(channel_id))
             case ["channels", channel_id, "messages"] if method == "POST":
@@ -132,6 +134,17 @@ class Rest:
         # on the violation and the simulator is grown, rather than the bot passing on a 404.
         self.sim.record(Violation("unknown_route", f"{method} /{'/'.join(parts)}"))
         return error(404, 0, "404: Not Found")
+
+    def _member(self, guild_id: int, user_id: int) -> web.Response:
+        """Get Guild Member: answered without the privileged members intent, as Discord does, to a
+        bot that is in the guild; 10007 Unknown Member otherwise."""
+        guild = self.sim.guilds.get(guild_id)
+        if guild is None or self.sim.bot_user_id not in guild.record.members:
+            return error(404, 10004, "Unknown Guild")
+        member = guild.record.members.get(user_id)
+        if member is None:
+            return error(404, 10007, "Unknown Member")
+        return as_json(member.payload())
 
     def _commands(self, method: str, guild_id: int | None, body: Any) -> web.Response:
         if method == "GET":
