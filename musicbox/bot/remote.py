@@ -130,6 +130,8 @@ class RemoteControl:
 
     async def play(self, user_id: int, guild_id: int, query: str) -> Done:
         """/play: resolve, join the member's voice channel if the bot is not in one, queue."""
+        if not query:
+            raise Refused(400, "Give a link or search words to play.")
         member = await self._member(user_id, guild_id)
         channel = member.voice.channel if member.voice is not None else None
         if channel is None:

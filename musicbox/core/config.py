@@ -85,6 +85,9 @@ class WebConfig:
     # The owner's password as a salted scrypt hash (musicbox/web/auth.py), set by `musicbox setup`;
     # empty: the owner logs in only with a one-time link from `musicbox web link`.
     password_hash: str = ""
+    # The Discord application's OAuth2 client secret (Developer Portal → OAuth2): members "Login
+    # with Discord" to control the music; empty: no member login.
+    oauth_client_secret: str = ""
 
 
 @dataclass(frozen=True, slots=True)

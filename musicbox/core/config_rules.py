@@ -96,6 +96,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "host": Rule(str, form=listening_address_problem),
         "port": Rule(int, 1, 65_535),
         "password_hash": Rule(str, secret=True, form=hash_problem),
+        "oauth_client_secret": Rule(str, secret=True),
     },
 }
 

@@ -38,6 +38,7 @@ from musicbox.store.database import open_state
 from musicbox.store.history import HistoryStore
 from musicbox.web import server as web_page
 from musicbox.web.api import ApiAccess
+from musicbox.web.discord_login import DiscordLogin
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         purge_cache=bot.audio.purge_unused if isinstance(bot.audio, CachedAudio) else None,
         api=api_access,
         remote=RemoteControl(bot),
+        discord_login=_discord_login(config, bot, web_url),
     )
     try:
         async with (
@@ -148,6 +150,17 @@ def _web_page(web: web_page.WebState, url: str | None) -> contextlib.AbstractAsy
         return contextlib.nullcontext()
     log.info("web page on %s", url)
     return web_page.serving(web)
+
+
+def _discord_login(config: Config, bot: MusicBot, url: str | None) -> DiscordLogin | None:
+    if url is None or not config.web.oauth_client_secret:
+        return None
+    return DiscordLogin(
+        client_id=lambda: bot.application_id,
+        client_secret=config.web.oauth_client_secret,
+        api_base=config.discord.api_base,
+        redirect_uri=f"{url}login/discord/callback",
+    )
 
 
 def _web_link(web: web_page.WebState, url: str | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Who may see the web page: the owner, after a password or a one-time link.
+"""Who may see the web page: the owner, after a password or a one-time link; a member, after
+logging in with Discord (their own pages only).
 
 Everything here is kept in memory, keyed by a SHA-256 of the secret the browser holds (a session
 cookie, a link's token), so nothing a browser could replay is stored, and a restart of the bot logs
@@ -31,27 +32,39 @@ def fingerprint(secret: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class OwnerSession:
+class Member:
+    """A Discord member logged in with Discord (OAuth2): who they are, and the servers they share
+    with the bot as Discord listed them at login."""
+
+    user_id: int
+    name: str
+    guild_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
     csrf: str  # sent back with every change the page asks for; a cross-site form cannot know it
     expires_at: float
+    member: Member | None = None  # None: the owner's session
 
 
-class OwnerSessions:
+class WebSessions:
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
-        self._sessions: dict[str, OwnerSession] = {}
+        self._sessions: dict[str, WebSession] = {}
 
-    def open(self) -> tuple[str, OwnerSession]:
-        """A new session: the cookie's value (given to the browser only) and what the server keeps."""
+    def open(self, member: Member | None = None) -> tuple[str, WebSession]:
+        """A new session, the owner's or `member`'s: the cookie's value (given to the browser
+        only) and what the server keeps."""
         if len(self._sessions) >= MAX_SESSIONS:
             oldest = min(self._sessions, key=lambda key: self._sessions[key].expires_at)
             del self._sessions[oldest]
         cookie = secrets.token_urlsafe(32)
-        session = OwnerSession(secrets.token_urlsafe(32), self._clock() + SESSION_S)
+        session = WebSession(secrets.token_urlsafe(32), self._clock() + SESSION_S, member)
         self._sessions[fingerprint(cookie)] = session
         return cookie, session
 
-    def find(self, cookie: str | None) -> OwnerSession | None:
+    def find(self, cookie: str | None) -> WebSession | None:
         if not cookie:
             return None
         key = fingerprint(cookie)
@@ -66,7 +79,7 @@ class OwnerSessions:
             self._sessions.pop(fingerprint(cookie), None)
 
 
-def csrf_matches(session: OwnerSession, given: str | None) -> bool:
+def csrf_matches(session: WebSession, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(session.csrf.encode(), given.encode())
 
 

@@ -15,10 +15,11 @@ LOGIN_PROBLEMS = {
     "wrong": "That password is not right.",
     "expired": "That link was used already or has expired: run `musicbox web link` for a new one.",
     "no-password": "No password is set: run `musicbox setup --web` to set one, or `musicbox web link`.",
+    "discord": "Discord did not confirm the login; try again.",
 }
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
@@ -28,13 +29,13 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def login_page(*, csrf: str, problem: str = "", wait_s: float = 0.0) -> str:
+def login_page(*, csrf: str, problem: str = "", wait_s: float = 0.0, with_discord: bool = False) -> str:
     notice = ""
     if wait_s > 0:
         notice = f"<p class=problem>Too many failed attempts: try again in {int(wait_s) + 1} s.</p>"
     elif problem in LOGIN_PROBLEMS:
         notice = f"<p class=problem>{escape(LOGIN_PROBLEMS[problem])}</p>"
-    return _page(
+    return page(
         "musicbox: log in",
         "<main class=login><h1>musicbox</h1>"
         f"{notice}"
@@ -43,11 +44,18 @@ def login_page(*, csrf: str, problem: str = "", wait_s: float = 0.0) -> str:
         "<label>Password <input type=password name=password autocomplete=current-password "
         "autofocus required></label>"
         "<button>Log in</button></form>"
-        "<p class=hint>Forgot it? On the box: <code>sudo musicbox web link</code></p></main>",
+        + (
+            '<p><a class=discord href="/login/discord">Members: log in with Discord</a></p>'
+            if with_discord
+            else ""
+        )
+        + "<p class=hint>Forgot it? On the box: <code>sudo musicbox web link</code></p></main>",
     )
 
 
-def dashboard_page(live: str, *, csrf: str, notice: str = "", cache_on: bool = False) -> str:
+def dashboard_page(
+    live: str, *, csrf: str, notice: str = "", cache_on: bool = False, events_query: str = ""
+) -> str:
     """`live` is the status section, the graphs and the log (what server-sent events replace)."""
     token = f'<input type=hidden name=csrf value="{escape(csrf)}">'
     purge = (
@@ -56,12 +64,12 @@ def dashboard_page(live: str, *, csrf: str, notice: str = "", cache_on: bool = F
         if cache_on
         else ""
     )
-    return _page(
+    return page(
         "musicbox",
         "<header><h1>musicbox</h1>"
         f'<form method=post action="/logout">{token}<button>Log out</button></form></header>'
         + (f"<p class=notice>{escape(notice)}</p>" if notice else "")
-        + f"<main id=status>{live}</main>{purge}"
+        + f'<main id=status data-events="/events{escape(events_query)}">{live}</main>{purge}'
         '<script src="/static/dashboard.js" defer></script>',
     )
 

@@ -16,18 +16,28 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from importlib import resources
 from typing import Any, NoReturn
 
 from aiohttp import web
 
-from musicbox.bot.remote import RemoteControl
+from musicbox.bot.remote import Done, Refused, RemoteControl
 from musicbox.core.config import WebConfig
 from musicbox.core.history import Sample
 from musicbox.core.passwords import password_matches
-from musicbox.web import api, charts, pages
+from musicbox.web import api, charts, member_pages, pages
 from musicbox.web.api import ApiAccess
-from musicbox.web.auth import SESSION_S, LoginThrottle, OneTimeLinks, OwnerSessions, csrf_matches
+from musicbox.web.auth import (
+    SESSION_S,
+    LoginThrottle,
+    Member,
+    OneTimeLinks,
+    WebSession,
+    WebSessions,
+    csrf_matches,
+)
+from musicbox.web.discord_login import DiscordLogin, LoginFailed
 
 log = logging.getLogger(__name__)
 Snapshot = Callable[[], dict[str, Any]]
@@ -35,6 +45,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSION_COOKIE = "musicbox_session"
 LOGIN_COOKIE = "musicbox_login"
+OAUTH_COOKIE = "musicbox_oauth"  # the state of a Discord login under way
 STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript"}
 # The API authenticates each request by its token, not the owner's cookie (so no CSRF either: a
 # browser never sends a bearer token by itself).
@@ -68,8 +79,10 @@ class WebState:
     # The REST API under /api/v1 (personal tokens, the slash commands' rules); None: not served.
     api: ApiAccess | None = None
     remote: RemoteControl | None = None
+    # Members' "Login with Discord" (needs `remote` too); None: only the owner logs in.
+    discord_login: DiscordLogin | None = None
     links: OneTimeLinks = field(default_factory=OneTimeLinks)
-    sessions: OwnerSessions = field(default_factory=OwnerSessions)
+    sessions: WebSessions = field(default_factory=WebSessions)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     # Set at shutdown: every open live stream ends, so stopping the bot never waits on a browser.
     closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -82,6 +95,12 @@ def build_app(state: WebState) -> web.Application:
     app.router.add_get("/login", routes.login_page)
     app.router.add_post("/login", routes.login)
     app.router.add_get("/login/link/{token}", routes.login_by_link)
+    app.router.add_get("/login/discord", routes.login_with_discord)
+    app.router.add_get("/login/discord/callback", routes.discord_callback)
+    app.router.add_get("/member", routes.member_home)
+    app.router.add_get("/member/{guild_id:[0-9]+}", routes.member_guild)
+    app.router.add_get("/member/{guild_id:[0-9]+}/events", routes.member_events)
+    app.router.add_post("/member/{guild_id:[0-9]+}/{action}", routes.member_action)
     app.router.add_post("/logout", routes.logout)
     app.router.add_get("/", routes.dashboard)
     app.router.add_get("/status.json", routes.status_json)
@@ -122,6 +141,13 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "GET" and not request.path.endswith(".json"):
             raise web.HTTPSeeOther("/login")
         return _json_error(401, "Log in first.")
+    member_page = request.path.startswith("/member")
+    if member_page and session.member is None:  # the owner is nobody's member here
+        raise web.HTTPSeeOther("/")
+    if session.member is not None and not member_page and request.path != "/logout":
+        if request.method == "GET" and not request.path.endswith(".json"):
+            raise web.HTTPSeeOther("/member")
+        return _json_error(403, "This is the owner's; your page is /member.")
     if request.method not in ("GET", "HEAD"):
         form = await request.post()
         given = request.headers.get("X-CSRF-Token") or form.get("csrf")
@@ -170,6 +196,118 @@ class Routes:
             return self._login_form(request, status=403, problem="expired")
         return self._logged_in()
 
+    async def login_with_discord(self, request: web.Request) -> web.Response:
+        login = self._state.discord_login
+        state = secrets.token_urlsafe(24)
+        target = login.authorize_url(state) if login is not None else None
+        if target is None:  # not set up, or the bot has not logged in to Discord yet
+            return self._login_form(request, status=404, problem="discord")
+        response = web.HTTPSeeOther(target)
+        # Lax, not Strict: Discord's redirect back is a cross-site navigation, which must carry it.
+        response.set_cookie(
+            OAUTH_COOKIE, state, path="/login/discord", httponly=True, samesite="Lax", max_age=600
+        )
+        raise response
+
+    async def discord_callback(self, request: web.Request) -> web.Response:
+        login = self._state.discord_login
+        expected = request.cookies.get(OAUTH_COOKIE, "")
+        given, code = request.query.get("state", ""), request.query.get("code", "")
+        if login is None or not expected or not code or not secrets.compare_digest(given, expected):
+            return self._login_form(request, status=403, problem="discord")
+        try:
+            member = await login.member(code)
+        except LoginFailed:
+            return self._login_form(request, status=502, problem="discord")
+        cookie, _ = self._state.sessions.open(member)
+        # A page, not a redirect: a SameSite=Strict cookie set during a navigation that began on
+        # another site is not sent on that navigation's redirects; the next, same-site, one sends it.
+        response = web.Response(
+            text=pages.page(
+                "musicbox",
+                '<meta http-equiv=refresh content="0;url=/member">'
+                f'<p>Logged in as {escape(member.name)}. <a href="/member">Continue</a></p>',
+            ),
+            content_type="text/html",
+        )
+        response.set_cookie(
+            SESSION_COOKIE, cookie, path="/", httponly=True, samesite="Strict", max_age=SESSION_S
+        )
+        response.del_cookie(OAUTH_COOKIE, path="/login/discord")
+        return response
+
+    async def member_home(self, request: web.Request) -> web.Response:
+        member, session = self._member(request)
+        guilds = await self._remote().guilds(member.user_id)
+        shared = [guild for guild in guilds if int(guild["id"]) in member.guild_ids]
+        return _html(member_pages.guilds_page(member.name, shared, session.csrf))
+
+    async def member_guild(self, request: web.Request) -> web.Response:
+        member, session = self._member(request)
+        guild_id = int(request.match_info["guild_id"])
+        try:
+            queue = await self._remote().queue(member.user_id, guild_id)
+        except Refused as refused:
+            return _html(member_pages.guilds_page(member.name, [], session.csrf), status=refused.status)
+        return _html(member_pages.guild_page(member.name, guild_id, queue, session.csrf))
+
+    async def member_events(self, request: web.Request) -> web.StreamResponse:
+        member, session = self._member(request)
+        guild_id = int(request.match_info["guild_id"])
+
+        async def fragment() -> str:
+            try:
+                queue = await self._remote().queue(member.user_id, guild_id)
+            except Refused as refused:
+                return f"<p class=problem>{escape(refused.sentence)}</p>"
+            return member_pages.queue_section(guild_id, queue, session.csrf)
+
+        return await self._stream(request, fragment)
+
+    async def member_action(self, request: web.Request) -> web.Response:
+        member, session = self._member(request)
+        guild_id = int(request.match_info["guild_id"])
+        form = await request.post()
+        remote, user = self._remote(), member.user_id
+        actions: dict[str, Callable[[], Awaitable[Done]]] = {
+            "skip": lambda: remote.skip(user, guild_id),
+            "pause": lambda: remote.pause(user, guild_id),
+            "resume": lambda: remote.resume(user, guild_id),
+            "volume": lambda: remote.volume(user, guild_id, _form_number(form.get("percent"))),
+            "remove": lambda: remote.remove(user, guild_id, _form_number(form.get("position"))),
+            "move": lambda: remote.move(
+                user, guild_id, _form_number(form.get("from")), _form_number(form.get("to"))
+            ),
+            "play": lambda: remote.play(user, guild_id, str(form.get("query", "")).strip()[:500]),
+        }
+        act = actions.get(request.match_info["action"])
+        if act is None:
+            raise web.HTTPNotFound()
+        status, said = 200, ""
+        try:
+            said = (await act()).message
+        except Refused as refused:
+            status, said = refused.status, refused.sentence
+        try:
+            queue = await remote.queue(user, guild_id)
+        except Refused:
+            raise web.HTTPSeeOther("/member") from None
+        page = member_pages.guild_page(
+            member.name, guild_id, queue, session.csrf, said, refused=status != 200
+        )
+        return _html(page, status=status)
+
+    def _member(self, request: web.Request) -> tuple[Member, WebSession]:
+        session = self._state.sessions.find(request.cookies.get(SESSION_COOKIE))
+        if session is None or session.member is None:  # expired since the gate let it in
+            raise web.HTTPSeeOther("/login")
+        return session.member, session
+
+    def _remote(self) -> RemoteControl:
+        if self._state.remote is None:
+            raise web.HTTPNotFound()
+        return self._state.remote
+
     async def logout(self, request: web.Request) -> NoReturn:
         self._state.sessions.close(request.cookies.get(SESSION_COOKIE))
         response = web.HTTPSeeOther("/login")
@@ -185,6 +323,7 @@ class Routes:
             csrf=session.csrf,
             notice=pages.purge_notice(request.query.get("purged", ""), request.query.get("freed", "")),
             cache_on=self._state.purge_cache is not None,
+            events_query=f"?level={pages.log_level(request.query.get('level', ''))}",
         )
         return web.Response(text=html, content_type="text/html")
 
@@ -193,6 +332,15 @@ class Routes:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the status section each time it changes, while the page is open."""
+
+        async def fragment() -> str:
+            return self._live(request)
+
+        return await self._stream(request, fragment)
+
+    async def _stream(
+        self, request: web.Request, fragment: Callable[[], Awaitable[str]]
+    ) -> web.StreamResponse:
         stream = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
@@ -200,10 +348,10 @@ class Routes:
         await stream.prepare(request)
         sent = ""
         while not self._state.closing.is_set():
-            fragment = self._live(request)
-            if fragment != sent:
-                await stream.write(server_sent_event("status", fragment))
-                sent = fragment
+            now = await fragment()
+            if now != sent:
+                await stream.write(server_sent_event("status", now))
+                sent = now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._state.closing.wait(), LIVE_EVERY_S)
         return stream
@@ -237,7 +385,9 @@ class Routes:
         self, request: web.Request, *, status: int = 200, problem: str = "", wait_s: float = 0.0
     ) -> web.Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-        html = pages.login_page(csrf=token, problem=problem, wait_s=wait_s)
+        html = pages.login_page(
+            csrf=token, problem=problem, wait_s=wait_s, with_discord=self._state.discord_login is not None
+        )
         response = web.Response(status=status, text=html, content_type="text/html")
         response.set_cookie(LOGIN_COOKIE, token, path="/login", httponly=True, samesite="Strict")
         return response
@@ -249,6 +399,16 @@ class Routes:
             SESSION_COOKIE, cookie, path="/", httponly=True, samesite="Strict", max_age=SESSION_S
         )
         raise response
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html")
+
+
+def _form_number(value: object) -> int:
+    if not (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+        raise Refused(400, "Give a whole number.")
+    return int(value)
 
 
 def page_url(config: WebConfig, hostname: str) -> str:

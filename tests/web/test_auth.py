@@ -12,7 +12,7 @@ from musicbox.web.auth import (
     SESSION_S,
     LoginThrottle,
     OneTimeLinks,
-    OwnerSessions,
+    WebSessions,
     csrf_matches,
 )
 
@@ -27,7 +27,7 @@ class Clock:
 
 def test_a_session_is_found_by_its_cookie_until_it_expires_or_is_closed() -> None:
     clock = Clock()
-    sessions = OwnerSessions(clock)
+    sessions = WebSessions(clock)
     cookie, session = sessions.open()
     assert sessions.find(cookie) == session
     assert sessions.find("a guessed cookie") is None and sessions.find(None) is None
@@ -40,7 +40,7 @@ def test_a_session_is_found_by_its_cookie_until_it_expires_or_is_closed() -> Non
 
 def test_logging_in_forever_keeps_only_the_newest_sessions() -> None:
     clock = Clock()
-    sessions = OwnerSessions(clock)
+    sessions = WebSessions(clock)
     first, _ = sessions.open()
     for _ in range(MAX_SESSIONS):
         clock.now += 1
@@ -49,8 +49,8 @@ def test_logging_in_forever_keeps_only_the_newest_sessions() -> None:
 
 
 def test_a_change_needs_the_sessions_own_csrf_token() -> None:
-    _, session = OwnerSessions(Clock()).open()
-    _, other = OwnerSessions(Clock()).open()
+    _, session = WebSessions(Clock()).open()
+    _, other = WebSessions(Clock()).open()
     assert csrf_matches(session, session.csrf)
     assert not csrf_matches(session, other.csrf)
     assert not csrf_matches(session, None) and not csrf_matches(session, "")

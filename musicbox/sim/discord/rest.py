@@ -78,6 +78,10 @@ class Rest:
             return as_json(answer.body, status=429, headers=answer.headers)
         headers = answer.headers
         parts = tail.split("/")
+        as_member = self.sim.oauth.answer(request.headers.get("Authorization", ""), parts)
+        if as_member is not None:  # a member's own bearer token ("Login with Discord")
+            as_member.headers.update(headers)
+            return as_member
         webhook_style = parts[0] in ("interactions", "webhooks")
         if not webhook_style and request.headers.get("Authorization") != f"Bot {self.sim.bot_token}":
             return error(401, 0, "401: Unauthorized")
