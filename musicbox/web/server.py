@@ -350,7 +350,10 @@ class Routes:
         while not self._state.closing.is_set():
             now = await fragment()
             if now != sent:
-                await stream.write(server_sent_event("status", now))
+                try:
+                    await stream.write(server_sent_event("status", now))
+                except ConnectionResetError:  # the page was closed: nobody is listening any more
+                    return stream
                 sent = now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._state.closing.wait(), LIVE_EVERY_S)
