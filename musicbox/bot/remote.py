@@ -6,6 +6,7 @@ would have answered (bot/text.py), with an HTTP status."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from musicbox.playback.session import GuildSession, SessionCapReached
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
 
+log = logging.getLogger(__name__)
 NOT_A_MEMBER = "You are not a member of that server, or the bot is not in it."
 
 
@@ -85,48 +87,48 @@ class RemoteControl:
         }
 
     async def skip(self, user_id: int, guild_id: int) -> Done:
-        session = await self._control(user_id, guild_id, Action.SKIP)
+        member, session = await self._control(user_id, guild_id, Action.SKIP)
         current = session.queue.current
         if current is None:
             raise Refused(409, text.NOTHING_PLAYING)
         session.skip()
-        return Done(text.SKIPPED.format(title=current.track.title))
+        return self._told(session, member, text.skipped(current.track))
 
     async def pause(self, user_id: int, guild_id: int) -> Done:
-        session = await self._control(user_id, guild_id, Action.PAUSE)
+        member, session = await self._control(user_id, guild_id, Action.PAUSE)
         if session.queue.current is None:
             raise Refused(409, text.NOTHING_PLAYING)
         if session.paused:
             raise Refused(409, text.ALREADY_PAUSED)
         session.pause()
-        return Done(text.PAUSED)
+        return self._told(session, member, text.PAUSED)
 
     async def resume(self, user_id: int, guild_id: int) -> Done:
-        session = await self._control(user_id, guild_id, Action.PAUSE)
+        member, session = await self._control(user_id, guild_id, Action.PAUSE)
         if not session.paused:
             raise Refused(409, text.NOT_PAUSED)
         session.resume()
-        return Done(text.RESUMED)
+        return self._told(session, member, text.RESUMED)
 
     async def remove(self, user_id: int, guild_id: int, position: int) -> Done:
-        session = await self._control(user_id, guild_id, Action.REMOVE)
+        member, session = await self._control(user_id, guild_id, Action.REMOVE)
         self._check_position(session, position)
         removed = session.queue.remove(position - 1)
-        return Done(text.REMOVED.format(title=removed.track.title))
+        return self._told(session, member, text.removed(removed.track))
 
     async def move(self, user_id: int, guild_id: int, source: int, destination: int) -> Done:
-        session = await self._control(user_id, guild_id, Action.MOVE)
+        member, session = await self._control(user_id, guild_id, Action.MOVE)
         self._check_position(session, source)
         self._check_position(session, destination)
         moved = session.queue.move(source - 1, destination - 1)
-        return Done(text.MOVED.format(title=moved.track.title, position=destination))
+        return self._told(session, member, text.moved(moved.track, destination))
 
     async def volume(self, user_id: int, guild_id: int, percent: int) -> Done:
         if not 0 <= percent <= 200:
             raise Refused(400, text.out_of_range("volume", 0, 200))
-        session = await self._control(user_id, guild_id, Action.VOLUME)
+        member, session = await self._control(user_id, guild_id, Action.VOLUME)
         session.set_volume(percent)
-        return Done(text.VOLUME_SET.format(volume=percent))
+        return self._told(session, member, text.VOLUME_SET.format(volume=percent))
 
     async def play(self, user_id: int, guild_id: int, query: str) -> Done:
         """/play: resolve, join the member's voice channel if the bot is not in one, queue."""
@@ -179,10 +181,12 @@ class RemoteControl:
             position = session.queue.add(QueuedTrack(track, requester_id=user_id))
         session.enqueued()
         if len(tracks) > 1:
-            return Done(text.queued_many(len(admission.accepted), len(admission.refused)))
+            return self._told(
+                session, member, text.queued_many(len(admission.accepted), len(admission.refused))
+            )
         if starts_now:
-            return Done(text.playing_now(admission.accepted[0]))
-        return Done(text.queued_one(admission.accepted[0], position))
+            return self._told(session, member, text.playing_now(admission.accepted[0]))
+        return self._told(session, member, text.queued_one(admission.accepted[0], position))
 
     async def _member(self, user_id: int, guild_id: int) -> discord.Member:
         guild = self._bot.get_guild(guild_id)
@@ -205,7 +209,9 @@ class RemoteControl:
         except discord.HTTPException as failed:
             raise Refused(503, text.GENERIC_ERROR) from failed
 
-    async def _control(self, user_id: int, guild_id: int, action: Action) -> GuildSession:
+    async def _control(
+        self, user_id: int, guild_id: int, action: Action
+    ) -> tuple[discord.Member, GuildSession]:
         member = await self._member(user_id, guild_id)
         session = self._bot.sessions.get(guild_id)
         if session is None:
@@ -218,12 +224,29 @@ class RemoteControl:
         dj_role = settings.dj_role if settings is not None else self._bot.config.playback.dj_role
         if not may(action, standing(member, bot_channel), dj_role=dj_role):
             raise Refused(403, text.not_allowed(dj_role))
-        return session
+        return member, session
+
+    def _told(self, session: GuildSession, member: discord.Member, said: str) -> Done:
+        """What happened, also said in the server's music channel (where its last /play was), so
+        those in Discord see a change made from outside it, as they see each other's commands."""
+        channel = self._bot.get_channel(session.text_channel_id) if session.text_channel_id else None
+        if isinstance(channel, discord.abc.Messageable):
+            self._bot.replies.spawn(
+                _say(channel, text.from_outside(member.display_name, said)), name=f"remote-{session.guild_id}"
+            )
+        return Done(said)
 
     @staticmethod
     def _check_position(session: GuildSession, position: int) -> None:
         if not 1 <= position <= len(session.queue):
             raise Refused(400, text.POSITION_OUT_OF_RANGE.format(position=position, count=len(session.queue)))
+
+
+async def _say(channel: discord.abc.Messageable, message: str) -> None:
+    try:
+        await channel.send(message, allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException:  # no Send Messages there: the page or app was told anyway
+        log.info("could not tell the channel about a change from the web", exc_info=True)
 
 
 def standing(member: discord.Member, bot_channel: discord.abc.Connectable | None) -> MemberStanding:

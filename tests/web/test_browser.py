@@ -163,6 +163,8 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                     await asyncio.to_thread(lambda: browser.find_element(By.CSS_SELECTOR, skip).click())
                     await until(lambda: "Skipped" in body(browser))
                     await home.voice.heard().wait_for_rungs([1, 2], timeout=20)
+                    told = "dave-home, from the web: Skipped **Tone 1**"  # in Discord, where /play was
+                    await until(lambda: any(m.content.startswith(told) for m in home.text.messages))
 
                 await home.bob.join_voice(home.voice)
                 with chromium() as browser:
