@@ -26,16 +26,16 @@ from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import control, health, metrics
-from musicbox.service.history import History, read_totals
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
+from musicbox.service.vitals import Vitals, read_totals
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
-from musicbox.store.history import HistoryStore
+from musicbox.store.vitals import VitalsStore
 from musicbox.web import server as web_page
 from musicbox.web.api import ApiAccess
 from musicbox.web.discord_login import DiscordLogin
@@ -90,8 +90,8 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         )
 
     process = psutil.Process()
-    history = History(
-        HistoryStore(database),
+    vitals = Vitals(
+        VitalsStore(database),
         lambda at: read_totals(bot.metrics, bot.audio, process, at),
         lambda: len(bot.sessions.guild_ids),
     )
@@ -100,7 +100,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     web = web_page.WebState(
         config.web,
         status,
-        history=lambda: history.samples,
+        vitals=lambda: vitals.samples,
         log=lambda: log_tail.records,
         purge_cache=bot.audio.purge_unused if isinstance(bot.audio, CachedAudio) else None,
         api=api_access,
@@ -123,7 +123,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
                 group.create_task(_feed_watchdog(bot, notifier), name="sd-watchdog"),
             ]
             if web_url is not None:  # the graphs' figures: a database write a minute, for the page only
-                watchers.append(group.create_task(history.run(), name="web-history"))
+                watchers.append(group.create_task(vitals.run(), name="web-vitals"))
             try:
                 await serve_until_stopped(bot, config.discord.token, stop)
             finally:

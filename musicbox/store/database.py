@@ -27,7 +27,7 @@ OUR_TABLES = frozenset(
         "guild_settings",
         "saved_queue",
         "saved_playback",
-        "history",
+        "vitals",
         "api_tokens",
     }
 )

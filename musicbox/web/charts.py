@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from musicbox.core.history import KEEP_S, POINTS_PER_GRAPH, SAMPLE_EVERY_S, Sample, downsample
+from musicbox.core.vitals import KEEP_S, POINTS_PER_GRAPH, SAMPLE_EVERY_S, Sample, downsample
 
 WIDTH, HEIGHT = 300, 60
 # Points further apart than three of a graph's steps are not joined: the bot was not running.

@@ -24,8 +24,8 @@ from aiohttp import web
 
 from musicbox.bot.remote import Done, Refused, RemoteControl
 from musicbox.core.config import WebConfig
-from musicbox.core.history import Sample
 from musicbox.core.passwords import password_matches
+from musicbox.core.vitals import Sample
 from musicbox.web import api, charts, member_pages, pages
 from musicbox.web.api import ApiAccess
 from musicbox.web.auth import (
@@ -72,7 +72,7 @@ class WebState:
 
     config: WebConfig
     snapshot: Snapshot
-    history: Callable[[], Sequence[Sample]] = tuple
+    vitals: Callable[[], Sequence[Sample]] = tuple  # the last day's samples, for the graphs
     log: Callable[[], Sequence[dict[str, Any]]] = tuple  # the recent log lines, as RecentErrors keeps them
     # Empties the audio cache but for what plays or is queued: (songs, bytes); None: the cache is off.
     purge_cache: Callable[[], Awaitable[tuple[int, int]]] | None = None
@@ -372,7 +372,7 @@ class Routes:
         level = pages.log_level(request.query.get("level", ""))
         return (
             pages.status_section(self._state.snapshot())
-            + charts.graphs_section(self._state.history(), time.time())
+            + charts.graphs_section(self._state.vitals(), time.time())
             + pages.log_section(self._state.log(), level)
         )
 

@@ -26,10 +26,10 @@ from musicbox.bot.remote import RemoteControl
 from musicbox.core.config import WebConfig
 from musicbox.core.passwords import hash_password
 from musicbox.service import health
-from musicbox.service.history import History, read_totals
+from musicbox.service.vitals import Vitals, read_totals
 from musicbox.sources.upstreams import Upstreams
 from musicbox.store.database import connect
-from musicbox.store.history import HistoryStore
+from musicbox.store.vitals import VitalsStore
 from musicbox.web.discord_login import DiscordLogin
 from musicbox.web.server import WebState, page_url, serving
 from tests.world.fixture import ToneWorld
@@ -91,8 +91,8 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
     database = connect(tmp_path / "state.sqlite3")
     async with tone_world.bot(dj_role="DJ") as bot:
         process = psutil.Process()
-        history = History(
-            HistoryStore(database),
+        vitals = Vitals(
+            VitalsStore(database),
             lambda at: read_totals(bot.metrics, bot.audio, process, at),
             lambda: len(bot.sessions.guild_ids),
             every_s=0.3,
@@ -109,7 +109,7 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
         state = WebState(
             config,
             status,
-            history=lambda: history.samples,
+            vitals=lambda: vitals.samples,
             remote=RemoteControl(bot),
             discord_login=DiscordLogin(
                 lambda: bot.application_id,
@@ -118,7 +118,7 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                 f"{base}login/discord/callback",
             ),
         )
-        sampling = asyncio.get_running_loop().create_task(history.run())
+        sampling = asyncio.get_running_loop().create_task(vitals.run())
         await dave.join_voice(home.voice)
         for rung in (1, 2):
             said = (

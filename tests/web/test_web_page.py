@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from musicbox.core.config import WebConfig
-from musicbox.core.history import Sample
 from musicbox.core.passwords import hash_password
+from musicbox.core.vitals import Sample
 from musicbox.web.auth import FAILURES_PER_ADDRESS
 from musicbox.web.server import LIVE_EVERY_S, WebState, page_url, serving
 
@@ -98,7 +98,7 @@ async def page() -> AsyncIterator[Page]:
     state = WebState(
         config,
         lambda: report(now_playing[-1]),
-        history=lambda: samples,
+        vitals=lambda: samples,
         log=lambda: log,
         purge_cache=purge_cache,
     )

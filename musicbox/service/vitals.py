@@ -1,5 +1,5 @@
 """The web page's graphs: once a minute the running totals are read from the bot, turned into a
-sample (core/history.py) and kept, in memory for the page and in the database for the next start."""
+sample (core/vitals.py) and kept, in memory for the page and in the database for the next start."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from collections.abc import Callable
 import psutil
 
 from musicbox.cache.audio import CachedAudio
-from musicbox.core.history import KEEP_S, SAMPLE_EVERY_S, Sample, Totals, sample
+from musicbox.core.vitals import KEEP_S, SAMPLE_EVERY_S, Sample, Totals, sample
 from musicbox.playback.session import AudioProvider
 from musicbox.service.metrics import Metrics
-from musicbox.store.history import HistoryStore
+from musicbox.store.vitals import VitalsStore
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,12 @@ def read_totals(metrics: Metrics, audio: AudioProvider, process: psutil.Process,
     )
 
 
-class History:
+class Vitals:
     """The last day's samples; `run()` adds one every `every_s` while the bot runs."""
 
     def __init__(
         self,
-        store: HistoryStore,
+        store: VitalsStore,
         read: Callable[[float], Totals],
         streams: Callable[[], int],
         *,

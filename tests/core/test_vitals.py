@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from musicbox.core.history import Totals, downsample, quantile, sample
+from musicbox.core.vitals import Totals, downsample, quantile, sample
 
 INF = math.inf
 

@@ -1,4 +1,4 @@
-"""The last day of samples (core/history.py), kept in the bot's database so the web page's graphs
+"""The last day of samples (core/vitals.py), kept in the bot's database so the web page's graphs
 survive a restart. Older rows are deleted as new ones come: at one a minute, 1440 rows at most."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from musicbox.core.history import KEEP_S, SERIES, Sample
+from musicbox.core.vitals import KEEP_S, SERIES, Sample
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS history (
+CREATE TABLE IF NOT EXISTS vitals (
     at REAL PRIMARY KEY,
     command_p95_ms REAL,
     cache_hit_ratio REAL,
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS history (
 """
 
 
-class HistoryStore:
+class VitalsStore:
     """Blocking SQLite access: call from a worker thread, never the event loop."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
@@ -34,14 +34,14 @@ class HistoryStore:
         # (lookups, Spotify matches) whose threads must not find themselves inside this one.
         with self._lock:
             self._connection.execute(
-                f"INSERT OR REPLACE INTO history (at, {', '.join(SERIES)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO vitals (at, {', '.join(SERIES)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sample.at, *(getattr(sample, name) for name in SERIES)),
             )
-            self._connection.execute("DELETE FROM history WHERE at < ?", (sample.at - KEEP_S,))
+            self._connection.execute("DELETE FROM vitals WHERE at < ?", (sample.at - KEEP_S,))
 
     def since(self, at: float) -> list[Sample]:
         with self._lock:
             rows = self._connection.execute(
-                f"SELECT at, {', '.join(SERIES)} FROM history WHERE at >= ? ORDER BY at", (at,)
+                f"SELECT at, {', '.join(SERIES)} FROM vitals WHERE at >= ? ORDER BY at", (at,)
             ).fetchall()
         return [Sample(*row) for row in rows]
