@@ -30,9 +30,8 @@ async def test_commands_and_errors_show_in_the_next_sample_and_survive_a_restart
     audio = DirectAudio("http://127.0.0.1:9")  # the cache off: no hit ratio to graph
     process = psutil.Process()
     database = open_state(tmp_path / "musicbox.sqlite3")
-    vitals = Vitals(
-        VitalsStore(database), lambda at: read_totals(metrics, audio, process, at), lambda: 2, every_s=0.05
-    )
+    store = VitalsStore(database)
+    vitals = Vitals(store, lambda at: read_totals(metrics, audio, process, at), lambda: 2, every_s=0.05)
     sampling = asyncio.create_task(vitals.run())
     try:
         await until(lambda: bool(vitals.samples))  # one quiet sample first: the baseline is behind us
@@ -41,6 +40,9 @@ async def test_commands_and_errors_show_in_the_next_sample_and_survive_a_restart
         metrics.command_seconds.labels(command="play").observe(2.0)
         metrics.errors.labels(kind="command").inc(3)
         await until(lambda: any(sample.errors for sample in vitals.samples))
+        # Written by a worker thread, later on a busy box; a write not started when the sampler
+        # is cancelled (at shutdown) is dropped, so wait for it before stopping the sampler.
+        await until(lambda: any(sample.errors for sample in store.since(0)))
     finally:
         sampling.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -49,7 +51,6 @@ async def test_commands_and_errors_show_in_the_next_sample_and_survive_a_restart
     assert busy.errors == 3 and busy.streams == 2 and busy.rss_mb > 10
     assert busy.command_p95_ms is not None and 5 <= busy.command_p95_ms <= 2500
     assert busy.cache_hit_ratio is None
-    await asyncio.sleep(0.1)  # the write runs in a worker thread
     restarted = Vitals(VitalsStore(database), lambda at: read_totals(metrics, audio, process, at), lambda: 0)
     loading = asyncio.create_task(restarted.run())
     try:
