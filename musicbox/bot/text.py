@@ -214,6 +214,11 @@ def unplayable(track: Track, reason: str | None) -> str:
     return f"I couldn't play {track_line(track)}: {shown(reason, REASON_MAX)}. On to the next song."
 
 
+def from_outside(member: str, said: str) -> str:
+    """A change a member made from the web page or the API, as told in the music channel."""
+    return f"{shown(member, NAME_MAX)}, from the web: {said}"
+
+
 def skipped(track: Track) -> str:
     return SKIPPED.format(title=track_line(track))
 

@@ -252,6 +252,13 @@ class CachedAudio:
             task.cancel()
         await asyncio.gather(*fills, return_exceptions=True)
 
+    async def purge_unused(self) -> tuple[int, int]:
+        """Empty the cache of every song not playing, queued or being written (the web page's
+        purge, with the bot running): (songs removed, bytes freed)."""
+        keys = set(self.store.all_keys()) - self.pinned()  # read here: the queues live on this loop
+        freed = await asyncio.to_thread(self.store.remove, keys)
+        return len(keys), freed
+
     def pinned(self) -> set[str]:
         """Songs eviction must not touch: playing, queued in some guild, or being written."""
         return self._wanted() | set(self._fills)

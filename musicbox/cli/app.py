@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from musicbox import __version__
+from musicbox.cli.api import api
 from musicbox.cli.bench import bench
 from musicbox.cli.cache import cache
 from musicbox.cli.demo import demo
@@ -16,6 +17,7 @@ from musicbox.cli.setup import setup
 from musicbox.cli.status import status
 from musicbox.cli.tune import tune_command
 from musicbox.cli.update import update
+from musicbox.cli.web import web
 
 app = typer.Typer(
     name="musicbox",
@@ -55,6 +57,8 @@ app.command()(bench)
 app.command()(update)
 app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
+app.add_typer(web, name="web")
+app.add_typer(api, name="api")
 
 
 def main() -> None:

@@ -126,6 +126,12 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
         found.append(_config_mode(path))
     state = unit_state()
     found.append(diagnosis.unit(state))
+    web = config.web
+    found.append(
+        diagnosis.web_page(
+            enabled=web.enabled, host=web.host, port=web.port, password_set=bool(web.password_hash)
+        )
+    )
     if dns := diagnosis.resolvers(_nameservers(), state.get("IPAddressDeny", "")):
         found.append(dns)
     if online:

@@ -20,7 +20,8 @@ from rich.markup import escape
 from musicbox.bot.identity import BotIdentity, IdentityUnknown, identify
 from musicbox.cli.console import BAD_INPUT, err, fail, out
 from musicbox.core.config import DISCORD_API_BASE, SPOTIFY_ACCOUNTS_BASE
-from musicbox.core.config_rules import ConfigError
+from musicbox.core.config_rules import ConfigError, listening_address_problem
+from musicbox.core.passwords import hash_password, password_problem
 from musicbox.core.secrets import SPOTIFY_SECRET_VARIABLE, TOKEN_VARIABLE, token_problem
 from musicbox.service.control import ControlUnavailable, ask_status
 from musicbox.service.secret_keeping import keep_from_children
@@ -30,7 +31,12 @@ from musicbox.store.config_file import config_path, paths_for, read_document, wr
 SERVICE_USER = "musicbox"
 UNIT_FILE = Path("/etc/systemd/system") / UNIT
 ONLINE_WAIT_S = 60
-PROMPTS = {"--token-file": "Bot token", "--spotify-secret-file": "Spotify client secret"}
+PROMPTS = {
+    "--token-file": "Bot token",
+    "--spotify-secret-file": "Spotify client secret",
+    "--web-password-file": "Web page password",
+}
+WEB_PASSWORD_VARIABLE = "MUSICBOX_WEB_PASSWORD"
 
 
 def setup(
@@ -57,6 +63,25 @@ def setup(
     idle_timeout: int = typer.Option(
         -1, "--idle-timeout", help="Seconds alone before leaving.", show_default=False
     ),
+    web: bool = typer.Option(
+        None,
+        "--web/--no-web",
+        help="Turn the web page on (127.0.0.1 unless --web-host names a LAN address) or off.",
+        show_default=False,
+    ),
+    web_host: str = typer.Option(
+        "", "--web-host", help="Where the web page listens: 127.0.0.1, a LAN address or 0.0.0.0."
+    ),
+    web_port: int = typer.Option(
+        0, "--web-port", min=0, max=65_535, help="The web page's port (8080).", show_default=False
+    ),
+    web_password_file: str = typer.Option(
+        "",
+        "--web-password-file",
+        help="Read the web page's password from this file (- : standard input), "
+        f"or set {WEB_PASSWORD_VARIABLE}.",
+        show_default=False,
+    ),
     unattended: bool = typer.Option(False, "--unattended", help="Ask nothing: take flags and environment."),
     no_service: bool = typer.Option(
         False, "--no-service", help="Write the config only; do not start the service."
@@ -64,7 +89,7 @@ def setup(
 ) -> None:
     """Check your bot token with Discord, write the config, print the invite link, start the service."""
     _refuse_on_command_line(token=token, spotify_secret=spotify_secret)
-    if token_file == spotify_secret_file == "-":
+    if [token_file, spotify_secret_file, web_password_file].count("-") > 1:
         fail(
             "standard input can carry only one secret",
             "Give the other in a file or its variable.",
@@ -75,6 +100,9 @@ def setup(
     given_token = _secret_from(token_file, TOKEN_VARIABLE, environment, "--token-file")
     given_secret = _secret_from(
         spotify_secret_file, SPOTIFY_SECRET_VARIABLE, environment, "--spotify-secret-file"
+    )
+    given_password = _secret_from(
+        web_password_file, WEB_PASSWORD_VARIABLE, environment, "--web-password-file"
     )
     path = config_path(environment)
     try:
@@ -96,6 +124,7 @@ def setup(
     if spotify:
         changes["spotify"] = spotify
     changes["playback"] = _playback(known.get("playback", {}), volume, dj_role, idle_timeout, unattended)
+    changes["web"] = _web(known.get("web", {}), web, web_host, web_port, given_password, unattended)
     try:
         write_config(path, changes, group=_service_group())
     except ConfigError as bad:
@@ -250,6 +279,44 @@ def _playback(
         )
     if idle_timeout >= 0:
         chosen["idle_timeout_s"] = idle_timeout
+    return chosen
+
+
+def _web(
+    existing: Mapping[str, Any], enabled: bool | None, host: str, port: int, password: str, unattended: bool
+) -> dict[str, Any]:
+    chosen: dict[str, Any] = {}
+    if enabled is None and not unattended:
+        enabled = typer.confirm(
+            "Turn on the web page (the bot's status in a browser; this box only unless you choose)?",
+            default=bool(existing.get("enabled", False)),
+        )
+    if enabled is not None:
+        chosen["enabled"] = enabled
+    if host:
+        if problem := listening_address_problem(host):
+            fail(f"--web-host: {problem}", "Nothing was written.", code=BAD_INPUT)
+        chosen["host"] = host
+    if port:
+        chosen["port"] = port
+    turned_on = enabled if enabled is not None else bool(existing.get("enabled", False))
+    if turned_on and not password and not unattended:
+        hint = (
+            " (Enter keeps the current one)"
+            if existing.get("password_hash")
+            else " (Enter: none, use `musicbox web link`)"
+        )
+        password = typer.prompt(
+            f"Web page password{hint}",
+            default="",
+            hide_input=True,
+            show_default=False,
+            confirmation_prompt=bool(not existing.get("password_hash")),
+        )
+    if password:
+        if problem := password_problem(password):
+            fail(problem, "Nothing was written.", code=BAD_INPUT)
+        chosen["password_hash"] = hash_password(password)
     return chosen
 
 

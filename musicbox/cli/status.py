@@ -53,7 +53,7 @@ def _show(report: dict[str, Any]) -> None:
     )
     out.print(f"  config {report['config']}", markup=False)
     out.print(
-        f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
+        f"  up {duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
         f"{report['children']} child processes"
     )
     out.print(
@@ -76,6 +76,7 @@ def _show(report: dict[str, Any]) -> None:
             )
     else:
         out.print("  cache off (budget 0): every song is streamed from its source")
+    _show_web(report.get("web"))
     _show_upstreams(report["upstreams"])
     if report["voice_sessions"]:
         out.print(_sessions_table(report["voice_sessions"]))
@@ -118,6 +119,15 @@ def what_to_do(state: str, *, systemd: bool) -> str:
     )
 
 
+def _show_web(web: dict[str, Any] | None) -> None:
+    if web is None:
+        out.print("  web page off (`musicbox setup --web` turns it on)")
+    elif web["problem"]:
+        out.print(f"  [red]web page not served[/]: {escape(str(web['problem']))}")
+    else:
+        out.print(f"  web page {escape(str(web['url']))} (`musicbox web link` logs you in once)")
+
+
 def _show_upstreams(upstreams: dict[str, Any]) -> None:
     out.print(f"  upstreams: {upstreams['failures']} failed calls, {upstreams['retries']} tried again")
     for troubled in upstreams["troubled"]:
@@ -149,14 +159,14 @@ def _sessions_table(sessions: list[dict[str, Any]]) -> Table:
             escape(str(session.get("guild") or session["guild_id"])),
             escape(str(session.get("channel") or "—")),
             escape(playing),
-            _duration(session.get("position_s", 0.0)),
+            duration(session.get("position_s", 0.0)),
             str(session.get("queue_length", 0)),
             escape(str(session.get("loop", "off"))),
         )
     return table
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

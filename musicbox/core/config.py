@@ -81,6 +81,21 @@ class ObservabilityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    # Off until the owner turns it on; then this box only, unless the owner names a LAN address
+    # (or 0.0.0.0: every interface). config_rules refuses a public address.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The owner's password as a salted scrypt hash (musicbox/web/auth.py), set by `musicbox setup`;
+    # empty: the owner logs in only with a one-time link from `musicbox web link`.
+    password_hash: str = ""
+    # The Discord application's OAuth2 client secret (Developer Portal → OAuth2): members "Login
+    # with Discord" to control the music; empty: no member login.
+    oauth_client_secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PathsConfig:
     state_dir: Path = Path(".")
     cache_dir: Path = Path(".")
@@ -96,4 +111,5 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     spotify: SpotifyConfig = field(default_factory=SpotifyConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

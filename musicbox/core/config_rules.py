@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from musicbox.core.config import Config, PathsConfig
+from musicbox.core.passwords import hash_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,8 @@ class Rule:
     low: int | None = None
     high: int | None = None
     secret: bool = False  # never echoed back in an error message
+    # A string's form: why the value will not do, or None.
+    form: Callable[[str], str | None] | None = None
 
     def allowed(self) -> str:
         if self.kind is bool:
@@ -31,6 +35,22 @@ class Rule:
         if self.high is None:
             return f"a whole number of at least {self.low}"
         return f"a whole number from {self.low} to {self.high}"
+
+
+def listening_address_problem(host: str) -> str | None:
+    """Where the web page may listen: this box, the owner's network, or every interface (0.0.0.0,
+    ::) when the owner chooses it; never a public address, which would put the owner's login page
+    on the internet."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"{host!r} is not an IP address: use 127.0.0.1 (this box), a LAN address or 0.0.0.0"
+    if address.is_loopback or address.is_private or address.is_unspecified:
+        return None
+    return (
+        f"{host} is a public address: the web page is for your own network "
+        "(127.0.0.1, a LAN address or 0.0.0.0)"
+    )
 
 
 RULES: dict[str, dict[str, Rule]] = {
@@ -72,6 +92,13 @@ RULES: dict[str, dict[str, Rule]] = {
         "health_interval_s": Rule(int, 5, 3600),
         "metrics_enabled": Rule(bool),
         "metrics_endpoint": Rule(str),
+    },
+    "web": {
+        "enabled": Rule(bool),
+        "host": Rule(str, form=listening_address_problem),
+        "port": Rule(int, 1, 65_535),
+        "password_hash": Rule(str, secret=True, form=hash_problem),
+        "oauth_client_secret": Rule(str, secret=True),
     },
 }
 
@@ -116,7 +143,7 @@ def parse_config(
         origins[section, key] = name
     for section, keys in values.items():
         for key, value in keys.items():
-            _check_range(RULES[section][key], value, origins[section, key])
+            _check_value(RULES[section][key], value, origins[section, key])
     return _build(values, paths)
 
 
@@ -177,7 +204,9 @@ def _from_text(rule: Rule, text: str, where: str) -> Any:
     raise ConfigError(where, f"{_shown(rule, text)} is not {rule.allowed()}")
 
 
-def _check_range(rule: Rule, value: Any, where: str) -> None:
+def _check_value(rule: Rule, value: Any, where: str) -> None:
+    if rule.form is not None and (problem := rule.form(value)) is not None:
+        raise ConfigError(where, problem)
     if rule.kind is not int:
         return
     if (rule.low is not None and value < rule.low) or (rule.high is not None and value > rule.high):

@@ -191,6 +191,23 @@ def resolvers(nameservers: list[str], denied: str) -> Finding | None:
     )
 
 
+def web_page(*, enabled: bool, host: str, port: int, password_set: bool) -> Finding:
+    """Where the web page listens, and whether the owner can log in with a password."""
+    if not enabled:
+        return ok("web page", "off (`musicbox setup --web` turns it on)")
+    address = ipaddress.ip_address(host)
+    reach = "this box only" if address.is_loopback else "every device on your network"
+    detail = f"on {host}:{port}, reachable from {reach}"
+    if not password_set:
+        return Finding(
+            "web page",
+            Verdict.WARN,
+            f"{detail}; no password is set",
+            "Set one with `musicbox setup --web`, or log in once with `musicbox web link`",
+        )
+    return ok("web page", detail)
+
+
 def exit_code(findings: list[Finding]) -> int:
     return 1 if any(finding.verdict is Verdict.FAIL for finding in findings) else 0
 

@@ -1,5 +1,6 @@
 """The control socket: a Unix socket in the runtime directory through which `musicbox status` asks
-the running bot how it is. One request line in, one JSON document out.
+the running bot how it is (and `musicbox web link` asks it for a one-time login link). One request
+line in, one JSON document out.
 
 The socket is created 0600 (the service user; root reads anything), so guild names and queue
 contents are not readable by other local users. It is served, and asked, only in a directory no
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import json
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ REQUEST_LIMIT = 256  # bytes: requests are single words
 ANSWER_WAIT_S = 15.0
 
 Snapshot = Callable[[], dict[str, Any]]
+# A request with words after its name (`api-token create 1234 phone`): the rest of the line in.
+Answer = Callable[[str], dict[str, Any] | Awaitable[dict[str, Any]]]
 log = logging.getLogger(__name__)
 
 
@@ -66,9 +70,13 @@ def unsafe(directory: Path) -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path | None]:
-    """Serves status on the socket while the context lasts; yields its path, or None when the
-    directory is not safe (the bot plays on, and this is logged once)."""
+async def serving(
+    runtime_dir: Path, snapshot: Snapshot, others: Mapping[str, Answer] | None = None
+) -> AsyncIterator[Path | None]:
+    """Serves status (and each request named in `others`) on the socket while the context lasts;
+    yields its path, or None when the directory is not safe (the bot plays on, and this is logged
+    once)."""
+    answers: dict[str, Answer] = {"status": lambda _: snapshot(), **(others or {})}
     path = socket_path(runtime_dir)
     problem = await asyncio.to_thread(_clear_the_way, path)
     if problem is not None:
@@ -83,7 +91,11 @@ async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path |
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = (await asyncio.wait_for(reader.readline(), timeout=5)).decode(errors="replace")
-            reply = snapshot() if request.strip() == "status" else {"error": f"unknown request {request!r}"}
+            name, _, rest = request.strip().partition(" ")
+            known = answers.get(name)
+            reply = known(rest) if known is not None else {"error": f"unknown request {request!r}"}
+            if inspect.isawaitable(reply):
+                reply = await reply
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
         except (TimeoutError, ConnectionError):
@@ -122,6 +134,10 @@ def _clear_the_way(path: Path) -> str | None:
 
 
 async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
+    return await ask(runtime_dir, "status", timeout_s=timeout_s)
+
+
+async def ask(runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
     path = socket_path(runtime_dir)
     problem = unsafe(runtime_dir)
     if problem is not None:  # whoever made it could answer in the bot's name
@@ -129,7 +145,7 @@ async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> 
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_unix_connection(str(path), limit=16 * 1024 * 1024)
-            writer.write(b"status\n")
+            writer.write(request.encode() + b"\n")
             await writer.drain()
             line = await reader.readline()
             writer.close()

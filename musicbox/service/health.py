@@ -18,14 +18,18 @@ from musicbox.cache.audio import CachedAudio
 from musicbox.sources.upstreams import Upstreams
 
 RECENT_ERRORS = 10
+LOG_TAIL = 500  # lines the web page can show: a busy evening's worth, ~100 KB
 
 
 class RecentErrors(logging.Handler):
-    """Keeps the last few warnings and errors so `status` can show them without reading the journal."""
+    """Keeps the last few records at `level` and above in memory, so `status` (warnings and errors)
+    and the web page's log (everything logged) show them without reading the journal, which the
+    service's sandbox does not let the bot read. Records reach handlers already redacted
+    (service/secret_keeping.py)."""
 
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.records: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_ERRORS)
+    def __init__(self, level: int = logging.WARNING, keep: int = RECENT_ERRORS) -> None:
+        super().__init__(level=level)
+        self.records: collections.deque[dict[str, Any]] = collections.deque(maxlen=keep)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(
@@ -39,7 +43,13 @@ class RecentErrors(logging.Handler):
 
 
 def snapshot(
-    bot: MusicBot, *, upstreams: Upstreams, started_at: float, errors: RecentErrors, config_file: str
+    bot: MusicBot,
+    *,
+    upstreams: Upstreams,
+    started_at: float,
+    errors: RecentErrors,
+    config_file: str,
+    web: dict[str, Any] | None,
 ) -> dict[str, Any]:
     process = psutil.Process()
     latency = bot.latency
@@ -60,6 +70,7 @@ def snapshot(
         "last_errors": list(errors.records),
         "cache": _cache(bot),
         "upstreams": _upstreams(upstreams),
+        "web": web,  # {"url", "problem"} of the web page, None while it is off
     }
 
 

@@ -11,23 +11,34 @@ import contextlib
 import logging
 import math
 import signal
+import socket
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import discord
+import psutil
 
 from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
+from musicbox.bot.remote import RemoteControl
+from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
+from musicbox.service.vitals import Vitals, read_totals
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
+from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
+from musicbox.store.vitals import VitalsStore
+from musicbox.web import server as web_page
+from musicbox.web.api import ApiAccess
+from musicbox.web.discord_login import DiscordLogin
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +53,9 @@ class TokenRejected(Exception):
 
 async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     errors = health.RecentErrors()
+    log_tail = health.RecentErrors(logging.INFO, keep=health.LOG_TAIL)
     logging.getLogger().addHandler(errors)
+    logging.getLogger().addHandler(log_tail)
     tuning = tune(probe(config.paths.cache_dir), overrides_from(config))
     config = with_tuning(config, tuning)
     log.info(
@@ -64,25 +77,53 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    web_url = web_page.page_url(config.web, socket.gethostname()) if config.web.enabled else None
+
+    def status() -> dict[str, Any]:
+        return health.snapshot(
+            bot,
+            upstreams=resolver.upstreams,
+            started_at=started_at,
+            errors=errors,
+            config_file=config_file,
+            web=None if web_url is None else {"url": web_url, "problem": web.problem},
+        )
+
+    process = psutil.Process()
+    vitals = Vitals(
+        VitalsStore(database),
+        lambda at: read_totals(bot.metrics, bot.audio, process, at),
+        lambda: len(bot.sessions.guild_ids),
+    )
+    api_access = ApiAccess(ApiTokenStore(database))
+    await api_access.load()
+    web = web_page.WebState(
+        config.web,
+        status,
+        vitals=lambda: vitals.samples,
+        log=lambda: log_tail.records,
+        purge_cache=bot.audio.purge_unused if isinstance(bot.audio, CachedAudio) else None,
+        api=api_access,
+        remote=RemoteControl(bot),
+        discord_login=_discord_login(config, bot, web_url),
+    )
     try:
         async with (
             control.serving(
                 config.paths.runtime_dir,
-                lambda: health.snapshot(
-                    bot,
-                    upstreams=resolver.upstreams,
-                    started_at=started_at,
-                    errors=errors,
-                    config_file=config_file,
-                ),
+                status,
+                others={"web-link": lambda _: _web_link(web, web_url), "api-token": api_access.answer},
             ),
             _metrics_endpoint(bot, config),
+            _web_page(web, web_url),
             asyncio.TaskGroup() as group,
         ):
             watchers = [
                 group.create_task(_announce_ready(bot, notifier), name="sd-ready"),
                 group.create_task(_feed_watchdog(bot, notifier), name="sd-watchdog"),
             ]
+            if web_url is not None:  # the graphs' figures: a database write a minute, for the page only
+                watchers.append(group.create_task(vitals.run(), name="web-vitals"))
             try:
                 await serve_until_stopped(bot, config.discord.token, stop)
             finally:
@@ -102,6 +143,33 @@ def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsync
         return contextlib.nullcontext()
     log.info("metrics on http://%s/metrics", config.observability.metrics_endpoint)
     return metrics.serving(bot.metrics, config.observability.metrics_endpoint)
+
+
+def _web_page(web: web_page.WebState, url: str | None) -> contextlib.AbstractAsyncContextManager[None]:
+    if url is None:
+        return contextlib.nullcontext()
+    log.info("web page on %s", url)
+    return web_page.serving(web)
+
+
+def _discord_login(config: Config, bot: MusicBot, url: str | None) -> DiscordLogin | None:
+    if url is None or not config.web.oauth_client_secret:
+        return None
+    return DiscordLogin(
+        client_id=lambda: bot.application_id,
+        client_secret=config.web.oauth_client_secret,
+        api_base=config.discord.api_base,
+        redirect_uri=f"{url}login/discord/callback",
+    )
+
+
+def _web_link(web: web_page.WebState, url: str | None) -> dict[str, Any]:
+    """A one-time login link for `musicbox web link`."""
+    if url is None:
+        return {
+            "error": "the web page is off: turn it on with `musicbox setup --web` or [web] enabled = true"
+        }
+    return {"url": f"{url}login/link/{web.links.issue()}"}
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -33,11 +33,14 @@ OUR_TABLES = frozenset(
         "playlist_tracks",
         "play_history",
         "favorites",
+        "vitals",
+        "api_tokens",
     }
 )
 WHAT_IT_HOLDS = (
     "saved queues, server settings, saved playlists, favourites, history, Spotify matches, cached "
-    "lookups and the audio cache's index (cached songs are fetched again)"
+    "lookups, the audio cache's index (cached songs are fetched again), the web page's graphs and "
+    "the API tokens"
 )
 
 

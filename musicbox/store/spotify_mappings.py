@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 
 from musicbox.core.track import Track, TrackId
+from musicbox.store.database import lock_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spotify_mappings (
@@ -27,7 +27,7 @@ class SpotifyMappings:
     def __init__(self, database: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
         self._database = database
         self._clock = clock
-        self._lock = threading.Lock()  # the connection is shared; one thread uses it at a time
+        self._lock = lock_of(database)  # the connection is shared: one lock for every store on it
         with self._lock:
             database.execute(_SCHEMA)
 

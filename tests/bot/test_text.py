@@ -94,3 +94,8 @@ def test_every_reply_naming_a_worst_case_title_fits_one_message() -> None:
 def test_only_a_link_at_fault_is_worth_checking(query: str, link_at_fault: bool, advice: bool) -> None:
     said = text.could_not_play(query, "some reason", link_at_fault=link_at_fault)
     assert ("Check the link" in said) is advice
+
+
+def test_a_change_from_the_web_names_the_member_with_their_name_shown_as_typed() -> None:
+    said = text.from_outside("**dj** @everyone", text.PAUSED)
+    assert said == "\\*\\*dj\\*\\* @\u200beveryone, from the web: Paused."

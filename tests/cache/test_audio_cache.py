@@ -236,3 +236,17 @@ async def test_a_song_cached_before_normalisation_is_brought_to_the_target_when_
     assert len(media_world.requests("/media/9/")) == fetched  # from its own file: nothing fetched
     assert await play_to_end(after, track, url, watch_children=True) == FRAMES  # then passthrough
     assert after.transcodes_started == 1
+
+
+async def test_a_purge_while_running_keeps_what_plays_or_is_queued(
+    tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    audio_store = store(tmp_path, database)
+    for key in ("played-last-week", "queued-next", "never-again"):
+        partial = audio_store.partial_for(key)
+        partial.write_bytes(b"\0" * 4096)
+        audio_store.commit(key, partial)
+    cached = CachedAudio(audio_store, max_transcodes=1, queued_keys=lambda: {"queued-next"})
+    assert await cached.purge_unused() == (2, 8192)
+    assert audio_store.all_keys() == ["queued-next"] and audio_store.contains("queued-next")
+    assert not audio_store.file_for("never-again").exists()

@@ -11,6 +11,7 @@ import stat
 import sys
 from pathlib import Path
 
+from musicbox.core.passwords import password_matches
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.spotify import SpotifyFake
 from musicbox.store.config_file import load_config, write_config
@@ -144,3 +145,34 @@ async def test_a_new_spotify_secret_from_its_variable_joins_the_client_id_alread
     assert "Spotify accepted the client id and secret" in stdout
     assert load_config({"MUSICBOX_CONFIG": str(path)}).spotify.client_secret == spotify_fake.client_secret
     assert spotify_fake.client_secret not in stdout + stderr
+
+
+async def test_setup_turns_the_web_page_on_keeping_only_a_hash_of_the_password(
+    discord_sim: DiscordSim, tmp_path: Path
+) -> None:
+    environment = box(discord_sim, tmp_path)
+    code, _, stderr = await setup(
+        {**environment, "MUSICBOX_TOKEN": discord_sim.bot_token},
+        "--web",
+        "--web-host",
+        "192.168.1.20",
+        "--web-password-file",
+        "-",
+        stdin="correct horse battery\n",
+    )
+    assert code == 0, stderr
+    web = load_config(environment).web
+    assert (web.enabled, web.host, web.port) == (True, "192.168.1.20", 8080)
+    assert password_matches(web.password_hash, "correct horse battery")
+    assert "correct horse" not in (tmp_path / "musicbox.toml").read_text()
+
+
+async def test_setup_refuses_a_public_address_or_a_short_password_and_writes_nothing(
+    discord_sim: DiscordSim, tmp_path: Path
+) -> None:
+    environment = {**box(discord_sim, tmp_path), "MUSICBOX_TOKEN": discord_sim.bot_token}
+    code, _, stderr = await setup(environment, "--web", "--web-host", "8.8.8.8")
+    assert code == 2 and "8.8.8.8 is a public address" in stderr
+    code, _, stderr = await setup({**environment, "MUSICBOX_WEB_PASSWORD": "short"}, "--web")
+    assert code == 2 and "at least 8 characters" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "musicbox.toml").exists()

@@ -43,6 +43,7 @@ def report_naming(text: str) -> dict[str, Any]:
         "tasks": 10,
         "last_errors": [{"at": 0.0, "level": "WARNING", "guild": 1, "message": f"could not play {text}"}],
         "cache": None,
+        "web": {"url": "http://192.168.1.20:8080/", "problem": None},
         "upstreams": {
             "retries": 0,
             "failures": 5,
@@ -75,3 +76,4 @@ async def test_names_and_log_lines_holding_markup_are_shown_as_typed(tmp_path: P
     ):
         assert line in screen, screen
     assert f"host{MARKUP}: circuit open" in screen
+    assert "web page http://192.168.1.20:8080/ (`musicbox web link` logs you in once)" in screen

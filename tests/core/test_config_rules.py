@@ -108,3 +108,36 @@ def test_a_bad_secret_is_never_echoed() -> None:
         parse({"discord": {"token": 12345678}})
     assert "12345678" not in str(raised.value)
     assert "[discord] token" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("127.0.0.1", None),
+        ("192.168.1.20", None),
+        ("0.0.0.0", None),
+        ("::1", None),
+        ("8.8.8.8", "8.8.8.8 is a public address: the web page is for your own network"),
+        ("musicbox.local", "'musicbox.local' is not an IP address"),
+    ],
+)
+def test_the_web_page_listens_on_this_box_or_the_owners_network_only(host: str, problem: str | None) -> None:
+    if problem is None:
+        assert parse({"web": {"enabled": True, "host": host}}).web.host == host
+        return
+    with pytest.raises(ConfigError) as raised:
+        parse({"web": {"host": host}})
+    assert "[web] host" in str(raised.value) and problem in str(raised.value)
+
+
+def test_a_web_password_hash_musicbox_did_not_write_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse({}, {"MUSICBOX_WEB_PASSWORD_HASH": "hunter2hunter2"})
+    assert "hunter2" not in str(raised.value)
+    assert "MUSICBOX_WEB_PASSWORD_HASH: is not a password hash" in str(raised.value)
+    assert "musicbox setup --web" in str(raised.value)
+
+
+def test_the_web_page_is_off_and_on_this_box_only_until_the_owner_says_otherwise() -> None:
+    web = parse({}).web
+    assert (web.enabled, web.host, web.password_hash) == (False, "127.0.0.1", "")

@@ -94,3 +94,14 @@ def test_the_database_is_judged_by_what_the_next_start_will_do() -> None:
     damaged = diagnosis.database("/s/musicbox.sqlite3", True, "is not a SQLite database")
     assert damaged.verdict is Verdict.WARN and "moves it aside" in damaged.fix
     assert diagnosis.exit_code([damaged]) == 0  # the bot still plays
+
+
+def test_the_web_page_is_shown_with_who_can_reach_it_and_warns_without_a_password() -> None:
+    off = diagnosis.web_page(enabled=False, host="127.0.0.1", port=8080, password_set=False)
+    assert off.verdict is Verdict.OK and off.detail.startswith("off")
+    local = diagnosis.web_page(enabled=True, host="127.0.0.1", port=8080, password_set=True)
+    assert (local.verdict, local.detail) == (Verdict.OK, "on 127.0.0.1:8080, reachable from this box only")
+    lan = diagnosis.web_page(enabled=True, host="0.0.0.0", port=8081, password_set=False)
+    assert lan.verdict is Verdict.WARN
+    assert lan.detail == "on 0.0.0.0:8081, reachable from every device on your network; no password is set"
+    assert "musicbox web link" in lan.fix

@@ -41,6 +41,7 @@ class Box:
     notifications: socket.socket
     log: Path
     metrics_url: str
+    web_url: str
 
     async def notified(self, word: str, within_s: float) -> list[str]:
         loop = asyncio.get_running_loop()
@@ -56,9 +57,11 @@ class Box:
 @pytest.fixture
 def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box:
     config = tmp_path / "etc" / "musicbox.toml"
-    with socket.socket() as probe:  # a free port for the metrics endpoint
+    with socket.socket() as probe, socket.socket() as web_probe:  # free ports: metrics, web page
         probe.bind(("127.0.0.1", 0))
+        web_probe.bind(("127.0.0.1", 0))
         metrics_port = probe.getsockname()[1]
+        web_port = web_probe.getsockname()[1]
     write_config(
         config,
         {
@@ -72,6 +75,7 @@ def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box
                 "allowed_private_hosts": (media_world.host,),
             },
             "observability": {"metrics_enabled": True, "metrics_endpoint": f"127.0.0.1:{metrics_port}"},
+            "web": {"enabled": True, "port": web_port},
         },
     )
     notifications = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -88,7 +92,11 @@ def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box
         "WATCHDOG_USEC": "1000000",
     }
     return Box(
-        environment, notifications, tmp_path / "musicbox.log", f"http://127.0.0.1:{metrics_port}/metrics"
+        environment,
+        notifications,
+        tmp_path / "musicbox.log",
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        f"http://127.0.0.1:{web_port}/",
     )
 
 
@@ -108,12 +116,15 @@ async def service(box: Box) -> AsyncIterator[asyncio.subprocess.Process]:
 
 
 async def status(box: Box) -> tuple[int, dict[str, Any]]:
+    return await musicbox_json(box, "status", "--json")
+
+
+async def musicbox_json(box: Box, *arguments: str) -> tuple[int, dict[str, Any]]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "musicbox",
-        "status",
-        "--json",
+        *arguments,
         env=box.environment,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -121,6 +132,21 @@ async def status(box: Box) -> tuple[int, dict[str, Any]]:
     stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode is not None
     return process.returncode, json.loads(stdout)
+
+
+async def web_status(box: Box) -> dict[str, Any]:
+    """What the owner's web page shows, logged in with a one-time link from `musicbox web link`."""
+    code, answer = await musicbox_json(box, "web", "link", "--json")
+    assert code == 0 and answer["url"].startswith(f"{box.web_url}login/link/")
+    jar = aiohttp.CookieJar(unsafe=True)  # a browser keeps cookies for 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        async with browser.get(answer["url"]) as page:
+            html = await page.text()
+            assert page.status == 200 and "Last 24 hours" in html
+            assert "INFO</b> online as" in html  # the bot's own log, as it logged it
+        async with browser.get(f"{box.web_url}status.json") as response:
+            shown: dict[str, Any] = await response.json()
+            return shown
 
 
 async def scrape(url: str) -> dict[str, float]:
@@ -154,6 +180,13 @@ async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
         assert session["now_playing"] and session["position_s"] > 0
         assert report["cache"]["transcodes_started"] == 1  # tuned from this box: the cache is on
         assert report["cache"]["budget_mb"] > 0
+        assert report["web"] == {"url": box.web_url, "problem": None}
+        on_the_page = await web_status(box)  # the same source: only the clock-driven figures moved
+        for key in ("state", "pid", "version", "guilds", "web", "max_voice_sessions"):
+            assert on_the_page[key] == report[key]
+        # The song may have ended meanwhile on a busy box; the session it played in has not.
+        [shown] = on_the_page["voice_sessions"]
+        assert (shown["guild"], shown["channel"]) == (session["guild"], session["channel"])
         scraped = await scrape(box.metrics_url)
         assert scraped["musicbox_voice_sessions"] == 1.0 and scraped["musicbox_guilds"] == 1.0
         assert scraped['musicbox_command_seconds_count{command="play"}'] == 1.0

@@ -86,6 +86,10 @@ class Rest:
             return as_json(answer.body, status=429, headers=answer.headers)
         headers = answer.headers
         parts = tail.split("/")
+        as_member = self.sim.oauth.answer(request.headers.get("Authorization", ""), parts)
+        if as_member is not None:  # a member's own bearer token ("Login with Discord")
+            as_member.headers.update(headers)
+            return as_member
         webhook_style = parts[0] in ("interactions", "webhooks")
         if not webhook_style and request.headers.get("Authorization") != f"Bot {self.sim.bot_token}":
             return error(401, 0, "401: Unauthorized")
@@ -130,6 +134,8 @@ class Rest:
                 return await self._followup(token, body)
             case ["webhooks", _app, token, "messages", message_id] if method in ("GET", "PATCH", "DELETE"):
                 return await self._webhook_message(method, token, message_id, body)
+            case ["guilds", guild_id, "members", user_id] if method == "GET":
+                return self._member(int(guild_id), int(user_id))
             case ["channels", channel_id, "typing"] if method == "POST":
                 return self._typing(int(channel_id))
             case ["channels", channel_id, "messages"] if method == "POST":
@@ -140,6 +146,17 @@ class Rest:
         # on the violation and the simulator is grown, rather than the bot passing on a 404.
         self.sim.record(Violation("unknown_route", f"{method} /{'/'.join(parts)}"))
         return error(404, 0, "404: Not Found")
+
+    def _member(self, guild_id: int, user_id: int) -> web.Response:
+        """Get Guild Member: answered without the privileged members intent, as Discord does, to a
+        bot that is in the guild; 10007 Unknown Member otherwise."""
+        guild = self.sim.guilds.get(guild_id)
+        if guild is None or self.sim.bot_user_id not in guild.record.members:
+            return error(404, 10004, "Unknown Guild")
+        member = guild.record.members.get(user_id)
+        if member is None:
+            return error(404, 10007, "Unknown Member")
+        return as_json(member.payload())
 
     def _commands(self, method: str, guild_id: int | None, body: Any) -> web.Response:
         if method == "GET":

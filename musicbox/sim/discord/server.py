@@ -23,6 +23,7 @@ from aiohttp import web
 from musicbox.sim.discord.actors import SimGuild
 from musicbox.sim.discord.contract import Violation
 from musicbox.sim.discord.gateway import Gateway, GatewaySession
+from musicbox.sim.discord.oauth import OAuth
 from musicbox.sim.discord.ratelimit import RateLimits
 from musicbox.sim.discord.rest import Rest, new_seen_message
 from musicbox.sim.discord.seen import Interaction, SeenMessage
@@ -77,8 +78,10 @@ class DiscordSim:
             on_violation=lambda code, detail: self.record(Violation(code, detail)),
         )
         self.rest = Rest(self)
+        self.oauth = OAuth(self)
         self._ca = trustme.CA()
         self.api_base = ""
+        self.site_base = ""
         self.gateway_url = ""
         self.voice: VoiceServer | None = None
         # Guilds moved to another voice server (`move_voice_server`): its endpoint.
@@ -110,6 +113,7 @@ class DiscordSim:
 
     async def _listen(self, *, voice: bool) -> None:
         app = web.Application()
+        self.oauth.routes(app)  # first: /api/v10/oauth2/token is under REST's catch-all
         self.rest.routes(app)
         app.router.add_get("/gateway", self.gateway.handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -118,6 +122,7 @@ class DiscordSim:
         await site.start()
         port = self._runner.addresses[0][1]
         self.api_base = f"http://127.0.0.1:{port}/api/v10"
+        self.site_base = f"http://127.0.0.1:{port}"  # where /oauth2/authorize is, as discord.com
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
         if voice:
             self.voice = VoiceServer(self._server_ssl())
