@@ -76,6 +76,13 @@ class ObservabilityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LibraryConfig:
+    # The owner's own music: absolute folders, indexed with their tags and searched before yt-dlp.
+    folders: tuple[str, ...] = ()
+    rescan_interval_s: int = 60  # how soon a file added, changed or removed is noticed
+
+
+@dataclass(frozen=True, slots=True)
 class PathsConfig:
     state_dir: Path = Path(".")
     cache_dir: Path = Path(".")
@@ -91,4 +98,5 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     spotify: SpotifyConfig = field(default_factory=SpotifyConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    library: LibraryConfig = field(default_factory=LibraryConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

@@ -20,12 +20,13 @@ class Rule:
     low: int | None = None
     high: int | None = None
     secret: bool = False  # never echoed back in an error message
+    absolute_paths: bool = False  # a tuple whose every item must be an absolute path
 
     def allowed(self) -> str:
         if self.kind is bool:
             return "true or false"
         if self.kind is tuple:
-            return "a list of strings"
+            return "a list of absolute folder paths" if self.absolute_paths else "a list of strings"
         if self.kind is str:
             return "a string"
         if self.high is None:
@@ -70,6 +71,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "health_interval_s": Rule(int, 5, 3600),
         "metrics_enabled": Rule(bool),
         "metrics_endpoint": Rule(str),
+    },
+    "library": {
+        "folders": Rule(tuple, absolute_paths=True),
+        "rescan_interval_s": Rule(int, 5, 86_400),
     },
 }
 
@@ -176,6 +181,11 @@ def _from_text(rule: Rule, text: str, where: str) -> Any:
 
 
 def _check_range(rule: Rule, value: Any, where: str) -> None:
+    if rule.absolute_paths:
+        relative = [item for item in value if not item.startswith("/")]
+        if relative:
+            raise ConfigError(where, f"{relative[0]!r} is not an absolute path: use {rule.allowed()}")
+        return
     if rule.kind is not int:
         return
     if (rule.low is not None and value < rule.low) or (rule.high is not None and value > rule.high):
