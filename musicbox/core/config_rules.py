@@ -74,7 +74,7 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "library": {
         "folders": Rule(tuple, absolute_paths=True),
-        "rescan_interval_s": Rule(int, 5, 86_400),
+        "rescan_interval_s": Rule(int, 1, 86_400),
     },
 }
 

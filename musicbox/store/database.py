@@ -33,11 +33,13 @@ OUR_TABLES = frozenset(
         "playlist_tracks",
         "play_history",
         "favorites",
+        "local_songs",
     }
 )
 WHAT_IT_HOLDS = (
     "saved queues, server settings, saved playlists, favourites, history, Spotify matches, cached "
-    "lookups and the audio cache's index (cached songs are fetched again)"
+    "lookups, the index of the owner's music folders (read again) and the audio cache's index (cached "
+    "songs are fetched again)"
 )
 
 
