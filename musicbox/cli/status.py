@@ -77,6 +77,8 @@ def _show(report: dict[str, Any]) -> None:
     else:
         out.print("  cache off (budget 0): every song is streamed from its source")
     _show_upstreams(report["upstreams"])
+    for folder in report.get("music_folders", []):
+        out.print(music_folder_line(folder), markup=False)
     if report["voice_sessions"]:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:
@@ -116,6 +118,16 @@ def what_to_do(state: str, *, systemd: bool) -> str:
         "No systemd here: start it with `musicbox run` (or its container: "
         "`docker compose -f packaging/compose.yaml up -d`); `musicbox doctor` checks what it needs."
     )
+
+
+def music_folder_line(folder: dict[str, Any]) -> str:
+    """One line per folder of [library] folders, as the running bot sees it."""
+    if folder["problem"] is not None:
+        return (
+            f"  music folder {folder['folder']} {folder['problem']} for the bot: its songs are not offered "
+            "(see `musicbox doctor`)"
+        )
+    return f"  music folder {folder['folder']}: {folder['songs']} songs"
 
 
 def _show_upstreams(upstreams: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import mutagen
@@ -51,6 +52,15 @@ def folder_problem(folder: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """What the last scan found in one configured folder (`musicbox status` shows it)."""
+
+    folder: str
+    songs: int
+    problem: str | None  # as folder_problem says; None when it was read
+
+
 def inside(path: str, root: str) -> bool:
     """Whether the real `path` lies under the real `root` (both already resolved)."""
     return os.path.commonpath((path, root)) == root
@@ -64,7 +74,7 @@ class LocalMusic:
         self._thread: threading.Thread | None = None
         # Replaced whole by each scan, so the loop reads it without a lock.
         self.songs: tuple[LocalSong, ...] = tuple(self._store.songs())
-        self.scans = 0
+        self.folders: tuple[FolderState, ...] = ()  # empty until the first scan ends
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._scan_until_stopped, name="local-music", daemon=True)
@@ -90,9 +100,11 @@ class LocalMusic:
         known = self._store.stamps()
         seen: set[str] = set()
         changed: list[IndexedFile] = []
+        problems: dict[str, str] = {}
         for folder in self._config.folders:
             problem = folder_problem(folder)
             if problem is not None:
+                problems[folder] = problem
                 log.warning("music folder %s %s: its songs are not offered", folder, problem)
                 continue
             for path, stamp in _audio_files(folder):
@@ -103,7 +115,11 @@ class LocalMusic:
                     changed.append(IndexedFile(path, folder, *stamp, song=_read_song(path)))
         self._store.update(changed, [path for path in known if path not in seen])
         self.songs = tuple(self._store.songs())
-        self.scans += 1
+        counts = self._store.counts()
+        self.folders = tuple(
+            FolderState(folder, counts.get(folder, 0), problems.get(folder))
+            for folder in self._config.folders
+        )
         if changed or len(known) != len(seen):
             log.info("music folders: %d songs (%d read again)", len(self.songs), len(changed))
 
@@ -163,6 +179,10 @@ class LocalSource:
     def __init__(self, music: LocalMusic, wrapped: WrappedSource) -> None:
         self._music = music
         self._wrapped = wrapped
+
+    @property
+    def folders(self) -> tuple[FolderState, ...]:
+        return self._music.folders
 
     def start_indexing(self) -> None:
         self._music.start()

@@ -49,11 +49,13 @@ async def test_a_tagged_local_file_is_found_by_its_tags_and_heard(world: World, 
     (music / "escape.mp3").symlink_to(tmp_path / "secret.mp3")
     home = stage(world.sim)
     await home.alice.join_voice(home.voice)
-    library = LibraryConfig(folders=(str(music),), rescan_interval_s=RESCAN_S)
+    unplugged = str(tmp_path / "usb")  # a folder of the config that is not there: never a crash
+    library = LibraryConfig(folders=(str(music), unplugged), rescan_interval_s=RESCAN_S)
     async with world.bot(library=library) as bot:
         assert isinstance(bot.sources, LocalSource)
         choices = await offered(home, "harbour lights", "Lights Over the Harbour", within_s=20)
         assert "Lights Over the Harbour" in choices[0]["name"]  # local songs come first
+        assert [(f.songs, f.problem) for f in bot.sources.folders] == [(1, None), (0, "does not exist")]
         assert choices[0]["value"].startswith("local:") and str(music) not in choices[0]["value"]
 
         played = await home.alice.run_command("play", home.text, query="owners harbour")
