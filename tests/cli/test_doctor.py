@@ -141,4 +141,3 @@ async def test_a_missing_music_folder_is_one_warning_and_a_readable_one_passes(
         ("warn", f"{tmp_path / 'usb'} does not exist: its songs are not offered"),
     ]
     assert code == 0  # the bot still plays everything else
-
