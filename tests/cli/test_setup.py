@@ -48,8 +48,13 @@ async def test_a_good_token_is_saved_privately_with_the_invite_link_printed(
     discord_sim: DiscordSim, tmp_path: Path
 ) -> None:
     environment = box(discord_sim, tmp_path)
+    music, unplugged = tmp_path / "Music", tmp_path / "usb"
+    music.mkdir()
+    folders = ("--music-folder", str(music), "--music-folder", str(unplugged))
     code, stdout, stderr = await setup(
-        environment, "--token-file", "-", "--volume", "80", "--dj-role", "DJ", stdin=discord_sim.bot_token
+        environment,
+        *("--token-file", "-", "--volume", "80", "--dj-role", "DJ", *folders),
+        stdin=discord_sim.bot_token,
     )
     assert code == 0, stderr
     assert f"the token belongs to {discord_sim.bot_name}" in stdout
@@ -59,6 +64,9 @@ async def test_a_good_token_is_saved_privately_with_the_invite_link_printed(
     config = load_config(environment)
     assert config.discord.token == discord_sim.bot_token
     assert (config.playback.default_volume, config.playback.dj_role) == (80, "DJ")
+    assert config.library.folders == (str(music), str(unplugged))
+    # A folder not there yet (a disk not plugged in) is saved with a warning, never refused.
+    assert f"{unplugged} does not exist; the bot skips it until it can read it" in stderr
     assert discord_sim.bot_token not in stdout + stderr
 
 
@@ -144,3 +152,17 @@ async def test_a_new_spotify_secret_from_its_variable_joins_the_client_id_alread
     assert "Spotify accepted the client id and secret" in stdout
     assert load_config({"MUSICBOX_CONFIG": str(path)}).spotify.client_secret == spotify_fake.client_secret
     assert spotify_fake.client_secret not in stdout + stderr
+
+
+async def test_a_relative_music_folder_is_refused_in_one_sentence_and_nothing_is_written(
+    discord_sim: DiscordSim, tmp_path: Path
+) -> None:
+    environment = box(discord_sim, tmp_path)
+    path = tmp_path / "musicbox.toml"
+    write_config(path, {"discord": {"token": discord_sim.bot_token}, "library": {"folders": ["/srv/music"]}})
+    before = path.read_bytes()
+    code, _, stderr = await setup(environment, "--music-folder", "Music")
+    assert code == 2
+    assert "'Music' is not an absolute path: use a list of absolute folder paths" in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 2
+    assert path.read_bytes() == before
