@@ -35,11 +35,25 @@ class LocalSong:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Searchable:
+    """A song with its words split once, at indexing, not at every keystroke of a suggestion."""
+
+    song: LocalSong
+    title_words: tuple[str, ...]
+    tagged_words: tuple[str, ...]  # title, artist and album
+
+
+def searchable(song: LocalSong) -> Searchable:
+    title = tuple(words_of(song.title))
+    return Searchable(song, title, title + tuple(words_of(f"{song.artist or ''} {song.album or ''}")))
+
+
 def words_of(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def find_local(query: str, songs: Iterable[LocalSong], *, limit: int) -> list[LocalSong]:
+def find_local(query: str, songs: Iterable[Searchable], *, limit: int) -> list[LocalSong]:
     """The songs whose title, artist or album hold every word of `query` (a word may be the start of
     one, as a member types it), best first: the whole title typed, then more words found in the title,
     then more words typed in full, then by title. No word in common: nothing (yt-dlp is asked then)."""
@@ -47,10 +61,10 @@ def find_local(query: str, songs: Iterable[LocalSong], *, limit: int) -> list[Lo
     if not wanted or limit <= 0:
         return []
     ranked: list[tuple[tuple[int, int, int, str], LocalSong]] = []
-    for song in songs:
-        rank = _rank(wanted, song)
+    for entry in songs:
+        rank = _rank(wanted, entry)
         if rank is not None:
-            ranked.append((rank, song))
+            ranked.append((rank, entry.song))
     ranked.sort(key=lambda pair: pair[0])
     return [song for _, song in ranked[:limit]]
 
@@ -64,14 +78,13 @@ def key_of_address(query: str) -> str | None:
     return key if key.isalnum() else None
 
 
-def _rank(wanted: Sequence[str], song: LocalSong) -> tuple[int, int, int, str] | None:
-    title = words_of(song.title)
-    tagged = title + words_of(song.artist or "") + words_of(song.album or "")
+def _rank(wanted: Sequence[str], entry: Searchable) -> tuple[int, int, int, str] | None:
+    title, tagged = entry.title_words, entry.tagged_words
     in_title = in_full = 0
     for word in wanted:
         if not any(have.startswith(word) for have in tagged):
             return None
         in_title += any(have.startswith(word) for have in title)
         in_full += word in tagged
-    whole_title = int(list(wanted) == title)
-    return (-whole_title, -in_title, -in_full, song.title.casefold())
+    whole_title = int(tuple(wanted) == title)
+    return (-whole_title, -in_title, -in_full, entry.song.title.casefold())

@@ -26,7 +26,7 @@ import mutagen
 
 from musicbox.bot.sources import Progress, QueryFailed
 from musicbox.core.config import LibraryConfig
-from musicbox.core.local_music import SOURCE, LocalSong, find_local, key_of_address
+from musicbox.core.local_music import SOURCE, LocalSong, Searchable, find_local, key_of_address, searchable
 from musicbox.core.track import Track
 from musicbox.sources.query import SearchWords, recognise
 from musicbox.sources.spotify import WrappedSource
@@ -73,7 +73,7 @@ class LocalMusic:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Replaced whole by each scan, so the loop reads it without a lock.
-        self.songs: tuple[LocalSong, ...] = tuple(self._store.songs())
+        self.songs: tuple[Searchable, ...] = tuple(map(searchable, self._store.songs()))
         self.folders: tuple[FolderState, ...] = ()  # empty until the first scan ends
 
     def start(self) -> None:
@@ -114,7 +114,7 @@ class LocalMusic:
                 if known.get(path) != stamp:
                     changed.append(IndexedFile(path, folder, *stamp, song=_read_song(path)))
         self._store.update(changed, [path for path in known if path not in seen])
-        self.songs = tuple(self._store.songs())
+        self.songs = tuple(map(searchable, self._store.songs()))
         counts = self._store.counts()
         self.folders = tuple(
             FolderState(folder, counts.get(folder, 0), problems.get(folder))
@@ -204,7 +204,7 @@ class LocalSource:
     async def batches(
         self, query: str, *, progress: Progress | None = None
     ) -> AsyncIterator[Sequence[Track]]:
-        local = self._local(query)
+        local = await asyncio.to_thread(self._local, query)
         if local is not None:
             yield [local]
             return
@@ -212,7 +212,9 @@ class LocalSource:
             yield batch
 
     async def search(self, words: str, *, limit: int) -> Sequence[Track]:
-        local = [song.track() for song in find_local(words, self._music.songs, limit=limit)]
+        # In a thread: about 10-20 ms of CPU over 10,000 songs, on every keystroke of a suggestion.
+        found = await asyncio.to_thread(find_local, words, self._music.songs, limit=limit)
+        local = [song.track() for song in found]
         if len(local) >= limit:
             return local
         return local + list(await self._wrapped.search(words, limit=limit - len(local)))
@@ -228,7 +230,7 @@ class LocalSource:
     def _local(self, query: str) -> Track | None:
         key = key_of_address(query)
         if key is not None:
-            by_key = next((song for song in self._music.songs if song.key == key), None)
+            by_key = next((entry.song for entry in self._music.songs if entry.song.key == key), None)
             if by_key is None:
                 raise QueryFailed(GONE)
             return by_key.track()

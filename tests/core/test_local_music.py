@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from musicbox.core.local_music import LocalSong, find_local, key_of_address
+from musicbox.core.local_music import LocalSong, find_local, key_of_address, searchable
 
-LIBRARY = (
+SONGS = (
     LocalSong("a1", "Blue Monday", "New Order", "Substance"),
     LocalSong("a2", "Monday Morning", "Fleetwood Mac", "Fleetwood Mac"),
     LocalSong("a3", "Blue", "Joni Mitchell", "Blue"),
     LocalSong("a4", "Ceremony", "New Order", "Substance"),
     LocalSong("a5", "Café Olé", None, None),
 )
+LIBRARY = tuple(searchable(song) for song in SONGS)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,7 @@ def test_the_limit_keeps_the_best() -> None:
 
 
 def test_a_local_track_is_addressed_by_its_key_never_a_path() -> None:
-    track = LIBRARY[0].track()
+    track = SONGS[0].track()
     assert (track.id.source, track.id.key, track.page_url) == ("local", "a1", "local:a1")
     assert track.artist == "New Order"
     assert key_of_address("local:a1") == "a1"
