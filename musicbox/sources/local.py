@@ -184,6 +184,10 @@ class LocalSource:
     def folders(self) -> tuple[FolderState, ...]:
         return self._music.folders
 
+    @property
+    def songs(self) -> tuple[Searchable, ...]:
+        return self._music.songs
+
     def start_indexing(self) -> None:
         self._music.start()
 

@@ -7,28 +7,38 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import LibraryConfig
 from musicbox.sim.signature import tone_hz
-from musicbox.sources.local import LocalSource
+from musicbox.sources.local import GONE, LocalSource
 from tests.world.fixture import World
-from tests.world.stage import Stage, stage
+from tests.world.stage import Stage, reply_text, stage
 
 RESCAN_S = 1
 
 
-def tagged_tone(path: Path, index: int, *, title: str, artist: str) -> None:
+def tagged_tone(path: Path, index: int, *, title: str, artist: str, seconds: int = 3) -> None:
     """A song the listener recognises by its tone, tagged as a ripped CD would be."""
     subprocess.run(
         [
             "ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi",
-            "-i", f"sine=frequency={tone_hz(index)}:duration=3:sample_rate=48000", "-ac", "2",
+            "-i", f"sine=frequency={tone_hz(index)}:duration={seconds}:sample_rate=48000", "-ac", "2",
             "-metadata", f"title={title}", "-metadata", f"artist={artist}", str(path),
         ],
         check=True,
         timeout=60,
     )  # fmt: skip
+
+
+async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    for _ in range(int(within_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within_s} s: {what}")
 
 
 async def offered(home: Stage, words: str, wanted: str, *, within_s: float) -> list[dict[str, str]]:
@@ -44,7 +54,9 @@ async def offered(home: Stage, words: str, wanted: str, *, within_s: float) -> l
 async def test_a_tagged_local_file_is_found_by_its_tags_and_heard(world: World, tmp_path: Path) -> None:
     music = tmp_path / "Music"
     (music / "Harbour").mkdir(parents=True)
-    tagged_tone(music / "Harbour" / "01.mp3", 11, title="Lights Over the Harbour", artist="The Owners")
+    # Long enough to be still playing when it is asked for again below.
+    harbour = music / "Harbour" / "01.mp3"
+    tagged_tone(harbour, 11, title="Lights Over the Harbour", artist="The Owners", seconds=60)
     tagged_tone(tmp_path / "secret.mp3", 12, title="Forbidden Lighthouse", artist="Outside")
     (music / "escape.mp3").symlink_to(tmp_path / "secret.mp3")
     home = stage(world.sim)
@@ -62,6 +74,9 @@ async def test_a_tagged_local_file_is_found_by_its_tags_and_heard(world: World, 
         reply = await played.reply(lambda m: "Playing" in m.text())
         assert "Lights Over the Harbour" in reply.text()
         await home.voice.heard().wait_for_rungs([11], timeout=20)
+        assert isinstance(bot.audio, CachedAudio)
+        cache = bot.audio.store
+        await until(lambda: cache.stats().entries == 1, 20, "the local song cached like any other")
 
         # The suggestion's value, as Discord sends it back when a member picks it, is that same song.
         by_value = await home.alice.run_command("play", home.text, query=choices[0]["value"])
@@ -74,3 +89,11 @@ async def test_a_tagged_local_file_is_found_by_its_tags_and_heard(world: World, 
         tagged_tone(music / "02.flac", 13, title="Quiet Fields", artist="The Owners")
         later = await offered(home, "quiet fields", "Quiet Fields", within_s=RESCAN_S + 15)
         assert "Quiet Fields" in later[0]["name"]
+
+        # Removed from the folder: a member picking its old suggestion is told, in one sentence.
+        harbour.unlink()
+        gone = "Lights Over the Harbour"
+        await until(lambda: all(e.song.title != gone for e in bot.sources.songs), RESCAN_S + 15, "forgotten")
+        again = await home.alice.run_command("play", home.text, query=choices[0]["value"])
+        told, private = await reply_text(again)
+        assert GONE in told and private
