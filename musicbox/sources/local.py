@@ -105,7 +105,8 @@ class LocalMusic:
             problem = folder_problem(folder)
             if problem is not None:
                 problems[folder] = problem
-                log.warning("music folder %s %s: its songs are not offered", folder, problem)
+                if problem != self._problem_of(folder):  # once, not at every rescan
+                    log.warning("music folder %s %s: its songs are not offered", folder, problem)
                 continue
             for path, stamp in _audio_files(folder):
                 if path in seen:
@@ -122,6 +123,10 @@ class LocalMusic:
         )
         if changed or len(known) != len(seen):
             log.info("music folders: %d songs (%d read again)", len(self.songs), len(changed))
+
+    def _problem_of(self, folder: str) -> str | None:
+        """What the last scan found wrong with `folder`."""
+        return next((state.problem for state in self.folders if state.folder == folder), None)
 
     def _scan_until_stopped(self) -> None:
         while not self._stop.is_set():
