@@ -29,6 +29,7 @@ from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.local import folder_problem
 from musicbox.sources.ytdlp import YtDlpSource, deno_path
 from musicbox.store.config_file import config_path, left_behind, load_config
 from musicbox.store.database import damage
@@ -124,6 +125,7 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     found.append(diagnosis.database(str(database), database.exists(), damage(database)))
     if path.exists():
         found.append(_config_mode(path))
+    found += [diagnosis.music_folder(folder, folder_problem(folder)) for folder in config.library.folders]
     state = unit_state()
     found.append(diagnosis.unit(state))
     web = config.web

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
 import typer
@@ -25,7 +25,8 @@ from musicbox.core.passwords import hash_password, password_problem
 from musicbox.core.secrets import SPOTIFY_SECRET_VARIABLE, TOKEN_VARIABLE, token_problem
 from musicbox.service.control import ControlUnavailable, ask_status
 from musicbox.service.secret_keeping import keep_from_children
-from musicbox.service.unit import UNIT, has_systemd, systemctl
+from musicbox.service.unit import UNIT, has_systemd, systemctl, systemctl_daemon_reload, write_music_drop_in
+from musicbox.sources.local import folder_problem
 from musicbox.store.config_file import config_path, paths_for, read_document, write_config
 
 SERVICE_USER = "musicbox"
@@ -82,6 +83,15 @@ def setup(
         f"or set {WEB_PASSWORD_VARIABLE}.",
         show_default=False,
     ),
+    # Annotated: a list option may not be a call in a default (ruff B008), a str or int may.
+    music_folders: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--music-folder",
+            help='A folder of your own music to play from (absolute path; repeat for more; "" for none).',
+            show_default=False,
+        ),
+    ] = None,
     unattended: bool = typer.Option(False, "--unattended", help="Ask nothing: take flags and environment."),
     no_service: bool = typer.Option(
         False, "--no-service", help="Write the config only; do not start the service."
@@ -125,6 +135,9 @@ def setup(
         changes["spotify"] = spotify
     changes["playback"] = _playback(known.get("playback", {}), volume, dj_role, idle_timeout, unattended)
     changes["web"] = _web(known.get("web", {}), web, web_host, web_port, given_password, unattended)
+    folders = _music_folders(known.get("library", {}), music_folders, unattended)
+    if folders is not None:
+        changes["library"] = {"folders": list(folders)}
     try:
         write_config(path, changes, group=_service_group())
     except ConfigError as bad:
@@ -132,6 +145,8 @@ def setup(
     except OSError as cannot:
         fail(f"could not write {path}: {cannot.strerror}", "Run setup with sudo, or free some disk space.")
     out.print(f"[green]✓[/] wrote {escape(str(path))}")
+    if folders is not None:
+        _let_the_service_read(folders)
     out.print(f"Invite the bot to your server:\n  [link={identity.invite_url}]{identity.invite_url}[/link]")
     if not no_service:
         _start_service(environment)
@@ -318,6 +333,40 @@ def _web(
             fail(problem, "Nothing was written.", code=BAD_INPUT)
         chosen["password_hash"] = hash_password(password)
     return chosen
+def _music_folders(
+    existing: Mapping[str, Any], given: list[str] | None, unattended: bool
+) -> tuple[str, ...] | None:
+    """The folders chosen, or None to leave [library] as it is."""
+    if given is None and unattended:
+        return None
+    if given is None:
+        answer = typer.prompt(
+            "Folders of your own music, comma-separated (Enter: none)",
+            default=", ".join(existing.get("folders", [])),
+            show_default=False,
+        )
+        given = answer.split(",")
+    folders = tuple(folder.strip() for folder in given if folder.strip())
+    for folder in folders:
+        if folder.startswith("/") and (problem := folder_problem(folder)) is not None:
+            err.print(f"[yellow]![/] {escape(folder)} {problem}; the bot skips it until it can read it")
+    return folders
+
+
+def _let_the_service_read(folders: tuple[str, ...]) -> None:
+    """The sandbox hides /home and lets the service write nowhere but its own directories: a drop-in
+    beside the installed unit binds the folders in, read-only."""
+    if not UNIT_FILE.exists():
+        return
+    try:
+        drop_in = write_music_drop_in(UNIT_FILE.parent, folders)
+    except OSError as cannot:
+        fail(f"could not write the service's drop-in: {cannot.strerror}", "Run setup with sudo.")
+    if has_systemd():
+        systemctl_daemon_reload()
+    out.print(
+        f"[green]✓[/] the service reads {len(folders)} music folders read-only ({escape(str(drop_in))})"
+    )
 
 
 def _service_group() -> int | None:

@@ -78,6 +78,8 @@ def _show(report: dict[str, Any]) -> None:
         out.print("  cache off (budget 0): every song is streamed from its source")
     _show_web(report.get("web"))
     _show_upstreams(report["upstreams"])
+    for folder in report.get("music_folders", []):
+        out.print(music_folder_line(folder), markup=False)
     if report["voice_sessions"]:
         out.print(_sessions_table(report["voice_sessions"]))
     for error in report["last_errors"]:
@@ -126,6 +128,16 @@ def _show_web(web: dict[str, Any] | None) -> None:
         out.print(f"  [red]web page not served[/]: {escape(str(web['problem']))}")
     else:
         out.print(f"  web page {escape(str(web['url']))} (`musicbox web link` logs you in once)")
+
+
+def music_folder_line(folder: dict[str, Any]) -> str:
+    """One line per folder of [library] folders, as the running bot sees it."""
+    if folder["problem"] is not None:
+        return (
+            f"  music folder {folder['folder']} {folder['problem']} for the bot: its songs are not offered "
+            "(see `musicbox doctor`)"
+        )
+    return f"  music folder {folder['folder']}: {folder['songs']} songs"
 
 
 def _show_upstreams(upstreams: dict[str, Any]) -> None:

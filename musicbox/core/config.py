@@ -96,6 +96,13 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LibraryConfig:
+    # The owner's own music: absolute folders, indexed with their tags and searched before yt-dlp.
+    folders: tuple[str, ...] = ()
+    rescan_interval_s: int = 60  # how soon a file added, changed or removed is noticed
+
+
+@dataclass(frozen=True, slots=True)
 class PathsConfig:
     state_dir: Path = Path(".")
     cache_dir: Path = Path(".")
@@ -112,4 +119,5 @@ class Config:
     spotify: SpotifyConfig = field(default_factory=SpotifyConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    library: LibraryConfig = field(default_factory=LibraryConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

@@ -24,12 +24,13 @@ class Rule:
     secret: bool = False  # never echoed back in an error message
     # A string's form: why the value will not do, or None.
     form: Callable[[str], str | None] | None = None
+    absolute_paths: bool = False  # a tuple whose every item must be an absolute path
 
     def allowed(self) -> str:
         if self.kind is bool:
             return "true or false"
         if self.kind is tuple:
-            return "a list of strings"
+            return "a list of absolute folder paths" if self.absolute_paths else "a list of strings"
         if self.kind is str:
             return "a string"
         if self.high is None:
@@ -99,6 +100,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "port": Rule(int, 1, 65_535),
         "password_hash": Rule(str, secret=True, form=hash_problem),
         "oauth_client_secret": Rule(str, secret=True),
+    },
+    "library": {
+        "folders": Rule(tuple, absolute_paths=True),
+        "rescan_interval_s": Rule(int, 1, 86_400),
     },
 }
 
@@ -207,6 +212,11 @@ def _from_text(rule: Rule, text: str, where: str) -> Any:
 def _check_value(rule: Rule, value: Any, where: str) -> None:
     if rule.form is not None and (problem := rule.form(value)) is not None:
         raise ConfigError(where, problem)
+    if rule.absolute_paths:
+        relative = [item for item in value if not item.startswith("/")]
+        if relative:
+            raise ConfigError(where, f"{relative[0]!r} is not an absolute path: use {rule.allowed()}")
+        return
     if rule.kind is not int:
         return
     if (rule.low is not None and value < rule.low) or (rule.high is not None and value > rule.high):

@@ -208,6 +208,18 @@ def web_page(*, enabled: bool, host: str, port: int, password_set: bool) -> Find
     return ok("web page", detail)
 
 
+def music_folder(folder: str, problem: str | None) -> Finding:
+    """A folder of [library] folders: one the bot cannot read is skipped (never a crash), so a warning."""
+    if problem is None:
+        return ok("music folder", f"{folder} is readable")
+    return Finding(
+        "music folder",
+        Verdict.WARN,
+        f"{folder} {problem}: its songs are not offered",
+        "Create or mount it so the musicbox user can read it, or change it: `musicbox setup --music-folder`",
+    )
+
+
 def exit_code(findings: list[Finding]) -> int:
     return 1 if any(finding.verdict is Verdict.FAIL for finding in findings) else 0
 

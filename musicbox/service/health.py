@@ -15,6 +15,7 @@ import psutil
 from musicbox import __version__, log_context
 from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
+from musicbox.sources.local import LocalSource
 from musicbox.sources.upstreams import Upstreams
 
 RECENT_ERRORS = 10
@@ -71,7 +72,18 @@ def snapshot(
         "cache": _cache(bot),
         "upstreams": _upstreams(upstreams),
         "web": web,  # {"url", "problem"} of the web page, None while it is off
+        "music_folders": _music_folders(bot),
     }
+
+
+def _music_folders(bot: MusicBot) -> list[dict[str, Any]]:
+    """What the bot itself, inside its sandbox, last found in each of the owner's folders."""
+    if not isinstance(bot.sources, LocalSource):
+        return []
+    return [
+        {"folder": state.folder, "songs": state.songs, "problem": state.problem}
+        for state in bot.sources.folders
+    ]
 
 
 def _upstreams(upstreams: Upstreams) -> dict[str, Any]:

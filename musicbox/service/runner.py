@@ -30,6 +30,7 @@ from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.service.vitals import Vitals, read_totals
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.local import with_local_music
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.api_tokens import ApiTokenStore
@@ -71,7 +72,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     egress = EgressGate(config.resolver.allowed_private_hosts)
     resolver = YtDlpSource(config, database, egress=egress)
-    sources = spotify_aware(resolver, config, database)
+    sources = with_local_music(spotify_aware(resolver, config, database), config.library, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources, egress=egress)
     bot.metrics.watch_upstreams(resolver.upstreams)

@@ -14,6 +14,10 @@ TIMEOUT_S = 30
 # sd_booted(3): systemd is the init system exactly when this directory exists. A container can have
 # systemctl installed with no systemd running; asking it then only yields errors.
 BOOTED_MARKER = Path("/run/systemd/system")
+MUSIC_DROP_IN = Path(UNIT + ".d") / "music-folders.conf"  # beside the unit file
+# ProtectHome=yes makes these inaccessible, and a bind mount cannot be made under them then; tmpfs
+# empties them instead and lets the folder be bound in (the exposure score stays at 1.1).
+HOME_TREES = ("/home", "/root", "/run/user")
 
 
 def has_systemd() -> bool:
@@ -65,3 +69,41 @@ def systemctl(verb: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["systemctl", verb, UNIT], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
     )
+
+
+def systemctl_daemon_reload() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["systemctl", "daemon-reload"], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+    )
+
+
+def music_folders_drop_in(folders: tuple[str, ...]) -> str:
+    """The drop-in that lets the sandboxed service read the owner's music folders, and only read them.
+    `-`: a folder missing at start (a USB disk unplugged) is skipped rather than failing the start."""
+    lines = [
+        "# Written by `musicbox setup` from [library] folders: the bot reads them, never writes them.",
+        "[Service]",
+    ]
+    if any(folder == tree or folder.startswith(tree + "/") for folder in folders for tree in HOME_TREES):
+        lines.append("ProtectHome=tmpfs")
+    lines += [f'BindReadOnlyPaths="-{_unit_quoted(folder)}"' for folder in folders]
+    return "\n".join(lines) + "\n"
+
+
+def write_music_drop_in(unit_directory: Path, folders: tuple[str, ...]) -> Path:
+    """Write (or, with no folders, remove) the drop-in beside the unit in `unit_directory`."""
+    path = unit_directory / MUSIC_DROP_IN
+    if not folders:
+        path.unlink(missing_ok=True)
+        return path
+    path.parent.mkdir(mode=0o755, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(music_folders_drop_in(folders))
+    partial.chmod(0o644)
+    partial.replace(path)
+    return path
+
+
+def _unit_quoted(path: str) -> str:
+    # systemd unquotes C-style escapes in a quoted word and expands %-specifiers in it.
+    return path.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")

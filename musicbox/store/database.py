@@ -35,12 +35,13 @@ OUR_TABLES = frozenset(
         "favorites",
         "vitals",
         "api_tokens",
+        "local_songs",
     }
 )
 WHAT_IT_HOLDS = (
     "saved queues, server settings, saved playlists, favourites, history, Spotify matches, cached "
-    "lookups, the audio cache's index (cached songs are fetched again), the web page's graphs and "
-    "the API tokens"
+    "lookups, the index of the owner's music folders (read again), the audio cache's index (cached "
+    "songs are fetched again), the web page's graphs and the API tokens"
 )
 
 

@@ -78,8 +78,13 @@ class ProcessWatch:
             commands[pid], parents[pid] = command, parent
             if any(secret in command for secret in wanted):
                 self.leaks.add(Leak(pid, _shown(command), "cmdline"))
+        itself = commands.get(self.below) if self.below is not None else None
         for pid in self._below(parents):
             self.seen.add(_shown(commands[pid]))
+            if not self.including_itself and commands[pid] == itself:
+                # A subshell of the process itself (bash forks for `$(…)` and pipelines): a copy of
+                # its memory, environment block included, so nothing it did not already hold.
+                continue
             environment = _read(PROC / str(pid) / "environ")
             if environment and any(secret in environment for secret in wanted):
                 self.leaks.add(Leak(pid, _shown(commands[pid]), "environ"))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from musicbox.service.unit import write_music_drop_in
 from musicbox.store.config_file import FILE_NAME
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -96,3 +97,38 @@ def test_install_sh_is_shellcheck_clean() -> None:
         pytest.fail("shellcheck is missing: tests/run.sh installs it")
     ran = subprocess.run(["shellcheck", str(CHECKOUT / "install.sh")], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stdout
+
+
+def test_setups_music_drop_in_lets_the_bot_read_its_folders_and_keeps_the_exposure(tmp_path: Path) -> None:
+    program = tmp_path / "opt/musicbox/venv/bin/musicbox"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    text = (CHECKOUT / "systemd" / "musicbox.service").read_text()
+    unit = tmp_path / "musicbox.service"
+    unit.write_text(text.replace("/opt/musicbox/venv/bin/musicbox", str(program)))
+    drop_in = write_music_drop_in(tmp_path, ("/home/pi/My Music", "/srv/music"))
+    assert drop_in == tmp_path / "musicbox.service.d" / "music-folders.conf"
+    found = re.findall(r"^(\w+)=(.*)$", drop_in.read_text(), re.MULTILINE)
+    # /home is hidden by ProtectHome: emptied instead, so the folder can be bound in, read-only.
+    assert found == [
+        ("ProtectHome", "tmpfs"),
+        ("BindReadOnlyPaths", '"-/home/pi/My Music"'),
+        ("BindReadOnlyPaths", '"-/srv/music"'),
+    ]
+    verified = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert verified.returncode == 0 and verified.stderr.strip() == "", verified.stderr
+    scored = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "fake empty home directories" in scored.stdout  # systemd read the drop-in
+    exposure = re.search(r"Overall exposure level for musicbox.service: ([0-9.]+)", scored.stdout)
+    assert exposure is not None and float(exposure[1]) <= 1.1, scored.stdout
+    write_music_drop_in(tmp_path, ())  # setup with no folders takes the drop-in away
+    assert not drop_in.exists()

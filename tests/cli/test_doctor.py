@@ -125,3 +125,19 @@ async def test_doctor_checks_the_database_and_leaves_it_as_it_found_it(tmp_path:
     assert database["verdict"] == "warn" and "is not a SQLite database" in database["detail"]
     assert "moves it aside at its next start" in database["fix"]
     assert (tmp_path / "musicbox.sqlite3").read_bytes().startswith(b"not a database")
+
+
+async def test_a_missing_music_folder_is_one_warning_and_a_readable_one_passes(
+    discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path
+) -> None:
+    music = tmp_path / "Music"
+    music.mkdir()
+    environment = box(discord_sim, media_world, tmp_path, discord_sim.bot_token)
+    environment["MUSICBOX_LIBRARY_FOLDERS"] = f"{music},{tmp_path / 'usb'}"
+    code, findings = await doctor(environment)
+    folders = [(f["verdict"], f["detail"]) for f in findings if f["check"] == "music folder"]
+    assert folders == [
+        ("ok", f"{music} is readable"),
+        ("warn", f"{tmp_path / 'usb'} does not exist: its songs are not offered"),
+    ]
+    assert code == 0  # the bot still plays everything else

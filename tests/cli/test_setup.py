@@ -49,8 +49,13 @@ async def test_a_good_token_is_saved_privately_with_the_invite_link_printed(
     discord_sim: DiscordSim, tmp_path: Path
 ) -> None:
     environment = box(discord_sim, tmp_path)
+    music, unplugged = tmp_path / "Music", tmp_path / "usb"
+    music.mkdir()
+    folders = ("--music-folder", str(music), "--music-folder", str(unplugged))
     code, stdout, stderr = await setup(
-        environment, "--token-file", "-", "--volume", "80", "--dj-role", "DJ", stdin=discord_sim.bot_token
+        environment,
+        *("--token-file", "-", "--volume", "80", "--dj-role", "DJ", *folders),
+        stdin=discord_sim.bot_token,
     )
     assert code == 0, stderr
     assert f"the token belongs to {discord_sim.bot_name}" in stdout
@@ -60,6 +65,9 @@ async def test_a_good_token_is_saved_privately_with_the_invite_link_printed(
     config = load_config(environment)
     assert config.discord.token == discord_sim.bot_token
     assert (config.playback.default_volume, config.playback.dj_role) == (80, "DJ")
+    assert config.library.folders == (str(music), str(unplugged))
+    # A folder not there yet (a disk not plugged in) is saved with a warning, never refused.
+    assert f"{unplugged} does not exist; the bot skips it until it can read it" in stderr
     assert discord_sim.bot_token not in stdout + stderr
 
 
@@ -176,3 +184,17 @@ async def test_setup_refuses_a_public_address_or_a_short_password_and_writes_not
     code, _, stderr = await setup({**environment, "MUSICBOX_WEB_PASSWORD": "short"}, "--web")
     assert code == 2 and "at least 8 characters" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "musicbox.toml").exists()
+
+
+async def test_a_relative_music_folder_is_refused_in_one_sentence_and_nothing_is_written(
+    discord_sim: DiscordSim, tmp_path: Path
+) -> None:
+    environment = box(discord_sim, tmp_path)
+    path = tmp_path / "musicbox.toml"
+    write_config(path, {"discord": {"token": discord_sim.bot_token}, "library": {"folders": ["/srv/music"]}})
+    before = path.read_bytes()
+    code, _, stderr = await setup(environment, "--music-folder", "Music")
+    assert code == 2
+    assert "'Music' is not an absolute path: use a list of absolute folder paths" in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 2
+    assert path.read_bytes() == before

@@ -51,6 +51,10 @@ def report_naming(text: str) -> dict[str, Any]:
                 {"name": f"host{text}", "circuit": "open", "consecutive_failures": 5, "retry_in_s": 9}
             ],
         },
+        "music_folders": [
+            {"folder": f"/srv/music {text}", "songs": 12, "problem": None},
+            {"folder": "/media/usb/Music", "songs": 0, "problem": "does not exist"},
+        ],
     }
 
 
@@ -77,3 +81,9 @@ async def test_names_and_log_lines_holding_markup_are_shown_as_typed(tmp_path: P
         assert line in screen, screen
     assert f"host{MARKUP}: circuit open" in screen
     assert "web page http://192.168.1.20:8080/ (`musicbox web link` logs you in once)" in screen
+    assert f"music folder /srv/music {MARKUP}: 12 songs" in screen
+    # A folder the bot cannot read is one line that says so, and the bot goes on.
+    assert (
+        "music folder /media/usb/Music does not exist for the bot: its songs are not offered "
+        "(see `musicbox doctor`)" in screen
+    )

@@ -93,6 +93,12 @@ def test_lists_and_switches_from_the_environment() -> None:
             "MUSICBOX_PLAYBACK_DEFAULT_VOLUME: 900 is out of range: use a whole number from 0 to 200",
         ),
         ({"observability": {"metrics_enabled": 1}}, {}, "1 is not true or false"),
+        (
+            {"library": {"folders": ["/srv/music", "Music"]}},
+            {},
+            "[library] folders: 'Music' is not an absolute path: use a list of absolute folder paths",
+        ),
+        ({"library": {"folders": "/srv/music"}}, {}, "'/srv/music' is not a list of absolute folder paths"),
     ],
 )
 def test_a_bad_value_is_named_with_what_is_allowed(

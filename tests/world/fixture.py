@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from musicbox.bot.client import MusicBot
-from musicbox.core.config import SpotifyConfig
+from musicbox.core.config import LibraryConfig, SpotifyConfig
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.media import MediaWorld
 from musicbox.sim.media.network import SimNetwork
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.local import LocalSource, with_local_music
 from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
@@ -41,6 +42,7 @@ class World:
         max_guilds: int = 0,
         resolver_workers: int = 4,
         spotify: SpotifyConfig | None = None,
+        library: LibraryConfig | None = None,
         **playback: Any,
     ) -> AsyncIterator[MusicBot]:
         config = sim_config(
@@ -58,11 +60,19 @@ class World:
                 config.resolver, allowed_private_hosts=config.resolver.allowed_private_hosts + spotify_hosts
             )
             config = replace(config, spotify=spotify, resolver=resolver)
+        if library is not None:
+            config = replace(config, library=library)
         database = connect(self.state_dir / "sources.sqlite3")
         egress = EgressGate(
             config.resolver.allowed_private_hosts, resolve=self.network.resolve, dial=self.network.dial
         )
-        sources = spotify_aware(YtDlpSource(config, database, egress=egress), config, database)
+        sources = with_local_music(
+            spotify_aware(YtDlpSource(config, database, egress=egress), config, database),
+            config.library,
+            database,
+        )
+        if isinstance(sources, LocalSource):
+            sources.start_indexing()  # what warm() does first; yt-dlp's warm-up is not wanted here
         self.egress = egress
         try:
             async with running_bot(self.sim, config, sources, egress=egress) as bot:
