@@ -730,7 +730,9 @@ class _ProgressEditor:
             log.debug("progress edit failed", exc_info=True)
 
 
-async def _answer_cut_off(interaction: discord.Interaction, by: CalledOffBy, channel: VoiceChannel) -> None:
+async def _answer_cut_off(
+    interaction: discord.Interaction, by: CalledOffBy, channel: VoiceChannel
+) -> None:
     """A /play (or a search pick) cut off before it queued anything: a /leave, the bot removed from
     the server or stopping. Its member reads why instead of "thinking…" for good."""
     if by == "leave":
