@@ -32,10 +32,7 @@ def stats(json_output: bool = typer.Option(False, "--json", help="Print JSON for
     config = _config()
     opened = _open(config)
     if opened is None:
-        if json_output:
-            print_json({"songs": 0, "used_mb": 0.0, "cached_lookups": 0})
-        else:
-            out.print(NOTHING_YET, markup=False)
+        _nothing_yet({"songs": 0, "used_mb": 0.0, "cached_lookups": 0}, json_output)
         return
     audio, metadata = opened
     figures = audio.stats()
@@ -85,10 +82,7 @@ def purge(
         age_s = max(0.0, now - cutoff.timestamp())
     opened = _open(_config())
     if opened is None:
-        if json_output:
-            print_json({"songs_removed": 0, "freed_mb": 0.0, "lookups_removed": 0})
-        else:
-            out.print(NOTHING_YET, markup=False)
+        _nothing_yet({"songs_removed": 0, "freed_mb": 0.0, "lookups_removed": 0}, json_output)
         return
     audio, metadata = opened
     keys = audio.keys_older_than(age_s) if older_than else audio.all_keys()
@@ -101,6 +95,14 @@ def purge(
         return
     span = f" not played for {describe_span(age_s)}" if older_than else ""
     out.print(f"[green]✓[/] removed {len(keys)} songs{span} ({freed / 2**20:.1f} MB) and {lookups} lookups")
+
+
+def _nothing_yet(zeros: dict[str, float], json_output: bool) -> None:
+    """Before the bot ever ran: the sentence, or for a script the same figures as ever, all zero."""
+    if json_output:
+        print_json(zeros)
+    else:
+        out.print(NOTHING_YET, markup=False)
 
 
 def _config() -> Config:

@@ -13,6 +13,7 @@ import math
 import re
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ SCENE_LIMIT_S = 120.0  # the whole scene, bounded even if something hangs
 FIRST_SONG, PLAYLIST_FIRST, PLAYLIST_LENGTH = 7, 20, 3
 # Bold markers, and a backslash before punctuation (discord.utils.escape_markdown's escapes).
 _MARKDOWN = re.compile(r"(\*\*|\\[^A-Za-z0-9\s])")
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +64,12 @@ class DemoOutcome:
 class Scene:
     """Speaks as the members and keeps what they saw, for the live view and the summary."""
 
-    def __init__(self, text: SimTextChannel, voice: SimVoiceChannel, *, song_s: float) -> None:
+    def __init__(
+        self, text: SimTextChannel, voice: SimVoiceChannel, *, song_s: float, names: Mapping[int, str]
+    ) -> None:
         self.text = text
         self.voice = voice
+        self.names = names
         self.song_s = song_s
         self.outcome = DemoOutcome()
         self._started = time.monotonic()
@@ -74,7 +79,7 @@ class Scene:
         try:
             reply = await interaction.reply(timeout=30)
             # All of it, as Discord shows it: /queue's list, a refusal's whole sentence.
-            saw, private = reply.text().strip(), reply.ephemeral
+            saw, private = with_names(reply.text().strip(), self.names), reply.ephemeral
         except AssertionError:
             saw, private = "The application did not respond", True
         if interaction.failed:
@@ -140,6 +145,11 @@ def conversation(lines: list[Line]) -> Table:
     return table
 
 
+def with_names(text: str, names: Mapping[int, str]) -> str:
+    """A member's mention as Discord's client shows it (`<@123>` reads "@alice"), not as sent."""
+    return _USER_MENTION.sub(lambda found: "@" + names.get(int(found.group(1)), "unknown-user"), text)
+
+
 def discord_markdown(text: str, *, style: str = "") -> Text:
     """A reply as Discord renders the markdown the bot uses: **bold**, and a backslash showing the
     character after it as typed (how the bot escapes titles). Built as Text, never parsed as rich
@@ -195,7 +205,7 @@ async def run_demo(console: Console, *, song_s: float = 5.0, state_dir: Path | N
             text = guild.create_text_channel("music")
             voice = guild.create_voice_channel("Lounge")
             members = [guild.create_member(name) for name in ("alice", "bob", "carol")]
-            scene = Scene(text, voice, song_s=song_s)
+            scene = Scene(text, voice, song_s=song_s, names={member.id: member.name for member in members})
             with Live(scene.render(), console=console, refresh_per_second=8, get_renderable=scene.render):
                 async with asyncio.timeout(SCENE_LIMIT_S):
                     await play_scene(scene, members, media)

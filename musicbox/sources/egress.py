@@ -25,6 +25,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -362,7 +363,9 @@ class EgressGate:
         job._open[upstream_writer.transport] = upstream
         # The request's body (if any) goes up while the response comes down; the response's end
         # (the origin closing, as asked) ends both.
-        sending = asyncio.get_running_loop().create_task(_copy(client_reader, upstream_writer, None, job))
+        sending = asyncio.get_running_loop().create_task(
+            _copy(_reads(client_reader), upstream_writer, None, job)
+        )
         try:
             cap = (self._page_bytes if plain else self._tunnel_bytes) if job.document else None
             paced = plain and job.document
@@ -373,10 +376,8 @@ class EgressGate:
                     job.too_large = cap
                     raise ConnectionAbortedError("document declared over the cap")
                 client_writer.write(_closing(head))
-            if paced:
-                await _copy_paced(upstream_reader, client_writer, cap, job, upstream)
-            else:
-                await _copy(upstream_reader, client_writer, cap, job)
+            reads = _PacedReads(upstream_reader, job, upstream) if paced else _reads(upstream_reader)
+            await _copy(reads, client_writer, cap, job)
         finally:
             sending.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
@@ -385,9 +386,11 @@ class EgressGate:
             job._open.pop(upstream_writer.transport, None)
 
 
-async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: int | None, job: Job) -> None:
+async def _copy(
+    read: Callable[[], Awaitable[bytes]], sink: asyncio.StreamWriter, cap: int | None, job: Job
+) -> None:
     copied = 0
-    while chunk := await source.read(CHUNK_BYTES):
+    while chunk := await read():
         copied += len(chunk)
         if cap is not None and copied > cap:
             job.too_large = cap
@@ -397,34 +400,37 @@ async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: i
         await sink.drain()
 
 
-async def _copy_paced(
-    source: asyncio.StreamReader, sink: asyncio.StreamWriter, cap: int | None, job: Job, upstream: str
-) -> None:
-    """`_copy` for an http:// document, cut when it turns out to be a drip."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    copied = 0
-    while True:
-        waited = loop.time() - started
-        try:
-            async with asyncio.timeout(max(0.1, PACE_AFTER_S - waited) if waited < PACE_AFTER_S else 1.0):
-                chunk = await source.read(CHUNK_BYTES)
-        except TimeoutError:
-            chunk = None
-        elapsed = loop.time() - started
-        if elapsed >= PACE_AFTER_S and copied < PACE_BYTES_PER_S * elapsed:
-            job.dripping = upstream
-            raise ConnectionAbortedError("document arriving too slowly")
-        if chunk is None:
-            continue
-        if not chunk:
-            return
-        copied += len(chunk)
-        if cap is not None and copied > cap:
-            job.too_large = cap
-            raise ConnectionAbortedError("document over the cap")
-        sink.write(chunk)
-        await sink.drain()
+def _reads(source: asyncio.StreamReader) -> Callable[[], Awaitable[bytes]]:
+    return functools.partial(source.read, CHUNK_BYTES)
+
+
+class _PacedReads:
+    """Reads of an http:// document, cut when it turns out to be a drip: past PACE_AFTER_S, less
+    than PACE_BYTES_PER_S on average (checked at least once a second, also while nothing comes)."""
+
+    def __init__(self, source: asyncio.StreamReader, job: Job, upstream: str) -> None:
+        self._source = source
+        self._job = job
+        self._upstream = upstream
+        self._started = asyncio.get_running_loop().time()
+        self._received = 0
+
+    async def __call__(self) -> bytes:
+        loop = asyncio.get_running_loop()
+        while True:
+            waited = loop.time() - self._started
+            try:
+                async with asyncio.timeout(max(0.1, PACE_AFTER_S - waited) if waited < PACE_AFTER_S else 1.0):
+                    chunk: bytes | None = await self._source.read(CHUNK_BYTES)
+            except TimeoutError:
+                chunk = None
+            elapsed = loop.time() - self._started
+            if elapsed >= PACE_AFTER_S and self._received < PACE_BYTES_PER_S * elapsed:
+                self._job.dripping = self._upstream
+                raise ConnectionAbortedError("document arriving too slowly")
+            if chunk is not None:
+                self._received += len(chunk)
+                return chunk
 
 
 def _closing(head: bytes) -> bytes:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Literal, TypeVar
 
 import discord
 import yarl
 from discord import app_commands
 
 from musicbox.sim.discord import DiscordSim
+
+AnyClient = TypeVar("AnyClient", bound=discord.Client)
 
 
 class Echo(discord.ui.View):
@@ -129,9 +131,15 @@ class PlainBot(discord.Client):
 async def connected(
     sim: DiscordSim, guild_id: int, *, intents: discord.Intents | None = None
 ) -> AsyncIterator[PlainBot]:
+    async with online(sim, PlainBot(sim, guild_id=guild_id, intents=intents)) as bot:
+        yield bot
+
+
+@asynccontextmanager
+async def online(sim: DiscordSim, bot: AnyClient) -> AsyncIterator[AnyClient]:
+    """`bot` pointed at the simulator, logged in and connected until the block ends."""
     discord.http.Route.BASE = sim.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sim.gateway_url)
-    bot = PlainBot(sim, guild_id=guild_id, intents=intents)
     async with bot:
         await bot.login(sim.bot_token)
         running = asyncio.get_running_loop().create_task(bot.connect(reconnect=True))

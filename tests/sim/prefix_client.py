@@ -5,15 +5,14 @@ and manages its own messages (reply, edit, delete): the simulator must serve it 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import discord
-import yarl
 from discord.ext import commands
 
 from musicbox.sim.discord import DiscordSim
+from tests.sim.plain_client import online
 
 
 class PrefixBot(commands.Bot):
@@ -57,15 +56,5 @@ async def stop(ctx: commands.Context[PrefixBot]) -> None:
 
 @asynccontextmanager
 async def connected(sim: DiscordSim) -> AsyncIterator[PrefixBot]:
-    discord.http.Route.BASE = sim.api_base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sim.gateway_url)
-    bot = PrefixBot(sim)
-    async with bot:
-        await bot.login(sim.bot_token)
-        running = asyncio.get_running_loop().create_task(bot.connect(reconnect=True))
-        try:
-            await sim.wait_until_ready(timeout=10)
-            yield bot
-        finally:
-            await bot.close()
-            await asyncio.gather(running, return_exceptions=True)
+    async with online(sim, PrefixBot(sim)) as bot:
+        yield bot

@@ -16,6 +16,7 @@ from musicbox.sim.demo import (
     Line,
     conversation,
     discord_markdown,
+    with_names,
 )
 from musicbox.sim.media import entry
 
@@ -44,6 +45,18 @@ def test_the_demo_runs_to_completion_and_the_channel_hears_the_scene() -> None:
     assert bobs_queue.startswith(f"Now: **{entry(FIRST_SONG).title}**")
     queued = [entry(PLAYLIST_FIRST + n).title for n in range(PLAYLIST_LENGTH)]
     assert all(f"{n}. **{title}**" in bobs_queue for n, title in enumerate(queued, start=1)), bobs_queue
+    # Alice's /now names who asked for the song as Discord shows a mention: by name, not <@id>.
+    [alices_now] = [line["saw"] for line in outcome["lines"] if line["typed"] == "/now"]
+    assert alices_now.endswith("Requested by @alice"), alices_now
+    assert not [line["saw"] for line in outcome["lines"] if "<@" in line["saw"]]
+
+
+def test_the_demo_shows_a_mention_as_discord_does_by_name() -> None:
+    names = {11: "alice", 12: "bob"}
+    assert with_names("Requested by <@11>", names) == "Requested by @alice"
+    assert with_names("<@!12> and <@11>", names) == "@bob and @alice"
+    assert with_names("Requested by <@99>", names) == "Requested by @unknown-user"
+    assert with_names("<@&11> is a role, <#11> a channel", names) == "<@&11> is a role, <#11> a channel"
 
 
 def test_the_demo_shows_replies_as_discord_does_whole_and_in_bold() -> None:

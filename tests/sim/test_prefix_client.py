@@ -3,21 +3,11 @@ message content intent granted as a bot owner grants it in the developer portal.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from musicbox.sim.discord import DiscordSim
 from musicbox.sim.discord.gateway import MESSAGE_CONTENT
 from musicbox.sim.media import MediaWorld
 from tests.sim.prefix_client import connected
-
-
-async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    for _ in range(int(within_s / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {within_s} s: {what}")
+from tests.world.waiting import until
 
 
 async def test_a_prefix_command_bot_plays_a_members_link_and_manages_its_messages(

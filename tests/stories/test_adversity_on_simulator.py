@@ -6,28 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 
 import pytest
 
 from musicbox.bot import text
+from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.gateway_budget import GatewayBudget
-from musicbox.sim.voice import Recording
+from musicbox.sim.discord import Interaction
 from tests.world.fixture import ToneWorld, World
 from tests.world.stage import Stage, reply_text, stage
-
-
-async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    for _ in range(int(within_s / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {within_s} s: {what}")
-
-
-async def heard_for(recording: Recording, rung: int, ms: int, within_s: float = 20) -> None:
-    await until(lambda: recording.heard_ms(rung) >= ms, within_s, f"rung {rung} heard for {ms} ms")
+from tests.world.waiting import heard_for, until
 
 
 async def test_a_seek_near_the_end_of_a_three_hour_song_plays_there_at_once(world: World) -> None:
@@ -167,27 +156,35 @@ async def churn(
 PACED = "Discord lets me join voice channels only so often"
 
 
+async def a_play_waiting_to_join(bot: MusicBot, home: Stage, first_rung: int, window_s: float) -> Interaction:
+    """Past a gateway budget shrunk to 2 voice requests in `window_s`: Alice plays, leaves and plays
+    again; that /play (of rung `first_rung + 1`) now waits its turn to join."""
+    bot.gateway_budget = GatewayBudget(sends=2, window_s=window_s)
+    await home.alice.join_voice(home.voice)
+    said, _ = await reply_text(await home.alice.run_command("play", home.text, query=f"tone:{first_rung}:2"))
+    assert said.startswith("Playing"), said
+    await (await home.alice.run_command("leave", home.text)).reply()
+    played = await home.alice.run_command("play", home.text, query=f"tone:{first_rung + 1}:2")
+    waiting = await played.reply(lambda m: m.text().startswith(PACED))
+    assert "joining Lounge in" in waiting.text()
+    return played
+
+
 async def test_leave_while_a_play_waits_for_its_turn_to_join_cancels_the_join(tone_world: ToneWorld) -> None:
     """A member plays, leaves and plays again past a gateway budget shrunk to 2 voice requests in
-    6 s: the second /play says "joining Lounge in 6 s…". She changes her mind and uses /leave. The bot
+    3 s: the second /play says "joining Lounge in 3 s…". She changes her mind and uses /leave. The bot
     does not join and play after all; her /play says in one sentence that the join was cancelled."""
     home = stage(tone_world.sim)
     async with tone_world.bot() as bot:
-        bot.gateway_budget = GatewayBudget(sends=2, window_s=6.0)
-        await home.alice.join_voice(home.voice)
-        said, _ = await reply_text(await home.alice.run_command("play", home.text, query="tone:50:2"))
-        assert said.startswith("Playing"), said
-        await (await home.alice.run_command("leave", home.text)).reply()
-        played = await home.alice.run_command("play", home.text, query="tone:51:2")
-        waiting = await played.reply(lambda m: m.text().startswith(PACED))
-        assert "joining Lounge in" in waiting.text()
+        played = await a_play_waiting_to_join(bot, home, 50, window_s=3.0)
         left, private = await reply_text(await home.alice.run_command("leave", home.text))
         assert left == text.join_cancelled("Lounge") and not private, left
         told = await played.reply(lambda m: m.ephemeral)
         assert told.text() == text.join_cancelled_for_player("Lounge")
-        assert [m.text() for m in played.messages] == [told.text()]  # "joining… in 6 s" is gone
+        gone = "the public 'joining Lounge in 3 s…' gone"
+        await until(lambda: [m.text() for m in played.messages] == [told.text()], 5, gone)
         heard = home.voice.heard()
-        await asyncio.sleep(7)  # past the join's turn
+        await asyncio.sleep(4)  # past the join's turn
         assert heard.heard_ms(51) == 0
         assert not bot.sessions and not bot.voice_clients
 
@@ -200,13 +197,7 @@ async def test_removed_from_a_server_while_a_play_waits_to_join_the_member_is_to
     the removal) instead of "joining Lounge in 30 s…" for good."""
     home = stage(tone_world.sim)
     async with tone_world.bot() as bot:
-        bot.gateway_budget = GatewayBudget(sends=2, window_s=30.0)
-        await home.alice.join_voice(home.voice)
-        said, _ = await reply_text(await home.alice.run_command("play", home.text, query="tone:54:2"))
-        assert said.startswith("Playing"), said
-        await (await home.alice.run_command("leave", home.text)).reply()
-        played = await home.alice.run_command("play", home.text, query="tone:55:2")
-        await played.reply(lambda m: m.text().startswith(PACED))
+        played = await a_play_waiting_to_join(bot, home, 54, window_s=30.0)
         await tone_world.sim.remove_bot(home.guild.id)
         told = await played.reply(lambda m: not m.text().startswith(PACED))
         assert told.text() == text.PLAY_CUT_OFF["removed"]

@@ -10,14 +10,7 @@ from musicbox.sim.media import entry
 from musicbox.sim.voice import Recording
 from tests.world.fixture import World
 from tests.world.stage import reply_text, stage
-
-
-async def heard_for(recording: Recording, rung: int, ms: int, within_s: float = 20) -> None:
-    for _ in range(int(within_s / 0.02)):
-        if recording.heard_ms(rung) >= ms:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"rung {rung} heard {recording.heard_ms(rung)} ms, wanted {ms}")
+from tests.world.waiting import heard_for
 
 
 async def test_a_dropped_gateway_does_not_interrupt_the_song_and_commands_work_after(world: World) -> None:

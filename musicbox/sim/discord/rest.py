@@ -22,6 +22,7 @@ from musicbox.sim.discord.world import (
 )
 
 if TYPE_CHECKING:
+    from musicbox.sim.discord.actors import SimGuild
     from musicbox.sim.discord.server import DiscordSim
 
 FOLLOWUP_WINDOW_S = 15 * 60
@@ -303,23 +304,28 @@ class Rest:
             return web.Response(status=204)
         return error(405, 0, "405: Method Not Allowed")
 
-    def _typing(self, channel_id: int) -> web.Response:
+    def _guild_to_send_in(self, channel_id: int) -> SimGuild | web.Response:
+        """The channel's guild, or Discord's answer when the bot may not send there (typing counts
+        as sending)."""
         guild = self.sim.guild_of_channel(channel_id)
         if guild is None:
             return error(404, 10003, "Unknown Channel")
         needed = VIEW_CHANNEL | SEND_MESSAGES
         if guild.record.permissions_in(channel_id, self.sim.bot_user_id) & needed != needed:
             return error(403, 50013, "Missing Permissions")
+        return guild
+
+    def _typing(self, channel_id: int) -> web.Response:
+        guild = self._guild_to_send_in(channel_id)
+        if isinstance(guild, web.Response):
+            return guild
         self.sim.typing.append(channel_id)
         return web.Response(status=204)
 
     async def _channel_send(self, channel_id: int, body: dict[str, Any]) -> web.Response:
-        guild = self.sim.guild_of_channel(channel_id)
-        if guild is None:
-            return error(404, 10003, "Unknown Channel")
-        needed = VIEW_CHANNEL | SEND_MESSAGES
-        if guild.record.permissions_in(channel_id, self.sim.bot_user_id) & needed != needed:
-            return error(403, 50013, "Missing Permissions")
+        guild = self._guild_to_send_in(channel_id)
+        if isinstance(guild, web.Response):
+            return guild
         invalid = self._invalid(contract.message_problems(body), "channel message")
         if invalid is not None:
             return invalid
