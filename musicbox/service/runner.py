@@ -20,7 +20,7 @@ from musicbox.bot.app import build_bot, serve_until_stopped
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
-from musicbox.service import control, health, metrics
+from musicbox.service import allocator, control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.sources.egress import EgressGate
@@ -82,6 +82,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             watchers = [
                 group.create_task(_announce_ready(bot, notifier), name="sd-ready"),
                 group.create_task(_feed_watchdog(bot, notifier), name="sd-watchdog"),
+                group.create_task(allocator.trim_periodically(), name="malloc-trim"),
             ]
             try:
                 await serve_until_stopped(bot, config.discord.token, stop)
