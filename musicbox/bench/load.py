@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from musicbox.bench.figures import Figure, at_most, percentile, slope
 from musicbox.bench.rig import Rig, Room, rig, room
 from musicbox.bench.runner import BenchOptions
+from musicbox.service.allocator import TRIM_EVERY_S
 from musicbox.sim.discord import Member
 
 REPLY_WAIT_S = 180.0
@@ -61,7 +62,7 @@ async def ack_scenario(options: BenchOptions) -> list[Figure]:
 async def memory_scenario(options: BenchOptions) -> list[Figure]:
     """The bot process before and after many join/play/leave cycles: RSS, open files, tasks, children.
     Paced by Discord's gateway budget (120 sends a minute; a cycle costs two), so 1,000 cycles take
-    about 20 minutes; the quick form runs 40 (a minute and a half with the settling waits).
+    about 20 minutes; the quick form runs 40 (four minutes with the settling waits).
 
     RSS is held to its growth after the first quarter (cycle 250 of 1,000): the allocator, codecs,
     pools and caches reach their working size before it, which is not growth. The total growth and the
@@ -128,10 +129,10 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
     ]
 
 
-# discord.py's voice socket reader thread waits in select() on the UDP socket with a 30 s timeout and
-# only then notices the disconnect, keeping that connection's websocket and TLS buffers until it does
-# (about 1 MB each). Measuring before that would count them as growth; they are not kept for good.
-SETTLE_S = 31.0
+# The bot hands freed memory back to the system once a minute (musicbox/service/allocator.py): each
+# footprint is taken after a full period, so that each is taken after a trim, not at a random point of
+# the minute (up to a minute of churn's freed memory apart).
+SETTLE_S = TRIM_EVERY_S + 1.0
 # Two gateway sends per cycle, five cycles per round; Discord allows 120 sends a minute and discord.py
 # keeps itself to 110, so a round every 6 s stays at 100 a minute.
 ROUND_PERIOD_S = 6.0
