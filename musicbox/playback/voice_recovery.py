@@ -30,8 +30,9 @@ changes any, so the override is re-read against the new code instead of silently
 4. **Readers that outlive their connection.** The same 30 s select keeps every connection's reader
    thread alive for up to 30 s after IP discovery, whatever happens to the connection: a bot whose
    guilds join and leave voice at a connection a second holds about 27 of these threads at once,
-   and with glibc's malloc each thread takes its own arena, which keeps what it freed. That is most
-   of the RSS that voice churn used to add (docs/benchmarks.md, "Memory"). The readers here also
+   more than glibc's malloc has arenas (8 per core), so they share the main one with the event
+   loop's thread. While they lived, the main heap grew with every connection and kept what was
+   freed (docs/benchmarks.md, "Memory": most of the RSS voice churn used to add). The readers here also
    select on a wake-up socket: going idle (the discovery listener removed), being paused or stopped
    ends the select at once. docs/upstream/discord-py-socket-reader-wake.md is the same change for
    discord.py itself.

@@ -1,11 +1,12 @@
 """Which native allocator the bot runs on, and handing the memory it freed back to the system.
 
-Every voice connection discord.py opens and closes allocates and frees a few MB in several threads (its
-socket reader lives up to 30 s past the disconnect). glibc's malloc keeps what those threads freed in
-its arenas instead of returning it, so RSS climbed about 0.08 MB a connection for ever, with nothing
-leaked: `malloc_trim(0)` gives it all back (docs/benchmarks.md, "Memory", has the profiles and the
-bisection). A trim a minute holds the bot flat; under jemalloc (an owner's LD_PRELOAD) there is nothing
-to trim and this does nothing."""
+Each voice connection allocates and frees a few MB (TLS handshakes, the websocket's zlib state, its
+buffers), and glibc's malloc kept part of what was freed: RSS climbed with every connection while
+the live heap stayed flat (memray), a leak of nothing but fragmentation. Ending discord.py's socket
+readers promptly (playback/voice_recovery.py, recovery 4) removed most of it; a `malloc_trim(0)` a
+minute (it also merges the free lists' small chunks) holds the rest flat. docs/benchmarks.md,
+"Memory", has the profiles and the bisection. Under jemalloc (an owner's LD_PRELOAD) there is
+nothing to trim and this does nothing."""
 
 from __future__ import annotations
 
