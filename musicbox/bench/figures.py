@@ -77,6 +77,18 @@ def percentile(samples: Sequence[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+def slope(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (x, y) points, in y per unit of x."""
+    if len(points) < 2:
+        raise ValueError("a slope needs two points")
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        raise ValueError("a slope needs points at different x")
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
 def verdict(figures: Sequence[Figure]) -> bool:
     """True when no figure with a target missed it."""
     return all(figure.passed is not False for figure in figures)

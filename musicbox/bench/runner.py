@@ -15,6 +15,7 @@ from musicbox.bench.figures import Figure, verdict
 @dataclass(frozen=True, slots=True)
 class BenchOptions:
     quick: bool  # the short form CI runs: fewer members, cycles and seconds, same figures
+    minutes: float | None = None  # how long the soak runs, instead of its form's default
 
 
 Scenario = Callable[[BenchOptions], Awaitable[list[Figure]]]

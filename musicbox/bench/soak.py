@@ -3,9 +3,12 @@ as it goes, so growth shows as a trend rather than as one lucky before/after pai
 
 Members in several guilds stay in voice and keep using the bot (play, queue, now, pause, resume,
 skip); one more guild, otherwise idle, asks for a new song now and then, which gives time to first
-audio under that load. Sampled every few seconds from the running bot: RSS (its least-squares slope),
-open files, asyncio tasks and child processes (the growth of their floor). The quick form (CI) runs a
-minute, the full form twenty."""
+audio under that load. Four more guilds join voice, play a song and leave, each once a minute (the
+churn of voice connections that used to grow RSS; the quick form makes only their first, warm-up
+visits). Sampled every few seconds
+from the running bot: RSS (its least-squares slope), open files, asyncio tasks and child processes
+(the growth of their floor). The quick form (CI) runs a minute, the full form twenty (`--minutes`
+sets another length)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from musicbox.bench.figures import Figure, at_most, percentile
+from musicbox.bench.figures import Figure, at_most, percentile, slope
 from musicbox.bench.load import Footprint, footprint
 from musicbox.bench.rig import Rig, Room, first_audio_s, rig, room
 from musicbox.bench.runner import BenchOptions
@@ -29,6 +32,11 @@ SONG_S = 3.0
 SONGS = 60  # a catalog small enough that songs come round again: the cache is hit as well as filled
 REPLY_TIMEOUT_S = 60.0
 PROBE_EVERY_S = 5.0
+# Guilds that join voice, play, and leave: one connection each per period, their starts spread over it.
+# Four a minute cost the bot eight gateway sends of its 120.
+CHURN_GUILDS = 4
+CHURN_PERIOD_S = 60.0
+CHURN_IN_VOICE_S = 20.0
 # The footprint's slope is taken once the first quarter of the run is over: imports, codecs, the
 # resolver pool and the cache's index reach their working size in it, which is not growth.
 WARM_UP_FRACTION = 0.25
@@ -63,18 +71,13 @@ def held_for_good(first: Sequence[Sequence[str]], last: Sequence[Sequence[str]])
 
 def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
     """Least-squares slope of (seconds, value) points, per minute. Pure."""
-    if len(points) < 2:
-        raise ValueError("a slope needs two points")
-    mean_x = sum(x for x, _ in points) / len(points)
-    mean_y = sum(y for _, y in points) / len(points)
-    spread = sum((x - mean_x) ** 2 for x, _ in points)
-    if spread == 0:
-        raise ValueError("a slope needs points at different times")
-    return 60 * sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    return 60 * slope(points)
 
 
 async def soak_scenario(options: BenchOptions) -> list[Figure]:
     minutes, guilds = (1.0, 4) if options.quick else (20.0, 10)
+    minutes = options.minutes or minutes
+    churned = 0
     sample_every_s = 3.0 if options.quick else 15.0
     acks: list[float] = []
     ttfa: list[float] = []
@@ -88,6 +91,9 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
             await other.join_voice(here.voice)
             speakers += [(here, here.member), (here, other)]
         probe = await room(world.sim, "soak-probe")
+        churners = [await room(world.sim, f"soak-churn{n}") for n in range(CHURN_GUILDS)]
+        for here in churners:
+            await here.member.leave_voice()
         songs = itertools.count()
         ends_at = time.monotonic() + minutes * 60
 
@@ -120,14 +126,58 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
                 ttfa.append(await first_audio_s(probe.heard, index % LADDER_SIZE, sent_at) * 1000)
                 await asyncio.sleep(PROBE_EVERY_S)
 
+        async def visit(here: Room, index: int, stay_s: float) -> bool:
+            """One join, song and leave; False when the bot's answer to /leave went wrong."""
+            nonlocal churned
+            churned += 1
+            await here.member.join_voice(here.voice)
+            await here.play(world.media.track_url(400 + index % SONGS, seconds=SONG_S))
+            await asyncio.sleep(stay_s)
+            said = await (await here.member.run_command("leave", here.text)).reply(timeout=REPLY_TIMEOUT_S)
+            await here.member.leave_voice()
+            return "went wrong" not in said.text()
+
+        async def churn(here: Room, offset_s: float) -> None:
+            nonlocal failures, commands
+            await asyncio.sleep(offset_s)
+            for index in itertools.count(1):
+                period_ends = time.monotonic() + CHURN_PERIOD_S
+                if time.monotonic() + CHURN_IN_VOICE_S > ends_at:
+                    return
+                failures += not await visit(here, index, CHURN_IN_VOICE_S)
+                commands += 2
+                await asyncio.sleep(max(0.0, min(period_ends, ends_at) - time.monotonic()))
+
+        # Each churning guild's first visit (its guild caches, the first session's objects) is warm-up,
+        # like the first quarter's, not growth. The quick form stops there: in its minute the slope
+        # would mostly tell how many churning sessions happened to be alive at either end.
+        await asyncio.gather(*(visit(here, 0, 0.0) for here in churners))
+        churning = [] if options.quick else churners
+
         started = time.monotonic()
-        load = asyncio.gather(*(member(here, speaker) for here, speaker in speakers), first_audio_probes())
+        spread_s = CHURN_PERIOD_S / CHURN_GUILDS
+        load = asyncio.gather(
+            *(member(here, speaker) for here, speaker in speakers),
+            first_audio_probes(),
+            *(churn(here, n * spread_s) for n, here in enumerate(churning)),
+        )
         samples = await _sample_until(world, load, started, sample_every_s)
         held_s = time.monotonic() - started
     # A minute cannot tell the allocator settling from a slow leak: the quick form catches a leak of
     # the seed's kind (megabytes a minute), the twenty-minute form holds RSS to 6 MiB an hour.
     rss_slope_target = 2.0 if options.quick else 0.1
-    return _figures(samples, acks, ttfa, failures, commands, held_s, guilds, rss_slope_target)
+    figures = _figures(samples, acks, ttfa, failures, commands, held_s, guilds, rss_slope_target)
+    return [
+        *figures,
+        Figure(
+            "soak",
+            "voice connections churned",
+            churned,
+            "joins and leaves",
+            note=f"{CHURN_GUILDS} guilds, a visit each before the clock starts"
+            + ("" if options.quick else f", then one every {CHURN_PERIOD_S:.0f} s"),
+        ),
+    ]
 
 
 async def _sample_until(

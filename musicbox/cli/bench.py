@@ -39,6 +39,9 @@ _WHICH = typer.Argument(
 def bench(
     scenarios: list[str] | None = _WHICH,
     quick: bool = typer.Option(False, "--quick", help="The short form CI runs: fewer plays and members."),
+    minutes: float = typer.Option(
+        0.0, "--minutes", min=0.0, help="How long the soak runs (default: 20; quick: 1).", show_default=False
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Measure acknowledgement latency, time to first audio, gaps, concurrent streams, CPU, cache hit
@@ -52,7 +55,7 @@ def bench(
             f"Choose from: {', '.join(SCENARIOS)}.",
             code=BAD_INPUT,
         )
-    options = BenchOptions(quick=quick)
+    options = BenchOptions(quick=quick, minutes=minutes or None)
     report = _quiet if json_output else _show
     results = asyncio.run(run_scenarios(SCENARIOS, names, options, on_done=report))
     if json_output:

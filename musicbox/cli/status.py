@@ -52,8 +52,10 @@ def _show(report: dict[str, Any]) -> None:
         f"as {escape(str(report['user']))}"
     )
     out.print(f"  config {report['config']}", markup=False)
+    allocator = report.get("allocator")  # a bot older than this status says nothing of it
     out.print(
-        f"  up {duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
+        f"  up {duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB"
+        f"{f' ({escape(str(allocator))} malloc)' if allocator else ''}, "
         f"{report['children']} child processes"
     )
     out.print(

@@ -27,12 +27,23 @@ changes any, so the override is re-read against the new code instead of silently
    release whoever waits for the connection, also when it is the leave half of a reconnect; its
    player, waiting there for the connection to come back, then gives its song up mid-way and is left
    "playing" nothing. `wait()` lets only a final leave release it.
+4. **Readers that outlive their connection.** The same 30 s select keeps every connection's reader
+   thread alive for up to 30 s after IP discovery, whatever happens to the connection: a bot whose
+   guilds join and leave voice at a connection a second holds about 27 of these threads at once,
+   more than glibc's malloc has arenas (8 per core), so they share the main one with the event
+   loop's thread. While they lived, the main heap grew with every connection and kept what was
+   freed (docs/benchmarks.md, "Memory": most of the RSS voice churn used to add). The readers here also
+   select on a wake-up socket: going idle (the discovery listener removed), being paused or stopped
+   ends the select at once. docs/upstream/discord-py-socket-reader-wake.md is the same change for
+   discord.py itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -69,6 +80,71 @@ class _OneSocket:
 Listener = Callable[[bytes], Any]
 
 
+class WakingSocketReader(SocketReader):
+    """discord.py's SocketReader, but one whose select() a pause, a stop or its last listener going
+    away ends at once (recovery 4), through a socket pair it selects on beside the voice socket."""
+
+    def __init__(self, state: VoiceConnectionState, *, start_paused: bool = True) -> None:
+        super().__init__(state, start_paused=start_paused)
+        self._wake_up, self._wake_up_sender = socket.socketpair()
+        self._wake_up.setblocking(False)
+        self._wake_up_sender.setblocking(False)
+
+    def unregister(self, callback: Listener) -> None:
+        super().unregister(callback)
+        if not self._running.is_set():
+            self._wake()
+
+    def pause(self) -> None:
+        super().pause()
+        self._wake()
+
+    def stop(self) -> None:
+        super().stop()
+        self._wake()
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self._wake_up.close()
+            self._wake_up_sender.close()
+
+    def _wake(self) -> None:
+        # OSError: closed (the thread ended), or its buffer full of wake-ups not yet read.
+        with contextlib.suppress(OSError):
+            self._wake_up_sender.send(b"\0")
+
+    def _do_run(self) -> None:
+        while not self._end.is_set():
+            if not self._running.is_set():
+                self._running.wait()
+                continue
+            try:
+                readable, _, _ = select.select([self.state.socket, self._wake_up], [], [], 30)
+            except (ValueError, TypeError, OSError):
+                continue  # the voice socket is closed: discord.py's reader carries on the same way
+            if self._wake_up in readable:
+                self._drain_wake_ups()
+                continue
+            if not readable:
+                continue
+            try:
+                data = self.state.socket.recv(2048)
+            except OSError:
+                continue
+            for callback in self._callbacks:
+                try:
+                    callback(data)
+                except Exception:
+                    log.exception("error in a voice socket listener")
+
+    def _drain_wake_ups(self) -> None:
+        with contextlib.suppress(OSError):  # nothing more to read
+            while self._wake_up.recv(64):
+                pass
+
+
 class _RecoveringConnectionState(VoiceConnectionState):
     def __init__(self, voice_client: discord.VoiceClient) -> None:
         super().__init__(voice_client, hook=self._watch_for_resumed)
@@ -101,17 +177,11 @@ class _RecoveringConnectionState(VoiceConnectionState):
         if self._reader_socket is self.socket:
             super().add_socket_listener(callback)
             return
-        # The first listener of a new socket (its IP discovery): the socket gets a reader of its own.
-        if self._reader_socket is None:
-            # The first socket: discord.py's reader has never read, so it can simply be pinned.
-            self._socket_reader.state = cast(VoiceConnectionState, _OneSocket(self.socket))
-            self._reader_socket = self.socket
-            super().add_socket_listener(callback)
-            return
-        # The previous reader may sit in select() on the socket just closed for up to 30 s; stopped,
-        # it ends when that returns, having read nothing of the new socket.
+        # The first listener of a new socket (its IP discovery): the socket gets a reader of its own
+        # that ends promptly (recovery 4). discord.py's first reader has never read and ends at once
+        # when stopped; a previous reader of ours leaves its select() on the old socket at once too.
         self._socket_reader.stop()
-        self._socket_reader = SocketReader(
+        self._socket_reader = WakingSocketReader(
             cast(VoiceConnectionState, _OneSocket(self.socket)), start_paused=False
         )
         self._reader_socket = self.socket

@@ -15,6 +15,7 @@ import psutil
 from musicbox import __version__, log_context
 from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
+from musicbox.service.allocator import allocator_in_use
 from musicbox.sources.local import LocalSource
 from musicbox.sources.upstreams import Upstreams
 
@@ -66,6 +67,7 @@ def snapshot(
         "voice_sessions": [_session(bot, guild_id) for guild_id in sorted(bot.sessions.guild_ids)],
         "max_voice_sessions": bot.sessions.max_guilds,
         "rss_mb": round(process.memory_info().rss / 2**20, 1),
+        "allocator": allocator_in_use(),
         "children": len(process.children(recursive=True)),
         "tasks": len(asyncio.all_tasks()),
         "last_errors": list(errors.records),

@@ -25,7 +25,7 @@ from musicbox.bot.remote import RemoteControl
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
-from musicbox.service import control, health, metrics
+from musicbox.service import allocator, control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.service.vitals import Vitals, read_totals
@@ -122,6 +122,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             watchers = [
                 group.create_task(_announce_ready(bot, notifier), name="sd-ready"),
                 group.create_task(_feed_watchdog(bot, notifier), name="sd-watchdog"),
+                group.create_task(allocator.trim_periodically(), name="malloc-trim"),
             ]
             if web_url is not None:  # the graphs' figures: a database write a minute, for the page only
                 watchers.append(group.create_task(vitals.run(), name="web-vitals"))

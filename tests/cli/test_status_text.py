@@ -39,6 +39,7 @@ def report_naming(text: str) -> dict[str, Any]:
         ],
         "max_voice_sessions": 4,
         "rss_mb": 80.0,
+        "allocator": "glibc",
         "children": 0,
         "tasks": 10,
         "last_errors": [{"at": 0.0, "level": "WARNING", "guild": 1, "message": f"could not play {text}"}],
@@ -77,6 +78,7 @@ async def test_names_and_log_lines_holding_markup_are_shown_as_typed(tmp_path: P
         f"server {MARKUP}",
         f"song {MARKUP} (paused)",
         f"could not play {MARKUP}",
+        "80.0 MiB (glibc malloc)",
     ):
         assert line in screen, screen
     assert f"host{MARKUP}: circuit open" in screen

@@ -92,6 +92,32 @@ def test_after_a_reconnect_the_new_socket_is_read_though_the_old_reader_still_wa
         peer.close()
 
 
+def test_a_connection_s_reader_thread_ends_as_soon_as_the_connection_is_left() -> None:
+    """Recovery 4: after IP discovery the reader goes back into its 30 s select(); a leave must end
+    that thread at once, not 30 s later (dozens of such threads at once, each with its own malloc
+    arena, were most of the RSS that voice churn added)."""
+    state = voice_recovery._RecoveringConnectionState(cast(discord.VoiceClient, LoneVoiceClient()))
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    answers: queue.Queue[bytes] = queue.Queue()
+    try:
+        new_socket(state, peer)
+        state.add_socket_listener(answers.put)
+        reader = state._socket_reader
+        peer.sendto(b"discovery answer", state.socket.getsockname())
+        assert answers.get(timeout=2) == b"discovery answer"
+        time.sleep(0.1)  # back in select(), as discord.py's reader is after discovery
+        state.remove_socket_listener(answers.put)
+        reader.stop()  # what disconnect() does, before it closes the socket
+        state.socket.close()
+        reader.join(timeout=2)
+        assert not reader.is_alive(), "the reader still waits in select() on a connection left"
+    finally:
+        state._socket_reader.stop()
+        state.socket.close()
+        peer.close()
+
+
 class LoneVoiceClient:
     """Enough of a VoiceClient for a connection state that never reaches a gateway: leaving without
     one fails inside disconnect()'s own try, as a leave during a gateway drop does."""
