@@ -18,13 +18,15 @@ import logging
 import shutil
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import discord
 
-from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus
+from musicbox import start_times
+from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus, whole_pages
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.track import TrackId
@@ -36,7 +38,11 @@ FRAME_S = 0.020  # ffmpeg is told -frame_duration 20, so a seek is a count of pa
 BITRATE = "128k"
 # Ogg pages every 100 ms instead of ffmpeg's 1 s: the first packets reach the player sooner.
 PAGE_DURATION_US = 100_000
-FIRST_BYTES_TIMEOUT_S = 20.0
+# How long a fill's first audio page is watched for, for `start_times`.
+FIRST_PAGE_WATCH_S = 20.0
+FIRST_PAGE_POLL_S = 0.005
+WATCHED_BYTES = 256 * 1024  # the header pages carry the source's tags: usually a few hundred bytes
+HEADER_PAGES = 2  # Opus's identification and comment headers, each a page of its own
 # How often a running fill asks whether anyone still plays or queues its song.
 WANTED_CHECK_S = 5.0
 # A fill needs room for its song (128 kb/s plus Ogg's framing) and leaves this much for SQLite,
@@ -340,13 +346,20 @@ class CachedAudio:
             fill.partial.unlink(missing_ok=True)
             raise
         self.transcodes_started += 1
-        fill.task = self._loop.create_task(self._finish(fill, process), name=f"fill-{key}")
+        start_times.mark("spawned")
+        fill.task = self._loop.create_task(
+            self._finish(fill, process, start_times.current.get()), name=f"fill-{key}"
+        )
         fill.task.add_done_callback(lambda _: self._settle(fill, process))
         return fill
 
-    async def _finish(self, fill: Fill, process: asyncio.subprocess.Process) -> None:
+    async def _finish(
+        self, fill: Fill, process: asyncio.subprocess.Process, timeline: start_times.StartTimeline | None
+    ) -> None:
         communicating = asyncio.ensure_future(process.communicate())
         try:
+            if timeline is not None:
+                await _mark_first_page(fill.partial, communicating, timeline)
             while not (await asyncio.wait({communicating}, timeout=WANTED_CHECK_S))[0]:
                 if fill.key not in self._wanted():
                     # Nobody plays or queues the song any more, and no song's end told us (one
@@ -407,6 +420,27 @@ class CachedAudio:
         if self._fills and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed: shutdown reaps the fills
                 self._loop.call_soon_threadsafe(self._cancel_unwanted_fills)
+
+
+async def _mark_first_page(
+    partial: Path, communicating: asyncio.Future[tuple[bytes, bytes]], timeline: start_times.StartTimeline
+) -> None:
+    """Watch a timed start's file until ffmpeg has written its first audio page (or ended)."""
+    deadline = time.monotonic() + FIRST_PAGE_WATCH_S
+    while not communicating.done() and time.monotonic() < deadline:
+        if whole_pages(_head(partial)) > HEADER_PAGES:
+            timeline.mark("first page")
+            return
+        await asyncio.wait({communicating}, timeout=FIRST_PAGE_POLL_S)
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a file being written: a few page-cache pages, read in microseconds."""
+    try:
+        with path.open("rb") as file:
+            return file.read(WATCHED_BYTES)
+    except OSError:
+        return b""
 
 
 def _transcode_command(

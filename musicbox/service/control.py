@@ -1,5 +1,6 @@
 """The control socket: a Unix socket in the runtime directory through which `musicbox status` asks
-the running bot how it is. One request line in, one JSON document out.
+the running bot how it is. One request line in (`status`; `starts`, the stages of the last songs'
+starts, for `musicbox bench`), one JSON document out.
 
 The socket is created 0600 (the service user; root reads anything), so guild names and queue
 contents are not readable by other local users. It is served, and asked, only in a directory no
@@ -16,7 +17,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ REQUEST_LIMIT = 256  # bytes: requests are single words
 # being resolved) can keep busy for seconds; a listening socket means it runs, so give it time.
 ANSWER_WAIT_S = 15.0
 
-Snapshot = Callable[[], dict[str, Any]]
+Snapshot = Callable[[], Any]
 log = logging.getLogger(__name__)
 
 
@@ -66,9 +67,13 @@ def unsafe(directory: Path) -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path | None]:
-    """Serves status on the socket while the context lasts; yields its path, or None when the
-    directory is not safe (the bot plays on, and this is logged once)."""
+async def serving(
+    runtime_dir: Path, status: Snapshot, extra: Mapping[str, Snapshot] | None = None
+) -> AsyncIterator[Path | None]:
+    """Serves `status` and the `extra` answers (request word -> what to answer) on the socket while
+    the context lasts; yields its path, or None when the directory is not safe (the bot plays on,
+    and this is logged once)."""
+    answers = {"status": status, **(extra or {})}
     path = socket_path(runtime_dir)
     problem = await asyncio.to_thread(_clear_the_way, path)
     if problem is not None:
@@ -83,7 +88,8 @@ async def serving(runtime_dir: Path, snapshot: Snapshot) -> AsyncIterator[Path |
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = (await asyncio.wait_for(reader.readline(), timeout=5)).decode(errors="replace")
-            reply = snapshot() if request.strip() == "status" else {"error": f"unknown request {request!r}"}
+            known = answers.get(request.strip())
+            reply = known() if known is not None else {"error": f"unknown request {request!r}"}
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
         except (TimeoutError, ConnectionError):
@@ -122,6 +128,11 @@ def _clear_the_way(path: Path) -> str | None:
 
 
 async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
+    result: dict[str, Any] = await ask(runtime_dir, "status", timeout_s=timeout_s)
+    return result
+
+
+async def ask(runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT_S) -> Any:
     path = socket_path(runtime_dir)
     problem = unsafe(runtime_dir)
     if problem is not None:  # whoever made it could answer in the bot's name
@@ -129,7 +140,7 @@ async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> 
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_unix_connection(str(path), limit=16 * 1024 * 1024)
-            writer.write(b"status\n")
+            writer.write(request.encode() + b"\n")
             await writer.drain()
             line = await reader.readline()
             writer.close()
@@ -139,5 +150,4 @@ async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> 
         raise ControlUnavailable(f"{path} is not ours to read: try `sudo musicbox status`") from denied
     except TimeoutError as slow:
         raise BotUnresponsive(f"it did not answer on {path} within {timeout_s:g} s") from slow
-    result: dict[str, Any] = json.loads(line)
-    return result
+    return json.loads(line)

@@ -75,6 +75,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
                     errors=errors,
                     config_file=config_file,
                 ),
+                {"starts": bot.start_times.as_json},
             ),
             _metrics_endpoint(bot, config),
             asyncio.TaskGroup() as group,

@@ -29,7 +29,7 @@ from urllib.parse import quote_plus, unquote, urlsplit
 import yt_dlp
 from yt_dlp.utils import unsmuggle_url
 
-from musicbox import log_context
+from musicbox import log_context, start_times
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.egress import FFMPEG_PROTOCOLS
@@ -196,6 +196,7 @@ class YtDlpSource:
         self, recognised: YouTubeVideo | YouTubePlaylist | WebLink, progress: Progress | None
     ) -> list[Track]:
         info = await self._extract(recognised.url, flat=True, progress=progress)
+        start_times.mark("extracted")
         if info.get("_type") == "playlist":
             return _tracks(_entries(info), self._config.playback.max_playlist + 1)
         assert not isinstance(recognised, YouTubePlaylist)
@@ -219,6 +220,7 @@ class YtDlpSource:
         # them for one server.
         async with self._lanes.of(log_context.guild.get()), self._probes:
             probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
+        start_times.mark("probed")
         title = f"{probe.title}" if probe.title else track.title
         return Track(
             track.id,
