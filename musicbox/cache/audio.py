@@ -45,6 +45,9 @@ WATCHED_BYTES = 256 * 1024  # the header pages carry the source's tags: usually 
 HEADER_PAGES = 2  # Opus's identification and comment headers, each a page of its own
 # How often a running fill asks whether anyone still plays or queues its song.
 WANTED_CHECK_S = 5.0
+# A transcode started while its song is still being probed counts as wanted this long: the song is
+# queued (or abandoned) within moments; one never queued stops at a fill's next check.
+EARLY_WANTED_S = WANTED_CHECK_S
 # A fill needs room for its song (128 kb/s plus Ogg's framing) and leaves this much for SQLite,
 # the logs and everything else on the disk; a song of unknown length is taken to be 10 minutes.
 DISK_MARGIN_BYTES = 8 * 2**20
@@ -90,10 +93,12 @@ class CachedOpusSource(discord.AudioSource):
         on_cleanup: Callable[[], None],
         *,
         start_s: float = 0.0,
+        until_s: float | None = None,
         rescue: Rescue | None = None,
         damaged: Rescue | None = None,
     ) -> None:
         self._reader = reader
+        self._until_s = until_s
         self._on_cleanup: Callable[[], None] | None = on_cleanup
         self._lock = threading.Lock()
         self._position_s = start_s
@@ -108,6 +113,8 @@ class CachedOpusSource(discord.AudioSource):
     def read(self) -> bytes:
         if self._rest is not None:
             return self._rest.read()
+        if self._until_s is not None and self._position_s >= self._until_s:
+            return b""  # a host repeating its file's start when resumed (see direct.OVERRUN_S)
         try:
             packet = self._reader.next_packet()
         except NotOgg:
@@ -160,6 +167,7 @@ class CachedAudio:
         self._direct = DirectAudio(proxy_url)
         self._prefetch_slots = asyncio.Semaphore(max(1, max_transcodes))
         self._fills: dict[str, Fill] = {}
+        self._early: dict[str, float] = {}  # songs being probed whose transcode began: wanted until
         self._playing: Counter[str] = Counter()
         self._playing_lock = threading.Lock()
         self.transcodes_started = 0
@@ -207,8 +215,16 @@ class CachedAudio:
             return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
         rescue = self._rescue(fill, media_url, duration_s) if fill is not None else None
         damaged = self._rest_of_damaged(key, media_url, duration_s) if fill is None else None
+        # A transcode begun before the song's length was known was bounded by the longest song
+        # allowed: the song itself ends where a direct stream of it would.
+        until_s = longest_output_s(duration_s) if duration_s is not None else None
         return CachedOpusSource(
-            reader, lambda: self._unpin(key), start_s=start_s, rescue=rescue, damaged=damaged
+            reader,
+            lambda: self._unpin(key),
+            start_s=start_s,
+            until_s=until_s,
+            rescue=rescue,
+            damaged=damaged,
         )
 
     @staticmethod
@@ -233,6 +249,22 @@ class CachedAudio:
             if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):
                 await self._start_fill(key, media_url, duration_s)
 
+    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None:
+        """Begin transcoding a song that is still being probed, so its first pages are written by
+        the time it is queued: ffmpeg's start (60-80 ms of loading its libraries) and the probe's
+        then overlap instead of adding up. Wanted for EARLY_WANTED_S unless `abandon`ed."""
+        key = str(track_id)
+        if key in self._fills or self.store.contains(key) or not self._has_room(None):
+            return
+        self._early[key] = time.monotonic() + EARLY_WANTED_S
+        await self._start_fill(key, media_url, None)
+
+    def abandon(self, track_id: TrackId) -> None:
+        """The song will not be queued after all (too long, not audio): its early transcode stops
+        now, unless a guild plays or queues it."""
+        if self._early.pop(str(track_id), None) is not None:
+            self._cancel_unwanted_fills()
+
     async def aclose(self) -> None:
         fills = [fill.task for fill in self._fills.values() if fill.task is not None]
         for task in fills:
@@ -246,7 +278,9 @@ class CachedAudio:
     def _wanted(self) -> set[str]:
         with self._playing_lock:
             playing = set(self._playing)
-        return playing | self._queued_keys()
+        now = time.monotonic()
+        self._early = {key: until for key, until in self._early.items() if until > now}
+        return playing | self._queued_keys() | set(self._early)
 
     def _cancel_unwanted_fills(self) -> None:
         # Nobody plays or queues the song any more (skipped, or the guild left): stop its ffmpeg now

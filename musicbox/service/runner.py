@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import discord
 
-from musicbox.bot.app import build_bot, serve_until_stopped
+from musicbox.bot.app import build_bot, serve_until_stopped, transcoding_ahead
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
@@ -61,6 +61,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     sources = spotify_aware(resolver, config, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources, egress=egress)
+    resolver.transcode_ahead = transcoding_ahead(bot)
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote, urlsplit
 
 import yt_dlp
@@ -85,6 +85,14 @@ class _Quiet:
         log.debug("yt-dlp error: %s", message)
 
 
+class TranscodeAhead(Protocol):
+    """The audio cache's way to begin a song's transcode while the song is still being probed."""
+
+    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None: ...
+
+    def abandon(self, track_id: TrackId) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Probe:
     duration_s: float | None
@@ -114,6 +122,8 @@ class YtDlpSource:
         self._lanes = GuildLanes(max(1, (config.resolver.workers or DEFAULT_WORKERS) - 1))
         self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
+        # Set by the composition root when there is an audio cache (`app.transcoding_ahead`).
+        self.transcode_ahead: TranscodeAhead | None = None
         self._deno = deno_path()
 
     async def warm(self) -> None:
@@ -195,6 +205,10 @@ class YtDlpSource:
     async def _resolve_url(
         self, recognised: YouTubeVideo | YouTubePlaylist | WebLink, progress: Progress | None
     ) -> list[Track]:
+        if isinstance(recognised, WebLink) and _looks_like_audio_file(recognised.url):
+            direct = await self._resolve_audio_file(recognised)
+            if direct is not None:
+                return [direct]
         info = await self._extract(recognised.url, flat=True, progress=progress)
         start_times.mark("extracted")
         if info.get("_type") == "playlist":
@@ -205,6 +219,35 @@ class YtDlpSource:
             track = await self._with_probe(track, _media_address(info, recognised.url))
         self._refuse_too_long(track)
         return [track]
+
+    async def _resolve_audio_file(self, link: WebLink) -> Track | None:
+        """A link to an audio file needs no yt-dlp (whose answer would be the address itself and its
+        file name, after a request of its own): the probe tells length, tags and whether it is
+        audio. None when the probe could not read audio there (an HTML page at an .mp3 address, a
+        404): yt-dlp reads the link then, as for any page, and says what is wrong in its words.
+
+        With an audio cache the song's transcode starts now too: ffmpeg's start and ffprobe's (each
+        60-80 ms of loading libraries) overlap instead of adding up."""
+        named = Track(track_id(link), _title({}, link.url), link.url, None, None)
+        ahead = self.transcode_ahead
+        if ahead is not None:
+            await ahead.transcode_ahead(named.id, link.url)
+        try:
+            track = await self._with_probe(named, link.url)
+        except QueryFailed as failure:
+            if ahead is not None:
+                ahead.abandon(named.id)
+            if failure.fault is not UpstreamFault.NONE or failure.reason == REFUSED:
+                raise  # slow or failing (already retried and counted), or the gate's refusal
+            return None
+        except BaseException:  # cancelled: the member's /play is gone
+            if ahead is not None:
+                ahead.abandon(named.id)
+            raise
+        if ahead is not None and too_long(track.duration_s, self._config.playback.max_track_s):
+            ahead.abandon(named.id)
+        self._refuse_too_long(track)
+        return track
 
     def _refuse_too_long(self, track: Track) -> None:
         limit = self._config.playback.max_track_s

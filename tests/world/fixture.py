@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from musicbox.bot.app import transcoding_ahead
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import SpotifyConfig
 from musicbox.sim.discord import DiscordSim
@@ -62,10 +63,12 @@ class World:
         egress = EgressGate(
             config.resolver.allowed_private_hosts, resolve=self.network.resolve, dial=self.network.dial
         )
-        sources = spotify_aware(YtDlpSource(config, database, egress=egress), config, database)
+        resolver = YtDlpSource(config, database, egress=egress)
+        sources = spotify_aware(resolver, config, database)
         self.egress = egress
         try:
             async with running_bot(self.sim, config, sources, egress=egress) as bot:
+                resolver.transcode_ahead = transcoding_ahead(bot)  # as `musicbox run` wires it
                 yield bot
         finally:
             await sources.aclose()
