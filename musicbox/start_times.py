@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 STAGES = (
     "command",  # the bot has the member's /play
     "extracted",  # yt-dlp read the link
+    "probing",  # a probe slot was free: ffprobe starts (before: waiting behind other songs' probes)
     "probed",  # the probe answered: length, tags, whether it is audio
     "spawned",  # the transcode's ffmpeg was started
     "resolved",  # the source answered with the tracks

@@ -59,7 +59,7 @@ async def ttfa_rounds(options: BenchOptions) -> tuple[list[Stages], list[float]]
         here = await room(world.sim, "ttfa")
         await world.media.prepare(range(plays), seconds=SONG_S)
         for index in range(plays):
-            cold.append(await _timed_play(world, here, index))
+            cold.append(await timed_play(world, here, world.media.track_url(index, seconds=SONG_S), index))
             await wait_heard_ms(here.heard, index, SONG_S * 1000 - 200)
             await world.until_idle(here.guild_id)
         for index in range(plays):
@@ -70,9 +70,10 @@ async def ttfa_rounds(options: BenchOptions) -> tuple[list[Stages], list[float]]
     return cold, warm
 
 
-async def _timed_play(world: Rig, here: Room, index: int) -> Stages:
-    sent = await here.play(world.media.track_url(index, seconds=SONG_S))
-    recognised = await first_audio_s(here.heard, index, sent)
+async def timed_play(world: Rig, here: Room, url: str, rung: int) -> Stages:
+    """/play of `url`, whose tone is `rung`; when each stage of its start was reached."""
+    sent = await here.play(url)
+    recognised = await first_audio_s(here.heard, rung, sent)
     stages = {stage: at - sent for stage, at in (await world.start_marks(here.guild_id, sent)).items()}
     heard = here.heard.first_packet_after(sent)
     if heard is not None:

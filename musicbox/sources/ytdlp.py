@@ -262,6 +262,7 @@ class YtDlpSource:
         # As many ffprobes at once as resolvers (a burst must not thrash a Pi), and never all of
         # them for one server.
         async with self._lanes.of(log_context.guild.get()), self._probes:
+            start_times.mark("probing")
             probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
         start_times.mark("probed")
         title = f"{probe.title}" if probe.title else track.title
