@@ -165,7 +165,8 @@ class CachedAudio:
         self._queued_keys = queued_keys
         self._proxy_url = proxy_url  # the egress gate's; None only in tests of local files
         self._direct = DirectAudio(proxy_url)
-        self._prefetch_slots = asyncio.Semaphore(max(1, max_transcodes))
+        self._max_transcodes = max(1, max_transcodes)
+        self._prefetch_slots = asyncio.Semaphore(self._max_transcodes)
         self._fills: dict[str, Fill] = {}
         self._early: dict[str, float] = {}  # songs being probed whose transcode began: wanted until
         self._playing: Counter[str] = Counter()
@@ -252,9 +253,12 @@ class CachedAudio:
     async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None:
         """Begin transcoding a song that is still being probed, so its first pages are written by
         the time it is queued: ffmpeg's start (60-80 ms of loading its libraries) and the probe's
-        then overlap instead of adding up. Wanted for EARLY_WANTED_S unless `abandon`ed."""
+        then overlap instead of adding up. Wanted for EARLY_WANTED_S unless `abandon`ed. Not while
+        the tuner's transcodes all run (twenty songs queued at once): it starts when it plays."""
         key = str(track_id)
-        if key in self._fills or self.store.contains(key) or not self._has_room(None):
+        if key in self._fills or self.store.contains(key) or len(self._fills) >= self._max_transcodes:
+            return
+        if not self._has_room(None):
             return
         self._early[key] = time.monotonic() + EARLY_WANTED_S
         await self._start_fill(key, media_url, None)

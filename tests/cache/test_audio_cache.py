@@ -225,6 +225,20 @@ async def test_a_direct_file_s_transcode_starts_while_it_is_probed_and_its_play_
         await cached.aclose()
 
 
+async def test_songs_asked_for_all_at_once_begin_no_more_transcodes_than_the_tuner_allows(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    await media_world.prepare(range(30, 34), seconds=20)
+    urls = [media_world.track_url(index, seconds=20) for index in range(30, 34)]
+    try:  # four calls take milliseconds; ffmpeg's start alone takes 60
+        for index, url in enumerate(urls):
+            await cached.transcode_ahead(TrackId("http", f"song-{index}"), url)
+        assert cached.transcodes_started == 2
+    finally:
+        await cached.aclose()
+
+
 async def test_an_early_transcode_of_a_song_refused_as_too_long_stops_at_once(
     media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
 ) -> None:
