@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from musicbox.service.control import ask_status
+from musicbox.service.control import ask, ask_status
 from musicbox.sim.discord import DiscordSim, Member, SimTextChannel, SimVoiceChannel
 from musicbox.sim.media import MediaWorld
 from musicbox.sim.voice.recording import Recording
@@ -41,6 +41,15 @@ class Rig:
 
     async def status(self) -> dict[str, Any]:
         return await ask_status(self.runtime_dir)
+
+    async def start_marks(self, guild_id: int, since: float) -> dict[str, float]:
+        """The stages (`musicbox.start_times`) of the guild's first song start begun after `since`,
+        as the bot marked them on the box's monotonic clock; empty when it kept none."""
+        for start in await ask(self.runtime_dir, "starts"):
+            marks: dict[str, float] = start["marks"]
+            if start["guild_id"] == guild_id and marks.get("command", 0.0) > since:
+                return marks
+        return {}
 
     async def until_idle(self, guild_id: int) -> None:
         """Until the bot is done with its song too (a song still playing counts as queued)."""

@@ -78,6 +78,12 @@ def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions, pro
     )
 
 
+def transcoding_ahead(bot: MusicBot) -> CachedAudio | None:
+    """What the yt-dlp source begins a direct file's transcode with while probing it: the audio
+    cache, when there is one (`YtDlpSource.transcode_ahead`)."""
+    return bot.audio if isinstance(bot.audio, CachedAudio) else None
+
+
 async def serve_until_stopped(bot: MusicBot, token: str, stop: asyncio.Event) -> None:
     """Run the bot until `stop` is set or the connection ends for good, then close every session."""
     async with bot:

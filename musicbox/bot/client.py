@@ -49,6 +49,7 @@ from musicbox.playback.session import (
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
 from musicbox.sources.radio import RadioDirectory
+from musicbox.start_times import StartTimes
 from musicbox.store.favorites import FavoriteStore
 from musicbox.store.history import HistoryStore, Played
 from musicbox.store.playlists import PlaylistStore
@@ -136,6 +137,7 @@ class MusicBot(commands.Bot):
         # Channels whose join waits its turn in the gateway budget (not yet sent).
         self._waiting_turn: set[discord.abc.Connectable] = set()
         self.replies = RepliesInFlight()
+        self.start_times = StartTimes()  # what `musicbox bench` reads of the last songs' starts
         self._enqueuer = Enqueuer(self)  # shared by every cog that adds music
         self._playing = PlayingCog(self)  # answers /now's buttons
         self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from musicbox import start_times
 from musicbox.bot import text
 from musicbox.bot.access import VoiceChannel, member_channel, play_refusal
 from musicbox.bot.replies import send_error
@@ -61,6 +62,7 @@ class Enqueuer:
         session = await self._bot.join(channel, on_wait=told_to_wait)
         if session.voice.channel is not None and session.voice.channel.id != channel.id:
             await session.voice.move_to(channel)  # idle elsewhere: follow the member who asked
+        start_times.mark("joined")
         return session
 
     async def joined(self, channel: VoiceChannel, interaction: discord.Interaction) -> GuildSession | None:
@@ -138,6 +140,10 @@ class Enqueuer:
         position = 0
         for track in admission.accepted:
             position = session.queue.add(QueuedTrack(track, requester_id=interaction.user.id))
+        timeline = start_times.current.get()
+        if starts_now and timeline is not None:
+            timeline.mark("queued")
+            session.expect_start(admission.accepted[0].id, timeline)
         session.enqueued()
         if len(tracks) > 1:
             return text.queued_many(len(admission.accepted), len(admission.refused))

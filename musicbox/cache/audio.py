@@ -18,14 +18,16 @@ import logging
 import shutil
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import discord
 
+from musicbox import start_times
 from musicbox.cache.loudness import errors_of, loudnorm_filter, measured_lufs
-from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus
+from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus, whole_pages
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.track import TrackId
@@ -37,9 +39,16 @@ FRAME_S = 0.020  # ffmpeg is told -frame_duration 20, so a seek is a count of pa
 BITRATE = "128k"
 # Ogg pages every 100 ms instead of ffmpeg's 1 s: the first packets reach the player sooner.
 PAGE_DURATION_US = 100_000
-FIRST_BYTES_TIMEOUT_S = 20.0
+# How long a fill's first audio page is watched for, for `start_times`.
+FIRST_PAGE_WATCH_S = 20.0
+FIRST_PAGE_POLL_S = 0.005
+WATCHED_BYTES = 256 * 1024  # the header pages carry the source's tags: usually a few hundred bytes
+HEADER_PAGES = 2  # Opus's identification and comment headers, each a page of its own
 # How often a running fill asks whether anyone still plays or queues its song.
 WANTED_CHECK_S = 5.0
+# A transcode started while its song is still being probed counts as wanted this long: the song is
+# queued (or abandoned) within moments; one never queued stops at a fill's next check.
+EARLY_WANTED_S = WANTED_CHECK_S
 # A fill needs room for its song (128 kb/s plus Ogg's framing) and leaves this much for SQLite,
 # the logs and everything else on the disk; a song of unknown length is taken to be 10 minutes.
 DISK_MARGIN_BYTES = 8 * 2**20
@@ -85,10 +94,12 @@ class CachedOpusSource(discord.AudioSource):
         on_cleanup: Callable[[], None],
         *,
         start_s: float = 0.0,
+        until_s: float | None = None,
         rescue: Rescue | None = None,
         damaged: Rescue | None = None,
     ) -> None:
         self._reader = reader
+        self._until_s = until_s
         self._on_cleanup: Callable[[], None] | None = on_cleanup
         self._lock = threading.Lock()
         self._position_s = start_s
@@ -103,6 +114,8 @@ class CachedOpusSource(discord.AudioSource):
     def read(self) -> bytes:
         if self._rest is not None:
             return self._rest.read()
+        if self._until_s is not None and self._position_s >= self._until_s:
+            return b""  # a host repeating its file's start when resumed (see direct.OVERRUN_S)
         try:
             packet = self._reader.next_packet()
         except NotOgg:
@@ -156,8 +169,10 @@ class CachedAudio:
         self._queued_keys = queued_keys
         self._proxy_url = proxy_url  # the egress gate's; None only in tests of local files
         self._direct = DirectAudio(proxy_url)
-        self._prefetch_slots = asyncio.Semaphore(max(1, max_transcodes))
+        self._max_transcodes = max(1, max_transcodes)
+        self._prefetch_slots = asyncio.Semaphore(self._max_transcodes)
         self._fills: dict[str, Fill] = {}
+        self._early: dict[str, float] = {}  # songs being probed whose transcode began: wanted until
         self._playing: Counter[str] = Counter()
         self._playing_lock = threading.Lock()
         self.transcodes_started = 0
@@ -220,8 +235,16 @@ class CachedAudio:
             return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
         rescue = self._rescue(fill, media_url, duration_s) if fill is not None else None
         damaged = self._rest_of_damaged(key, media_url, duration_s) if fill is None else None
+        # A transcode begun before the song's length was known was bounded by the longest song
+        # allowed: the song itself ends where a direct stream of it would.
+        until_s = longest_output_s(duration_s) if duration_s is not None else None
         return CachedOpusSource(
-            reader, lambda: self._unpin(key), start_s=start_s, rescue=rescue, damaged=damaged
+            reader,
+            lambda: self._unpin(key),
+            start_s=start_s,
+            until_s=until_s,
+            rescue=rescue,
+            damaged=damaged,
         )
 
     @staticmethod
@@ -246,6 +269,25 @@ class CachedAudio:
             if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):
                 await self._start_fill(key, media_url, duration_s)
 
+    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None:
+        """Begin transcoding a song that is still being probed, so its first pages are written by
+        the time it is queued: ffmpeg's start (60-80 ms of loading its libraries) and the probe's
+        then overlap instead of adding up. Wanted for EARLY_WANTED_S unless `abandon`ed. Not while
+        the tuner's transcodes all run (twenty songs queued at once): it starts when it plays."""
+        key = str(track_id)
+        if key in self._fills or self.store.contains(key) or len(self._fills) >= self._max_transcodes:
+            return
+        if not self._has_room(None):
+            return
+        self._early[key] = time.monotonic() + EARLY_WANTED_S
+        await self._start_fill(key, media_url, None)
+
+    def abandon(self, track_id: TrackId) -> None:
+        """The song will not be queued after all (too long, not audio): its early transcode stops
+        now, unless a guild plays or queues it."""
+        if self._early.pop(str(track_id), None) is not None:
+            self._cancel_unwanted_fills()
+
     async def aclose(self) -> None:
         fills = [fill.task for fill in self._fills.values() if fill.task is not None]
         for task in fills:
@@ -266,7 +308,9 @@ class CachedAudio:
     def _wanted(self) -> set[str]:
         with self._playing_lock:
             playing = set(self._playing)
-        return playing | self._queued_keys()
+        now = time.monotonic()
+        self._early = {key: until for key, until in self._early.items() if until > now}
+        return playing | self._queued_keys() | set(self._early)
 
     def _cancel_unwanted_fills(self) -> None:
         # Nobody plays or queues the song any more (skipped, or the guild left): stop its ffmpeg now
@@ -372,13 +416,20 @@ class CachedAudio:
             fill.partial.unlink(missing_ok=True)
             raise
         self.transcodes_started += 1
-        fill.task = self._loop.create_task(self._finish(fill, process), name=f"fill-{key}")
+        start_times.mark("spawned")
+        fill.task = self._loop.create_task(
+            self._finish(fill, process, start_times.current.get()), name=f"fill-{key}"
+        )
         fill.task.add_done_callback(lambda _: self._settle(fill, process))
         return fill
 
-    async def _finish(self, fill: Fill, process: asyncio.subprocess.Process) -> None:
+    async def _finish(
+        self, fill: Fill, process: asyncio.subprocess.Process, timeline: start_times.StartTimeline | None
+    ) -> None:
         communicating = asyncio.ensure_future(process.communicate())
         try:
+            if timeline is not None:
+                await _mark_first_page(fill.partial, communicating, timeline)
             while not (await asyncio.wait({communicating}, timeout=WANTED_CHECK_S))[0]:
                 if fill.key not in self._wanted():
                     # Nobody plays or queues the song any more, and no song's end told us (one
@@ -454,6 +505,27 @@ class CachedAudio:
         if self._fills and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed: shutdown reaps the fills
                 self._loop.call_soon_threadsafe(self._cancel_unwanted_fills)
+
+
+async def _mark_first_page(
+    partial: Path, communicating: asyncio.Future[tuple[bytes, bytes]], timeline: start_times.StartTimeline
+) -> None:
+    """Watch a timed start's file until ffmpeg has written its first audio page (or ended)."""
+    deadline = time.monotonic() + FIRST_PAGE_WATCH_S
+    while not communicating.done() and time.monotonic() < deadline:
+        if whole_pages(_head(partial)) > HEADER_PAGES:
+            timeline.mark("first page")
+            return
+        await asyncio.wait({communicating}, timeout=FIRST_PAGE_POLL_S)
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a file being written: a few page-cache pages, read in microseconds."""
+    try:
+        with path.open("rb") as file:
+            return file.read(WATCHED_BYTES)
+    except OSError:
+        return b""
 
 
 def _transcode_command(

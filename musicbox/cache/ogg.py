@@ -70,6 +70,17 @@ def starts_as_opus(head: bytes) -> bool:
     return page is not None and bool(page.packets) and page.packets[0].startswith(_ID_HEADER)
 
 
+def whole_pages(buffer: bytes) -> int:
+    """How many complete pages `buffer` (the start of a stream) holds; 0 past anything not Ogg."""
+    count, offset = 0, 0
+    try:
+        while (page := parse_page(buffer, offset)) is not None:
+            count, offset = count + 1, offset + page.size
+    except NotOgg:
+        return 0
+    return count
+
+
 class PacketAssembler:
     """Joins packets split across pages and drops the two Opus header packets."""
 

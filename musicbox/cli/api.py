@@ -30,7 +30,8 @@ def _ask(request: str) -> dict[str, Any]:
         fail(f"cannot ask the bot: {down}", "Start it with `musicbox service start` (see `musicbox status`).")
     if "error" in answer:
         fail(str(answer["error"]), code=BAD_INPUT)
-    return answer
+    result: dict[str, Any] = answer
+    return result
 
 
 @token.command()

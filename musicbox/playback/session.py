@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 import discord
 
-from musicbox import log_context
+from musicbox import log_context, start_times
 from musicbox.core.live import after_end
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
@@ -119,11 +119,14 @@ class CountedSource(discord.AudioSource):
     """What the player plays: `source`, its frames counted, so a song cut off by a lost connection
     resumes where the listener stopped hearing it (the wall clock ran on through the reconnect wait)."""
 
-    def __init__(self, source: discord.AudioSource, start_s: float) -> None:
+    def __init__(
+        self, source: discord.AudioSource, start_s: float, timeline: start_times.StartTimeline | None = None
+    ) -> None:
         self.source = source
         self._start_s = start_s
         self._frames = 0
         self.last_read_at = time.monotonic()
+        self._timeline = timeline
 
     @property
     def position_s(self) -> float:
@@ -137,6 +140,8 @@ class CountedSource(discord.AudioSource):
         self.last_read_at = time.monotonic()
         data = self.source.read()
         if data:
+            if not self._frames and self._timeline is not None:
+                self._timeline.mark("first packet sent")  # the player sends what it read at once
             self._frames += 1
         return data
 
@@ -209,6 +214,8 @@ class GuildSession:
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
         self._saving: asyncio.Future[None] | None = None  # the checkpoint being written
         self._live_failures = 0  # ends of the current live stream in a row (core/live.py)
+        # The /play whose song starts next, and its timeline (`start_times`).
+        self._expected_start: tuple[TrackId, start_times.StartTimeline] | None = None
 
     def start(self) -> None:
         self._spawn(self._play_forever(), "player")
@@ -303,6 +310,10 @@ class GuildSession:
         self._last_active = time.monotonic()
         self._wakeup.set()
         self._prefetch_soon()
+
+    def expect_start(self, track_id: TrackId, timeline: start_times.StartTimeline) -> None:
+        """The song just queued plays next: its start is marked on `timeline`."""
+        self._expected_start = (track_id, timeline)
 
     def skip(self) -> None:
         self._skip_requested = True
@@ -409,17 +420,23 @@ class GuildSession:
         # A fresh event per song: the `after` callback of the song before, which discord.py's player
         # thread may deliver late, can then only end that song, never this one.
         self._track_done = asyncio.Event()
-        prepared = await self._prepare(entry, start_s)
-        if prepared is None and entry.track.live and not self._asked():
-            await self._after_live_end(entry, heard_s=0.0)
-        if prepared is None:
-            return
-        source = CountedSource(prepared, start_s)
+        expected, self._expected_start = self._expected_start, None
+        timeline = expected[1] if expected is not None and expected[0] == entry.track.id else None
+        marking = start_times.current.set(timeline)
         try:
-            started = await self._start(entry, source, start_s)
-        except BaseException:
-            source.cleanup()  # cancelled (a leave) before the player took it: reap its ffmpeg child now
-            raise
+            prepared = await self._prepare(entry, start_s)
+            if prepared is None and entry.track.live and not self._asked():
+                await self._after_live_end(entry, heard_s=0.0)
+            if prepared is None:
+                return
+            source = CountedSource(prepared, start_s, timeline)
+            try:
+                started = await self._start(entry, source, start_s)
+            except BaseException:
+                source.cleanup()  # cancelled (a leave) before the player took it: reap its ffmpeg child now
+                raise
+        finally:
+            start_times.current.reset(marking)
         if not started:
             source.cleanup()
             return

@@ -1,6 +1,7 @@
 """The control socket: a Unix socket in the runtime directory through which `musicbox status` asks
-the running bot how it is (and `musicbox web link` asks it for a one-time login link). One request
-line in, one JSON document out.
+the running bot how it is (`status`), `musicbox web link` asks it for a one-time login link and
+`musicbox bench` for the stages of the last songs' starts (`starts`). One request line in, one
+JSON document out.
 
 The socket is created 0600 (the service user; root reads anything), so guild names and queue
 contents are not readable by other local users. It is served, and asked, only in a directory no
@@ -30,7 +31,7 @@ ANSWER_WAIT_S = 15.0
 
 Snapshot = Callable[[], dict[str, Any]]
 # A request with words after its name (`api-token create 1234 phone`): the rest of the line in.
-Answer = Callable[[str], dict[str, Any] | Awaitable[dict[str, Any]]]
+Answer = Callable[[str], Any | Awaitable[Any]]
 log = logging.getLogger(__name__)
 
 
@@ -134,10 +135,11 @@ def _clear_the_way(path: Path) -> str | None:
 
 
 async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
-    return await ask(runtime_dir, "status", timeout_s=timeout_s)
+    result: dict[str, Any] = await ask(runtime_dir, "status", timeout_s=timeout_s)
+    return result
 
 
-async def ask(runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
+async def ask(runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT_S) -> Any:
     path = socket_path(runtime_dir)
     problem = unsafe(runtime_dir)
     if problem is not None:  # whoever made it could answer in the bot's name
@@ -155,5 +157,4 @@ async def ask(runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT
         raise ControlUnavailable(f"{path} is not ours to read: try `sudo musicbox status`") from denied
     except TimeoutError as slow:
         raise BotUnresponsive(f"it did not answer on {path} within {timeout_s:g} s") from slow
-    result: dict[str, Any] = json.loads(line)
-    return result
+    return json.loads(line)

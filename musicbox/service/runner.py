@@ -19,7 +19,7 @@ from typing import Any
 import discord
 import psutil
 
-from musicbox.bot.app import build_bot, serve_until_stopped
+from musicbox.bot.app import build_bot, serve_until_stopped, transcoding_ahead
 from musicbox.bot.client import MusicBot
 from musicbox.bot.remote import RemoteControl
 from musicbox.cache.audio import CachedAudio
@@ -75,6 +75,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     sources = with_local_music(spotify_aware(resolver, config, database), config.library, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources, egress=egress)
+    resolver.transcode_ahead = transcoding_ahead(bot)
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -113,7 +114,8 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             control.serving(
                 config.paths.runtime_dir,
                 status,
-                others={"web-link": lambda _: _web_link(web, web_url), "api-token": api_access.answer},
+                others={"web-link": lambda _: _web_link(web, web_url), "api-token": api_access.answer,
+                        "starts": lambda _: bot.start_times.as_json()},
             ),
             _metrics_endpoint(bot, config),
             _web_page(web, web_url),

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from musicbox.bot.app import build_bot, serve_until_stopped
+from musicbox.bot.app import build_bot, serve_until_stopped, transcoding_ahead
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import (
     CacheConfig,
@@ -69,6 +69,7 @@ async def running_bot(sim: DiscordSim, config: Config) -> AsyncIterator[MusicBot
     sources = YtDlpSource(config, database, egress=egress)
     await sources.warm()
     bot = build_bot(config, sources=sources, egress=egress, connector=sim.connector())
+    sources.transcode_ahead = transcoding_ahead(bot)
     stop = asyncio.Event()
     serving = asyncio.get_running_loop().create_task(serve_until_stopped(bot, config.discord.token, stop))
     try:

@@ -13,7 +13,11 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"HTTP Error 404|404: Not Found", "the link leads nowhere (404 Not Found); check the address"),
         (r"HTTP Error 403|403: Forbidden", "the site refused access (403 Forbidden); try another link"),
         (r"HTTP Error 429", "the site says musicbox asked too often; try again in a few minutes"),
-        (r"HTTP Error 5\d\d", "the site is failing right now (server error); try again in a few minutes"),
+        # ffmpeg's and ffprobe's words for a 5xx: "Server returned 5XX Server Error reply".
+        (
+            r"HTTP Error 5\d\d|Server returned 5",
+            "the site is failing right now (server error); try again in a few minutes",
+        ),
         (r"redirect loop|too many redirects", "the link redirects in a loop; paste where it ends"),
         (r"Private video|members-only", "that video is private; ask its owner to make it public"),
         (r"confirm your age|age-restricted", "that video is age-restricted, which musicbox cannot play"),
@@ -36,7 +40,7 @@ def reason_for(error_text: str) -> str:
 
 
 _FAILING = re.compile(
-    r"HTTP Error (5\d\d|429)|Connection (refused|reset)|Remote end closed|IncompleteRead"
+    r"HTTP Error (5\d\d|429)|Server returned 5|Connection (refused|reset)|Remote end closed|IncompleteRead"
     r"|Temporary failure in name resolution|Network is unreachable",
     re.IGNORECASE,
 )

@@ -23,13 +23,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote, urlsplit
 
 import yt_dlp
 from yt_dlp.utils import unsmuggle_url
 
-from musicbox import log_context
+from musicbox import log_context, start_times
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.egress import FFMPEG_PROTOCOLS
@@ -85,6 +85,14 @@ class _Quiet:
         log.debug("yt-dlp error: %s", message)
 
 
+class TranscodeAhead(Protocol):
+    """The audio cache's way to begin a song's transcode while the song is still being probed."""
+
+    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None: ...
+
+    def abandon(self, track_id: TrackId) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Probe:
     duration_s: float | None
@@ -115,6 +123,8 @@ class YtDlpSource:
         self._lanes = GuildLanes(max(1, (config.resolver.workers or DEFAULT_WORKERS) - 1))
         self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
+        # Set by the composition root when there is an audio cache (`app.transcoding_ahead`).
+        self.transcode_ahead: TranscodeAhead | None = None
         self._deno = deno_path()
 
     async def warm(self) -> None:
@@ -202,7 +212,12 @@ class YtDlpSource:
     async def _resolve_url(
         self, recognised: YouTubeVideo | YouTubePlaylist | WebLink, progress: Progress | None
     ) -> list[Track]:
+        if isinstance(recognised, WebLink) and _looks_like_audio_file(recognised.url):
+            direct = await self._resolve_audio_file(recognised)
+            if direct is not None:
+                return [direct]
         info = await self._extract(recognised.url, flat=True, progress=progress)
+        start_times.mark("extracted")
         if info.get("_type") == "playlist":
             return _tracks(_entries(info), self._config.playback.max_playlist + 1)
         assert not isinstance(recognised, YouTubePlaylist)
@@ -213,6 +228,37 @@ class YtDlpSource:
             track = await self._with_probe(track, _media_address(info, recognised.url))
         self._refuse_too_long(track)
         return [track]
+
+    async def _resolve_audio_file(self, link: WebLink) -> Track | None:
+        """A link to an audio file needs no yt-dlp (whose answer would be the address itself and its
+        file name, after a request of its own): the probe tells length, tags and whether it is
+        audio. None when the probe could not read audio there (an HTML page at an .mp3 address, a
+        404): yt-dlp reads the link then, as for any page, and says what is wrong in its words.
+
+        With an audio cache the song's transcode starts now too: ffmpeg's start and ffprobe's (each
+        60-80 ms of loading libraries) overlap instead of adding up."""
+        named = Track(track_id(link), _title({}, link.url), link.url, None, None)
+        ahead = self.transcode_ahead
+        if ahead is not None:
+            await ahead.transcode_ahead(named.id, link.url)
+        try:
+            track = await self._with_probe(named, link.url)
+        except QueryFailed as failure:
+            if ahead is not None:
+                ahead.abandon(named.id)
+            if failure.fault is not UpstreamFault.NONE or failure.reason == REFUSED:
+                raise  # slow or failing (already retried and counted), or the gate's refusal
+            return None
+        except BaseException:  # cancelled: the member's /play is gone
+            if ahead is not None:
+                ahead.abandon(named.id)
+            raise
+        # A station (endless, never cached) or a song too long to play: its early transcode stops now.
+        unwanted = track.live or too_long(track.duration_s, self._config.playback.max_track_s)
+        if ahead is not None and unwanted:
+            ahead.abandon(named.id)
+        self._refuse_too_long(track)
+        return track
 
     def _refuse_too_long(self, track: Track) -> None:
         limit = self._config.playback.max_track_s
@@ -227,7 +273,9 @@ class YtDlpSource:
         # As many ffprobes at once as resolvers (a burst must not thrash a Pi), and never all of
         # them for one server.
         async with self._lanes.of(log_context.guild.get()), self._probes:
+            start_times.mark("probing")
             probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
+        start_times.mark("probed")
         if probe.station is not None:  # internet radio: the station's name, live
             return Track(TrackId(LIVE, track.page_url), probe.station, track.page_url, None, None)
         title = f"{probe.title}" if probe.title else track.title

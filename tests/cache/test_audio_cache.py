@@ -14,11 +14,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from musicbox.cache.audio import CachedAudio
+from musicbox.bot.sources import QueryFailed
+from musicbox.cache.audio import EARLY_WANTED_S, CachedAudio
 from musicbox.cache.ogg import starts_as_opus
 from musicbox.cache.store import PARTIAL, AudioStore
+from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
 from musicbox.core.track import TrackId
+from musicbox.playback.direct import OVERRUN_S
 from musicbox.sim.media import MediaWorld
+from musicbox.sources.egress import EgressGate
+from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 
 SECONDS = 2.0
@@ -250,3 +255,87 @@ async def test_a_purge_while_running_keeps_what_plays_or_is_queued(
     assert await cached.purge_unused() == (2, 8192)
     assert audio_store.all_keys() == ["queued-next"] and audio_store.contains("queued-next")
     assert not audio_store.file_for("never-again").exists()
+
+
+async def test_a_direct_file_s_transcode_starts_while_it_is_probed_and_its_play_reads_that_one(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    resolver = _resolver(media_world, tmp_path, cached)
+    url = media_world.track_url(11, seconds=SECONDS)
+    try:
+        [track] = await resolver.resolve(url)
+        assert cached.transcodes_started == 1  # begun before the song was even queued
+        assert await play_to_end(cached, track.id, url) == FRAMES
+        assert cached.transcodes_started == 1  # the play read the early one: no second ffmpeg
+        await wait_cached(cached, track.id)
+    finally:
+        await resolver.aclose()
+        resolver.egress.close()
+        await cached.aclose()
+
+
+async def test_songs_asked_for_all_at_once_begin_no_more_transcodes_than_the_tuner_allows(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    await media_world.prepare(range(30, 34), seconds=20)
+    urls = [media_world.track_url(index, seconds=20) for index in range(30, 34)]
+    try:  # four calls take milliseconds; ffmpeg's start alone takes 60
+        for index, url in enumerate(urls):
+            await cached.transcode_ahead(TrackId("http", f"song-{index}"), url)
+        assert cached.transcodes_started == 2
+    finally:
+        await cached.aclose()
+
+
+async def test_an_early_transcode_of_a_song_refused_as_too_long_stops_at_once(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    resolver = _resolver(media_world, tmp_path, cached, max_track_s=5)
+    await media_world.prepare([12], seconds=120)
+    url = media_world.track_url(12, seconds=120)  # its whole transcode takes a second or more
+    try:
+        with pytest.raises(QueryFailed, match="long"):
+            await resolver.resolve(url)
+        assert cached.transcodes_started == 1
+        # Abandoned at once; not merely let go when it stops being wanted as an early one.
+        async with asyncio.timeout(EARLY_WANTED_S / 2):
+            while cached.pinned() or ffmpeg_children(tmp_path / "audio"):  # noqa: ASYNC110 (a child)
+                await asyncio.sleep(0.05)
+        assert not cached.store.contains(str(TrackId("http", url)))
+        assert not list((tmp_path / "audio").glob(f"*{PARTIAL}"))
+    finally:
+        await resolver.aclose()
+        resolver.egress.close()
+        await cached.aclose()
+
+
+async def test_a_song_ends_at_its_length_plus_the_overrun_even_when_its_transcode_began_unbounded(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    # A host that says the song lasts 1 s and sends 12 (as one repeating its start when resumed
+    # would): an early transcode knew no length, so the song's own bounds what is played.
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    track, url = TrackId("http", "song-13"), media_world.track_url(13, seconds=12)
+    await cached.transcode_ahead(track, url)
+    source = await cached.source(track, url, duration_s=1.0)
+    try:
+        count = await asyncio.to_thread(lambda: sum(1 for _ in iter(source.read, b"")))
+    finally:
+        source.cleanup()
+        await cached.aclose()
+    assert abs(count - (1.0 + OVERRUN_S) / 0.020) <= 1  # not the 601 packets of 12 s
+
+
+def _resolver(
+    media_world: MediaWorld, tmp_path: Path, cached: CachedAudio, *, max_track_s: int = 3600
+) -> YtDlpSource:
+    config = Config(
+        resolver=ResolverConfig(workers=2, allowed_private_hosts=(media_world.host,)),
+        playback=PlaybackConfig(max_track_s=max_track_s),
+    )
+    resolver = YtDlpSource(config, connect(tmp_path / "sources.db"), egress=EgressGate((media_world.host,)))
+    resolver.transcode_ahead = cached
+    return resolver

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from musicbox.service.control import SOCKET_NAME, ControlUnavailable, ask_status, serving, unsafe
+from musicbox.service.control import SOCKET_NAME, ControlUnavailable, ask, ask_status, serving, unsafe
 
 NOBODY = 65534
 # Another local user is played by chown, which only root may do (CI runs as root).
@@ -62,3 +62,12 @@ async def test_a_private_directory_is_made_and_served_and_the_service_user_s_is_
         os.chown(runtime.parent, 0, 0)
         os.chown(runtime, NOBODY, NOBODY)
         assert unsafe(runtime) is None
+
+
+async def test_the_bench_asks_for_the_last_starts_and_an_unknown_request_is_told_so(tmp_path: Path) -> None:
+    runtime = tmp_path / "run"
+    starts = [{"guild_id": 7, "marks": {"command": 12.5}}]
+    async with serving(runtime, lambda: {"state": "online"}, {"starts": lambda _: starts}):
+        assert await ask(runtime, "starts") == starts
+        assert await ask_status(runtime) == {"state": "online"}
+        assert "unknown request" in (await ask(runtime, "reboot"))["error"]

@@ -149,6 +149,7 @@ def test_an_upstream_is_named_by_its_host(url: str, upstream: str) -> None:
     [
         ("ERROR: [generic] Unable to download webpage: HTTP Error 503: Service Unavailable", "failing"),
         ("ERROR: HTTP Error 429: Too Many Requests", "failing"),
+        ("http://h/a.ogg: Server returned 5XX Server Error reply", "failing"),  # ffprobe's words
         ("[Errno 111] Connection refused", "failing"),
         ("Connection reset by peer", "failing"),
         ("ERROR: Unable to download webpage: The read operation timed out", "slow"),

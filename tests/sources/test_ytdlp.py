@@ -86,6 +86,15 @@ async def test_a_direct_media_link_becomes_a_named_playable_track(
     assert track.duration_s is not None and abs(track.duration_s - 3) < 0.1
     assert track.id == TrackId("http", url)
     assert abs(_plays_for(await source.media_url(track)) - 3) < 0.2
+    assert source.extractions == 0  # the probe told everything: no yt-dlp run (nor its request)
+
+
+async def test_an_audio_address_that_serves_no_audio_is_read_by_yt_dlp_and_told_as_such(
+    source: YtDlpSource, media_world: MediaWorld
+) -> None:
+    with pytest.raises(QueryFailed, match="not audio"):
+        await source.resolve(media_world.track_url(23, fault="not_audio"))
+    assert source.extractions == 1
 
 
 async def test_a_page_with_an_audio_element_plays_its_audio(

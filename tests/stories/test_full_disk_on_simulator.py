@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import DISK_MARGIN_BYTES, CachedAudio
 from musicbox.sim.voice import Recording
 from tests.world.fixture import World
@@ -57,6 +58,13 @@ async def heard_at_least(recording: Recording, rung: int, ms: int, within_s: flo
     raise AssertionError(f"rung {rung}: heard {recording.heard_ms(rung)} ms, wanted {ms}")
 
 
+async def song_over(bot: MusicBot, home: Stage) -> None:
+    session = bot.sessions.get(home.guild.id)
+    async with asyncio.timeout(10):
+        while session is not None and session.queue.current is not None:  # noqa: ASYNC110 (the bot's state)
+            await asyncio.sleep(0.02)
+
+
 async def play(home: Stage, query: str) -> str:
     said, _ = await reply_text(await home.alice.run_command("play", home.text, query=query))
     return said
@@ -74,6 +82,7 @@ async def test_with_no_room_songs_play_uncached_and_the_cached_ones_still_play(
         cached_song = world.media.track_url(50, seconds=2)
         await play(home, cached_song)
         await heard_at_least(heard, 50, 1800)
+        await song_over(bot, home)  # the next /play starts at once, not queued behind its last 0.2 s
         assert audio.store.stats().entries == 1
 
         filler = fill_disk(small_cache_disk, leave_bytes=DISK_MARGIN_BYTES // 2)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from musicbox.bot.app import transcoding_ahead
 from musicbox.bot.client import MusicBot
 from musicbox.core.config import LibraryConfig, SpotifyConfig
 from musicbox.sim.discord import DiscordSim
@@ -66,16 +67,14 @@ class World:
         egress = EgressGate(
             config.resolver.allowed_private_hosts, resolve=self.network.resolve, dial=self.network.dial
         )
-        sources = with_local_music(
-            spotify_aware(YtDlpSource(config, database, egress=egress), config, database),
-            config.library,
-            database,
-        )
+        resolver = YtDlpSource(config, database, egress=egress)
+        sources = with_local_music(spotify_aware(resolver, config, database), config.library, database)
         if isinstance(sources, LocalSource):
             sources.start_indexing()  # what warm() does first; yt-dlp's warm-up is not wanted here
         self.egress = egress
         try:
             async with running_bot(self.sim, config, sources, egress=egress) as bot:
+                resolver.transcode_ahead = transcoding_ahead(bot)  # as `musicbox run` wires it
                 yield bot
         finally:
             await sources.aclose()

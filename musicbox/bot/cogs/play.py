@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from musicbox import start_times
 from musicbox.bot import text
 from musicbox.bot.access import VoiceChannel, member_channel, play_refusal
 from musicbox.bot.enqueueing import (
@@ -47,9 +48,11 @@ class PlayCog(CheckedCog, name="Play"):
         if refusal is not None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
+        assert interaction.guild is not None  # checked by play_refusal
+        self.bot.start_times.begin(interaction.guild.id)
         await interaction.response.defer(thinking=True)
         channel = member_channel(interaction)
-        assert channel is not None and interaction.guild is not None  # checked by play_refusal
+        assert channel is not None  # checked by play_refusal
         with self.enqueuer.adding(interaction.guild.id):
             try:
                 await self._resolve_and_enqueue(interaction, channel, query)
@@ -73,6 +76,7 @@ class PlayCog(CheckedCog, name="Play"):
         try:
             none: Sequence[Track] = []
             tracks = await anext(stream, none)
+            start_times.mark("resolved")
         except QueryFailed as failure:
             await asyncio.gather(joining, return_exceptions=True)
             await self.enqueuer.release_if_unused(guild_id)

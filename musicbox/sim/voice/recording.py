@@ -6,6 +6,7 @@ Plain data and arithmetic over decoded frames: the UDP endpoint feeds it, tests 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -179,6 +180,11 @@ class Recording:
             ended = self.frame_arrivals[before.first_frame + before.frame_count - 1] + FRAME_MS / 1000
             silences.append((self.frame_arrivals[after.first_frame] - ended) * 1000)
         return silences
+
+    def first_packet_after(self, since: float) -> float | None:
+        """When the first packet that arrived after `since` did (monotonic), whatever it carried."""
+        at = bisect.bisect_right(self.packet_arrivals, since)
+        return self.packet_arrivals[at] if at < len(self.packet_arrivals) else None
 
     def first_heard_at(self, rung: int, *, after: float = 0.0) -> float | None:
         """When a listener first heard `rung` (monotonic) in a run long enough to name a track,
