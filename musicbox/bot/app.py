@@ -18,6 +18,7 @@ from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.lrclib import Lrclib
 from musicbox.sources.radio import RadioDirectory
 from musicbox.store.database import open_state
 from musicbox.store.favorites import FavoriteStore
@@ -59,6 +60,7 @@ def build_bot(
         metrics=Metrics(),
         connector=connector,
         radio=RadioDirectory(config.resolver.radio_directory, egress),
+        lyrics=Lrclib(config.resolver.lyrics_api, egress),
     )
 
 

@@ -23,6 +23,7 @@ from musicbox import log_context
 from musicbox.bot import text
 from musicbox.bot.cogs.library import LibraryCog
 from musicbox.bot.cogs.listening import ListeningCog
+from musicbox.bot.cogs.lyrics import LyricsCog
 from musicbox.bot.cogs.play import PlayCog
 from musicbox.bot.cogs.playing import PlayingCog
 from musicbox.bot.cogs.queue import QueueCog
@@ -48,6 +49,7 @@ from musicbox.playback.session import (
 )
 from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
+from musicbox.sources.lrclib import Lrclib
 from musicbox.sources.radio import RadioDirectory
 from musicbox.start_times import StartTimes
 from musicbox.store.favorites import FavoriteStore
@@ -109,6 +111,7 @@ class MusicBot(commands.Bot):
         metrics: Metrics,
         connector: aiohttp.BaseConnector | None = None,
         radio: RadioDirectory | None = None,
+        lyrics: Lrclib | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -142,6 +145,7 @@ class MusicBot(commands.Bot):
         self._playing = PlayingCog(self)  # answers /now's buttons
         self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤
         self._radio = radio  # the station directory, when the owner's config has one
+        self._lyrics = lyrics  # LRCLIB, likewise
         self._resumed_saved = False
         self.stopping = False  # close() has begun: no new voice join, a /play cut off says why
         self._gateway_up = asyncio.Event()
@@ -163,6 +167,8 @@ class MusicBot(commands.Bot):
         await self.add_cog(self._listening)
         if self._radio is not None:
             await self.add_cog(RadioCog(self, self._enqueuer, self._radio))
+        if self._lyrics is not None:
+            await self.add_cog(LyricsCog(self, self._lyrics))
 
     async def setup_hook(self) -> None:
         await self.add_commands()

@@ -12,6 +12,7 @@ from discord.utils import escape_markdown, escape_mentions
 from musicbox.core.limits import Refusal
 from musicbox.core.queue import LoopMode, QueuedTrack, QueuePage
 from musicbox.core.track import Track
+from musicbox.sources.lyrics import Lyrics, page_breaks
 
 NOT_IN_GUILD = "Use this command in a server, not in a direct message."
 NOT_IN_VOICE = "Join a voice channel first, then try again."
@@ -36,6 +37,7 @@ SEEK_UNKNOWN_LENGTH = "This track can't be sought; it has no known length."
 GENERIC_ERROR = "Something went wrong on my side; try again in a moment."
 PICK_EXPIRED = "That pick has expired; run /search again."
 NO_STATION_WORDS = "Give some words from the station's name, like /radio jazz."
+LYRICS_NOTHING_PLAYING = "Nothing is playing; give the song's title and artist, like /lyrics Blue Harbour."
 
 REFUSALS = {
     Refusal.DUPLICATE: "“{title}” is already in the queue; add a different song.",
@@ -295,6 +297,38 @@ def search_results(query: str, tracks: list[Track]) -> str:
 
 def no_stations(words: str) -> str:
     return f"I found no radio station called “{echo(words)}”; try other words from its name."
+
+
+LYRIC_LINE_MAX = 200  # once escaped; a lyric line is rarely a quarter of that
+LYRICS_PAGE_BUDGET = 1_600  # a page's lines once escaped: with its heading, under Discord's 2,000
+LYRICS_PAGE_LINES = 15
+
+
+def no_lyrics(song: str) -> str:
+    return f"I found no lyrics for “{echo(song)}”; try /lyrics with the song's title and artist."
+
+
+def lyrics_failed(song: str, reason: str) -> str:
+    return f"I couldn't get the lyrics of “{echo(song)}”: {reason}."
+
+
+def lyrics_pages(lyrics: Lyrics, sung: int | None) -> tuple[list[str], int]:
+    """The lyrics as pages of lines, each under a heading naming the song and the page, and the page
+    to open at: the one holding `sung`, the line being sung, which is marked. Every line is someone
+    else's text: escaped, one line each."""
+    lines = [shown(line.words, LYRIC_LINE_MAX) for line in lyrics.lines]
+    if sung is not None:
+        lines[sung] = f"▶ **{lines[sung]}**" if lines[sung] else "▶"
+    breaks = page_breaks(
+        [len(line) + 1 for line in lines], budget=LYRICS_PAGE_BUDGET, most_lines=LYRICS_PAGE_LINES
+    )
+    song = f"**{shown(lyrics.track_name, TITLE_MAX)}** by {shown(lyrics.artist_name, NAME_MAX)}"
+    kind = " (synced)" if lyrics.synced else ""
+    pages = [
+        f"Lyrics of {song}{kind} · page {number}/{len(breaks)}\n" + "\n".join(lines[i] for i in page)
+        for number, page in enumerate(breaks, start=1)
+    ]
+    return pages, next((n for n, page in enumerate(breaks) if sung in page), 0)
 
 
 def station_results(words: str, stations: list[Track]) -> str:

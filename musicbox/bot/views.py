@@ -57,10 +57,15 @@ class SearchPicker(_LoggedView):
 
 
 class QueuePager(_LoggedView):
-    def __init__(self, render: PageRenderer, page_count: int, *, timeout: float = 300) -> None:
+    """Previous and Next buttons over pages of text (/queue's, /history's, /lyrics'), starting at
+    `first_page` (/lyrics opens at the line being sung)."""
+
+    def __init__(
+        self, render: PageRenderer, page_count: int, *, first_page: int = 0, timeout: float = 300
+    ) -> None:
         super().__init__(timeout=timeout)
         self._render = render
-        self._page = 0
+        self._page = first_page
         self._page_count = page_count
         self._sync_buttons()
 

@@ -11,6 +11,7 @@ DISCORD_GATEWAY = "wss://gateway.discord.gg/"
 SPOTIFY_API_BASE = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
 RADIO_DIRECTORY = "https://all.api.radio-browser.info"
+LYRICS_API = "https://lrclib.net"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class ResolverConfig:
     allowed_private_hosts: tuple[str, ...] = ()
     # Where /radio finds stations: the Radio Browser API (the simulator's fake in tests and the demo).
     radio_directory: str = RADIO_DIRECTORY
+    # Where /lyrics finds lyrics: the LRCLIB API (the simulator's fake in tests and the demo).
+    lyrics_api: str = LYRICS_API
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "search_template": Rule(str),
         "allowed_private_hosts": Rule(tuple),
         "radio_directory": Rule(str),
+        "lyrics_api": Rule(str),
     },
     "cache": {
         "budget_mb": Rule(int, 0, 1_000_000),

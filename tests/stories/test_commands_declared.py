@@ -64,6 +64,7 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "loudness",
         ],
         "radio": ["words"],
+        "lyrics": ["song"],
         "like": [],
         "favorites": ["play"],
         "history": [],
@@ -136,6 +137,8 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
         assert (seek["min_length"], seek["max_length"]) == (1, 8)
         radio = declared_option(world.sim, home.guild.id, "radio", "words")
         assert (radio["min_length"], radio["max_length"]) == (2, 100)
+        lyrics = declared_option(world.sim, home.guild.id, "lyrics", "song")
+        assert (lyrics["min_length"], lyrics["max_length"], lyrics["required"]) == (2, 100, False)
         loop = declared_option(world.sim, home.guild.id, "loop", "mode")
         assert [c["value"] for c in loop["choices"]] == ["off", "track", "queue"]
 
@@ -152,6 +155,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("settings", {"max_queue": 0}, "max_queue must be from 1 to 500"),
             ("playlist create", {"playlist": "x" * 51}, "playlist must be from 1 to 50 characters long"),
             ("radio", {"words": "x"}, "words must be from 2 to 100 characters long"),
+            ("lyrics", {"song": "x"}, "song must be from 2 to 100 characters long"),
         ]
         for command, options, refusal in crafted:
             with pytest.raises(ValueError, match="would not send"):

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from musicbox.sim.lyrics import LrclibFake
 from musicbox.sim.media.audio import FORMATS, ToneFiles
 from musicbox.sim.media.catalog import CatalogEntry, entry, search
 from musicbox.sim.media.live import LiveStreams
@@ -63,6 +64,7 @@ class MediaWorld:
         self._tones = ToneFiles(directory)
         self.live = LiveStreams(directory)
         self.radio = RadioDirectoryFake(self._directory_station)
+        self.lyrics = LrclibFake()
         self._log: list[str] = []
         self._log_lock = threading.Lock()
         self._flaky_failed: collections.Counter[str] = collections.Counter()
@@ -75,6 +77,7 @@ class MediaWorld:
         self.host = ""
         self.search_template = ""
         self.radio_directory = ""  # the Radio Browser fake's base address (sim/radio)
+        self.lyrics_api = ""  # the LRCLIB fake's base address (sim/lyrics)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class MediaWorld:
         self.base_url = f"http://{self.host}"
         self.search_template = f"{self.base_url}/search.xspf?q={{query}}&n={{limit}}"
         self.radio_directory = self.base_url
+        self.lyrics_api = self.base_url
 
     def close(self) -> None:
         if self._runner is not None:
@@ -140,6 +144,8 @@ class MediaWorld:
         app.router.add_get("/shared/{key}/{name}", self._shared_file)
         app.router.add_get("/radio/{name}", self.live.station)
         app.router.add_get("/json/stations/search", self.radio.search)
+        app.router.add_get("/api/get", self.lyrics.get)
+        app.router.add_get("/api/search", self.lyrics.search)
         app.router.add_get("/live/{index:\\d+}/index.m3u8", self.live.hls_playlist)
         app.router.add_get("/live/{index:\\d+}/{number:\\d+}.ts", self.live.hls_segment)
         app.middlewares.append(self._record)
