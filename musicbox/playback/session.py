@@ -18,6 +18,7 @@ import discord
 from musicbox import log_context
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
+from musicbox.playback.clock import ClockableSource
 from musicbox.store.queues import SavedPlayback
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class CountedSource(discord.AudioSource):
         self.source = source
         self._start_s = start_s
         self._frames = 0
+        self._ready = source.packet_ready if isinstance(source, ClockableSource) else None
         self.last_read_at = time.monotonic()
 
     @property
@@ -109,6 +111,9 @@ class CountedSource(discord.AudioSource):
 
     def is_opus(self) -> bool:
         return self.source.is_opus()
+
+    def packet_ready(self) -> bool:
+        return self._ready is not None and self._ready()
 
     def cleanup(self) -> None:
         self.source.cleanup()
