@@ -32,6 +32,9 @@ from discord.player import AudioPlayer
 log = logging.getLogger(__name__)
 
 FRAME_S = discord.opus.Encoder.FRAME_LENGTH / 1000  # 20 ms
+# Packets a song that fell behind (the box stalled) may send in one pass to catch up, as discord.py's
+# player catches up: a listener's jitter buffer absorbs early packets, not late ones.
+CATCH_UP_PACKETS = 10
 
 
 @runtime_checkable
@@ -70,14 +73,13 @@ class PacketClock:
                 if not players:
                     self._thread = None
                     return
-            leaving = [player for player in players if not player.tick()]
+            now = time.perf_counter()
+            leaving = [player for player in players if not player.tick(now)]
             if leaving:
                 with self._lock:
                     self._players = [p for p in self._players if p not in leaving]
-            # A pass that ran late (the box was busy) makes the next ones follow sooner until the
-            # songs are back on time, as discord.py's player catches up: a listener's jitter buffer
-            # absorbs a few early packets, while a schedule moved later would make every packet late.
-            due += self._frame_s
+            # Each song keeps its own time (see ClockedPlayer.tick); a late pass is not made up here.
+            due = max(due + self._frame_s, time.perf_counter() - self._frame_s)
             time.sleep(max(0.0, due - time.perf_counter()))
 
 
@@ -97,6 +99,10 @@ class ClockedPlayer(AudioPlayer):
         self._silenced = False  # the silence after a pause went out
         self._skip_speak = False  # the thread taking over is already speaking
         self._finished = threading.Event()
+        # When this song's next packet is due (perf_counter): each song keeps its own time from its
+        # start or resume, as discord.py's player does, so one that joins a late pass of the clock
+        # does not inherit the clock's lag, nor a burst that would make its later packets look late.
+        self._due: float | None = None
         # The check of the source played last (looked up once, not per packet: set_source may swap it).
         self._checked: tuple[discord.AudioSource, Callable[[], bool] | None] | None = None
 
@@ -104,12 +110,12 @@ class ClockedPlayer(AudioPlayer):
         """Speak, send the first packet now (a song starts as soon as it would on its own thread)
         and join the clock for the rest."""
         self._speak(SpeakingState.voice)
-        if self.tick():
+        if self.tick(time.perf_counter()):
             self._clock.add(self)
 
-    def tick(self) -> bool:
-        """Send this song's next packet if that cannot wait on anything; False once it has left
-        the clock (to its own thread)."""
+    def tick(self, now: float) -> bool:
+        """Send what is due of this song by `now` if that cannot wait on anything; False once it
+        has left the clock (to its own thread)."""
         try:
             if self._end.is_set() or not self.client.is_connected():
                 return self._leave_clock()
@@ -117,23 +123,35 @@ class ClockedPlayer(AudioPlayer):
                 if not self._silenced:
                     self.send_silence()
                     self._silenced = True
+                self._due = None  # a resumed song starts its time afresh, as discord.py's does
                 return True
             self._silenced = False
-            source = self.source
-            if self._checked is None or self._checked[0] is not source:
-                self._checked = (source, source.packet_ready if isinstance(source, ClockableSource) else None)
-            packet_ready = self._checked[1]
-            if packet_ready is None or not packet_ready():
-                return self._leave_clock()
-            data = source.read()
-            if not data:
-                return self._leave_clock()  # read() said the song ended after all: the thread ends it
-            self.client.send_audio_packet(data, encode=False)
+            due = now if self._due is None else self._due
+            sent = 0
+            while due <= now and sent < CATCH_UP_PACKETS:
+                if not self._send_next():
+                    return self._leave_clock()
+                due += FRAME_S
+                sent += 1
+            self._due = due
             return True
         except Exception as error:  # what discord.py's player does with an error in its loop
             self._current_error = error
             self.stop()
             return self._leave_clock()
+
+    def _send_next(self) -> bool:
+        source = self.source
+        if self._checked is None or self._checked[0] is not source:
+            self._checked = (source, source.packet_ready if isinstance(source, ClockableSource) else None)
+        packet_ready = self._checked[1]
+        if packet_ready is None or not packet_ready():
+            return False
+        data = source.read()
+        if not data:
+            return False  # read() said the song ended after all: the thread ends it
+        self.client.send_audio_packet(data, encode=False)
+        return True
 
     def _leave_clock(self) -> bool:
         # discord.py's own loop takes the rest from here. It speaks first; but this song already
