@@ -12,7 +12,7 @@ from typing import cast
 import discord
 from discord.enums import SpeakingState
 
-from musicbox.playback.clock import PacketClock, play_on_clock
+from musicbox.playback.clock import ClockedPlayer, PacketClock, play_on_clock
 
 SILENCE = b"\xf8\xff\xfe"
 SETTLE_S = 10.0  # generous: a busy box may hold a thread back for seconds
@@ -187,3 +187,24 @@ async def test_a_source_with_nothing_ready_yet_is_left_to_discord_py() -> None:
     voice, song, ended = Voice(loop), Song("cold", 10, behind_at=0), Ended(loop)
     assert not play(voice, song, PacketClock(), ended)
     assert voice.sent == [] and voice._player is None
+
+
+async def test_each_song_keeps_its_own_time_and_catches_up_without_bursting_its_pause() -> None:
+    """A song sends what is due since its own start, whatever the clock's lag when it joined (so a
+    listener's later packets do not come late against an early burst), catches up at most ten
+    packets a pass after a stall, and starts its time afresh after a pause."""
+    loop = asyncio.get_running_loop()
+    voice, song = Voice(loop), Song("timed", 500)
+    player = ClockedPlayer(song, cast(discord.VoiceClient, voice), clock=PacketClock())
+    voice._player = player
+    start = 1000.0
+    sent_by: list[int] = []
+    for now in (start, start + 0.005, start + 0.1, start + 1.1):
+        assert player.tick(now)
+        sent_by.append(len(voice.sent))
+    assert sent_by == [1, 1, 6, 16]  # its first; nothing due; 5 due; 50 due, 10 a pass
+    player.pause(update_speaking=False)
+    assert player.tick(start + 1.2) and voice.sent[-5:] == [SILENCE] * 5
+    player.resume(update_speaking=False)
+    assert player.tick(start + 9.0) and len(voice.sent) == 16 + 5 + 1  # no burst for the paused time
+    assert voice.songs_packets() == song.packets[:17]
