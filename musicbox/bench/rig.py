@@ -87,11 +87,11 @@ class Room:
 
 
 @contextlib.asynccontextmanager
-async def rig(*, cache_mb: int = 256, **playback: Any) -> AsyncIterator[Rig]:
+async def rig(*, cache_mb: int = 256, max_guilds: int = 0, **playback: Any) -> AsyncIterator[Rig]:
     with tempfile.TemporaryDirectory(prefix="musicbox-bench-") as name:
         directory = Path(name)
         async with DiscordSim.start() as sim, MediaWorld.start() as media:
-            environment = _environment(sim, media, directory, cache_mb, playback)
+            environment = _environment(sim, media, directory, cache_mb, max_guilds, playback)
             log = (directory / "bot.log").open("ab")
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "musicbox", "run", env=environment, stdout=log, stderr=log
@@ -132,7 +132,12 @@ async def wait_heard_ms(
 
 
 def _environment(
-    sim: DiscordSim, media: MediaWorld, directory: Path, cache_mb: int, playback: dict[str, Any]
+    sim: DiscordSim,
+    media: MediaWorld,
+    directory: Path,
+    cache_mb: int,
+    max_guilds: int,
+    playback: dict[str, Any],
 ) -> dict[str, str]:
     config = directory / "config.toml"
     write_config(
@@ -142,6 +147,7 @@ def _environment(
             "resolver": {"search_template": media.search_template, "allowed_private_hosts": [media.host]},
             "cache": {"budget_mb": cache_mb},
             "playback": {"idle_timeout_s": 60, **playback},
+            "limits": {"max_guilds": max_guilds},  # 0: the tuner's figure for this box
         },
     )
     return {

@@ -128,6 +128,10 @@ class CachedOpusSource(discord.AudioSource):
             return packet
         return self._hand_over()
 
+    def packet_ready(self) -> bool:
+        """Whether `read()` answers now from the file: what lets the packet clock send it."""
+        return self._rest is None and self._reader.packet_ready()
+
     def _hand_over(self) -> bytes:
         rescue, self._rescue = self._rescue, None
         rest = rescue(self._position_s) if rescue is not None else None

@@ -149,6 +149,23 @@ class OggOpusReader:
             time.sleep(self._poll_s)
         return self._ready.popleft()
 
+    def packet_ready(self) -> bool:
+        """Whether `next_packet()` has one without waiting: False at the end, while the writer is
+        behind, and where the file stops being Ogg (`next_packet()` says which)."""
+        try:
+            while not self._ready:
+                if self._closed:
+                    return False
+                if self._take_page():
+                    continue
+                chunk = self._file.read(_READ_SIZE)
+                if not chunk:
+                    return False
+                self._buffer += chunk
+        except ValueError:  # NotOgg, or a read of the file closed meanwhile
+            return False
+        return True
+
     def skip(self, count: int) -> int:
         """Drop `count` packets (a seek: each is 20 ms); how many were actually there."""
         skipped = 0

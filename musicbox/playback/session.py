@@ -20,6 +20,7 @@ from musicbox import log_context, start_times
 from musicbox.core.live import after_end
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
+from musicbox.playback.clock import ClockableSource
 from musicbox.playback.live import LiveSource
 from musicbox.store.queues import SavedPlayback
 
@@ -125,6 +126,7 @@ class CountedSource(discord.AudioSource):
         self.source = source
         self._start_s = start_s
         self._frames = 0
+        self._ready = source.packet_ready if isinstance(source, ClockableSource) else None
         self.last_read_at = time.monotonic()
         self._timeline = timeline
 
@@ -147,6 +149,9 @@ class CountedSource(discord.AudioSource):
 
     def is_opus(self) -> bool:
         return self.source.is_opus()
+
+    def packet_ready(self) -> bool:
+        return self._ready is not None and self._ready()
 
     def cleanup(self) -> None:
         self.source.cleanup()

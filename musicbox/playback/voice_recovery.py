@@ -36,6 +36,9 @@ changes any, so the override is re-read against the new code instead of silently
    select on a wake-up socket: going idle (the discovery listener removed), being paused or stopped
    ends the select at once. docs/upstream/discord-py-socket-reader-wake.md is the same change for
    discord.py itself.
+5. **Cached songs on one clock.** `play()` hands a source whose next packet is always already in
+   a file (a cached song) to the packet clock (clock.py), one thread sending every guild's packets,
+   instead of one discord.py player thread per guild; anything else plays as discord.py plays it.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ import discord
 from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import ConnectionFlowState, SocketReader, VoiceConnectionState
 
+from musicbox.playback.clock import PacketClock, play_on_clock
+
 log = logging.getLogger(__name__)
 
 # A live voice server answers RESUME in one round trip. One that has not answered by then is not
@@ -65,8 +70,21 @@ RESUME_TIMEOUT_S = 3.0
 class RecoveringVoiceClient(discord.VoiceClient):
     """`channel.connect(cls=RecoveringVoiceClient)`: discord.py's client with the recoveries above."""
 
+    # One for the process: its thread runs only while some guild plays a cached song.
+    packet_clock = PacketClock()
+
     def create_connection_state(self) -> VoiceConnectionState:
         return _RecoveringConnectionState(self)
+
+    def play(
+        self,
+        source: discord.AudioSource,
+        *,
+        after: Callable[[Exception | None], Any] | None = None,
+        **encoder: Any,
+    ) -> None:
+        if not play_on_clock(self, source, self.packet_clock, after):
+            super().play(source, after=after, **encoder)
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,3 +126,28 @@ def test_a_page_split_mid_way_waits_for_the_rest(tmp_path: Path) -> None:
     first = parse_page(whole)
     assert first is not None
     assert parse_page(whole[: first.size - 1]) is None
+
+
+def test_packet_ready_says_without_waiting_whether_the_next_packet_is_in_the_file(tmp_path: Path) -> None:
+    """What lets the packet clock send a song: a packet is ready all through a whole file, not at
+    its end, not where the writer has not got to yet, and not where the bytes stop being Ogg."""
+    whole = opus_file(tmp_path, 2.0).read_bytes()
+    growing = tmp_path / "growing.part"
+    growing.write_bytes(whole[: len(whole) // 2])
+    reader = OggOpusReader.open(growing, still_growing=lambda: True)  # the writer never finishes
+    started, ready = time.monotonic(), 0
+    while reader.packet_ready():
+        assert reader.next_packet() is not None
+        ready += 1
+    assert time.monotonic() - started < 1.0  # no wait for the writer (its stall timeout is 20 s)
+    assert 20 < ready < FRAMES_IN_2_S - 20
+    with growing.open("ab") as out:
+        out.write(whole[len(whole) // 2 :] + b"ID3\x04" + bytes(100))  # the rest, then damage
+    while reader.packet_ready():
+        assert reader.next_packet() is not None
+        ready += 1
+    assert ready == FRAMES_IN_2_S
+    with pytest.raises(NotOgg):  # next_packet() says why there was none
+        reader.next_packet()
+    reader.close()
+    assert not reader.packet_ready()

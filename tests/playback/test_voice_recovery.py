@@ -19,8 +19,9 @@ from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
 from musicbox.playback import voice_recovery
 
-# What voice_recovery.py relies on, fingerprinted in discord.py 2.7.1: the methods it overrides, the
-# ones that call them (the 4015 branch, the socket closes) and the ones whose behaviour it assumes.
+# What voice_recovery.py and clock.py rely on, fingerprinted in discord.py 2.7.1: the methods they
+# override, the ones that call them (the 4015 branch, the socket closes) and the ones whose behaviour
+# they assume.
 RELIED_ON: dict[Callable[..., Any], str] = {
     voice_client.VoiceClient.create_connection_state: "8ca2096ce7ec8823",
     voice_state.VoiceConnectionState.__init__: "eaf651b7c215d114",  # hook=, _socket_reader
@@ -41,6 +42,18 @@ RELIED_ON: dict[Callable[..., Any], str] = {
     gateway.DiscordVoiceWebSocket.received_message: "b780f45eb5f739e9",  # RESUMED, then the hook
     gateway.DiscordVoiceWebSocket.from_connection_state: "cf80d0595f253482",  # RESUME, seq_ack
     player.AudioPlayer._do_run: "b1bf9536f93365d9",  # sends while the state is `connected`
+    # The packet clock (clock.py) drives discord.py's player from outside its thread: the events,
+    # speaking calls and silence it reuses, the player thread it hands the rest of a song to, and the
+    # checks of VoiceClient.play it repeats.
+    player.AudioPlayer.__init__: "a89d6a6153c55216",  # _end, _resumed, _current_error; a Thread
+    player.AudioPlayer.run: "058d53409c0baec6",  # _do_run, then after() and cleanup()
+    player.AudioPlayer.stop: "6ba394cb5aff3188",
+    player.AudioPlayer.pause: "977d996ca2d44dd1",
+    player.AudioPlayer.resume: "a3bcc753490c2bf4",
+    player.AudioPlayer._speak: "48365c8cdc20722c",  # overridden: the thread taking over speaks already
+    player.AudioPlayer.send_silence: "8274c103f1d476cf",
+    voice_client.VoiceClient.play: "76dd227ecfc98ab4",  # overridden: checks repeated, _player set
+    voice_client.VoiceClient.send_audio_packet: "6bdfa9ac74be6d21",  # what the clock sends with
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import socket
 import ssl
@@ -544,3 +545,31 @@ async def test_after_a_move_only_the_new_voice_server_takes_the_session(
     finally:
         for hand in (stale, resuming, fresh):
             await hand.aclose()
+
+
+async def test_a_listener_apart_times_every_packet_in_its_own_process(
+    voice: VoiceServer, client: HandClient
+) -> None:
+    """The benchmarks' listener, in a process of its own: the connection (IP discovery included) is
+    made as ever; every packet is decrypted and counted there, and those that came more than 60 ms
+    after their place in the stream are told apart, within the window asked about."""
+    async with voice.listener_apart() as listener:
+        assert listener.pid != os.getpid()
+        await client.connect()
+        assert client.udp is not None
+        opus = client.encoder.encode(tone_pcm(1, 0), FRAME_SAMPLES)
+        before = time.monotonic()
+        # Sent at once: 30 packets for one place in the stream, then 10 for 200 ms before it, which
+        # therefore came 200 ms after their time. Timed by stream position, not by the sender's
+        # sleeps, the figure holds on a busy box.
+        for place in [20] * 30 + [10] * 10:
+            client.timestamp = place * FRAME_SAMPLES
+            client.udp.send(client.packet(opus))
+        client.udp.send(client.packet(opus, key=bytes(32)))  # one that does not authenticate
+        await asyncio.sleep(0.5)
+        heard = await listener.report(before, time.monotonic(), 60.0)
+        earlier = await listener.report(before - 10, before, 60.0)
+    assert heard[GUILD].packets == 40 and heard[GUILD].timed == 40
+    assert 10 <= heard[GUILD].late < 40  # a stall mid-burst could make a few more late, never all
+    assert earlier[GUILD].timed == 0
+    assert voice.recording(GUILD, CHANNEL).packets == 0  # nothing went to the in-process listener

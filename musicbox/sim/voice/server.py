@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 
 from aiohttp import web
 
 from musicbox.sim.voice import rtp
+from musicbox.sim.voice.listener import ListenerApart, start_listener
 from musicbox.sim.voice.recording import Recording
 from musicbox.sim.voice.session import Expected, VoiceSession
 from musicbox.sim.voice.signalling import (
@@ -33,8 +35,12 @@ class VoiceServer:
         self._ssl = ssl_context
         self._book = SessionBook()
         self._signalling = VoiceSignalling(
-            self._book, udp_port=lambda: self.udp_port, heartbeat_interval_ms=heartbeat_interval_ms
+            self._book,
+            udp_port=lambda: self.udp_port,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            on_keyed=self._keyed,
         )
+        self._apart: ListenerApart | None = None
         self._recordings: dict[tuple[int, int], Recording] = {}
         self._blackholes: dict[int, float] = {}
         self._udp = UdpEndpoint(self._book.by_ssrc.get, self._on_packet)
@@ -123,6 +129,31 @@ class VoiceServer:
         if key not in self._recordings:
             self._recordings[key] = Recording(guild_id, channel_id)
         return self._recordings[key]
+
+    @contextlib.asynccontextmanager
+    async def listener_apart(self) -> AsyncIterator[ListenerApart]:
+        """Packets are read, decrypted and timed by a listener in a process of its own while this
+        lasts (listener.py): for load benchmarks, where doing it here would make the simulator's lag
+        look like the bot's. Meanwhile recordings get nothing and faults on packets do not apply;
+        IP discovery is still answered here."""
+        udp = self._udp.hand_over()
+        try:
+            async with start_listener(udp, self._udp.answer_discovery) as listener:
+                self._apart = listener
+                for session in self._book.sessions.values():
+                    self._keyed(session)
+                try:
+                    yield listener
+                finally:
+                    self._apart = None
+        finally:
+            self._udp.take_back()
+
+    def _keyed(self, session: VoiceSession) -> None:
+        if self._apart is not None and session.mode is not None and session.secret_key is not None:
+            self._apart.tell(
+                {"session": [session.ssrc, session.guild_id, session.mode, session.secret_key.hex()]}
+            )
 
     # --- faults ---------------------------------------------------------------------------------
 

@@ -89,8 +89,16 @@ class Closure:
 
 
 class VoiceSignalling:
-    def __init__(self, book: SessionBook, *, udp_port: Callable[[], int], heartbeat_interval_ms: int) -> None:
+    def __init__(
+        self,
+        book: SessionBook,
+        *,
+        udp_port: Callable[[], int],
+        heartbeat_interval_ms: int,
+        on_keyed: Callable[[VoiceSession], None] = lambda _: None,
+    ) -> None:
         self._book = book
+        self._on_keyed = on_keyed  # told before the client learns the key: nothing it sends is missed
         self._udp_port = udp_port
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.closures: list[Closure] = []
@@ -237,6 +245,7 @@ class VoiceSignalling:
         session.mode = str(mode)
         session.secret_key = new_secret_key()
         session.decoders.clear()
+        self._on_keyed(session)
         await self._send(
             websocket,
             session,

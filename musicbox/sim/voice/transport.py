@@ -103,6 +103,17 @@ class UdpEndpoint:
         self._socket = udp
         asyncio.get_running_loop().add_reader(udp.fileno(), self._drain)
 
+    def hand_over(self) -> socket.socket:
+        """Stop reading the socket (another process reads it now); its answers still go out here."""
+        if self._socket is None:
+            raise RuntimeError("the UDP endpoint is not open")
+        asyncio.get_running_loop().remove_reader(self._socket.fileno())
+        return self._socket
+
+    def take_back(self) -> None:
+        if self._socket is not None:
+            asyncio.get_running_loop().add_reader(self._socket.fileno(), self._drain)
+
     def close(self) -> None:
         if self._socket is not None:
             asyncio.get_running_loop().remove_reader(self._socket.fileno())
@@ -126,7 +137,7 @@ class UdpEndpoint:
         host, port = str(addr[0]), int(addr[1])
         ssrc = discovery_ssrc(data)
         if ssrc is not None:
-            self._answer_discovery(ssrc, host, port)
+            self.answer_discovery(ssrc, host, port)
             return
         packet = rtp.parse(data)
         session = self._session_for(packet.ssrc) if packet is not None else None
@@ -135,7 +146,7 @@ class UdpEndpoint:
             return
         self._on_packet(session, packet, arrival)
 
-    def _answer_discovery(self, ssrc: int, host: str, port: int) -> None:
+    def answer_discovery(self, ssrc: int, host: str, port: int) -> None:
         session = self._session_for(ssrc)
         if session is None or self._socket is None:
             self.unknown_packets += 1  # Discord does not answer discovery for an SSRC it never issued
