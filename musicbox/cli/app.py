@@ -55,7 +55,3 @@ app.command()(bench)
 app.command()(update)
 app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
-
-
-def main() -> None:
-    app()

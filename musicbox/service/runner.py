@@ -11,8 +11,10 @@ import contextlib
 import logging
 import math
 import signal
+import sqlite3
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -24,10 +26,12 @@ from musicbox.service import control, health, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.sources.egress import EgressGate
-from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
+
+if TYPE_CHECKING:
+    from musicbox.sources.spotify import SpotifySource
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     egress = EgressGate(config.resolver.allowed_private_hosts)
     resolver = YtDlpSource(config, database, egress=egress)
-    sources = spotify_aware(resolver, config, database)
+    sources = _with_spotify(resolver, config, database) if config.spotify.configured else resolver
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources, egress=egress)
     bot.metrics.watch_upstreams(resolver.upstreams)
@@ -95,6 +99,16 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         await sources.aclose()
         egress.close()
         database.close()
+
+
+def _with_spotify(
+    resolver: YtDlpSource, config: Config, database: sqlite3.Connection
+) -> SpotifySource | YtDlpSource:
+    # Imported only when the owner set Spotify up: spotipy and what it pulls in (requests, redis)
+    # are about 7 MiB the bot does not hold otherwise.
+    from musicbox.sources.spotify import spotify_aware
+
+    return spotify_aware(resolver, config, database)
 
 
 def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsyncContextManager[None]:
