@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from musicbox.bench.figures import Figure, at_most, percentile
 from musicbox.bench.rig import Rig, Room, rig, room
 from musicbox.bench.runner import BenchOptions
+from musicbox.service.health import rss_with_children
 from musicbox.sim.discord import Member
+from musicbox.sources.workers import IDLE_S
 
 REPLY_WAIT_S = 180.0
 COMMAND_MIX = ("play", "queue", "now", "pause", "resume", "queue", "play", "skip", "now")
@@ -59,15 +61,20 @@ async def ack_scenario(options: BenchOptions) -> list[Figure]:
 
 
 async def memory_scenario(options: BenchOptions) -> list[Figure]:
-    """The bot process before and after many join/play/leave cycles: RSS, open files, tasks, children.
-    Paced by Discord's gateway budget (120 sends a minute; a cycle costs two), so 1,000 cycles take
-    about 20 minutes; the quick form runs 40 (a minute and a half with the settling waits)."""
+    """The bot's footprint, its extraction workers and other children counted with it: after ready,
+    with one guild playing, and before and after many join/play/leave cycles (RSS, open files,
+    tasks, children). Paced by Discord's gateway budget (120 sends a minute; a cycle costs two), so
+    1,000 cycles take about 20 minutes; the quick form runs 40 (a minute and a half with the
+    settling waits)."""
     cycles = 40 if options.quick else 1000
     guilds = 4
     async with rig() as world:
+        await asyncio.sleep(READY_SETTLE_S)
+        ready = await footprint(world)
         rooms = [await room(world.sim, f"cycle{n}") for n in range(guilds)]
-        for here in rooms:
+        for here in rooms[1:]:
             await here.member.leave_voice()
+        playing, worker_up = await _one_guild_playing(world, rooms[0])
 
         async def cycle(here: Room, number: int) -> None:
             await here.member.join_voice(here.voice)
@@ -86,7 +93,15 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
         await asyncio.sleep(SETTLE_S)
         after = await footprint(world)
     note = f"{cycles} join/play/leave cycles in {guilds} guilds"
+    idle = f"{PLAYING_FOR_S:g} s into a song, its extraction worker retired ({IDLE_S:g} s idle)"
     return [
+        Figure(
+            "memory", "RSS after ready", ready.rss_mb, "MiB", at_most(70), "default config, no worker yet"
+        ),
+        Figure("memory", "RSS, one guild playing", playing.rss_mb, "MiB", at_most(80), idle),
+        Figure(
+            "memory", "RSS, one guild playing, worker up", worker_up.rss_mb, "MiB", note="2 s into the song"
+        ),
         Figure("memory", "RSS before", before.rss_mb, "MiB", note=note),
         Figure("memory", "RSS growth", after.rss_mb - before.rss_mb, "MiB", at_most(1.0), note),
         Figure("memory", "open files growth", after.fds - before.fds, "fds", at_most(0), note),
@@ -94,6 +109,23 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
         Figure("memory", "child processes after", after.children, "processes", at_most(0), note),
         Figure("memory", "voice sessions after", after.sessions, "sessions", at_most(0), note),
     ]
+
+
+async def _one_guild_playing(world: Rig, here: Room) -> tuple[Footprint, Footprint]:
+    """The footprint 2 s into a new song (the worker that resolved it still up), then once the
+    worker has retired; then the guild leaves."""
+    await here.play(world.media.track_url(299, seconds=int(PLAYING_FOR_S) + 30))
+    await asyncio.sleep(2)
+    worker_up = await footprint(world)
+    await asyncio.sleep(PLAYING_FOR_S - 2)
+    playing = await footprint(world)
+    await (await here.member.run_command("leave", here.text)).reply(timeout=30)
+    await here.member.leave_voice()
+    return playing, worker_up
+
+
+READY_SETTLE_S = 2.0  # after the simulator saw READY: the bot's last start-up steps finish
+PLAYING_FOR_S = IDLE_S + 4.0
 
 
 # discord.py's voice socket reader thread waits in select() on the UDP socket with a 30 s timeout and
@@ -116,10 +148,11 @@ class Footprint:
 
 async def footprint(world: Rig) -> Footprint:
     status = await world.status()
+    children = world.bot.children(recursive=True)
     return Footprint(
-        rss_mb=world.bot.memory_info().rss / 2**20,
+        rss_mb=rss_with_children(world.bot, children) / 2**20,  # the extraction workers are the bot's too
         fds=world.bot.num_fds(),
         tasks=int(status["tasks"]),
-        children=len(world.bot.children(recursive=True)),
+        children=len(children),
         sessions=len(status["voice_sessions"]),
     )

@@ -53,8 +53,8 @@ def _show(report: dict[str, Any]) -> None:
     )
     out.print(f"  config {report['config']}", markup=False)
     out.print(
-        f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB, "
-        f"{report['children']} child processes"
+        f"  up {_duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB "
+        f"with its {report['children']} child processes"
     )
     out.print(
         f"  gateway latency {'—' if latency is None else f'{latency:.0f} ms'}, "
