@@ -85,7 +85,7 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
         for here in rooms:  # warm-up: imports, codecs, pools, caches reach their working size
             await cycle(here, 0)
         await asyncio.sleep(SETTLE_S)
-        before = await footprint(world)
+        before = await footprint(world)  # the worker that resolved the warm-up has retired by now
         for round_start in range(0, cycles, guilds):
             started = time.monotonic()
             await asyncio.gather(*(cycle(here, round_start + n) for n, here in enumerate(rooms)))
@@ -131,7 +131,8 @@ PLAYING_FOR_S = IDLE_S + 4.0
 # discord.py's voice socket reader thread waits in select() on the UDP socket with a 30 s timeout and
 # only then notices the disconnect, keeping that connection's websocket and TLS buffers until it does
 # (about 1 MB each). Measuring before that would count them as growth; they are not kept for good.
-SETTLE_S = 31.0
+# The extraction worker retires after IDLE_S idle; both measurements are taken once it has.
+SETTLE_S = max(31.0, IDLE_S + 2.0)
 # Two gateway sends per cycle, four cycles per round; Discord allows 120 sends a minute and discord.py
 # keeps itself to 110, so a round every 4.8 s stays under 100 a minute.
 ROUND_PERIOD_S = 4.8

@@ -23,10 +23,12 @@ from musicbox.sources.failures import query_failed
 
 log = logging.getLogger(__name__)
 
-# Long enough for a member's next /play and a playlist's prefetch to find a worker ready (a start
-# is 0.3 s here and a second or two on a Pi), short enough that a guild listening to a queue of
-# songs already resolved holds no yt-dlp in memory.
-IDLE_S = 20.0
+# A new worker's first answer costs about 0.7 s of CPU here (some 4 s on a Pi Zero 2 W by the
+# tuner's core speeds): importing yt-dlp,
+# then compiling the URL pattern of each of its 1,800 extractors to find the one that fits. A minute
+# keeps one ready for a member's next /play and a queue's prefetch, and still lets a guild listening
+# to songs already resolved (or a bot nobody uses) hold no yt-dlp at all.
+IDLE_S = 60.0
 # yt-dlp's answers are cut down in the worker to what the resolver reads; a 500-entry playlist is
 # well under a megabyte. A longer line is a worker gone wrong.
 REPLY_LIMIT_BYTES = 16 * 2**20
