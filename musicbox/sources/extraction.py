@@ -29,7 +29,7 @@ PROGRESS_EVERY = 10  # entries between progress reports (the bot throttles its e
 # hundreds of kilobytes for a YouTube video) is left here rather than parsed on the bot's event loop.
 KEPT_KEYS = (
     "_type", "url", "webpage_url", "ie_key", "id", "title", "duration", "artist", "creator",
-    "uploader", "channel", "extractor", "extractor_key",
+    "uploader", "channel", "extractor", "extractor_key", "is_live", "live_status",
 )  # fmt: skip
 
 Info = dict[str, Any]

@@ -7,7 +7,8 @@ guild's /play and yt-dlp's Python never holds the bot's GIL; results are kept in
 
 Every request yt-dlp and ffprobe make goes through the egress gate (`egress.py`), each extraction
 or probe as a job of its own: one that overruns its deadline has its connections cut there and its
-worker killed, instead of waiting on a trickling host for ever."""
+worker killed, instead of waiting on a trickling host for ever. The worker answers with only the
+keys in `extraction.KEPT_KEYS`: a key read here from yt-dlp's answer must be listed there."""
 
 from __future__ import annotations
 
