@@ -1,3 +1,3 @@
-from musicbox.cli.app import main
+from musicbox.cli import main
 
 main()

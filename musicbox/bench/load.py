@@ -18,7 +18,9 @@ from musicbox.bench.figures import Figure, at_most, percentile, slope
 from musicbox.bench.rig import Rig, Room, rig, room
 from musicbox.bench.runner import BenchOptions
 from musicbox.service.allocator import TRIM_EVERY_S
+from musicbox.service.health import rss_with_children
 from musicbox.sim.discord import Member
+from musicbox.sources.workers import IDLE_S
 
 REPLY_WAIT_S = 180.0
 COMMAND_MIX = ("play", "queue", "now", "pause", "resume", "queue", "play", "skip", "now")
@@ -65,21 +67,26 @@ async def ack_scenario(options: BenchOptions) -> list[Figure]:
 
 
 async def memory_scenario(options: BenchOptions) -> list[Figure]:
-    """The bot process before and after many join/play/leave cycles: RSS, open files, tasks, children.
-    Paced by Discord's gateway budget (120 sends a minute; a cycle costs two), so 1,000 cycles take
-    about 20 minutes; the quick form runs 40 (four minutes with the settling waits).
+    """The bot's footprint, its extraction workers and other children counted with it: after ready,
+    with one guild playing, and before and after many join/play/leave cycles (RSS, open files,
+    tasks, children). Paced by Discord's gateway budget (120 sends a minute; a cycle costs two), so
+    1,000 cycles take about 20 minutes; the quick form runs 40 (four minutes with the settling waits).
 
     RSS is held to its growth after the first quarter (cycle 250 of 1,000): the allocator, codecs,
     pools and caches reach their working size before it, which is not growth. The total growth and the
     slope per 1,000 cycles stand beside it; the slope's samples (one a round past the quarter) are
-    taken without settling: the voice readers of the last 30 s are in every one of them alike, so they
-    shift the line but do not tilt it."""
+    the bot's own RSS taken without settling (its ffmpeg children come and go within a round): the
+    voice readers of the last 30 s are in every one of them alike, so they shift the line but do not
+    tilt it."""
     cycles = 40 if options.quick else 1000
     guilds = 5  # so that the quarter (cycle 250; quick: 10) ends a round
     async with rig() as world:
+        await asyncio.sleep(READY_SETTLE_S)
+        ready = await footprint(world)
         rooms = [await room(world.sim, f"cycle{n}") for n in range(guilds)]
-        for here in rooms:
+        for here in rooms[1:]:
             await here.member.leave_voice()
+        playing, worker_up = await _one_guild_playing(world, rooms[0])
 
         async def cycle(here: Room, number: int) -> None:
             await here.member.join_voice(here.voice)
@@ -90,7 +97,7 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
         for here in rooms:  # warm-up: imports, codecs, pools, caches reach their working size
             await cycle(here, 0)
         await asyncio.sleep(SETTLE_S)
-        before = await footprint(world)
+        before = await footprint(world)  # the worker that resolved the warm-up has retired by now
         at_quarter = before
         quarter = cycles // 4
         trend: list[tuple[float, float]] = []
@@ -108,7 +115,15 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
         after = await footprint(world)
         allocator = (await world.status()).get("allocator", "unknown")
     note = f"{cycles} join/play/leave cycles in {guilds} guilds, allocator: {allocator}"
+    idle = f"{PLAYING_FOR_S:g} s into a song, its extraction worker retired ({IDLE_S:g} s idle)"
     return [
+        Figure(
+            "memory", "RSS after ready", ready.rss_mb, "MiB", at_most(70), "default config, no worker yet"
+        ),
+        Figure("memory", "RSS, one guild playing", playing.rss_mb, "MiB", at_most(80), idle),
+        Figure(
+            "memory", "RSS, one guild playing, worker up", worker_up.rss_mb, "MiB", note="2 s into the song"
+        ),
         Figure("memory", "RSS before", before.rss_mb, "MiB", note=note),
         Figure("memory", f"RSS at cycle {quarter}", at_quarter.rss_mb, "MiB", note=note),
         Figure(
@@ -134,10 +149,28 @@ async def memory_scenario(options: BenchOptions) -> list[Figure]:
     ]
 
 
+async def _one_guild_playing(world: Rig, here: Room) -> tuple[Footprint, Footprint]:
+    """The footprint 2 s into a new song (the worker that resolved it still up), then once the
+    worker has retired; then the guild leaves."""
+    await here.play(world.media.track_url(299, seconds=int(PLAYING_FOR_S) + 30))
+    await asyncio.sleep(2)
+    worker_up = await footprint(world)
+    await asyncio.sleep(PLAYING_FOR_S - 2)
+    playing = await footprint(world)
+    await (await here.member.run_command("leave", here.text)).reply(timeout=30)
+    await here.member.leave_voice()
+    return playing, worker_up
+
+
+READY_SETTLE_S = 2.0  # after the simulator saw READY: the bot's last start-up steps finish
+PLAYING_FOR_S = IDLE_S + 4.0
+
+
 # The bot hands freed memory back to the system once a minute (musicbox/service/allocator.py): each
 # footprint is taken after a full period, so that each is taken after a trim, not at a random point of
-# the minute (up to a minute of churn's freed memory apart).
-SETTLE_S = TRIM_EVERY_S + 1.0
+# the minute (up to a minute of churn's freed memory apart), and once the extraction worker has
+# retired (after IDLE_S idle).
+SETTLE_S = max(TRIM_EVERY_S, IDLE_S) + 2.0
 # Two gateway sends per cycle, five cycles per round; Discord allows 120 sends a minute and discord.py
 # keeps itself to 110, so a round every 6 s stays at 100 a minute.
 ROUND_PERIOD_S = 6.0
@@ -157,11 +190,12 @@ class Footprint:
 
 async def footprint(world: Rig) -> Footprint:
     status = await world.status()
+    children = world.bot.children(recursive=True)
     return Footprint(
-        rss_mb=world.bot.memory_info().rss / 2**20,
+        rss_mb=rss_with_children(world.bot, children) / 2**20,  # the extraction workers are the bot's too
         fds=world.bot.num_fds(),
         tasks=int(status["tasks"]),
-        children=len(world.bot.children(recursive=True)),
+        children=len(children),
         sessions=len(status["voice_sessions"]),
         open_files=await asyncio.to_thread(open_files, world.bot),
     )

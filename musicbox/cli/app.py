@@ -59,7 +59,3 @@ app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
 app.add_typer(web, name="web")
 app.add_typer(api, name="api")
-
-
-def main() -> None:
-    app()

@@ -17,10 +17,14 @@ err = Console(stderr=True, highlight=False)
 
 
 def fail(problem: str, fix: str = "", *, code: int = FAILURE) -> NoReturn:
+    report(problem, fix)
+    raise typer.Exit(code)
+
+
+def report(problem: str, fix: str = "") -> None:
     err.print(f"[bold red]error:[/] {escape(problem)}", soft_wrap=True)
     if fix:
         err.print(f"  {fix}", markup=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def print_json(document: Any) -> None:

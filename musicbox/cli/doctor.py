@@ -29,8 +29,9 @@ from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.extraction import deno_path
 from musicbox.sources.local import folder_problem
-from musicbox.sources.ytdlp import YtDlpSource, deno_path
+from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.config_file import config_path, left_behind, load_config
 from musicbox.store.database import damage
 

@@ -3,8 +3,11 @@
 Pure. The budgets below come from what one unit of work costs on the smallest supported box (a
 Raspberry Pi Zero 2 W: four Cortex-A53 cores, 512 MB), measured or reasoned in docs/operations.md:
 
-- the bot itself (Python, discord.py, yt-dlp imported) holds about 110 MB;
-- a yt-dlp resolve peaks around 120 MB with its Deno child solving YouTube's JavaScript;
+- the bot itself (Python, discord.py; yt-dlp is not imported in it) holds about 60 MB (55-58 MiB
+  measured after ready and with a guild playing, session 7);
+- a resolver is an extraction worker process: its interpreter and yt-dlp (about 56 MiB measured)
+  plus a resolve's peak of about 120 MB with its Deno child solving YouTube's JavaScript. Workers
+  retire when idle, so this is what a burst costs, not what the bot holds;
 - a transcode is one ffmpeg process, about 25 MB and most of a slow core while it runs ahead;
 - a voice session costs about 8 MB (buffers, its Opus reader) and 1 % of a Cortex-A72 core;
 - the operating system and its page cache need a quarter of the RAM to stay responsive.
@@ -19,8 +22,8 @@ from dataclasses import dataclass
 
 from musicbox.core.config import Config
 
-BOT_BASE_MB = 110
-RESOLVE_MB = 120
+BOT_BASE_MB = 60
+RESOLVE_MB = 175
 TRANSCODE_MB = 25
 SESSION_MB = 8
 OS_SHARE = 0.25

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import math
 import os
@@ -54,6 +55,7 @@ def snapshot(
     web: dict[str, Any] | None,
 ) -> dict[str, Any]:
     process = psutil.Process()
+    children = process.children(recursive=True)
     latency = bot.latency
     return {
         "state": "online" if bot.is_ready() and not bot.is_closed() else "connecting",
@@ -66,9 +68,10 @@ def snapshot(
         "guilds": len(bot.guilds),
         "voice_sessions": [_session(bot, guild_id) for guild_id in sorted(bot.sessions.guild_ids)],
         "max_voice_sessions": bot.sessions.max_guilds,
-        "rss_mb": round(process.memory_info().rss / 2**20, 1),
+        # The bot's own and its children's (extraction workers, ffmpeg, ffprobe): what it costs the box.
+        "rss_mb": round(rss_with_children(process, children) / 2**20, 1),
         "allocator": allocator_in_use(),
-        "children": len(process.children(recursive=True)),
+        "children": len(children),
         "tasks": len(asyncio.all_tasks()),
         "last_errors": list(errors.records),
         "cache": _cache(bot),
@@ -86,6 +89,14 @@ def _music_folders(bot: MusicBot) -> list[dict[str, Any]]:
         {"folder": state.folder, "songs": state.songs, "problem": state.problem}
         for state in bot.sources.folders
     ]
+
+
+def rss_with_children(process: psutil.Process, children: list[psutil.Process]) -> int:
+    total = process.memory_info().rss
+    for child in children:
+        with contextlib.suppress(psutil.Error):  # it ended meanwhile
+            total += child.memory_info().rss
+    return total
 
 
 def _upstreams(upstreams: Upstreams) -> dict[str, Any]:

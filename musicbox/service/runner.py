@@ -12,9 +12,10 @@ import logging
 import math
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import psutil
@@ -31,7 +32,6 @@ from musicbox.service.probe import probe
 from musicbox.service.vitals import Vitals, read_totals
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.local import with_local_music
-from musicbox.sources.spotify import spotify_aware
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.config_file import config_path
@@ -40,6 +40,9 @@ from musicbox.store.vitals import VitalsStore
 from musicbox.web import server as web_page
 from musicbox.web.api import ApiAccess
 from musicbox.web.discord_login import DiscordLogin
+
+if TYPE_CHECKING:
+    from musicbox.sources.spotify import SpotifySource
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,8 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     egress = EgressGate(config.resolver.allowed_private_hosts)
     resolver = YtDlpSource(config, database, egress=egress)
-    sources = with_local_music(spotify_aware(resolver, config, database), config.library, database)
+    with_spotify = _with_spotify(resolver, config, database) if config.spotify.configured else resolver
+    sources = with_local_music(with_spotify, config.library, database)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources, egress=egress)
     resolver.transcode_ahead = transcoding_ahead(bot)
@@ -140,6 +144,16 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         await sources.aclose()
         egress.close()
         database.close()
+
+
+def _with_spotify(
+    resolver: YtDlpSource, config: Config, database: sqlite3.Connection
+) -> SpotifySource | YtDlpSource:
+    # Imported only when the owner set Spotify up: spotipy and what it pulls in (requests, redis)
+    # are about 7 MiB the bot does not hold otherwise.
+    from musicbox.sources.spotify import spotify_aware
+
+    return spotify_aware(resolver, config, database)
 
 
 def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsyncContextManager[None]:

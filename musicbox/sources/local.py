@@ -21,16 +21,19 @@ import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import mutagen
+from typing import TYPE_CHECKING
 
 from musicbox.bot.sources import Progress, QueryFailed
 from musicbox.core.config import LibraryConfig
 from musicbox.core.local_music import SOURCE, LocalSong, Searchable, find_local, key_of_address, searchable
 from musicbox.core.track import Track
 from musicbox.sources.query import SearchWords, recognise
-from musicbox.sources.spotify import WrappedSource
 from musicbox.store.local_songs import IndexedFile, LocalSongStore
+
+if TYPE_CHECKING:
+    import mutagen
+
+    from musicbox.sources.spotify import WrappedSource
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,8 @@ def _audio_files(folder: str) -> Iterator[tuple[str, tuple[int, int]]]:
 def _read_song(path: str) -> LocalSong:
     key = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     fallback = LocalSong(key, Path(path).stem)
+    import mutagen  # only a box with music folders reads tags: the service does not load it otherwise
+
     try:
         audio = mutagen.File(path, easy=True)
     except Exception as unreadable:  # mutagen raises many kinds on a damaged file; the name is enough

@@ -1,7 +1,8 @@
 """What a member typed into /play, recognised without touching the network.
 
-YouTube URL forms are matched by yt-dlp's own extractors (their `_VALID_URL` patterns), so what
-musicbox calls a video is exactly what yt-dlp will later extract; everything else is plain parsing."""
+YouTube URL forms are matched by yt-dlp's own extractors' patterns (`_VALID_URL`, copied into
+`youtube_patterns.py` so the bot does not import yt-dlp), so what musicbox calls a video is exactly
+what yt-dlp will later extract; everything else is plain parsing."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from yt_dlp.extractor.youtube import YoutubeIE, YoutubeTabIE
-
 from musicbox.core.track import TrackId
+from musicbox.sources.youtube_patterns import TAB_URL, VIDEO_URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,8 @@ _NOT_WEB = re.compile(
     r"|blob|view-source|rtmp|rtsp|udp|tcp|concat|subfile|pipe|crypto|hls)\s*:",
     re.IGNORECASE,
 )
+_VIDEO_URL = re.compile(VIDEO_URL)
+_TAB_URL = re.compile(TAB_URL)
 _TIMESTAMP = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 
 
@@ -127,7 +129,7 @@ def _youtube(url: str, query: str, fragment: str) -> Query | None:
     params = parse_qs(query)
     list_id = params.get("list", [""])[0]
     video_id = _video_id(url)
-    if list_id and not list_id.startswith(_GENERATED_LIST_PREFIXES) and YoutubeTabIE.suitable(url):
+    if list_id and not list_id.startswith(_GENERATED_LIST_PREFIXES) and _tab_suitable(url):
         return YouTubePlaylist(list_id, video_id)
     if video_id is not None:
         return YouTubeVideo(video_id, _start_seconds(query, fragment))
@@ -137,13 +139,23 @@ def _youtube(url: str, query: str, fragment: str) -> Query | None:
 def _video_id(url: str) -> str | None:
     # YoutubeIE declines watch URLs carrying `list=` (it defers to the tab extractor), but its
     # pattern still finds the video in them.
-    if not (YoutubeIE.suitable(url) or YoutubeTabIE.suitable(url)):
+    if not (_video_suitable(url) or _tab_suitable(url)):
         return None
-    match = YoutubeIE._match_valid_url(url)
+    match = _VIDEO_URL.match(url)
     if match is None:
         return None
     video_id = match.group("id")
     return video_id if isinstance(video_id, str) and len(video_id) == 11 else None
+
+
+def _video_suitable(url: str) -> bool:
+    """`YoutubeIE.suitable`: its pattern, and no `list=` (a playlist is the tab extractor's)."""
+    return not parse_qs(urlsplit(url).query).get("list", [""])[0] and _VIDEO_URL.match(url) is not None
+
+
+def _tab_suitable(url: str) -> bool:
+    """`YoutubeTabIE.suitable`: its pattern, for what `YoutubeIE` declines."""
+    return not _video_suitable(url) and _TAB_URL.match(url) is not None
 
 
 def _start_seconds(query: str, fragment: str) -> float:

@@ -1,12 +1,14 @@
 """The yt-dlp track source: links, pages, playlists and search words become Tracks.
 
-The shell around the pure parts (`query`, `failures`): yt-dlp runs in a bounded pool of threads
-(extraction is mostly waiting on sockets, during which yt-dlp releases the GIL), so one slow site
-never holds up another guild's /play; results are kept in SQLite for `metadata_ttl_s`.
+The shell around the pure parts (`query`, `failures`): yt-dlp runs in a bounded pool of worker
+processes (`workers.py`; this module never imports it), so one slow site never holds up another
+guild's /play and yt-dlp's Python never holds the bot's GIL; results are kept in SQLite for
+`metadata_ttl_s`.
 
 Every request yt-dlp and ffprobe make goes through the egress gate (`egress.py`), each extraction
-or probe as a job of its own: one that overruns its deadline has its connections cut there, so its
-thread ends instead of waiting on a trickling host for ever."""
+or probe as a job of its own: one that overruns its deadline has its connections cut there and its
+worker killed, instead of waiting on a trickling host for ever. The worker answers with only the
+keys in `extraction.KEPT_KEYS`: a key read here from yt-dlp's answer must be listed there."""
 
 from __future__ import annotations
 
@@ -16,18 +18,12 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote, urlsplit
-
-import yt_dlp
-from yt_dlp.utils import unsmuggle_url
 
 from musicbox import log_context, start_times
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
@@ -50,39 +46,20 @@ from musicbox.sources.query import (
     track_id,
 )
 from musicbox.sources.upstreams import Upstreams, upstream_of
+from musicbox.sources.workers import ExtractionWorkers
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
 EXTRACTION_TIMEOUT_S = 60.0
-# Once the gate has cut an overrunning extraction's connections its thread ends within moments;
-# this only bounds the wait for one stuck elsewhere (it is logged).
-KILL_GRACE_S = 5.0
 AUDIO_EXTENSIONS = frozenset(
     {".ogg", ".opus", ".oga", ".webm", ".m4a", ".mp4", ".mp3", ".flac", ".wav", ".aac"}
 )
-PROGRESS_EVERY = 10  # entries between progress reports from the worker (the bot throttles its edits)
 SPOTIFY_NEEDS_SETUP = "Spotify links need the owner to set up Spotify first (musicbox setup)"
 STALLED = "the site stopped sending the file; try again later"
 TOO_SLOW = "the site took too long to answer; try again later"
 
 Info = Mapping[str, Any]
-
-
-class _Quiet:
-    """yt-dlp prints errors to stderr unless given a logger; ours go to the log at debug level."""
-
-    def debug(self, message: str) -> None:
-        log.debug("yt-dlp: %s", message)
-
-    def info(self, message: str) -> None:
-        log.debug("yt-dlp: %s", message)
-
-    def warning(self, message: str) -> None:
-        log.debug("yt-dlp warning: %s", message)
-
-    def error(self, message: str) -> None:
-        log.debug("yt-dlp error: %s", message)
 
 
 class TranscodeAhead(Protocol):
@@ -115,37 +92,24 @@ class YtDlpSource:
         self.egress = egress
         self.upstreams = upstreams or Upstreams()
         self._cache = MetadataCache(database, ttl_s=config.resolver.metadata_ttl_s)
-        self._pool = ThreadPoolExecutor(
-            max_workers=config.resolver.workers or DEFAULT_WORKERS, thread_name_prefix="resolver"
-        )
+        self.workers = ExtractionWorkers(config.resolver.workers or DEFAULT_WORKERS)
         self._probe_timeout_s = probe_timeout_s
         self._probes = asyncio.Semaphore(config.resolver.workers or DEFAULT_WORKERS)
         self._lanes = GuildLanes(max(1, (config.resolver.workers or DEFAULT_WORKERS) - 1))
-        self._runs_lock = threading.Lock()
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
         # Set by the composition root when there is an audio cache (`app.transcoding_ahead`).
         self.transcode_ahead: TranscodeAhead | None = None
-        self._deno = deno_path()
 
     async def warm(self) -> None:
-        """Pay the first-use costs at start instead of on a member's first /play: every resolver
-        thread started with yt-dlp's extractors loaded, ffprobe's libraries in the page cache."""
-        loop = asyncio.get_running_loop()
-        workers = self._config.resolver.workers or DEFAULT_WORKERS
-        await asyncio.gather(*(loop.run_in_executor(self._pool, self._warm_blocking) for _ in range(workers)))
+        """Pay ffprobe's first start (its libraries into the page cache) before a member's first
+        /play. No extraction worker is started: the memory it holds is spent only when used."""
         probe = await asyncio.create_subprocess_exec(
             "ffprobe", "-version", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
         )
         await probe.wait()
 
-    def _warm_blocking(self) -> None:
-        with yt_dlp.YoutubeDL(self._options(flat=True, proxy="")) as downloader:
-            for name in ("Generic", "Youtube", "YoutubeTab"):
-                downloader.get_info_extractor(name)
-
     async def aclose(self) -> None:
-        # Running extractions finish in their threads (yt-dlp cannot be interrupted); nothing new starts.
-        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        await self.workers.aclose()
 
     # -- TrackSource -----------------------------------------------------------------------------
 
@@ -341,15 +305,19 @@ class YtDlpSource:
             )
 
     async def _extract_once(self, url: str, flat: bool, progress: Progress | None) -> Info:
-        loop = asyncio.get_running_loop()
         reports: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
-
-        def report(done: int, total: int) -> None:
-            loop.call_soon_threadsafe(reports.put_nowait, (done, total))
-
-        forwarding = loop.create_task(_forward(reports, progress))
+        forwarding = asyncio.get_running_loop().create_task(_forward(reports, progress))
         with self.egress.job(document=True) as job:
-            work = asyncio.wrap_future(self._pool.submit(self._extract_blocking, url, flat, report, job))
+            request = {
+                "url": url,
+                "flat": flat,
+                "proxy": job.proxy_url,
+                "playlist_limit": self._config.playback.max_playlist + 1,
+            }
+            self.extractions += 1
+            work = asyncio.ensure_future(
+                self.workers.extract(request, lambda done, total: reports.put_nowait((done, total)))
+            )
             try:
                 return await self._outcome(work, job)
             finally:
@@ -358,15 +326,12 @@ class YtDlpSource:
 
     async def _outcome(self, work: asyncio.Future[Info], job: Job) -> Info:
         """The extraction's result, or why not: the gate's sentence when it refused or capped a
-        request, and past the deadline the job cut at the gate, its thread waited for, and the host
-        it was still waiting on charged for the slowness."""
+        request, and past the deadline the job cut at the gate, its worker killed, and the host it
+        was still waiting on charged for the slowness."""
         try:
             done, _ = await asyncio.wait({work}, timeout=EXTRACTION_TIMEOUT_S)
         except asyncio.CancelledError:
-            self.egress.cancel(job)  # the member left: end the thread's wait too
-            # The thread's outcome (the cut, as QueryFailed) is news to nobody: without this the
-            # loop logs it as "Future exception was never retrieved" (the bot stopping mid-/play).
-            work.cancel()
+            await _cancelled(work)  # the member left: the worker goes with the request
             raise
         if done:
             try:
@@ -377,51 +342,9 @@ class YtDlpSource:
                 if job.dripping is not None:  # cut at the gate for sending a page a byte at a time
                     raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW, upstream=job.dripping) from None
                 raise
-        waiting_on = self.egress.cancel(job)
-        finished, _ = await asyncio.wait({work}, timeout=KILL_GRACE_S)
-        if not finished:
-            log.warning("an extraction still runs %.0f s after its connections were cut", KILL_GRACE_S)
-        else:
-            work.exception()  # retrieved: its failure is the cut, not news
+        waiting_on = self.egress.cancel(job)  # asked first: once the worker is killed it waits on nothing
+        await _cancelled(work)
         raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW, upstream=waiting_on[0] if waiting_on else None)
-
-    def _extract_blocking(self, url: str, flat: bool, report: Callable[[int, int], None], job: Job) -> Info:
-        with self._runs_lock:
-            self.extractions += 1
-        if job.cancelled:  # waited in the pool past its deadline: nothing to do
-            raise QueryFailed(TOO_SLOW, UpstreamFault.SLOW)
-        try:
-            with yt_dlp.YoutubeDL(self._options(flat, job.proxy_url)) as downloader:
-                info = downloader.extract_info(url, download=False, process=not flat)
-                if flat:
-                    info = _follow(downloader, info)
-                    if info.get("_type") == "playlist":
-                        return _materialise(info, self._config.playback.max_playlist + 1, report)
-                return dict(downloader.sanitize_info(info))
-        except yt_dlp.utils.YoutubeDLError as error:
-            raise query_failed(str(error)) from None
-
-    def _options(self, flat: bool, proxy: str) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "proxy": proxy,
-            "quiet": True,
-            "no_warnings": True,
-            "logger": _Quiet(),
-            "skip_download": True,
-            "noplaylist": False,
-            "socket_timeout": 10,
-            "retries": 1,
-            "format": "bestaudio/best",
-            "playlistend": self._config.playback.max_playlist + 1,
-            "noprogress": True,
-            "cachedir": False,
-        }
-        if flat:
-            options["extract_flat"] = "in_playlist"
-        if self._deno is not None:
-            # Explicit, not PATH: YouTube's player JavaScript needs it (yt-dlp issues #15012, #15038).
-            options["js_runtimes"] = {"deno": {"path": self._deno}}
-        return options
 
 
 class GuildLanes:
@@ -450,35 +373,19 @@ class GuildLanes:
                 del self._users[guild], self._lanes[guild]
 
 
+async def _cancelled(work: asyncio.Future[Info]) -> None:
+    """Cancel an extraction and wait until its worker is killed and reaped."""
+    work.cancel()
+    await asyncio.wait({work})
+    if not work.cancelled() and work.exception() is not None:
+        log.debug("an extraction ended as it was cancelled: %s", work.exception())
+
+
 async def _forward(reports: asyncio.Queue[tuple[int, int] | None], progress: Progress | None) -> None:
     while (item := await reports.get()) is not None:
         if progress is not None:
             with contextlib.suppress(Exception):
                 await progress(*item)
-
-
-def _follow(downloader: yt_dlp.YoutubeDL, info: Any) -> Any:
-    """An unprocessed result may point at another extractor (a redirect, a YouTube short link)."""
-    for _ in range(3):
-        if not isinstance(info, dict) or info.get("_type") not in ("url", "url_transparent"):
-            break
-        info = downloader.extract_info(info["url"], download=False, process=False, ie_key=info.get("ie_key"))
-    return info
-
-
-def _materialise(info: Any, limit: int, report: Callable[[int, int], None]) -> Info:
-    """Walk a playlist's (possibly lazy, paged) entries in the worker, reporting as they arrive."""
-    raw = info.get("entries") or []
-    total_hint = info.get("playlist_count")
-    total = len(raw) if isinstance(raw, list) else int(total_hint) if total_hint else limit
-    total = min(total, limit)
-    entries: list[dict[str, Any]] = []
-    for done, item in enumerate(itertools.islice(raw, limit), start=1):
-        if isinstance(item, dict):
-            entries.append(dict(item))
-        if done % PROGRESS_EVERY == 0 or done == total:
-            report(done, max(total, done))
-    return {"_type": "playlist", "title": info.get("title"), "entries": entries}
 
 
 def _entries(info: Info) -> Iterable[Info]:
@@ -501,7 +408,6 @@ def _entry_track(entry: Info) -> Track | None:
     address = _media_address(entry, entry.get("webpage_url") or "")
     if not address:
         return None
-    address = unsmuggle_url(address)[0]
     if entry.get("ie_key") == "Youtube" and isinstance(entry.get("id"), str):
         address = f"https://www.youtube.com/watch?v={entry['id']}"
     identity = entry_track_id(address)
@@ -571,12 +477,3 @@ def _clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def deno_path() -> str | None:
-    try:
-        import deno
-    except ImportError:
-        return None
-    path = deno.find_deno_bin()
-    return str(path) if path and os.path.exists(path) else None

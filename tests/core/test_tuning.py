@@ -28,12 +28,12 @@ def figures(tuning: Tuning) -> tuple[int, int, int, int, int]:
     ("box", "expected"),
     [
         # resolvers, transcodes, voice sessions, cache MB, prefetch
-        (PI_ZERO_2_W, (1, 3, 9, 5_000, 1)),
-        (PI_4_2GB, (4, 4, 105, 12_500, 2)),
+        (PI_ZERO_2_W, (1, 2, 12, 5_000, 1)),
+        (PI_4_2GB, (4, 4, 84, 12_500, 2)),
         (PI_5_8GB, (4, 4, 400, 20_000, 2)),
         (X86_16GB, (8, 8, 1000, 20_000, 2)),
         (ONE_CORE_256MB, (1, 1, 1, 2_000, 1)),
-        (FULL_DISK, (4, 4, 105, 0, 0)),
+        (FULL_DISK, (4, 4, 84, 0, 0)),
     ],
     ids=["pi-zero-2w", "pi4-2gb", "pi5-8gb", "x86-16gb", "1-core-256mb", "full-disk"],
 )

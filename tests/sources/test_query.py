@@ -115,3 +115,15 @@ def test_web_links_differing_only_in_spelling_share_one_track_id() -> None:
     b = recognise("http://media.example.org/song.ogg")
     assert isinstance(a, WebLink) and isinstance(b, WebLink)
     assert track_id(a) == track_id(b) == TrackId("http", "http://media.example.org/song.ogg")
+
+
+def test_the_youtube_patterns_are_the_pinned_yt_dlps_own() -> None:
+    # The bot recognises YouTube links without importing yt-dlp (about 20 MiB), from a copy of its
+    # patterns; after a yt-dlp upgrade that changed them, copy them again.
+    from yt_dlp.extractor.youtube import YoutubeIE, YoutubeTabIE
+
+    from musicbox.sources import youtube_patterns
+
+    again = "yt-dlp's YouTube patterns changed: copy YoutubeIE/YoutubeTabIE._VALID_URL again"
+    assert youtube_patterns.VIDEO_URL == YoutubeIE._VALID_URL, again
+    assert youtube_patterns.TAB_URL == YoutubeTabIE._VALID_URL, again
