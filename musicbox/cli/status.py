@@ -54,9 +54,9 @@ def _show(report: dict[str, Any]) -> None:
     out.print(f"  config {report['config']}", markup=False)
     allocator = report.get("allocator")  # a bot older than this status says nothing of it
     out.print(
-        f"  up {duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB "
+        f"  up {duration(report['uptime_s'])}, pid {report['pid']}, {report['rss_mb']} MiB"
+        f"{f' ({escape(str(allocator))} malloc)' if allocator else ''} "
         f"with its {report['children']} child processes"
-        f"{f' ({escape(str(allocator))} malloc)' if allocator else ''}"
     )
     out.print(
         f"  gateway latency {'—' if latency is None else f'{latency:.0f} ms'}, "
