@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from musicbox.bot.text import duration
 from musicbox.cli.console import FAILURE, out, print_json
 from musicbox.service.control import BotUnresponsive, ControlUnavailable, ask_status
 from musicbox.service.unit import has_systemd, last_log, unit_state
@@ -178,9 +179,3 @@ def _sessions_table(sessions: list[dict[str, Any]]) -> Table:
             escape(str(session.get("loop", "off"))),
         )
     return table
-
-
-def duration(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

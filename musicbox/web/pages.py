@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from musicbox.cli.status import duration
+from musicbox.bot.text import duration
 
 LOGIN_PROBLEMS = {
     "wrong": "That password is not right.",

@@ -111,6 +111,8 @@ async def test_a_hundred_guilds_hear_every_packet_in_order_from_one_thread() -> 
     assert len(clock) == 100
     for _, _, ended in guilds:
         await asyncio.wait_for(ended.event.wait(), SETTLE_S)
+    # discord.py calls `after` before it cleans the source up, in the player's thread.
+    await until(lambda: all(song.cleanups for _, song, _ in guilds))
     for voice, song, ended in guilds:
         assert voice.songs_packets() == song.packets
         assert voice.sent[len(song.packets) :] == [SILENCE] * 5  # discord.py's end of a song

@@ -254,7 +254,7 @@ async def test_a_stalled_link_does_not_hold_up_another_members_song(
 
     # Both workers started first: a new one's first answer (0.7 s of CPU, seconds on a loaded box) is
     # not what this story is about.
-    await asyncio.gather(*(source.resolve(media_world.track_url(n, seconds=2)) for n in (21, 22)))
+    await asyncio.gather(*(source.resolve(media_world.page_url(n, seconds=2)) for n in (21, 22)))
     assert source.workers.started == 2
     started = loop.time()
     async with asyncio.TaskGroup() as group:
@@ -318,7 +318,7 @@ async def test_an_extraction_past_its_deadline_is_cut_frees_its_worker_and_charg
     source = YtDlpSource(config, connect(tmp_path / "s.db"), egress=gate)
     try:
         # The worker started first: on a loaded box its start alone could outlast this 2 s deadline.
-        await source.resolve(media_world.track_url(39, seconds=2))
+        await source.resolve(media_world.page_url(39, seconds=2))  # a page: a link to a file needs no yt-dlp
         link = "http://hop.test/redirect?to=" + quote("http://slow.test/drip?tag=deadline")
         started = time.monotonic()
         resolving = asyncio.ensure_future(source.resolve(link))
@@ -329,7 +329,7 @@ async def test_an_extraction_past_its_deadline_is_cut_frees_its_worker_and_charg
         assert time.monotonic() - started < 2.0 + 5.0
         assert not overrunning.is_running()  # killed, whatever yt-dlp was doing in it
         # The drip goes on for two minutes; a fresh worker answers the next link at once.
-        [track] = await asyncio.wait_for(source.resolve(media_world.track_url(40, seconds=2)), timeout=10)
+        [track] = await asyncio.wait_for(source.resolve(media_world.page_url(40, seconds=2)), timeout=10)
         assert track.title == entry(40).title
         assert source.workers.started == 2
         # The host that dripped is charged, not the one the member's link named.
@@ -372,9 +372,9 @@ async def test_a_member_leaving_mid_lookup_ends_its_worker_and_idle_workers_reti
         await lookup
     assert not worker.is_running() and source.workers.pids == []
     # A worker that answered stays for the next lookup, then leaves once idle: memory is spent only in use.
-    await source.resolve(media_world.track_url(41, seconds=2))
-    await source.resolve(media_world.track_url(42, seconds=2))
+    await source.resolve(media_world.page_url(41, seconds=2))
+    await source.resolve(media_world.page_url(42, seconds=2))
     assert source.workers.started == 2 and len(source.workers.pids) == 1
     await _until(lambda: not source.workers.pids, 10, "the idle worker retired")
-    [track] = await source.resolve(media_world.track_url(43, seconds=2))
+    [track] = await source.resolve(media_world.page_url(43, seconds=2))
     assert track.title == entry(43).title and source.workers.started == 3

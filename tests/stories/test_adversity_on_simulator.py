@@ -11,7 +11,7 @@ import pytest
 
 from musicbox.bot import text
 from musicbox.bot.client import MusicBot
-from musicbox.cache.audio import CachedAudio
+from musicbox.cache.audio import EARLY_WANTED_S, CachedAudio
 from musicbox.core.gateway_budget import GatewayBudget
 from musicbox.sim.discord import Interaction
 from tests.world.fixture import ToneWorld, World
@@ -73,7 +73,10 @@ async def test_removed_from_a_server_the_bot_lets_go_at_once_and_is_welcome_back
             await world.sim.remove_bot(home.guild.id)
             removed_at = time.monotonic()
             await until(lambda: bot.sessions.get(home.guild.id) is None, 3, "the session released")
-            await until(lambda: not session.tasks and not audio.pinned(), 3, "its tasks and audio gone")
+            await until(lambda: not session.tasks, 3, "its tasks gone")
+            # Its songs' audio too, once the early transcodes' hold (begun while each /play's link
+            # was probed, kept EARLY_WANTED_S so the song is not evicted before it is queued) is over.
+            await until(lambda: not audio.pinned(), EARLY_WANTED_S + 3, f"its audio let go: {audio.pinned()}")
             released_s = time.monotonic() - removed_at
             # discord.py waits (5 s at most here) for Discord to confirm a leave it never confirms
             # where the bot is no longer a member; nothing plays or runs meanwhile.
