@@ -12,6 +12,7 @@ from musicbox.bench.cache_policy import cache_scenario
 from musicbox.bench.cpu import cpu_ratio_scenario
 from musicbox.bench.figures import Figure
 from musicbox.bench.load import ack_scenario, memory_scenario
+from musicbox.bench.pi import pi_scenario
 from musicbox.bench.playback import gap_scenario, playlist_scenario, ttfa_scenario
 from musicbox.bench.runner import BenchOptions, Scenario, ScenarioResult, results_json, run_scenarios
 from musicbox.bench.soak import soak_scenario
@@ -28,6 +29,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ack": ack_scenario,
     "memory": memory_scenario,
     "soak": soak_scenario,
+    "pi": pi_scenario,
 }
 
 
