@@ -21,6 +21,8 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)
 # The web page's browser test drives Debian's own Chromium (tests/web/test_browser.py).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+# `musicbox bench pi` weighs this box's CPU against a Pi's with 7-Zip's benchmark (slow tests).
+command -v 7z >/dev/null || missing+=(p7zip-full)
 if ((${#missing[@]})); then
     step "installing system packages: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]]; then

@@ -14,7 +14,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,14 +87,33 @@ class Room:
 
 
 @contextlib.asynccontextmanager
-async def rig(*, cache_mb: int = 256, max_guilds: int = 0, **playback: Any) -> AsyncIterator[Rig]:
+async def rig(
+    *,
+    cache_mb: int = 256,
+    max_guilds: int = 0,
+    config: dict[str, dict[str, Any]] | None = None,
+    before_start: Callable[[], None] | None = None,
+    **playback: Any,
+) -> AsyncIterator[Rig]:
+    """`config`: sections laid over the bench's own; `before_start`: run in the bot's process before
+    it starts (as systemd would put it in its slice)."""
     with tempfile.TemporaryDirectory(prefix="musicbox-bench-") as name:
         directory = Path(name)
         async with DiscordSim.start() as sim, MediaWorld.start() as media:
-            environment = _environment(sim, media, directory, cache_mb, max_guilds, playback)
+            sections = _sections(sim, media, cache_mb, max_guilds, playback)
+            for section, values in (config or {}).items():
+                sections[section] = {**sections.get(section, {}), **values}
+            environment = _environment(sim, directory, sections)
             log = (directory / "bot.log").open("ab")
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "musicbox", "run", env=environment, stdout=log, stderr=log
+                sys.executable,
+                "-m",
+                "musicbox",
+                "run",
+                env=environment,
+                stdout=log,
+                stderr=log,
+                preexec_fn=before_start,
             )
             try:
                 await _online(sim, process)
@@ -131,25 +150,21 @@ async def wait_heard_ms(
         await asyncio.sleep(0.02)
 
 
-def _environment(
-    sim: DiscordSim,
-    media: MediaWorld,
-    directory: Path,
-    cache_mb: int,
-    max_guilds: int,
-    playback: dict[str, Any],
-) -> dict[str, str]:
+def _sections(
+    sim: DiscordSim, media: MediaWorld, cache_mb: int, max_guilds: int, playback: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    return {
+        "discord": {"token": sim.bot_token, "api_base": sim.api_base, "gateway_url": sim.gateway_url},
+        "resolver": {"search_template": media.search_template, "allowed_private_hosts": [media.host]},
+        "cache": {"budget_mb": cache_mb},
+        "playback": {"idle_timeout_s": 60, **playback},
+        "limits": {"max_guilds": max_guilds},  # 0: the tuner's figure for this box
+    }
+
+
+def _environment(sim: DiscordSim, directory: Path, sections: dict[str, dict[str, Any]]) -> dict[str, str]:
     config = directory / "config.toml"
-    write_config(
-        config,
-        {
-            "discord": {"token": sim.bot_token, "api_base": sim.api_base, "gateway_url": sim.gateway_url},
-            "resolver": {"search_template": media.search_template, "allowed_private_hosts": [media.host]},
-            "cache": {"budget_mb": cache_mb},
-            "playback": {"idle_timeout_s": 60, **playback},
-            "limits": {"max_guilds": max_guilds},  # 0: the tuner's figure for this box
-        },
-    )
+    write_config(config, sections)
     return {
         **os.environ,
         "MUSICBOX_CONFIG": str(config),

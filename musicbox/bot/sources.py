@@ -47,3 +47,8 @@ class TrackSource(Protocol):
     async def search(self, words: str, *, limit: int) -> Sequence[Track]: ...
 
     async def media_url(self, track: Track) -> str: ...
+
+
+async def collected(batches: AsyncIterator[Sequence[Track]]) -> list[Track]:
+    """Every track of `batches`: `resolve` for a source whose `batches` is the way it reads."""
+    return [track async for batch in batches for track in batch]

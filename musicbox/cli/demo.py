@@ -6,13 +6,16 @@ import asyncio
 import dataclasses
 import io
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from musicbox.cli.console import FAILURE, out, print_json
-from musicbox.sim.demo import DemoOutcome, run_demo
+
+if TYPE_CHECKING:
+    from musicbox.sim.demo import DemoOutcome
 
 
 def demo(
@@ -21,6 +24,9 @@ def demo(
 ) -> None:
     """Play a scripted session on the built-in Discord simulator: members queue songs, a playlist,
     a bad link, pause, skip; you see what they saw and hear a level meter from the decoded audio."""
+    # Imported here: the simulator brings discord.py, a second of imports other commands would pay.
+    from musicbox.sim.demo import run_demo
+
     # The scene shows what matters; library chatter (yt-dlp, discord.py reconnect notes) would tear the view.
     logging.basicConfig(level=logging.ERROR)
     if not json_output:

@@ -19,7 +19,6 @@ import psutil
 import typer
 from rich.markup import escape
 
-from musicbox.bot.identity import IdentityUnknown, identify
 from musicbox.bot.sources import QueryFailed
 from musicbox.cli.console import out, print_json
 from musicbox.core import diagnosis
@@ -29,9 +28,7 @@ from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
 from musicbox.service.unit import unit_state
 from musicbox.sources.egress import EgressGate
-from musicbox.sources.extraction import deno_path
 from musicbox.sources.local import folder_problem
-from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.config_file import config_path, left_behind, load_config
 from musicbox.store.database import damage
 
@@ -166,6 +163,10 @@ def _ytdlp_version() -> str:
 
 
 def _deno() -> Finding:
+    # Here, not at the top, as discord.py and yt-dlp below: they take a second to import (several
+    # on a Pi), which every other `musicbox` command would pay, `status` included.
+    from musicbox.sources.extraction import deno_path
+
     binary = deno_path()
     if binary is None:
         return Finding("deno", Verdict.FAIL, "not found (YouTube needs it)", "Reinstall: `sudo ./install.sh`")
@@ -178,6 +179,8 @@ def _deno() -> Finding:
 def _token_and_clock(config: Config) -> list[Finding]:
     if not config.discord.token:
         return [Finding("token", Verdict.FAIL, "no bot token", "Run `musicbox setup`")]
+    from musicbox.bot.identity import IdentityUnknown, identify
+
     try:
         identity = asyncio.run(identify(config.discord.api_base, config.discord.token))
     except IdentityUnknown as unknown:
@@ -197,6 +200,8 @@ def _existing(directory: Path) -> Path:
 
 async def _online(config: Config, words: str) -> Finding:
     # A private in-memory store, so the check really goes upstream instead of answering from cache.
+    from musicbox.sources.ytdlp import YtDlpSource
+
     database = sqlite3.connect(":memory:", check_same_thread=False)
     egress = EgressGate(config.resolver.allowed_private_hosts)
     source = YtDlpSource(config, database, egress=egress)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from musicbox.bot.sources import Progress, QueryFailed
+from musicbox.bot.sources import Progress, QueryFailed, collected
 from musicbox.core.config import LibraryConfig
 from musicbox.core.local_music import SOURCE, LocalSong, Searchable, find_local, key_of_address, searchable
 from musicbox.core.track import Track
@@ -210,10 +210,7 @@ class LocalSource:
         await self._wrapped.aclose()
 
     async def resolve(self, query: str, *, progress: Progress | None = None) -> Sequence[Track]:
-        tracks: list[Track] = []
-        async for batch in self.batches(query, progress=progress):
-            tracks.extend(batch)
-        return tracks
+        return await collected(self.batches(query, progress=progress))
 
     async def batches(
         self, query: str, *, progress: Progress | None = None

@@ -9,23 +9,18 @@ directory does."""
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
-from musicbox.bot.sources import QueryFailed, UpstreamFault
 from musicbox.core.track import Track
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.json_api import JsonApi
 from musicbox.sources.lyrics import Lyrics, best_record, lyrics_of
 from musicbox.sources.upstreams import Upstreams, upstream_of
 
-# LRCLIB asks every client to name itself and its home page.
-USER_AGENT = "musicbox/1 (self-hosted Discord music bot)"
-ANSWER_BYTES = 2 * 2**20  # a search answers up to 20 records with their lyrics: some hundred kB
-TIMEOUT_S = 10.0
-FAILING = "the lyrics site is not answering right now; try again in a few minutes"
+# A search answers up to 20 records with their lyrics: some hundred kB.
+LRCLIB = JsonApi("the lyrics site is not answering right now; try again in a few minutes", 2 * 2**20)
 
 
 class Lrclib:
@@ -59,30 +54,8 @@ class Lrclib:
 
     async def _fetch(self, path: str) -> Any:
         url = f"{self._base_url}{path}"
-        return await self._upstreams.call(upstream_of(url), lambda: self._get(url))
-
-    async def _get(self, url: str) -> Any:
-        """The answer's JSON; None for LRCLIB's 404 (no such record)."""
-        with self._egress.job(document=True) as job:
-            try:
-                async with (
-                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as http,
-                    http.get(url, proxy=job.proxy_url, headers={"User-Agent": USER_AGENT}) as response,
-                ):
-                    body = await response.content.read(ANSWER_BYTES + 1)
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError):
-                raise QueryFailed(job.failure or FAILING, UpstreamFault.FAILING) from None
-        if status == 404:
-            return None
-        if status >= 500 or status == 429:
-            raise QueryFailed(FAILING, UpstreamFault.FAILING)
-        if status != 200 or len(body) > ANSWER_BYTES:
-            raise QueryFailed(FAILING)
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise QueryFailed(FAILING) from None
+        fetched = partial(LRCLIB.get, self._egress, url, missing_ok=True)
+        return await self._upstreams.call(upstream_of(url), fetched)
 
 
 def _search_words(track: Track) -> str:

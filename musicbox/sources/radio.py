@@ -8,23 +8,17 @@ stream itself (`url_resolved`: the directory has already followed .pls and .m3u 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
-from musicbox.bot.sources import QueryFailed, UpstreamFault
 from musicbox.core.track import LIVE, Track, TrackId
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.json_api import JsonApi
 from musicbox.sources.upstreams import Upstreams, upstream_of
 
-# The directory asks every client to say who it is.
-USER_AGENT = "musicbox/1 (self-hosted Discord music bot)"
-ANSWER_BYTES = 512 * 2**10  # 5 stations are a few kB: a larger answer is not the directory's
-TIMEOUT_S = 10.0
-FAILING = "the radio directory is not answering right now; try again in a few minutes"
+# 5 stations are a few kB.
+DIRECTORY = JsonApi("the radio directory is not answering right now; try again in a few minutes", 512 * 2**10)
 STATION_NAME_MAX = 200
 
 
@@ -40,28 +34,8 @@ class RadioDirectory:
             {"name": words, "limit": limit, "hidebroken": "true", "order": "clickcount", "reverse": "true"}
         )
         url = f"{self._base_url}/json/stations/search?{query}"
-        answer = await self._upstreams.call(upstream_of(url), lambda: self._get(url))
+        answer = await self._upstreams.call(upstream_of(url), lambda: DIRECTORY.get(self._egress, url))
         return stations(answer)[:limit]
-
-    async def _get(self, url: str) -> Any:
-        with self._egress.job(document=True) as job:
-            try:
-                async with (
-                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as http,
-                    http.get(url, proxy=job.proxy_url, headers={"User-Agent": USER_AGENT}) as response,
-                ):
-                    body = await response.content.read(ANSWER_BYTES + 1)
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError):
-                raise QueryFailed(job.failure or FAILING, UpstreamFault.FAILING) from None
-        if status >= 500 or status == 429:
-            raise QueryFailed(FAILING, UpstreamFault.FAILING)
-        if status != 200 or len(body) > ANSWER_BYTES:
-            raise QueryFailed(FAILING)
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise QueryFailed(FAILING) from None
 
 
 def stations(answer: Any) -> list[Track]:

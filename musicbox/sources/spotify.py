@@ -25,7 +25,7 @@ from spotipy.exceptions import SpotifyException
 from spotipy.oauth2 import SpotifyOauthError
 from urllib3.util.retry import Retry
 
-from musicbox.bot.sources import Progress, QueryFailed, TrackSource, UpstreamFault
+from musicbox.bot.sources import Progress, QueryFailed, TrackSource, UpstreamFault, collected
 from musicbox.core.config import Config, SpotifyConfig
 from musicbox.core.track import Track, TrackId
 from musicbox.sources.matching import Candidate, Wanted, best_match, search_words
@@ -92,10 +92,7 @@ class SpotifySource:
     # -- TrackSource -----------------------------------------------------------------------------
 
     async def resolve(self, query: str, *, progress: Progress | None = None) -> Sequence[Track]:
-        tracks: list[Track] = []
-        async for batch in self.batches(query, progress=progress):
-            tracks.extend(batch)
-        return tracks
+        return await collected(self.batches(query, progress=progress))
 
     async def batches(
         self, query: str, *, progress: Progress | None = None

@@ -35,3 +35,26 @@ def test_command_descriptions_wrap_only_where_the_terminal_ends(columns: int) ->
             continue  # the next command: this description ended here
         text, next_word = row[description_at:].rstrip(), following[description_at:].split()[0]
         assert len(text) + 1 + len(next_word) > width, f"broke early before {next_word!r}: {text!r}"
+
+
+def test_everyday_commands_do_not_load_yt_dlp_the_simulator_or_the_benchmarks() -> None:
+    # Each costs a second of imports here, several on a Pi: `musicbox status` must not wait for them.
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, musicbox.cli.app; "
+            "print(*(m for m in ('yt_dlp', 'musicbox.sim', 'musicbox.bench.load') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert loaded == []
+
+
+def test_bench_names_every_scenario_it_can_run() -> None:
+    from musicbox.cli.bench import NAMES, scenarios
+
+    assert tuple(scenarios()) == NAMES

@@ -137,7 +137,7 @@ async def test_a_station_plays_across_a_drop_a_dead_one_is_told_and_an_hls_live_
             down, private = await reply_text(await home.alice.run_command("radio", home.text, words="jazz"))
         finally:
             world.media.radio.fail_with(None)
-        assert private and down == f"I couldn't play “jazz”: {radio.FAILING}.", down
+        assert private and down == f"I couldn't play “jazz”: {radio.DIRECTORY.failing}.", down
         assert heard.heard_rungs()[-1] == 30  # the station played on meanwhile
 
         audio = bot.audio

@@ -96,5 +96,5 @@ async def test_lyrics_page_through_open_where_the_song_is_and_say_so_when_there_
             down, private = await reply_text(await home.alice.run_command("lyrics", home.text))
         finally:
             world.media.lyrics.fail_with(None)
-        assert private and down == text.lyrics_failed(instrumental, lrclib.FAILING), down
+        assert private and down == text.lyrics_failed(instrumental, lrclib.LRCLIB.failing), down
         assert session.queue.current is not None  # the song played on meanwhile
