@@ -142,11 +142,15 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
                 await asyncio.sleep(PAUSE_BETWEEN_COMMANDS_S)
 
         async def first_audio_probes() -> None:
+            nonlocal failures
             for index in itertools.count(FIRST_PROBE_SONG):
                 if time.monotonic() > ends_at:
                     return
                 url = world.media.track_url(index, seconds=PROBE_SONG_S)
-                ttfa.append(await timed_play(world, probe, url, index % LADDER_SIZE))
+                try:
+                    ttfa.append(await timed_play(world, probe, url, index % LADDER_SIZE))
+                except (AssertionError, TimeoutError):  # unanswered or unheard: an error, the run goes on
+                    failures += 1
                 await asyncio.sleep(PROBE_EVERY_S)
 
         async def visit(here: Room, index: int, stay_s: float) -> bool:
@@ -154,10 +158,15 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
             nonlocal churned
             churned += 1
             await here.member.join_voice(here.voice)
-            await here.play(world.media.track_url(400 + index % SONGS, seconds=SONG_S))
-            await asyncio.sleep(stay_s)
-            said = await (await here.member.run_command("leave", here.text)).reply(timeout=REPLY_TIMEOUT_S)
-            await here.member.leave_voice()
+            try:
+                await here.play(world.media.track_url(400 + index % SONGS, seconds=SONG_S))
+                await asyncio.sleep(stay_s)
+                leave = await here.member.run_command("leave", here.text)
+                said = await leave.reply(timeout=REPLY_TIMEOUT_S)
+            except AssertionError:  # a command unanswered (a box loaded past Discord's 3 s): an error
+                return False
+            finally:
+                await here.member.leave_voice()
             return "went wrong" not in said.text()
 
         async def churn(here: Room, offset_s: float) -> None:
