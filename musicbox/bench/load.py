@@ -186,6 +186,7 @@ class Footprint:
     # What each open file is ("socket tcp 127.0.0.1:5000->127.0.0.1:6000 ESTABLISHED", a path, a
     # pipe): a floor that grows can then say what it holds.
     open_files: tuple[str, ...] = ()
+    own_rss_mb: float = 0.0  # the bot's process alone, without its extraction workers and ffmpegs
 
 
 async def footprint(world: Rig) -> Footprint:
@@ -198,6 +199,7 @@ async def footprint(world: Rig) -> Footprint:
         children=len(children),
         sessions=len(status["voice_sessions"]),
         open_files=await asyncio.to_thread(open_files, world.bot),
+        own_rss_mb=world.bot.memory_info().rss / 2**20,
     )
 
 

@@ -13,17 +13,25 @@ sets another length)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
 
 from musicbox.bench.figures import Figure, at_most, percentile, slope
 from musicbox.bench.load import Footprint, footprint
 from musicbox.bench.playback import RECOGNISED, Stages, stage_figures, timed_play
 from musicbox.bench.rig import Rig, Room, rig, room
 from musicbox.bench.runner import BenchOptions
+from musicbox.service import memory_census
+from musicbox.service.control import ask
 from musicbox.sim.discord import Member
 from musicbox.sim.signature import LADDER_SIZE
 
@@ -43,6 +51,10 @@ FIRST_PROBE_SONG = 1000  # songs nobody else plays: each one is uncached
 # The footprint's slope is taken once the first quarter of the run is over: imports, codecs, the
 # resolver pool and the cache's index reach their working size in it, which is not growth.
 WARM_UP_FRACTION = 0.25
+# With MUSICBOX_MEMORY_CENSUS naming a file, the bot's memory census (service/memory_census.py) is
+# appended to it at these fractions of the run (minutes 5, 15, 30, 45 of an hour) and at its end.
+CENSUS_AT = (1 / 12, 1 / 4, 1 / 2, 3 / 4)
+CENSUS_WAIT_S = 120.0  # a snapshot of every traced block on a loaded box
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +142,15 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
                 await asyncio.sleep(PAUSE_BETWEEN_COMMANDS_S)
 
         async def first_audio_probes() -> None:
+            nonlocal failures
             for index in itertools.count(FIRST_PROBE_SONG):
                 if time.monotonic() > ends_at:
                     return
                 url = world.media.track_url(index, seconds=PROBE_SONG_S)
-                ttfa.append(await timed_play(world, probe, url, index % LADDER_SIZE))
+                try:
+                    ttfa.append(await timed_play(world, probe, url, index % LADDER_SIZE))
+                except (AssertionError, TimeoutError):  # unanswered or unheard: an error, the run goes on
+                    failures += 1
                 await asyncio.sleep(PROBE_EVERY_S)
 
         async def visit(here: Room, index: int, stay_s: float) -> bool:
@@ -142,10 +158,15 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
             nonlocal churned
             churned += 1
             await here.member.join_voice(here.voice)
-            await here.play(world.media.track_url(400 + index % SONGS, seconds=SONG_S))
-            await asyncio.sleep(stay_s)
-            said = await (await here.member.run_command("leave", here.text)).reply(timeout=REPLY_TIMEOUT_S)
-            await here.member.leave_voice()
+            try:
+                await here.play(world.media.track_url(400 + index % SONGS, seconds=SONG_S))
+                await asyncio.sleep(stay_s)
+                leave = await here.member.run_command("leave", here.text)
+                said = await leave.reply(timeout=REPLY_TIMEOUT_S)
+            except AssertionError:  # a command unanswered (a box loaded past Discord's 3 s): an error
+                return False
+            finally:
+                await here.member.leave_voice()
             return "went wrong" not in said.text()
 
         async def churn(here: Room, offset_s: float) -> None:
@@ -172,7 +193,11 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
             first_audio_probes(),
             *(churn(here, n * spread_s) for n, here in enumerate(churning)),
         )
-        samples = await _sample_until(world, load, started, sample_every_s)
+        census = os.environ.get(memory_census.ENVIRONMENT_VARIABLE)
+        census_at = [minutes * 60 * fraction for fraction in CENSUS_AT] if census else []
+        samples = await _sample_until(world, load, started, sample_every_s, census_at)
+        if census:
+            await _take_census(world, census, time.monotonic() - started)
         held_s = time.monotonic() - started
     # A minute cannot tell the allocator settling from a slow leak: the quick form catches a leak of
     # the seed's kind (megabytes a minute), the twenty-minute form holds RSS to 6 MiB an hour.
@@ -192,14 +217,33 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
 
 
 async def _sample_until(
-    world: Rig, load: asyncio.Future[list[None]], started: float, every_s: float
+    world: Rig, load: asyncio.Future[list[None]], started: float, every_s: float, census_at: list[float]
 ) -> list[Sample]:
     samples: list[Sample] = []
+    census = os.environ.get(memory_census.ENVIRONMENT_VARIABLE, "")
     while not load.done():
         samples.append(Sample(time.monotonic() - started, await footprint(world)))
+        if census_at and samples[-1].at_s >= census_at[0]:
+            census_at.pop(0)
+            await _take_census(world, census, samples[-1].at_s)
         await asyncio.wait({load}, timeout=every_s)
     await load  # a member's error surfaces here, not as a missing figure
     return samples
+
+
+async def _take_census(world: Rig, path: str, at_s: float) -> None:
+    answer = await ask(world.runtime_dir, "memory", timeout_s=CENSUS_WAIT_S)
+    children = []
+    for child in world.bot.children():
+        with contextlib.suppress(psutil.Error):  # it ended meanwhile
+            children.append((" ".join(child.cmdline()[:4]), child.memory_info().rss / 2**20))
+    record = {"at_min": round(at_s / 60, 2), "children": children, **answer}
+    await asyncio.to_thread(_append_line, Path(path), json.dumps(record))
+
+
+def _append_line(path: Path, line: str) -> None:
+    with path.open("a") as file:
+        file.write(line + "\n")
 
 
 def _figures(
@@ -220,6 +264,10 @@ def _figures(
 
     ttfa = [start[RECOGNISED] * 1000 for start in starts]
     rss_slope = slope_per_minute([(sample.at_s, sample.footprint.rss_mb) for sample in warm])
+    # A cache filling to its bound shows as a slope that falls from the whole run to its second half.
+    second_half = [s for s in samples if s.at_s >= samples[-1].at_s / 2]
+    late_slope = slope_per_minute([(sample.at_s, sample.footprint.rss_mb) for sample in second_half])
+    own_slope = slope_per_minute([(sample.at_s, sample.footprint.own_rss_mb) for sample in warm])
     third = len(warm) // 3
     held = held_for_good(
         [s.footprint.open_files for s in warm[:third]], [s.footprint.open_files for s in warm[-third:]]
@@ -235,6 +283,8 @@ def _figures(
         Figure("soak", "ttfa p95 under load", percentile(ttfa, 0.95), "ms", at_most(800), f"{len(ttfa)}"),
         Figure("soak", "RSS at start", warm[0].footprint.rss_mb, "MiB", note=f"{len(warm)} samples"),
         Figure("soak", "RSS slope", rss_slope, "MiB/min", at_most(rss_slope_target), f"{len(warm)} samples"),
+        Figure("soak", "RSS slope, second half", late_slope, "MiB/min", note=f"{len(second_half)} samples"),
+        Figure("soak", "RSS slope, the bot's process alone", own_slope, "MiB/min", note="no workers"),
         # Not floor_growth of the count: a song playing at every late sample (each a different file
         # and pipe) raised the count's floor by 1 with nothing kept (1 run in 3 on a loaded box);
         # a file kept for good is the same file at every late sample.

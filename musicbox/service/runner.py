@@ -26,7 +26,7 @@ from musicbox.bot.remote import RemoteControl
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.tuning import overrides_from, tune, with_tuning
-from musicbox.service import allocator, control, health, metrics
+from musicbox.service import allocator, control, health, memory_census, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.service.vitals import Vitals, read_totals
@@ -49,6 +49,24 @@ log = logging.getLogger(__name__)
 # While connecting for the first time the gateway cannot be healthy yet; systemd's own start timeout
 # bounds that phase, so the watchdog is fed through it.
 STARTUP_GRACE_S = 120.0
+
+
+def _bounded_sizes(
+    bot: MusicBot, log_tail: health.RecentErrors, errors: health.RecentErrors
+) -> dict[str, int]:
+    """How full the bot's own bounded structures and discord.py's caches are, for the memory census."""
+    state = bot._connection
+    return {
+        "sessions": len(bot.sessions.guild_ids),
+        "start_times": len(bot.start_times.as_json()),
+        "log_tail": len(log_tail.records),
+        "last_errors": len(errors.records),
+        "discord_messages": len(bot.cached_messages),
+        "discord_users": len(state._users),
+        "discord_guilds": len(state._guilds),
+        "discord_views": len(state._view_store._views),
+        "discord_message_views": len(state._view_store._synced_message_views),
+    }
 
 
 class TokenRejected(Exception):
@@ -113,14 +131,19 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         remote=RemoteControl(bot),
         discord_login=_discord_login(config, bot, web_url),
     )
+    others: dict[str, control.Answer] = {
+        "web-link": lambda _: _web_link(web, web_url),
+        "api-token": api_access.answer,
+        "starts": lambda _: bot.start_times.as_json(),
+    }
+    if memory_census.wanted(environment):  # the soak bench's, off in service
+        census = memory_census.MemoryCensus(
+            lambda: _bounded_sizes(bot, log_tail, errors), memory_census.frames_wanted(environment)
+        )
+        others["memory"] = census.answer
     try:
         async with (
-            control.serving(
-                config.paths.runtime_dir,
-                status,
-                others={"web-link": lambda _: _web_link(web, web_url), "api-token": api_access.answer,
-                        "starts": lambda _: bot.start_times.as_json()},
-            ),
+            control.serving(config.paths.runtime_dir, status, others=others),
             _metrics_endpoint(bot, config),
             _web_page(web, web_url),
             asyncio.TaskGroup() as group,
