@@ -361,6 +361,7 @@ SOUGHT = "Jumped to {position}."
 VOLUME_SET = "Volume set to {volume}%."
 FILTER_SET = "Filter set to {label}; it goes on from where the song is."
 FILTER_OFF = "Filter off."
+FILTER_SET_LIVE = "Filter set to {label}; a live stream plays as it is sent, so it starts with the next song."
 FILTER_MISTAKES = {
     FilterMistake.UNKNOWN: "Choose one of nightcore, vaporwave, bassboost, 8d, speed or off.",
     FilterMistake.SPEED_MISSING: (

@@ -10,10 +10,11 @@ Raspberry Pi Zero 2 W: four Cortex-A53 cores, 512 MB), measured or reasoned in d
   retire when idle, so this is what a burst costs, not what the bot holds;
 - a transcode is one ffmpeg process, about 25 MB and most of a slow core while it runs ahead;
 - a voice session costs about 8 MB (buffers, its Opus reader) and 1 % of a Cortex-A72 core;
-- a filtered stream (/filter) is one more ffmpeg decoding, filtering and encoding in real time: about
-  12 ms of CPU per second of audio on an x86 core (docs/benchmarks.md, `bench cpu-ratio`), so about
-  3 % of a Cortex-A72 core, and some 20 MB. Filtered streams get at most half of the CPU and half
-  of the RAM the transcodes leave, so a box full of them still sends every other guild's music;
+- a filtered stream (/filter) is one more ffmpeg decoding, filtering and encoding in real time, and
+  the bot reading its pipe: about 24 ms of CPU per second of audio on an x86 core, 1.1-1.3 times a
+  plain transcode (docs/benchmarks.md, `bench cpu-ratio`), so about 6 % of a Cortex-A72 core, and
+  some 20 MB. Filtered streams get at most half of the CPU and half of the RAM the transcodes
+  leave, so a box full of them still sends every other guild's music;
 - the operating system and its page cache need a quarter of the RAM to stay responsive.
 
 Explicit configuration always wins over the figure tuned here.
@@ -36,8 +37,8 @@ OS_SHARE = 0.25
 MAX_RESOLVERS = 8
 # A cached stream is about 1 % of one Cortex-A72 core; half a core is kept for the event loop.
 SESSIONS_PER_CORE = 50
-# A filtered stream is about 3 % of a Cortex-A72 core: half a core's worth of them per Pi 4 core.
-FILTERED_PER_CORE = 15
+# A filtered stream is about 6 % of a Cortex-A72 core: half a core's worth of them per Pi 4 core.
+FILTERED_PER_CORE = 8
 CACHE_SHARE_OF_FREE_DISK = 0.25
 CACHE_CEILING_MB = 20_000  # about 5,000 songs at 128 kb/s: far past any guild's rotation
 CACHE_FLOOR_MB = 256  # below this the disk is too full to cache: stream everything instead

@@ -76,8 +76,8 @@ def test_more_ram_never_means_fewer_sessions() -> None:
     [
         (PI_ZERO_2_W, 2),  # RAM bounds it: 99 MB left after the resolver and two transcodes
         (PI_4_2GB, 16),  # RAM again: 676 MB left, half of it at 20 MB a stream
-        (PI_5_8GB, 120),  # CPU: 4 cores x 2 Pi 4 cores x 15
-        (X86_16GB, 265),
+        (PI_5_8GB, 64),  # CPU: 4 cores x 2 Pi 4 cores x 8
+        (X86_16GB, 160),
         (ONE_CORE_256MB, 1),  # nothing left, but one server may still have its filter
     ],
     ids=["pi-zero-2w", "pi4-2gb", "pi5-8gb", "x86-16gb", "1-core-256mb"],

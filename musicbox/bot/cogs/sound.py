@@ -55,5 +55,9 @@ class SoundCog(CheckedCog, name="Sound"):
         kept = settings.changed(audio_filter=picked.stored if picked is not None else "")
         await asyncio.to_thread(self.bot.settings.put, session.guild_id, kept)
         session.refilter()
-        said = text.FILTER_SET.format(label=picked.label) if picked is not None else text.FILTER_OFF
+        current = session.queue.current
+        live = current is not None and current.track.live
+        said = text.FILTER_OFF
+        if picked is not None:
+            said = (text.FILTER_SET_LIVE if live else text.FILTER_SET).format(label=picked.label)
         await interaction.edit_original_response(content=said)
