@@ -14,7 +14,7 @@ from discord import app_commands
 from musicbox.bot import text
 from musicbox.bot.access import controlled
 from musicbox.bot.options import CheckedCog
-from musicbox.core.filters import FASTEST, SLOWEST, FilterMistake, chosen_filter
+from musicbox.core.filters import FASTEST, SLOWEST, FilterMistake, chosen_filter, stored_filter
 from musicbox.core.permissions import Action
 
 if TYPE_CHECKING:
@@ -52,9 +52,10 @@ class SoundCog(CheckedCog, name="Sound"):
             return
         await interaction.response.defer(thinking=True)
         settings = await asyncio.to_thread(self.bot.settings.get, session.guild_id)
-        kept = settings.changed(audio_filter=picked.stored if picked is not None else "")
-        await asyncio.to_thread(self.bot.settings.put, session.guild_id, kept)
-        session.refilter()
+        if stored_filter(settings.audio_filter) != picked:  # the same again would only restart the song
+            kept = settings.changed(audio_filter=picked.stored if picked is not None else "")
+            await asyncio.to_thread(self.bot.settings.put, session.guild_id, kept)
+            session.refilter()
         current = session.queue.current
         live = current is not None and current.track.live
         said = text.FILTER_OFF
