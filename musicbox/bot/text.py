@@ -370,9 +370,10 @@ FILTER_MISTAKES = {
     FilterMistake.SPEED_UNWANTED: "Only the speed effect takes a speed; choose speed, or leave speed out.",
 }
 FILTERS_BUSY = (
-    "This box already plays {most} filtered streams, its most; try /filter again when another server "
-    "turns its filter off."
+    "Every filtered stream this box allows ({most}) plays in another server; try /filter again when "
+    "one of them turns its filter off."
 )
+FILTERS_NONE = "The owner of this bot has turned filters off on this box (limits.max_filtered = 0)."
 FILTERS_BUSY_UNFILTERED = (
     "This box already plays as many filtered streams as it can; songs here play unfiltered until one is free."
 )

@@ -138,10 +138,6 @@ class FilterSlots:
     def give_back(self, guild_id: int) -> None:
         self._holders.discard(guild_id)
 
-    @property
-    def held(self) -> int:
-        return len(self._holders)
-
 
 class CountedSource(discord.AudioSource):
     """What the player plays: `source`, its frames counted, so a song cut off by a lost connection

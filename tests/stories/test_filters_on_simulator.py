@@ -112,9 +112,14 @@ async def test_nightcore_mid_song_raises_the_tone_where_the_song_was_and_off_sen
             )
             assert private and "\n" not in said, (options, said)
             assert sentence is None or said == sentence, (options, said)
-        bot.sessions.filter_slots.most = 0  # the owner's max_filtered = 0, or every slot taken elsewhere
-        said, private = await reply_text(await home.alice.run_command("filter", home.text, effect="8d"))
-        assert private and said == text.FILTERS_BUSY.format(most=0)
+        # The box's one filtered stream plays in another server; then the owner allows none.
+        slots = bot.sessions.filter_slots
+        slots.most = 1
+        assert slots.take(home.guild.id + 1)
+        for most, refusal in ((1, text.FILTERS_BUSY.format(most=1)), (0, text.FILTERS_NONE)):
+            slots.most = most
+            said, private = await reply_text(await home.alice.run_command("filter", home.text, effect="8d"))
+            assert private and said == refusal, said
         assert (await asyncio.to_thread(bot.settings.get, home.guild.id)).audio_filter == ""
 
     runs = runs_ms(heard)

@@ -48,7 +48,8 @@ class SoundCog(CheckedCog, name="Sound"):
         slots = self.bot.sessions.filter_slots
         if picked is not None and not slots.take(session.guild_id):
             # Refused rather than accepted and not heard: the member learns now, and the song goes on.
-            await interaction.response.send_message(text.FILTERS_BUSY.format(most=slots.most), ephemeral=True)
+            said = text.FILTERS_BUSY.format(most=slots.most) if slots.most else text.FILTERS_NONE
+            await interaction.response.send_message(said, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         settings = await asyncio.to_thread(self.bot.settings.get, session.guild_id)
