@@ -14,7 +14,7 @@ import pytest
 from musicbox.core.filters import AudioFilter, Effect
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import LIVE, Track, TrackId
-from musicbox.playback.session import GuildSession, OffAir, SessionCapReached, Sessions
+from musicbox.playback.session import CountedSource, GuildSession, OffAir, SessionCapReached, Sessions
 from musicbox.store.queues import SavedPlayback
 from tests.stories.fast_voice import EchoLocator, FakeSource, FastAudio, FastVoice
 
@@ -295,3 +295,24 @@ async def test_a_server_whose_filter_finds_every_slot_taken_hears_its_songs_unfi
     await wait_until(lambda: len(voices[2].played) == 3)
     assert voices[2].sources[-1].audio_filter == nightcore
     await second.aclose()
+
+
+class Packets(discord.AudioSource):
+    def read(self) -> bytes:
+        return b"\xf8\xff\xfe"
+
+    def is_opus(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("audio_filter", "position_s"),
+    [(None, 31.0), (AudioFilter(Effect.NIGHTCORE), 31.25), (AudioFilter(Effect.SPEED, 0.5), 30.5)],
+)
+def test_a_song_cut_off_by_lost_voice_resumes_at_the_songs_time_whatever_speed_it_was_heard_at(
+    audio_filter: AudioFilter | None, position_s: float
+) -> None:
+    counted = CountedSource(Packets(), 30.0, audio_filter=audio_filter)
+    for _ in range(50):  # one second heard
+        counted.read()
+    assert counted.position_s == pytest.approx(position_s)
