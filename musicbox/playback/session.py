@@ -501,6 +501,7 @@ class GuildSession:
             source.cleanup()
             return
         await self._track_done.wait()
+        self.playing_filter = None
         self._last_active = time.monotonic()
         if self._cut_off_by_lost_voice(entry, source):
             self._voice_lost = True

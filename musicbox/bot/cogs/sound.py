@@ -53,9 +53,12 @@ class SoundCog(CheckedCog, name="Sound"):
             return
         await interaction.response.defer(thinking=True)
         settings = await asyncio.to_thread(self.bot.settings.get, session.guild_id)
-        if stored_filter(settings.audio_filter) != picked:  # the same again would only restart the song
+        if stored_filter(settings.audio_filter) != picked:
             kept = settings.changed(audio_filter=picked.stored if picked is not None else "")
             await asyncio.to_thread(self.bot.settings.put, session.guild_id, kept)
+        # The song restarts through the new chain only when it would sound different: the same filter
+        # again is no restart, and one kept but not heard (no slot when the song began) is heard now.
+        if session.playing_filter != picked:
             session.refilter()
         current = session.queue.current
         live = current is not None and current.track.live
