@@ -1,5 +1,7 @@
 """The `cpu-ratio` scenario: CPU per second of audio for a song sent from the Opus cache, against the
-same song transcoded by ffmpeg as it plays (the no-cache path, and what other bots do for every song).
+same song transcoded by ffmpeg as it plays (the no-cache path, and what other bots do for every song),
+and against the cached song played through a /filter (nightcore: ffmpeg decoding the cached file,
+filtering and encoding again, what tune()'s max_filtered is sized by).
 
 Both sources are drained as fast as they give packets, with the CPU of this process and of every
 child it reaped counted (os.times). What discord.py does with a packet afterwards (encrypt, send)
@@ -21,6 +23,7 @@ from musicbox.bench.runner import BenchOptions
 from musicbox.cache.audio import FRAME_S, CachedAudio
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
+from musicbox.core.filters import AudioFilter, Effect
 from musicbox.core.track import TrackId
 from musicbox.playback.direct import DirectAudio
 from musicbox.sim.media import MediaWorld
@@ -58,11 +61,16 @@ async def cpu_ratio_scenario(options: BenchOptions) -> list[Figure]:
                 await asyncio.sleep(0.02)
             fill_cpu = _cpu_s() - before
             cache_cpu, cache_audio = await asyncio.to_thread(_drain, await cached.source(track, url))
+            nightcore = AudioFilter(Effect.NIGHTCORE)
+            filtered = await cached.source(track, url, duration_s=seconds, audio_filter=nightcore)
+            filtered_cpu, filtered_heard = await asyncio.to_thread(_drain, filtered)
             await cached.aclose()
             database.close()
         ffmpeg_cpu, ffmpeg_audio = await asyncio.to_thread(_drain, await DirectAudio().source(track, url))
     per_cached = cache_cpu / cache_audio
     per_transcoded = ffmpeg_cpu / ffmpeg_audio
+    # Per second heard: nightcore plays the song's 30 s in 24, and a listener hears it for 24.
+    per_filtered = filtered_cpu / filtered_heard
     note = f"{seconds:g} s mp3 song"
     return [
         Figure("cpu-ratio", "cached stream", per_cached * 1000, "ms CPU per s of audio", note=note),
@@ -75,4 +83,16 @@ async def cpu_ratio_scenario(options: BenchOptions) -> list[Figure]:
             note=note,
         ),
         Figure("cpu-ratio", "cached / transcoded", per_cached / per_transcoded, "ratio", at_most(0.1), note),
+        Figure(
+            "cpu-ratio",
+            "filtered stream (nightcore, from the cache)",
+            per_filtered * 1000,
+            "ms CPU per s of audio",
+            note=note,
+        ),
+        Figure("cpu-ratio", "filtered / cached", per_filtered / per_cached, "ratio", note=note),
+        # tune() sizes max_filtered on a filtered stream costing about one transcode in real time.
+        Figure(
+            "cpu-ratio", "filtered / transcoded", per_filtered / per_transcoded, "ratio", at_most(2.0), note
+        ),
     ]

@@ -15,7 +15,7 @@ from musicbox.cache.audio import CachedAudio
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import Config
 from musicbox.playback.direct import DirectAudio
-from musicbox.playback.session import AudioProvider, Sessions
+from musicbox.playback.session import DEFAULT_MAX_FILTERED, AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.lrclib import Lrclib
@@ -46,7 +46,11 @@ def build_bot(
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     settings = SettingsStore(database, GuildSettings.defaults(config.playback))
-    sessions = Sessions(max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS)
+    filtered = config.limits.max_filtered
+    sessions = Sessions(
+        max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
+        max_filtered=filtered if filtered >= 0 else DEFAULT_MAX_FILTERED,
+    )
     return MusicBot(
         config,
         sources=sources,

@@ -29,6 +29,7 @@ from musicbox.bot.cogs.playing import PlayingCog
 from musicbox.bot.cogs.queue import QueueCog
 from musicbox.bot.cogs.radio import RadioCog
 from musicbox.bot.cogs.settings import SettingsCog
+from musicbox.bot.cogs.sound import SoundCog
 from musicbox.bot.enqueueing import Enqueuer
 from musicbox.bot.options import MemberMistake
 from musicbox.bot.replies import RepliesInFlight, send_error
@@ -36,6 +37,7 @@ from musicbox.bot.sources import QueryFailed, TrackSource
 from musicbox.bot.views import NowControl
 from musicbox.core.autoplay import Heard, choose_next
 from musicbox.core.config import Config
+from musicbox.core.filters import AudioFilter, stored_filter
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
 from musicbox.playback.session import (
@@ -165,6 +167,7 @@ class MusicBot(commands.Bot):
         await self.add_cog(SettingsCog(self))
         await self.add_cog(LibraryCog(self, self._enqueuer))
         await self.add_cog(self._listening)
+        await self.add_cog(SoundCog(self))
         if self._radio is not None:
             await self.add_cog(RadioCog(self, self._enqueuer, self._radio))
         if self._lyrics is not None:
@@ -257,6 +260,9 @@ class MusicBot(commands.Bot):
             stays=self.stays_always,
             audio_prefetch=max(0, self.config.cache.prefetch_depth),
             loudness=lambda: self._loudness_on(channel.guild.id),
+            audio_filter=lambda: self.audio_filter_of(channel.guild.id),
+            filter_slots=self.sessions.filter_slots,
+            on_filter_refused=lambda refused: self.announce(refused, text.FILTERS_BUSY_UNFILTERED),
         )
         try:
             self.sessions.add(session)
@@ -323,6 +329,11 @@ class MusicBot(commands.Bot):
     def _loudness_on(self, guild_id: int) -> bool:
         settings = self.settings.cached(guild_id)
         return settings is None or settings.loudness
+
+    def audio_filter_of(self, guild_id: int) -> AudioFilter | None:
+        """The server's /filter (read from memory: every session's settings are loaded when it starts)."""
+        settings = self.settings.cached(guild_id)
+        return stored_filter(settings.audio_filter) if settings is not None else None
 
     def _track_unplayable(self, session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
         """A queued song could not be played and the player went on: say so where /play was used, or

@@ -79,6 +79,7 @@ class RemoteControl:
             "paused": session.paused,
             "volume": session.volume,
             "position_s": round(session.position_s, 1),
+            "filter": session.playing_filter.label if session.playing_filter is not None else None,
             "loop": str(session.queue.loop),
             "channel": getattr(session.voice.channel, "name", None),
             "upcoming": [

@@ -9,6 +9,7 @@ import re
 
 from discord.utils import escape_markdown, escape_mentions
 
+from musicbox.core.filters import FASTEST, SLOWEST, AudioFilter, FilterMistake
 from musicbox.core.limits import Refusal
 from musicbox.core.queue import LoopMode, QueuedTrack, QueuePage
 from musicbox.core.track import Track
@@ -277,15 +278,22 @@ def queue_page(current: QueuedTrack | None, page: QueuePage, loop: LoopMode) -> 
 
 
 def now_playing(
-    current: QueuedTrack, position_s: float, paused: bool, loop: LoopMode, on_air: str | None = None
+    current: QueuedTrack,
+    position_s: float,
+    paused: bool,
+    loop: LoopMode,
+    on_air: str | None = None,
+    audio_filter: AudioFilter | None = None,
 ) -> str:
-    """`on_air`: what a live stream says it plays now (its ICY title), untrusted text."""
+    """`on_air`: what a live stream says it plays now (its ICY title), untrusted text;
+    `audio_filter`: the /filter the song plays through (its position is the song's, at any speed)."""
     state = "Paused" if paused else "Playing"
+    filtered = f" · filter {audio_filter.label}" if audio_filter is not None else ""
     if current.track.live:
         where = f" · on air: {shown(on_air, TITLE_MAX)}" if on_air else ""
         first = f"{state} {track_line(current.track)}{where} · loop {loop.value}"
     else:
-        first = f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}"
+        first = f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}{filtered}"
     return f"{first}\nRequested by <@{current.requester_id}>"
 
 
@@ -351,6 +359,24 @@ CLEARED = "Cleared {count} tracks."
 LOOP_SET = "Loop is now {mode}."
 SOUGHT = "Jumped to {position}."
 VOLUME_SET = "Volume set to {volume}%."
+FILTER_SET = "Filter set to {label}; it goes on from where the song is."
+FILTER_OFF = "Filter off."
+FILTER_SET_LIVE = "Filter set to {label}; a live stream plays as it is sent, so it starts with the next song."
+FILTER_MISTAKES = {
+    FilterMistake.UNKNOWN: "Choose one of nightcore, vaporwave, bassboost, 8d, speed or off.",
+    FilterMistake.SPEED_MISSING: (
+        f"Give speed a value from {SLOWEST:g} to {FASTEST:g} (1.25 plays a quarter faster)."
+    ),
+    FilterMistake.SPEED_UNWANTED: "Only the speed effect takes a speed; choose speed, or leave speed out.",
+}
+FILTERS_BUSY = (
+    "Every filtered stream this box allows ({most}) plays in another server; try /filter again when "
+    "one of them turns its filter off."
+)
+FILTERS_NONE = "The owner of this bot has turned filters off on this box (limits.max_filtered = 0)."
+FILTERS_BUSY_UNFILTERED = (
+    "This box already plays as many filtered streams as it can; songs here play unfiltered until one is free."
+)
 SETTINGS_SHOWN = (
     "DJ role: {dj_role} · default volume {volume}% · queue limit {max_queue} · "
     "playlist limit {max_playlist} · max track length {max_track} · "

@@ -3,8 +3,9 @@
 A cached song is sent by reading its Opus packets from the file: no ffmpeg, almost no CPU. An
 uncached one is transcoded once by ffmpeg into the cache and played from the growing file while it
 is written, so the first packets leave as soon as ffmpeg produced them. Two guilds asking for the
-same uncached song share one transcode. A volume other than 100 % needs decoding, so it goes through
-ffmpeg (from the cached file when there is one).
+same uncached song share one transcode. A volume other than 100 % or a /filter needs decoding, so it
+goes through ffmpeg (from the cached file when there is one); the fill itself is never filtered, so
+the cached file stays the song as it is, for every server.
 
 A full disk never costs a member their song: with too little room for a song it plays straight from
 its source, uncached, and a fill that runs out of room mid-song hands over to a direct stream from
@@ -30,6 +31,7 @@ from musicbox.cache.loudness import errors_of, loudnorm_filter, measured_lufs
 from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus, whole_pages
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
+from musicbox.core.filters import AudioFilter
 from musicbox.core.track import TrackId
 from musicbox.playback.direct import DirectAudio, longest_output_s, through_gate
 
@@ -192,21 +194,32 @@ class CachedAudio:
         volume: int = 100,
         duration_s: float | None = None,
         normalised: bool = True,
+        audio_filter: AudioFilter | None = None,
     ) -> discord.AudioSource:
         key = str(track_id)
         if not normalised and self._loudness_lufs < 0 and not track_id.live:
             # A server that turned evening-out off hears the source as it is: every cached file is
             # normalised, so this costs a transcode from the source, as a volume other than 100 does.
             return await self._direct.source(
-                track_id, media_url, start_s=start_s, volume=volume, duration_s=duration_s
+                track_id,
+                media_url,
+                start_s=start_s,
+                volume=volume,
+                duration_s=duration_s,
+                audio_filter=audio_filter,
             )
         if track_id.live:  # endless: never cached, never counted against the cache's budget
             return await self._direct.source(track_id, media_url, volume=volume)
-        if volume != 100:
+        if volume != 100 or audio_filter is not None:
             cached = self.store.lookup(key)
             address = str(cached) if cached else media_url
             return await self._direct.source(
-                track_id, address, start_s=start_s, volume=volume, duration_s=duration_s
+                track_id,
+                address,
+                start_s=start_s,
+                volume=volume,
+                duration_s=duration_s,
+                audio_filter=audio_filter,
             )
         if key not in self._fills and not self.store.contains(key) and not self._has_room(duration_s):
             return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)

@@ -41,6 +41,7 @@ def tune_command(json_output: bool = typer.Option(False, "--json", help="Print J
         ("voice sessions", tuning.max_guilds),
         ("cache budget (MB)", tuning.cache_budget_mb),
         ("prefetch depth", tuning.prefetch_depth),
+        ("filtered streams", tuning.max_filtered),
     )
     for (name, value), reason in zip(rows, tuning.reasons, strict=True):
         table.add_row(name, str(value), reason.partition(": ")[2])

@@ -61,6 +61,7 @@ class CacheConfig:
 @dataclass(frozen=True, slots=True)
 class LimitsConfig:
     max_guilds: int = 0  # active voice sessions at once; 0: chosen by the tuner
+    max_filtered: int = -1  # guilds hearing a /filter at once; 0: no filters; -1: chosen by the tuner
     cleanup_interval_s: int = 60
 
 

@@ -83,7 +83,11 @@ RULES: dict[str, dict[str, Rule]] = {
         "max_transcodes": Rule(int, 0, 64),
         "prefetch_depth": Rule(int, -1, 5),
     },
-    "limits": {"max_guilds": Rule(int, 0, 10_000), "cleanup_interval_s": Rule(int, 5, 3600)},
+    "limits": {
+        "max_guilds": Rule(int, 0, 10_000),
+        "max_filtered": Rule(int, -1, 10_000),
+        "cleanup_interval_s": Rule(int, 5, 3600),
+    },
     "spotify": {
         "client_id": Rule(str),
         "client_secret": Rule(str, secret=True),

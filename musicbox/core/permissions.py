@@ -15,6 +15,7 @@ class Action(StrEnum):
     REMOVE = "remove"
     MOVE = "move"
     VOLUME = "volume"
+    FILTER = "filter"
     SETTINGS = "settings"
     PAUSE = "pause"
     SHUFFLE = "shuffle"
@@ -32,6 +33,7 @@ DJ_ACTIONS: frozenset[Action] = frozenset(
         Action.REMOVE,
         Action.MOVE,
         Action.VOLUME,
+        Action.FILTER,
         Action.SETTINGS,
         Action.SERVER_PLAYLIST,
     }

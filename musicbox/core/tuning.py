@@ -10,6 +10,11 @@ Raspberry Pi Zero 2 W: four Cortex-A53 cores, 512 MB), measured or reasoned in d
   retire when idle, so this is what a burst costs, not what the bot holds;
 - a transcode is one ffmpeg process, about 25 MB and most of a slow core while it runs ahead;
 - a voice session costs about 8 MB (buffers, its Opus reader) and 1 % of a Cortex-A72 core;
+- a filtered stream (/filter) is one more ffmpeg decoding, filtering and encoding in real time, and
+  the bot reading its pipe: about 24 ms of CPU per second of audio on an x86 core, 1.1-1.3 times a
+  plain transcode (docs/benchmarks.md, `bench cpu-ratio`), so about 6 % of a Cortex-A72 core, and
+  some 20 MB. Filtered streams get at most half of the CPU and half of the RAM the transcodes
+  leave, so a box full of them still sends every other guild's music;
 - the operating system and its page cache need a quarter of the RAM to stay responsive.
 
 Explicit configuration always wins over the figure tuned here.
@@ -26,11 +31,14 @@ BOT_BASE_MB = 60
 RESOLVE_MB = 175
 TRANSCODE_MB = 25
 SESSION_MB = 8
+FILTERED_MB = 20
 OS_SHARE = 0.25
 
 MAX_RESOLVERS = 8
 # A cached stream is about 1 % of one Cortex-A72 core; half a core is kept for the event loop.
 SESSIONS_PER_CORE = 50
+# A filtered stream is about 6 % of a Cortex-A72 core: half a core's worth of them per Pi 4 core.
+FILTERED_PER_CORE = 8
 CACHE_SHARE_OF_FREE_DISK = 0.25
 CACHE_CEILING_MB = 20_000  # about 5,000 songs at 128 kb/s: far past any guild's rotation
 CACHE_FLOOR_MB = 256  # below this the disk is too full to cache: stream everything instead
@@ -61,6 +69,7 @@ class Overrides:
     max_guilds: int = 0
     cache_budget_mb: int = 0
     prefetch_depth: int = -1  # 0 is a real choice here (no prefetch), so "unset" is -1
+    max_filtered: int = -1  # 0 is a real choice here too (no filters on this box)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,7 @@ class Tuning:
     max_guilds: int
     cache_budget_mb: int
     prefetch_depth: int
+    max_filtered: int  # guilds hearing a filtered stream at once (/filter)
     reasons: tuple[str, ...]  # one line per figure, for `musicbox tune`
 
 
@@ -93,6 +103,9 @@ def tune(probe: Probe, overrides: Overrides = Overrides()) -> Tuning:
     guilds = max(1, min(by_cpu, by_ram))
     budget = _cache_budget(probe.free_disk_mb)
     prefetch = 0 if budget == 0 else (1 if probe.ram_mb < 1024 else 2)
+    filtered_by_cpu = int(cores * speed * FILTERED_PER_CORE)
+    filtered_by_ram = after_transcodes_mb // (2 * FILTERED_MB)
+    filtered = max(1, min(filtered_by_cpu, filtered_by_ram))
 
     return Tuning(
         resolver_workers=overrides.resolver_workers or resolvers,
@@ -100,7 +113,10 @@ def tune(probe: Probe, overrides: Overrides = Overrides()) -> Tuning:
         max_guilds=overrides.max_guilds or guilds,
         cache_budget_mb=overrides.cache_budget_mb or budget,
         prefetch_depth=prefetch if overrides.prefetch_depth < 0 else overrides.prefetch_depth,
-        reasons=_reasons(probe, overrides, spare_mb, speed, by_cpu, by_ram),
+        max_filtered=filtered if overrides.max_filtered < 0 else overrides.max_filtered,
+        reasons=_reasons(
+            probe, overrides, spare_mb, speed, (by_cpu, by_ram), (filtered_by_cpu, filtered_by_ram)
+        ),
     )
 
 
@@ -114,8 +130,15 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def _reasons(
-    probe: Probe, overrides: Overrides, spare_mb: int, speed: float, by_cpu: int, by_ram: int
+    probe: Probe,
+    overrides: Overrides,
+    spare_mb: int,
+    speed: float,
+    sessions: tuple[int, int],
+    filtered: tuple[int, int],
 ) -> tuple[str, ...]:
+    by_cpu, by_ram = sessions
+
     def source(value: int, unset: int = 0) -> str:
         return " (set in config)" if value != unset else ""
 
@@ -129,6 +152,9 @@ def _reasons(
         f"none under {CACHE_FLOOR_MB} MB{source(overrides.cache_budget_mb)}",
         f"prefetch: the next 2 songs, 1 under 1 GB of RAM, 0 without a cache"
         f"{source(overrides.prefetch_depth, -1)}",
+        f"filtered streams: the lower of {filtered[0]} by CPU (half of it, {FILTERED_PER_CORE} a Pi 4 core)"
+        f" and {filtered[1]} by RAM ({FILTERED_MB} MB each, half of what transcodes leave)"
+        f"{source(overrides.max_filtered, -1)}",
     )
 
 
@@ -139,6 +165,7 @@ def overrides_from(config: Config) -> Overrides:
         max_guilds=config.limits.max_guilds,
         cache_budget_mb=config.cache.budget_mb,
         prefetch_depth=config.cache.prefetch_depth,
+        max_filtered=config.limits.max_filtered,
     )
 
 
@@ -147,7 +174,9 @@ def with_tuning(config: Config, tuning: Tuning) -> Config:
     return dataclasses.replace(
         config,
         resolver=dataclasses.replace(config.resolver, workers=tuning.resolver_workers),
-        limits=dataclasses.replace(config.limits, max_guilds=tuning.max_guilds),
+        limits=dataclasses.replace(
+            config.limits, max_guilds=tuning.max_guilds, max_filtered=tuning.max_filtered
+        ),
         cache=dataclasses.replace(
             config.cache,
             budget_mb=tuning.cache_budget_mb,

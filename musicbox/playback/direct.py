@@ -2,8 +2,8 @@
 
 What every live stream plays through (`live.py`), what plays when the cache is off (a budget of 0:
 the disk is nearly full, or the owner said so), and
-what the cache itself uses for a volume other than 100 %, which needs decoding anyway. The child is
-reaped by discord.py's player when the source is cleaned up."""
+what the cache itself uses for a volume other than 100 % or a /filter, which need decoding anyway.
+The child is reaped by discord.py's player when the source is cleaned up."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import asyncio
 import discord
 
 from musicbox.core.egress import FFMPEG_PROTOCOLS
+from musicbox.core.filters import AudioFilter, filter_chain
 from musicbox.core.track import TrackId
 from musicbox.playback.live import LiveAudio
 
@@ -47,11 +48,15 @@ class DirectAudio:
         volume: int = 100,
         duration_s: float | None = None,
         normalised: bool = True,
+        audio_filter: AudioFilter | None = None,
     ) -> discord.AudioSource:
-        """Never normalised: a song played uncached is as loud as its source."""
+        """Never normalised: a song played uncached is as loud as its source. A live stream is never
+        filtered (the session does not ask): it cannot be played faster than its station sends it."""
         if track_id.live:  # no position to start at and no length: it plays from now, for as long as it goes
             return await asyncio.to_thread(self._live.open, media_url, volume=volume)
-        return self.open(media_url, start_s=start_s, volume=volume, duration_s=duration_s)
+        return self.open(
+            media_url, start_s=start_s, volume=volume, duration_s=duration_s, audio_filter=audio_filter
+        )
 
     def open(
         self,
@@ -61,6 +66,7 @@ class DirectAudio:
         volume: int = 100,
         duration_s: float | None = None,
         decode_to_start: bool = False,
+        audio_filter: AudioFilter | None = None,
     ) -> discord.AudioSource:
         """Start the ffmpeg child now; callable from discord.py's player thread (no event loop).
 
@@ -73,11 +79,14 @@ class DirectAudio:
         before += through_gate(media_url, self._proxy_url)
         if start_s > 0 and not decode_to_start:
             before += f" -ss {start_s:.3f}"
-        options = "-vn" if volume == 100 else f"-vn -filter:a volume={volume / 100:.2f}"
+        chain = filter_chain(audio_filter, volume)
+        options = "-vn" if chain is None else f"-vn -filter:a {chain}"
         if start_s > 0 and decode_to_start:
             options += f" -ss {start_s:.3f}"
         if duration_s is not None:
-            options += f" -t {longest_output_s(duration_s) - start_s:.1f}"
+            # -t bounds what is heard: the rest of the song at the filter's rate.
+            rate = audio_filter.rate if audio_filter is not None else 1.0
+            options += f" -t {(longest_output_s(duration_s) - start_s) / rate:.1f}"
         return discord.FFmpegOpusAudio(media_url, before_options=before, options=options)
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 import discord
 
 from musicbox import log_context, start_times
+from musicbox.core.filters import AudioFilter, admits
 from musicbox.core.live import after_end
 from musicbox.core.queue import Queue, QueuedTrack
 from musicbox.core.track import Track, TrackId
@@ -27,6 +28,7 @@ from musicbox.store.queues import SavedPlayback
 log = logging.getLogger(__name__)
 
 PREFETCH_DEPTH = 2
+DEFAULT_MAX_FILTERED = 4  # guilds hearing a /filter at once, until the tuner sizes it from the hardware
 # How often a playing guild's queue and position reach the store: after a crash the track resumes
 # at most this far from where it was.
 CHECKPOINT_S = 2.0
@@ -42,8 +44,10 @@ class AudioProvider(Protocol):
         volume: int = 100,
         duration_s: float | None = None,
         normalised: bool = True,
+        audio_filter: AudioFilter | None = None,
     ) -> discord.AudioSource:
-        """`normalised`: at the owner's loudness (when the owner has it on); False: as loud as its source."""
+        """`normalised`: at the owner's loudness (when the owner has it on); False: as loud as its source.
+        `audio_filter`: the server's /filter (never asked for a live stream)."""
         ...
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
@@ -116,15 +120,42 @@ FRAME_S = discord.opus.Encoder.FRAME_LENGTH / 1000  # what the player sends per 
 STARVED_S = 2.0
 
 
+class FilterSlots:
+    """How many guilds hear a filtered stream at once (the tuner's `max_filtered`): a guild holds its
+    slot from its first filtered song until its filter is turned off or it leaves, so a filter that
+    played once is not lost to another server between two songs."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._holders: set[int] = set()
+
+    def take(self, guild_id: int) -> bool:
+        if not admits(self._holders, guild_id, self.most):
+            return False
+        self._holders.add(guild_id)
+        return True
+
+    def give_back(self, guild_id: int) -> None:
+        self._holders.discard(guild_id)
+
+
 class CountedSource(discord.AudioSource):
     """What the player plays: `source`, its frames counted, so a song cut off by a lost connection
-    resumes where the listener stopped hearing it (the wall clock ran on through the reconnect wait)."""
+    resumes where the listener stopped hearing it (the wall clock ran on through the reconnect wait).
+    `audio_filter`: the /filter it plays through, whose speed is the song's."""
 
     def __init__(
-        self, source: discord.AudioSource, start_s: float, timeline: start_times.StartTimeline | None = None
+        self,
+        source: discord.AudioSource,
+        start_s: float,
+        timeline: start_times.StartTimeline | None = None,
+        *,
+        audio_filter: AudioFilter | None = None,
     ) -> None:
         self.source = source
         self._start_s = start_s
+        self.audio_filter = audio_filter
+        self.rate = audio_filter.rate if audio_filter is not None else 1.0  # song seconds per second heard
         self._frames = 0
         self._ready = source.packet_ready if isinstance(source, ClockableSource) else None
         self.last_read_at = time.monotonic()
@@ -132,7 +163,7 @@ class CountedSource(discord.AudioSource):
 
     @property
     def position_s(self) -> float:
-        return self._start_s + self._frames * FRAME_S
+        return self._start_s + self._frames * FRAME_S * self.rate
 
     @property
     def frames(self) -> int:
@@ -177,8 +208,13 @@ class GuildSession:
         checkpoint_s: float = CHECKPOINT_S,
         audio_prefetch: int = PREFETCH_DEPTH,
         loudness: Callable[[], bool] = lambda: True,
+        audio_filter: Callable[[], AudioFilter | None] = lambda: None,
+        filter_slots: FilterSlots | None = None,
+        on_filter_refused: Callable[[GuildSession], None] | None = None,
     ) -> None:
-        """`loudness()`: whether the guild wants songs evened out, asked as each song starts."""
+        """`loudness()`: whether the guild wants songs evened out, asked as each song starts;
+        `audio_filter()`: the guild's /filter, asked likewise. With every one of `filter_slots` held by
+        other guilds, songs play unfiltered and `on_filter_refused` is told (once, until a slot is had)."""
         self.guild_id = guild_id
         self.voice = voice
         self.queue = Queue()
@@ -191,7 +227,11 @@ class GuildSession:
         self._track_done = asyncio.Event()
         self._skip_requested = False
         self._restart_at: float | None = None
-        self._started_at = 0.0  # monotonic time at which position 0 of the current track played
+        # The song's position is _anchor_s at monotonic time _started_at, and runs at _rate song
+        # seconds per second heard (a /filter's speed; 1.0 otherwise).
+        self._started_at = 0.0
+        self._anchor_s = 0.0
+        self._rate = 1.0
         self._paused_at: float | None = None
         self._last_active = time.monotonic()
         self._media_urls: dict[TrackId, str] = {}
@@ -216,6 +256,11 @@ class GuildSession:
         self._checkpoint_s = checkpoint_s
         self._audio_prefetch = audio_prefetch
         self._loudness = loudness
+        self._audio_filter = audio_filter
+        self._filter_slots = filter_slots
+        self._on_filter_refused = on_filter_refused
+        self._filter_refusal_told = False
+        self.playing_filter: AudioFilter | None = None  # what the current song plays with (/now)
         self._saved: tuple[list[QueuedTrack], SavedPlayback | None] | None = None
         self._saving: asyncio.Future[None] | None = None  # the checkpoint being written
         self._live_failures = 0  # ends of the current live stream in a row (core/live.py)
@@ -306,7 +351,7 @@ class GuildSession:
         if self.queue.current is None:
             return 0.0
         now = self._paused_at if self._paused_at is not None else time.monotonic()
-        return max(0.0, now - self._started_at)
+        return max(0.0, self._anchor_s + (now - self._started_at) * self._rate)
 
     def enqueued(self) -> None:
         """New tracks arrived: wake the player if it waits, refresh prefetch."""
@@ -373,6 +418,15 @@ class GuildSession:
         if self.queue.current is not None:
             self.seek(self.position_s)
 
+    def refilter(self) -> None:
+        """The guild's /filter changed: the song playing goes on from the position heard, through the
+        new filter (or none: a cached song is then sent as it is again)."""
+        current = self.queue.current
+        if current is not None and not current.track.live:
+            self.seek(self.position_s)
+        elif self._audio_filter() is None and self._filter_slots is not None:
+            self._filter_slots.give_back(self.guild_id)
+
     def _end_current(self) -> None:
         if self._paused_at is not None:
             self._paused_at = None
@@ -429,12 +483,13 @@ class GuildSession:
         timeline = expected[1] if expected is not None and expected[0] == entry.track.id else None
         marking = start_times.current.set(timeline)
         try:
-            prepared = await self._prepare(entry, start_s)
+            applied = self._filter_for(entry.track)
+            prepared = await self._prepare(entry, start_s, applied)
             if prepared is None and entry.track.live and not self._asked():
                 await self._after_live_end(entry, heard_s=0.0)
             if prepared is None:
                 return
-            source = CountedSource(prepared, start_s, timeline)
+            source = CountedSource(prepared, start_s, timeline, audio_filter=applied)
             try:
                 started = await self._start(entry, source, start_s)
             except BaseException:
@@ -446,6 +501,7 @@ class GuildSession:
             source.cleanup()
             return
         await self._track_done.wait()
+        self.playing_filter = None
         self._last_active = time.monotonic()
         if self._cut_off_by_lost_voice(entry, source):
             self._voice_lost = True
@@ -496,7 +552,27 @@ class GuildSession:
         starved = time.monotonic() - source.last_read_at >= STARVED_S
         return not asked and starved and self.queue.current is entry and not self.voice.is_connected()
 
-    async def _prepare(self, entry: QueuedTrack, start_s: float) -> discord.AudioSource | None:
+    def _filter_for(self, track: Track) -> AudioFilter | None:
+        """The filter this song plays with: the guild's, if the box has a slot for one more filtered
+        stream (and the song is not live)."""
+        wanted = self._audio_filter()
+        if wanted is None:
+            if self._filter_slots is not None:
+                self._filter_slots.give_back(self.guild_id)
+            return None
+        if track.live:
+            return None
+        if self._filter_slots is None or self._filter_slots.take(self.guild_id):
+            self._filter_refusal_told = False
+            return wanted
+        if not self._filter_refusal_told and self._on_filter_refused is not None:
+            self._filter_refusal_told = True
+            self._on_filter_refused(self)
+        return None
+
+    async def _prepare(
+        self, entry: QueuedTrack, start_s: float, audio_filter: AudioFilter | None
+    ) -> discord.AudioSource | None:
         try:
             url = await self._media_url(entry.track)
             track = entry.track
@@ -507,6 +583,7 @@ class GuildSession:
                 volume=self.volume,
                 duration_s=track.duration_s,
                 normalised=self._loudness(),
+                audio_filter=audio_filter,
             )
         except asyncio.CancelledError:
             raise
@@ -520,7 +597,7 @@ class GuildSession:
             self._on_unplayable(self, entry, error)
             return None
 
-    async def _start(self, entry: QueuedTrack, source: discord.AudioSource, start_s: float) -> bool:
+    async def _start(self, entry: QueuedTrack, source: CountedSource, start_s: float) -> bool:
         """Hand `source` to the voice player once voice is up; False when it must not play after all."""
         loop = asyncio.get_running_loop()
         done, guild_id, track_id = self._track_done, self.guild_id, entry.track.id
@@ -543,7 +620,10 @@ class GuildSession:
                 return False
         if self._track_done.is_set():  # skipped, sought or stopped while the audio was being prepared
             return False
-        self._started_at = time.monotonic() - start_s
+        self._started_at = time.monotonic()
+        self._anchor_s = start_s
+        self._rate = source.rate
+        self.playing_filter = source.audio_filter
         self._last_active = time.monotonic()
         try:
             self.voice.play(source, after=finished)
@@ -629,6 +709,8 @@ class GuildSession:
             with contextlib.suppress(Exception):
                 await self._saver(self.guild_id, entries, playback)
         self.queue.stop()
+        if self._filter_slots is not None:
+            self._filter_slots.give_back(self.guild_id)
         if self.voice.is_playing() or self.voice.is_paused():
             self.voice.stop()
         # The idle watch closes its own session: it must not cancel and await itself.
@@ -652,8 +734,9 @@ class GuildSession:
 class Sessions:
     """Every active guild session. The bot holds exactly one."""
 
-    def __init__(self, *, max_guilds: int) -> None:
+    def __init__(self, *, max_guilds: int, max_filtered: int = DEFAULT_MAX_FILTERED) -> None:
         self.max_guilds = max_guilds  # 0: no cap
+        self.filter_slots = FilterSlots(max_filtered)
         self._by_guild: dict[int, GuildSession] = {}
 
     def get(self, guild_id: int) -> GuildSession | None:

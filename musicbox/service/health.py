@@ -145,6 +145,7 @@ def _session(bot: MusicBot, guild_id: int) -> dict[str, Any]:
         "channel": getattr(channel, "name", None),
         "now_playing": current.track.title if current else None,
         "position_s": round(session.position_s, 1),
+        "filter": session.playing_filter.label if session.playing_filter is not None else None,
         "paused": session.paused,
         "queue_length": len(session.queue),
         "loop": str(session.queue.loop),

@@ -81,11 +81,12 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     tuning = tune(probe(config.paths.cache_dir), overrides_from(config))
     config = with_tuning(config, tuning)
     log.info(
-        "tuned: %d resolver workers, %d voice sessions, %d MB cache, prefetch %d",
+        "tuned: %d resolver workers, %d voice sessions, %d MB cache, prefetch %d, %d filtered streams",
         tuning.resolver_workers,
         tuning.max_guilds,
         tuning.cache_budget_mb,
         tuning.prefetch_depth,
+        tuning.max_filtered,
     )
     notifier = Notifier(environment)
     started_at = time.time()

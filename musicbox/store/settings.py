@@ -36,6 +36,8 @@ _ADDED_COLUMNS = {
     "voice_channel_id": "INTEGER NOT NULL DEFAULT 0",
     # 0 plays every song as loud as its source is (loudness normalisation off).
     "loudness": "INTEGER NOT NULL DEFAULT 1",
+    # /filter's choice as core/filters.py keeps it ("nightcore", "speed:1.5"); empty: none.
+    "audio_filter": "TEXT NOT NULL DEFAULT ''",
 }
 
 
@@ -54,6 +56,7 @@ class GuildSettings:
     text_channel_id: int = 0  # the only text channel commands are taken in (0: any)
     voice_channel_id: int = 0  # the only voice channel the bot plays in (0: any)
     loudness: bool = True  # songs evened out to the owner's loudness_lufs (when the owner has it on)
+    audio_filter: str = ""  # /filter: AudioFilter.stored, read with core.filters.stored_filter
 
     @classmethod
     def defaults(cls, playback: PlaybackConfig) -> GuildSettings:

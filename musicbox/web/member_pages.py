@@ -52,6 +52,7 @@ def queue_section(guild_id: int, queue: dict[str, Any], csrf: str) -> str:
         now = "<p>Nothing is playing.</p>"
     else:
         state = " (paused)" if queue["paused"] else ""
+        state += f" · filter {escape(queue['filter'])}" if queue.get("filter") else ""
         now = (
             f"<p class=now>▶ <b>{escape(playing['title'])}</b>{state} · {duration(queue['position_s'])}"
             f" · volume {queue['volume']} %</p>"

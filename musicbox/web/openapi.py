@@ -153,6 +153,7 @@ def document() -> dict[str, Any]:
                         "paused": {"type": "boolean"},
                         "volume": {"type": ["integer", "null"]},
                         "position_s": {"type": "number"},
+                        "filter": {"type": ["string", "null"], "description": "/filter, as /now names it"},
                         "upcoming": {"type": "array", "items": {"$ref": "#/components/schemas/Track"}},
                     },
                     "required": ["playing", "paused", "upcoming"],

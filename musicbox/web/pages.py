@@ -167,7 +167,9 @@ def _sessions(sessions: list[dict[str, Any]]) -> str:
             for cell in (
                 session.get("guild") or session["guild_id"],
                 session.get("channel") or "—",
-                (session.get("now_playing") or "—") + (" (paused)" if session.get("paused") else ""),
+                (session.get("now_playing") or "—")
+                + (" (paused)" if session.get("paused") else "")
+                + (f" · filter {session['filter']}" if session.get("filter") else ""),
                 duration(float(session.get("position_s", 0.0))),
                 session.get("queue_length", 0),
                 session.get("loop", "off"),

@@ -36,6 +36,7 @@ def test_quick_bench_reports_each_figure_and_the_cache_pays_off() -> None:
         "ttfa-cold p95",
         "ttfa-warm p95",
         "cached / transcoded",
+        "filtered / transcoded",
         "zipf: s3-fifo over lru",
     } <= figures.keys()
     assert all(
@@ -43,6 +44,7 @@ def test_quick_bench_reports_each_figure_and_the_cache_pays_off() -> None:
     )
     assert figures["ttfa-warm p50"]["value"] < figures["ttfa-cold p50"]["value"]
     assert figures["cached / transcoded"]["value"] < 1.0
+    assert figures["filtered / cached"]["value"] > 1.0  # a filter costs what passthrough saves
     reached = [figures[f"at {stage} p50"]["value"] for stage in IN_ORDER]
     assert reached == sorted(reached), reached
     assert figures["at first frame recognised p50"]["value"] == figures["ttfa-cold p50"]["value"]

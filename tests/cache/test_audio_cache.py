@@ -11,16 +11,18 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import discord
 import psutil
 import pytest
 
 from musicbox.bot.sources import QueryFailed
-from musicbox.cache.audio import EARLY_WANTED_S, CachedAudio
+from musicbox.cache.audio import EARLY_WANTED_S, CachedAudio, CachedOpusSource
 from musicbox.cache.ogg import starts_as_opus
 from musicbox.cache.store import PARTIAL, AudioStore
 from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
+from musicbox.core.filters import AudioFilter, Effect
 from musicbox.core.track import TrackId
-from musicbox.playback.direct import OVERRUN_S
+from musicbox.playback.direct import OVERRUN_S, DirectAudio
 from musicbox.sim.media import MediaWorld
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
@@ -339,3 +341,46 @@ def _resolver(
     resolver = YtDlpSource(config, connect(tmp_path / "sources.db"), egress=EgressGate((media_world.host,)))
     resolver.transcode_ahead = cached
     return resolver
+
+
+async def _drained(source: discord.AudioSource) -> int:
+    def drain() -> int:
+        count = 0
+        while source.read():
+            count += 1
+        return count
+
+    try:
+        return await asyncio.to_thread(drain)
+    finally:
+        source.cleanup()
+
+
+async def test_a_cached_song_is_sent_as_it_is_without_a_filter_and_through_ffmpeg_from_its_file_with_one(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    track, url = TrackId("http", "song-15"), media_world.track_url(15, seconds=SECONDS)
+    assert await play_to_end(cached, track, url) == FRAMES
+    await wait_cached(cached, track)
+    plain = await cached.source(track, url, audio_filter=None)
+    assert isinstance(plain, CachedOpusSource) and ffmpeg_children() == []  # passthrough: no ffmpeg
+    plain.cleanup()
+    # Nightcore from 1 s on: the cached file is read (not the song's link), the last second heard in 0.8 s.
+    filtered = await cached.source(track, url, start_s=1.0, audio_filter=AudioFilter(Effect.NIGHTCORE))
+    (child,) = ffmpeg_children()
+    assert str(cached.store.file_for(str(track))) in child.cmdline() and url not in child.cmdline()
+    assert 35 <= await _drained(filtered) <= 45
+    assert cached.transcodes_started == 1  # the cached file stays the song as it is
+    await cached.aclose()
+
+
+@pytest.mark.parametrize("effect", list(Effect))
+async def test_every_filter_runs_in_ffmpeg_and_the_song_lasts_its_length_at_the_filters_rate(
+    media_world: MediaWorld, effect: Effect
+) -> None:
+    audio_filter = AudioFilter(effect, 0.5 if effect is Effect.SPEED else 1.0)
+    url = media_world.track_url(16, seconds=SECONDS)
+    source = DirectAudio().open(url, duration_s=SECONDS, audio_filter=audio_filter)
+    expected = SECONDS / audio_filter.rate / 0.020
+    assert abs(await _drained(source) - expected) <= 5, effect

@@ -21,6 +21,8 @@ def member(*roles: str, admin: bool = False, alone: bool = False) -> MemberStand
         (Action.STOP, member(alone=True), "DJ", True),
         (Action.CLEAR, member(alone=True), "DJ", False),
         (Action.VOLUME, member(), "DJ", False),
+        (Action.FILTER, member(), "DJ", False),  # a filter changes what everyone hears, like the volume
+        (Action.FILTER, member("DJ"), "DJ", True),
         (Action.REMOVE, member("DJ"), "DJ", True),
         (Action.MOVE, member(admin=True), "DJ", True),
         (Action.PLAY, member(), "DJ", True),

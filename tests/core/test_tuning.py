@@ -46,9 +46,16 @@ def test_each_box_gets_limits_its_ram_cpu_and_disk_can_carry(
 def test_the_owners_settings_win_over_the_tuner() -> None:
     chosen = tune(
         PI_ZERO_2_W,
-        Overrides(resolver_workers=6, max_transcodes=2, max_guilds=50, cache_budget_mb=100, prefetch_depth=0),
+        Overrides(
+            resolver_workers=6,
+            max_transcodes=2,
+            max_guilds=50,
+            cache_budget_mb=100,
+            prefetch_depth=0,
+            max_filtered=3,
+        ),
     )
-    assert figures(chosen) == (6, 2, 50, 100, 0)
+    assert figures(chosen) == (6, 2, 50, 100, 0) and chosen.max_filtered == 3
     assert all("(set in config)" in reason for reason in chosen.reasons)
 
 
@@ -62,3 +69,26 @@ def test_more_ram_never_means_fewer_sessions() -> None:
         tune(Probe(4, ram, 50_000, "", "aarch64", "0xd08")).max_guilds for ram in range(256, 9000, 256)
     ]
     assert sessions == sorted(sessions)
+
+
+@pytest.mark.parametrize(
+    ("box", "filtered"),
+    [
+        (PI_ZERO_2_W, 2),  # RAM bounds it: 99 MB left after the resolver and two transcodes
+        (PI_4_2GB, 16),  # RAM again: 676 MB left, half of it at 20 MB a stream
+        (PI_5_8GB, 64),  # CPU: 4 cores x 2 Pi 4 cores x 8
+        (X86_16GB, 160),
+        (ONE_CORE_256MB, 1),  # nothing left, but one server may still have its filter
+    ],
+    ids=["pi-zero-2w", "pi4-2gb", "pi5-8gb", "x86-16gb", "1-core-256mb"],
+)
+def test_filtered_streams_get_half_the_cpu_and_half_the_ram_transcodes_leave(
+    box: Probe, filtered: int
+) -> None:
+    assert tune(box).max_filtered == filtered
+
+
+def test_the_owner_may_turn_filters_off_for_the_box_or_allow_more() -> None:
+    assert tune(PI_4_2GB, Overrides(max_filtered=0)).max_filtered == 0
+    assert tune(PI_ZERO_2_W, Overrides(max_filtered=5)).max_filtered == 5
+    assert "(set in config)" in tune(PI_ZERO_2_W, Overrides(max_filtered=5)).reasons[-1]

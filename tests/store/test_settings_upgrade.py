@@ -39,10 +39,13 @@ def test_an_older_database_keeps_its_settings_and_gains_the_playlist_limits(tmp_
     )
     assert (kept.max_saved_songs, kept.max_saved_playlists) == (SAVED_SONGS_DEFAULT, SAVED_PLAYLISTS_DEFAULT)
     assert (kept.autoplay, kept.skip_share, kept.always_in_channel_id) == (False, 50, 0)
-    assert (kept.text_channel_id, kept.voice_channel_id) == (0, 0)
-    store.put(7, kept.changed(max_saved_songs=10, autoplay=True, always_in_channel_id=99))
+    assert (kept.text_channel_id, kept.voice_channel_id, kept.audio_filter) == (0, 0, "")
+    store.put(
+        7, kept.changed(max_saved_songs=10, autoplay=True, always_in_channel_id=99, audio_filter="speed:1.5")
+    )
     database.close()
 
     again = SettingsStore(connect(tmp_path / "musicbox.sqlite3"), GuildSettings.defaults(PlaybackConfig()))
     assert again.get(7).max_saved_songs == 10 and again.get(7).dj_role == "DJ"
     assert again.get(7).autoplay is True and again.always_in() == {7: 99}
+    assert again.get(7).audio_filter == "speed:1.5"  # /filter is the server's, across restarts

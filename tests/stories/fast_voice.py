@@ -9,14 +9,16 @@ from typing import Any
 
 import discord
 
+from musicbox.core.filters import AudioFilter
 from musicbox.core.track import Track, TrackId
 from musicbox.playback.session import CountedSource
 
 
 class FakeSource(discord.AudioSource):
-    def __init__(self, key: str, start_s: float) -> None:
+    def __init__(self, key: str, start_s: float, audio_filter: AudioFilter | None = None) -> None:
         self.key = key
         self.start_s = start_s
+        self.audio_filter = audio_filter
         self.cleaned = False
 
     def read(self) -> bytes:
@@ -95,10 +97,11 @@ class FastAudio:
         volume: int = 100,
         duration_s: float | None = None,
         normalised: bool = True,
+        audio_filter: AudioFilter | None = None,
     ) -> FakeSource:
         if "broken" in media_url:
             raise RuntimeError("404")
-        return FakeSource(track_id.key, start_s)
+        return FakeSource(track_id.key, start_s, audio_filter)
 
     async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
         """Nothing to fetch: sources are made on the spot."""

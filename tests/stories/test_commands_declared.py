@@ -45,6 +45,7 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
         "loop": ["mode"],
         "seek": ["position"],
         "volume": ["percent"],
+        "filter": ["effect", "speed"],
         "clear": [],
         "settings": [
             "dj_role",
@@ -88,6 +89,16 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
     assert [c["value"] for c in declared["loop"]["options"][0]["choices"]] == ["off", "track", "queue"]
     volume = declared["volume"]["options"][0]
     assert (volume["min_value"], volume["max_value"]) == (0, 200)
+    effect, speed = declared["filter"]["options"]
+    assert [c["value"] for c in effect["choices"]] == [
+        "nightcore",
+        "vaporwave",
+        "bassboost",
+        "8d",
+        "speed",
+        "off",
+    ]
+    assert (speed["min_value"], speed["max_value"], speed["required"]) == (0.5, 2.0, False)
     await bot.close()
 
 

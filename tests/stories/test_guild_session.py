@@ -11,9 +11,10 @@ from typing import Any, cast
 import discord
 import pytest
 
+from musicbox.core.filters import AudioFilter, Effect
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import LIVE, Track, TrackId
-from musicbox.playback.session import GuildSession, OffAir, SessionCapReached, Sessions
+from musicbox.playback.session import CountedSource, GuildSession, OffAir, SessionCapReached, Sessions
 from musicbox.store.queues import SavedPlayback
 from tests.stories.fast_voice import EchoLocator, FakeSource, FastAudio, FastVoice
 
@@ -252,3 +253,66 @@ async def test_a_dead_station_is_tried_again_then_told_once_and_passed_over_even
     await wait_until(lambda: "b" in voice.played, within_s=10)
     assert [(key, type(error)) for key, error in told] == [("broken", OffAir)]
     await session.aclose()
+
+
+async def test_a_server_whose_filter_finds_every_slot_taken_hears_its_songs_unfiltered_and_is_told_once() -> (
+    None
+):
+    sessions = Sessions(max_guilds=0, max_filtered=1)
+    told: list[int] = []
+    nightcore = AudioFilter(Effect.NIGHTCORE)
+    voices = {guild: FastVoice() for guild in (1, 2)}
+    for guild, voice in voices.items():
+        sessions.add(
+            GuildSession(
+                guild,
+                cast(discord.VoiceClient, voice),
+                audio=FastAudio(),  # type: ignore[arg-type]
+                locator=EchoLocator(),
+                volume=100,
+                idle_timeout_s=30,
+                on_closed=sessions.forget,
+                audio_filter=lambda: nightcore,
+                filter_slots=sessions.filter_slots,
+                on_filter_refused=lambda refused: told.append(refused.guild_id),
+            )
+        )
+    first, second = (sessions.get(guild) for guild in (1, 2))
+    assert first is not None and second is not None
+    for session, keys in ((first, ("a",)), (second, ("b", "c"))):
+        for key in keys:
+            session.queue.add(entry(key))
+        session.enqueued()
+        played, wanted = voices[session.guild_id].played, len(keys)
+        await wait_until(lambda: len(played) == wanted)  # noqa: B023 (awaited before the loop goes on)
+    await wait_until(lambda: second.queue.current is None)
+    assert [source.audio_filter for source in voices[1].sources] == [nightcore]
+    assert [source.audio_filter for source in voices[2].sources] == [None, None]
+    assert told == [2]  # once, not at every song
+    await first.aclose()  # its slot is free again: the next song of the other server is filtered
+    second.queue.add(entry("d"))
+    second.enqueued()
+    await wait_until(lambda: len(voices[2].played) == 3)
+    assert voices[2].sources[-1].audio_filter == nightcore
+    await second.aclose()
+
+
+class Packets(discord.AudioSource):
+    def read(self) -> bytes:
+        return b"\xf8\xff\xfe"
+
+    def is_opus(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("audio_filter", "position_s"),
+    [(None, 31.0), (AudioFilter(Effect.NIGHTCORE), 31.25), (AudioFilter(Effect.SPEED, 0.5), 30.5)],
+)
+def test_a_song_cut_off_by_lost_voice_resumes_at_the_songs_time_whatever_speed_it_was_heard_at(
+    audio_filter: AudioFilter | None, position_s: float
+) -> None:
+    counted = CountedSource(Packets(), 30.0, audio_filter=audio_filter)
+    for _ in range(50):  # one second heard
+        counted.read()
+    assert counted.position_s == pytest.approx(position_s)

@@ -119,6 +119,11 @@ async def test_a_station_plays_across_a_drop_a_dead_one_is_told_and_an_hls_live_
         await heard.wait_for_rungs([45, 50], timeout=20)
         assert await _until_heard_ms(heard, 50, 7500) >= 7500
         assert "(LIVE)" in await _now(home)
+        # A filter waits for the next song that is not live: a station cannot be played faster than it sends.
+        said, _ = await reply_text(await home.alice.run_command("filter", home.text, effect="nightcore"))
+        assert said == text.FILTER_SET_LIVE.format(label="nightcore")
+        assert " · filter" not in await _now(home)
+        await home.alice.run_command("filter", home.text, effect="off")
 
         # /radio finds stations in the directory, most listened to first, broken ones left out.
         offered = await (await home.alice.run_command("radio", home.text, words="jazz")).reply(timeout=20)

@@ -44,6 +44,7 @@ def report(song: str) -> dict[str, Any]:
                 "channel": "Lounge",
                 "now_playing": song,
                 "position_s": 12.0,
+                "filter": "nightcore",
                 "paused": False,
                 "queue_length": 3,
                 "loop": "off",
@@ -147,6 +148,7 @@ async def test_the_owner_logs_in_and_sees_the_status_with_every_name_shown_as_te
             assert dashboard.headers["X-Frame-Options"] == "DENY"
         assert "online as <b>musicbox#0001</b>" in html
         assert "1:02:05" in html and "First Song" in html and "Lounge" in html
+        assert "First Song · filter nightcore" in html  # /filter, as /now names it
         assert HOSTILE not in html and "&lt;script&gt;alert(&quot;owned&quot;)" in html
         async with browser.get("/status.json") as as_json:
             assert await as_json.json() == report("First Song")
