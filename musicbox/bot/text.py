@@ -249,8 +249,10 @@ def settings(
     text_channel: int,
     voice_channel: int,
     loudness: bool,
+    skipped: tuple[str, ...],
 ) -> str:
     return template.format(
+        skipped=", ".join(skipped) if skipped else "nothing",
         autoplay="on" if autoplay else "off",
         skip_share=skip_share,
         always_in=f"in <#{always_in}>" if always_in else "off",
@@ -356,12 +358,17 @@ SETTINGS_SHOWN = (
     "playlist limit {max_playlist} · max track length {max_track} · "
     "saved playlists {max_saved_playlists} a member, {max_saved_songs} songs each · "
     "autoplay {autoplay} · vote skip at {skip_share}% of listeners · 24/7 {always_in} · "
-    "commands in {text_channel} · plays in {voice_channel} · loudness evened out: {loudness}"
+    "commands in {text_channel} · plays in {voice_channel} · "
+    "left out of YouTube videos: {skipped} · loudness evened out: {loudness}"
 )
 STAY_NEEDS_VOICE = "Join the voice channel I should stay in, then set stay_in_voice again."
 ONLY_IN_TEXT = "Music commands are taken in <#{channel}> on this server; use them there."
 ONLY_IN_VOICE = "I play only in <#{channel}> on this server; join it and try again."
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
+SKIP_CATEGORIES_UNKNOWN = (
+    "That is not a list of SponsorBlock categories: name some of {categories} "
+    "(separated by commas or spaces), or none."
+)
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.limits import QueueLimits
 from musicbox.core.playlists import PlaylistLimits
+from musicbox.core.sponsorblock import DEFAULT_CATEGORIES
 from musicbox.store.database import lock_of
 
 _SCHEMA = """
@@ -36,6 +37,8 @@ _ADDED_COLUMNS = {
     "voice_channel_id": "INTEGER NOT NULL DEFAULT 0",
     # 0 plays every song as loud as its source is (loudness normalisation off).
     "loudness": "INTEGER NOT NULL DEFAULT 1",
+    # SponsorBlock's categories left out of YouTube videos, comma-separated ("": none).
+    "skip_categories": f"TEXT NOT NULL DEFAULT '{','.join(DEFAULT_CATEGORIES)}'",
 }
 
 
@@ -54,6 +57,7 @@ class GuildSettings:
     text_channel_id: int = 0  # the only text channel commands are taken in (0: any)
     voice_channel_id: int = 0  # the only voice channel the bot plays in (0: any)
     loudness: bool = True  # songs evened out to the owner's loudness_lufs (when the owner has it on)
+    skip_categories: tuple[str, ...] = DEFAULT_CATEGORIES  # SponsorBlock's, left out of YouTube videos
 
     @classmethod
     def defaults(cls, playback: PlaybackConfig) -> GuildSettings:
@@ -130,7 +134,7 @@ class SettingsStore:
         return {int(guild): int(channel) for guild, channel in rows}
 
     def put(self, guild_id: int, settings: GuildSettings) -> None:
-        values = [getattr(settings, name) for name in _COLUMNS]
+        values = [_column_value(getattr(settings, name)) for name in _COLUMNS]
         updates = ", ".join(f"{name}=excluded.{name}" for name in _COLUMNS)
         with self._lock:
             self._connection.execute(
@@ -145,4 +149,9 @@ class SettingsStore:
 def _from_row(row: tuple[Any, ...]) -> GuildSettings:
     given = dict(zip(_COLUMNS, row, strict=True))
     given["autoplay"] = bool(given["autoplay"])
+    given["skip_categories"] = tuple(word for word in str(given["skip_categories"]).split(",") if word)
     return GuildSettings(**given)
+
+
+def _column_value(value: Any) -> Any:
+    return ",".join(value) if isinstance(value, tuple) else value
