@@ -92,6 +92,9 @@ async def test_a_video_cached_whole_while_sponsorblock_was_down_is_cut_from_its_
     await until_cut(cached, key, None)
     fetched = len(media_world.requests(f"/video/{VIDEO.video_id}"))
     assert abs(whole - frames(8.0)) <= SLACK, whole
+    # At another volume (decoded anyway): the whole cached file, its cuts skipped by seeking in it.
+    quieter = await packets(await cached.source(track, url, duration_s=8.0, volume=50, cuts=OFFTOPIC))
+    assert abs(quieter - frames(6.0)) <= 2 * SLACK and cached.transcodes_started == 1, quieter
     # Known now: cut from the cached file while it plays, nothing fetched again.
     cut = await packets(await cached.source(track, url, duration_s=8.0, cuts=OFFTOPIC))
     await until_cut(cached, key, OFFTOPIC)
