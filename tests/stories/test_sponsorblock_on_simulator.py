@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from musicbox.bot import text
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.sponsorblock import CATEGORIES, Cut, hash_prefix
@@ -116,3 +118,39 @@ async def test_uncached_a_servers_categories_are_skipped_by_seeking_and_sponsorb
     assert_heard_without(heard, cut=[TALK, SPONSOR], music_ms=5000)  # both categories, by seeking
     assert outage_s < max(healthy_s, 1.0) + SKIPS_GRACE_S + 1.0, (healthy_s, outage_s)
     assert any(hash_prefix(OTHER.video_id) in path for path in world.media.sponsorblock.requests)
+
+
+@pytest.mark.slow  # its short form: tests/cache/test_sponsorblock_cuts.py (the same, on CachedAudio alone)
+async def test_a_video_cached_whole_while_sponsorblock_was_down_is_heard_cut_once_it_answers_again(
+    world: World,
+) -> None:
+    home = stage(world.sim)
+    heard = home.voice.heard()
+    await home.alice.join_voice(home.voice)
+    clip = video("mbxOfftop03")  # rungs 46 (music), 47 (off-topic talk), 48 (sponsor)
+    key = f"youtube:{clip.video_id}"
+    async with world.bot(youtube=True) as bot:
+        audio = bot.audio
+        assert isinstance(audio, CachedAudio)
+        world.media.sponsorblock.fail_with(503)
+        try:
+            await play(home, link(clip.video_id))
+            await heard_for(heard, 47, 1500)  # played whole
+            await until(lambda: audio.store.contains(key), 20, "the video cached")
+            assert audio.store.cuts(key) is None  # cached whole, its cuts not known
+        finally:
+            world.media.sponsorblock.fail_with(None)
+        session = bot.sessions.get(home.guild.id)
+        assert session is not None
+        await until(lambda: session.queue.current is None, 15, "the video over")
+        talk_ms, fetched = heard.heard_ms(47), len(world.media.requests(f"/video/{clip.video_id}"))
+        await play(home, link(clip.video_id))
+        await heard_for(heard, 48, 800)
+        await until(lambda: audio.store.cuts(key) == (Cut(2.0, 4.0),), 20, "the cached copy cut")
+        assert heard.heard_ms(47) == talk_ms  # the replay left the talk out
+        assert len(world.media.requests(f"/video/{clip.video_id}")) == fetched  # cut from its own file
+        await until(lambda: session.queue.current is None, 15, "the replay over")
+        transcodes = audio.transcodes_started
+        await play(home, link(clip.video_id))
+        await until(lambda: heard.heard_ms(48) >= 2600, 20, "the third play's sponsor read")
+        assert audio.transcodes_started == transcodes and heard.heard_ms(47) == talk_ms  # clean, passthrough
