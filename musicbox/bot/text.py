@@ -279,15 +279,22 @@ def queue_page(current: QueuedTrack | None, page: QueuePage, loop: LoopMode) -> 
 
 
 def now_playing(
-    current: QueuedTrack, position_s: float, paused: bool, loop: LoopMode, on_air: str | None = None
+    current: QueuedTrack,
+    position_s: float,
+    paused: bool,
+    loop: LoopMode,
+    on_air: str | None = None,
+    left_out_s: float = 0.0,
 ) -> str:
-    """`on_air`: what a live stream says it plays now (its ICY title), untrusted text."""
+    """`on_air`: what a live stream says it plays now (its ICY title), untrusted text; `left_out_s`:
+    how much of the song SponsorBlock's cuts leave out (its position counts what is heard)."""
     state = "Paused" if paused else "Playing"
     if current.track.live:
         where = f" · on air: {shown(on_air, TITLE_MAX)}" if on_air else ""
         first = f"{state} {track_line(current.track)}{where} · loop {loop.value}"
     else:
-        first = f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}"
+        cut = f" · {duration(left_out_s)} left out (SponsorBlock)" if left_out_s >= 1 else ""
+        first = f"{state} {track_line(current.track)} at {duration(position_s)}{cut} · loop {loop.value}"
     return f"{first}\nRequested by <@{current.requester_id}>"
 
 

@@ -223,6 +223,7 @@ class GuildSession:
         self._skips = skips
         self._cuts: dict[TrackId, Cuts] = {}  # answers known, as _media_urls (a None is asked again)
         self._asking: dict[TrackId, asyncio.Task[None]] = {}  # lookups under way
+        self._playing_cuts: Cuts = ()  # what the song playing was opened with left out
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._saver = saver
@@ -328,6 +329,11 @@ class GuildSession:
         playing = self._playing_source
         inner = playing.source if isinstance(playing, CountedSource) else None
         return inner.station_title if isinstance(inner, LiveSource) else None
+
+    @property
+    def left_out_s(self) -> float:
+        """How much of the song playing SponsorBlock's cuts leave out (0 while it plays whole)."""
+        return sum(cut.length_s for cut in self._playing_cuts) if self.queue.current is not None else 0.0
 
     @property
     def position_s(self) -> float:
@@ -531,6 +537,7 @@ class GuildSession:
         try:
             url = await self._media_url(entry.track)
             cuts = await self._cuts_for(entry.track, asking, SKIPS_GRACE_S)
+            self._playing_cuts = cuts or ()
             track = entry.track
             return await self._audio.source(
                 track.id,

@@ -57,6 +57,9 @@ async def test_a_music_videos_offtopic_talk_is_cut_as_it_is_cached_and_a_replay_
         assert isinstance(audio, CachedAudio)
         key = f"youtube:{CLIP.video_id}"
         await play(home, link(CLIP.video_id))
+        await heard_for(heard, MUSIC, 300)
+        now, _ = await reply_text(await home.alice.run_command("now", home.text))
+        assert f"{CLIP.title}** (0:08) at 0:0" in now and "· 0:02 left out (SponsorBlock) ·" in now, now
         await until(lambda: audio.store.contains(key), 20, "the video cached")
         assert audio.store.cuts(key) == (Cut(2.0, 4.0),)  # by default, music_offtopic only
         transcodes = audio.transcodes_started

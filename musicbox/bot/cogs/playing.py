@@ -62,7 +62,12 @@ class PlayingCog(CheckedCog, name="Playing"):
             await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
             return
         message = text.now_playing(
-            current, session.position_s, session.paused, session.queue.loop, session.station_title
+            current,
+            session.position_s,
+            session.paused,
+            session.queue.loop,
+            session.station_title,
+            session.left_out_s,
         )
         await interaction.response.send_message(message, view=now_controls())
 
