@@ -117,6 +117,11 @@ async def test_uncached_a_servers_categories_are_skipped_by_seeking_and_sponsorb
             await (await home.alice.run_command("stop", home.text)).reply(timeout=10)
         finally:
             world.media.sponsorblock.hang(False)
+        said, private = await reply_text(
+            await manager.run_command("settings", home.text, skip_segments="none")
+        )
+        assert private and "left out of YouTube videos: nothing ·" in said, said
+        assert bot.settings.get(home.guild.id).skip_categories == ()
     print(f"first audio: {healthy_s:.2f} s with SponsorBlock up, {outage_s:.2f} s with it hanging")
     assert_heard_without(heard, cut=[TALK, SPONSOR], music_ms=5000)  # both categories, by seeking
     assert outage_s < max(healthy_s, 1.0) + SKIPS_GRACE_S + 1.0, (healthy_s, outage_s)
