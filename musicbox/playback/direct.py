@@ -146,8 +146,8 @@ class StretchedAudio(discord.AudioSource):
         return True
 
     def read(self) -> bytes:
-        while self._current is not None:
-            packet = self._current.read()
+        while (current := self._current) is not None:  # a cleanup may clear it between reads
+            packet = current.read()
             if packet:
                 return packet
             if not self._next():
@@ -159,7 +159,7 @@ class StretchedAudio(discord.AudioSource):
             ended, self._current = self._current, None
         if ended is not None:
             ended.cleanup()
-        if not self._stretches:
+        if self._closed or not self._stretches:
             return False
         start, end = self._stretches.pop(0)
         opened = self._open(start, end, False)
