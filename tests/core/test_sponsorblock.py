@@ -102,8 +102,9 @@ def test_segments_of_an_answer(
         ([Cut(10, 20)], 60.0, (Cut(10, 20),)),
         # Overlapping and touching segments merge; order does not matter.
         ([Cut(30, 40), Cut(10, 20), Cut(15, 25), Cut(25, 27)], 60.0, (Cut(10, 27), Cut(30, 40))),
-        # Clamped to the song.
+        # Clamped to the song (a hostile answer's infinities too).
         ([Cut(-3, 5), Cut(50, 99)], 60.0, (Cut(0, 5), Cut(50, 60))),
+        ([Cut(float("-inf"), 5), Cut(50, float("inf"))], 60.0, (Cut(0, 5), Cut(50, 60))),
         # Slivers and inverted stretches dropped.
         ([Cut(10, 10.4), Cut(20, 15)], 60.0, ()),
         # Leaving under 5 s of a song is a bad submission: nothing is cut.
