@@ -69,7 +69,7 @@ class SponsorBlock:
         try:
             answer = await self._lookup(video_id, categories)
         except QueryFailed as failed:
-            log.info("SponsorBlock: no answer for %s (%s); it plays uncut", video_id, failed.reason)
+            log.info("SponsorBlock: no answer for %s (%s); it plays as it is", video_id, failed.reason)
             return None
         found = cuts_within(segments_of(answer, video_id, categories, track.duration_s), track.duration_s)
         self._remembered[key] = (time.monotonic(), found)

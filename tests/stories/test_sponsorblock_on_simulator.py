@@ -52,6 +52,7 @@ async def test_a_music_videos_offtopic_talk_is_cut_as_it_is_cached_and_a_replay_
     heard, heard_away = home.voice.heard(), away.voice.heard()
     await home.alice.join_voice(home.voice)
     await away.alice.join_voice(away.voice)
+    earlier = len(world.media.sponsorblock.requests)  # the media world serves every test of the session
     async with world.bot(youtube=True) as bot:
         audio = bot.audio
         assert isinstance(audio, CachedAudio)
@@ -71,7 +72,7 @@ async def test_a_music_videos_offtopic_talk_is_cut_as_it_is_cached_and_a_replay_
         assert_heard_without(recording, cut=[TALK], music_ms=5000)
         assert recording.heard_rungs() == [MUSIC, SPONSOR]  # the music joined where the talk was
     # Asked by the hash prefix alone: SponsorBlock never learns which video was played.
-    asked = world.media.sponsorblock.requests
+    asked = world.media.sponsorblock.requests[earlier:]
     assert asked and all(
         path.startswith(f"/api/skipSegments/{hash_prefix(CLIP.video_id)}?") for path in asked
     )
