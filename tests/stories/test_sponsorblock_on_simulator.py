@@ -125,7 +125,9 @@ async def test_uncached_a_servers_categories_are_skipped_by_seeking_and_sponsorb
         assert bot.settings.get(home.guild.id).skip_categories == ()
     print(f"first audio: {healthy_s:.2f} s with SponsorBlock up, {outage_s:.2f} s with it hanging")
     assert_heard_without(heard, cut=[TALK, SPONSOR], music_ms=5000)  # both categories, by seeking
-    assert outage_s < max(healthy_s, 1.0) + SKIPS_GRACE_S + 1.0, (healthy_s, outage_s)
+    # The normal bound: the first audio of the same kind of song with SponsorBlock up, plus the grace
+    # (and room for a busy box); waiting out the lookup's own 2 s deadline would not fit.
+    assert outage_s < max(healthy_s, 1.0) + SKIPS_GRACE_S + 1.5, (healthy_s, outage_s)
     assert any(hash_prefix(OTHER.video_id) in path for path in world.media.sponsorblock.requests)
 
 
