@@ -17,6 +17,7 @@ from musicbox.playback.session import SKIPS_GRACE_S
 from musicbox.sim.discord.world import MANAGE_GUILD
 from musicbox.sim.sponsorblock import video
 from musicbox.sim.voice.recording import Recording
+from musicbox.sources import sponsorblock
 from tests.world.fixture import World
 from tests.world.stage import Stage, reply_text, stage
 from tests.world.waiting import heard_for, until
@@ -115,6 +116,9 @@ async def test_uncached_a_servers_categories_are_skipped_by_seeking_and_sponsorb
             first = heard.first_heard_at(43)
             assert first is not None
             outage_s = first - asked
+            # Heard before the bot's lookup could even reach its own deadline: the song did not wait for it.
+            lookup_began = world.media.sponsorblock.arrivals[-1]
+            assert first - lookup_began < sponsorblock.LOOKUP_S, (first - lookup_began, outage_s)
             await (await home.alice.run_command("stop", home.text)).reply(timeout=10)
         finally:
             world.media.sponsorblock.hang(False)

@@ -6,7 +6,7 @@ of `prefix`, each with its full `hash` and its segments in the categories asked 
 when none are named, as SponsorBlock defaults), and 404 "Not Found" when no video in the bucket has
 one. A malformed `categories` is 400, as SponsorBlock answers it. `fail_with(status)` is an outage
 answering every request with that status; `hang(True)` one that accepts the connection and answers
-nothing (until `hang(False)`, or 30 s).
+nothing (until `hang(False)`, or 30 s). `requests` and `arrivals` are what was asked, and when.
 
 The videos (`VIDEOS`) are the media world's "YouTube videos" (`/video/<id>.ogg`): a tone for the
 music and another rung for each marked stretch, so the listener hears whether a stretch was left out."""
@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -66,6 +67,7 @@ class SponsorBlockFake:
         self._released = threading.Event()
         self._lock = threading.Lock()
         self.requests: list[str] = []
+        self.arrivals: list[float] = []  # when each request came (time.monotonic(), as the listener's)
 
     def fail_with(self, status: int | None) -> None:
         """Answer every request with `status` (None: answer again)."""
@@ -83,6 +85,7 @@ class SponsorBlockFake:
     async def skip_segments(self, request: web.Request) -> web.Response:
         with self._lock:
             self.requests.append(request.path_qs)
+            self.arrivals.append(time.monotonic())
         if self._hanging.is_set():
             await asyncio.to_thread(self._released.wait, HANG_S)
         if self._failing is not None:
