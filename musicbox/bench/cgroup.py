@@ -52,7 +52,7 @@ class Budget:
         return int((self.memory / "memory.max_usage_in_bytes").read_text())
 
     def oom_kills(self) -> int:
-        return oom_kills(( self.memory / "memory.oom_control").read_text())
+        return oom_kills((self.memory / "memory.oom_control").read_text())
 
     def throttling(self) -> Throttling:
         fields = dict(line.split() for line in (self.cpu / "cpu.stat").read_text().splitlines() if line)

@@ -181,4 +181,3 @@ async def _until_cached(world: Rig, songs: int, song_s: float) -> None:
     async with asyncio.timeout(30 + song_s / 5):
         while (await world.status())["cache"]["songs"] < songs:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
-

@@ -20,6 +20,7 @@ from musicbox.service.metrics import Metrics
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.lrclib import Lrclib
 from musicbox.sources.radio import RadioDirectory
+from musicbox.sources.sponsorblock import SponsorBlock
 from musicbox.store.database import open_state
 from musicbox.store.favorites import FavoriteStore
 from musicbox.store.history import HistoryStore
@@ -65,6 +66,7 @@ def build_bot(
         connector=connector,
         radio=RadioDirectory(config.resolver.radio_directory, egress),
         lyrics=Lrclib(config.resolver.lyrics_api, egress),
+        sponsorblock=SponsorBlock(config.resolver.sponsorblock_api, egress),
     )
 
 

@@ -40,6 +40,8 @@ from musicbox.core.config import Config
 from musicbox.core.filters import AudioFilter, stored_filter
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
+from musicbox.core.sponsorblock import DEFAULT_CATEGORIES, Cuts
+from musicbox.core.track import Track
 from musicbox.playback.session import (
     AudioProvider,
     CalledOffBy,
@@ -53,6 +55,7 @@ from musicbox.playback.voice_recovery import RecoveringVoiceClient
 from musicbox.service.metrics import Metrics
 from musicbox.sources.lrclib import Lrclib
 from musicbox.sources.radio import RadioDirectory
+from musicbox.sources.sponsorblock import SponsorBlock
 from musicbox.start_times import StartTimes
 from musicbox.store.favorites import FavoriteStore
 from musicbox.store.history import HistoryStore, Played
@@ -114,6 +117,7 @@ class MusicBot(commands.Bot):
         connector: aiohttp.BaseConnector | None = None,
         radio: RadioDirectory | None = None,
         lyrics: Lrclib | None = None,
+        sponsorblock: SponsorBlock | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -148,6 +152,7 @@ class MusicBot(commands.Bot):
         self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤
         self._radio = radio  # the station directory, when the owner's config has one
         self._lyrics = lyrics  # LRCLIB, likewise
+        self._sponsorblock = sponsorblock  # SponsorBlock, likewise
         self._resumed_saved = False
         self.stopping = False  # close() has begun: no new voice join, a /play cut off says why
         self._gateway_up = asyncio.Event()
@@ -263,6 +268,7 @@ class MusicBot(commands.Bot):
             audio_filter=lambda: self.audio_filter_of(channel.guild.id),
             filter_slots=self.sessions.filter_slots,
             on_filter_refused=lambda refused: self.announce(refused, text.FILTERS_BUSY_UNFILTERED),
+            skips=lambda track: self._skips(channel.guild.id, track),
         )
         try:
             self.sessions.add(session)
@@ -334,6 +340,14 @@ class MusicBot(commands.Bot):
         """The server's /filter (read from memory: every session's settings are loaded when it starts)."""
         settings = self.settings.cached(guild_id)
         return stored_filter(settings.audio_filter) if settings is not None else None
+
+    async def _skips(self, guild_id: int, track: Track) -> Cuts | None:
+        """What this server leaves out of `track`: SponsorBlock's segments in its categories."""
+        settings = self.settings.cached(guild_id)
+        categories = settings.skip_categories if settings is not None else DEFAULT_CATEGORIES
+        if self._sponsorblock is None:
+            return ()
+        return await self._sponsorblock.cuts(track, categories)
 
     def _track_unplayable(self, session: GuildSession, entry: QueuedTrack, error: Exception) -> None:
         """A queued song could not be played and the player went on: say so where /play was used, or

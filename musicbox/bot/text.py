@@ -250,8 +250,10 @@ def settings(
     text_channel: int,
     voice_channel: int,
     loudness: bool,
+    skipped: tuple[str, ...],
 ) -> str:
     return template.format(
+        skipped=", ".join(skipped) if skipped else "nothing",
         autoplay="on" if autoplay else "off",
         skip_share=skip_share,
         always_in=f"in <#{always_in}>" if always_in else "off",
@@ -284,16 +286,20 @@ def now_playing(
     loop: LoopMode,
     on_air: str | None = None,
     audio_filter: AudioFilter | None = None,
+    left_out_s: float = 0.0,
 ) -> str:
     """`on_air`: what a live stream says it plays now (its ICY title), untrusted text;
-    `audio_filter`: the /filter the song plays through (its position is the song's, at any speed)."""
+    `audio_filter`: the /filter the song plays through (its position is the song's, at any speed);
+    `left_out_s`: how much of the song SponsorBlock's cuts leave out (its position counts what is heard)."""
     state = "Paused" if paused else "Playing"
     filtered = f" · filter {audio_filter.label}" if audio_filter is not None else ""
     if current.track.live:
         where = f" · on air: {shown(on_air, TITLE_MAX)}" if on_air else ""
         first = f"{state} {track_line(current.track)}{where} · loop {loop.value}"
     else:
-        first = f"{state} {track_line(current.track)} at {duration(position_s)} · loop {loop.value}{filtered}"
+        cut = f" · {duration(left_out_s)} left out (SponsorBlock)" if left_out_s >= 1 else ""
+        at = f"at {duration(position_s)}{cut}"
+        first = f"{state} {track_line(current.track)} {at} · loop {loop.value}{filtered}"
     return f"{first}\nRequested by <@{current.requester_id}>"
 
 
@@ -382,12 +388,17 @@ SETTINGS_SHOWN = (
     "playlist limit {max_playlist} · max track length {max_track} · "
     "saved playlists {max_saved_playlists} a member, {max_saved_songs} songs each · "
     "autoplay {autoplay} · vote skip at {skip_share}% of listeners · 24/7 {always_in} · "
-    "commands in {text_channel} · plays in {voice_channel} · loudness evened out: {loudness}"
+    "commands in {text_channel} · plays in {voice_channel} · "
+    "left out of YouTube videos: {skipped} · loudness evened out: {loudness}"
 )
 STAY_NEEDS_VOICE = "Join the voice channel I should stay in, then set stay_in_voice again."
 ONLY_IN_TEXT = "Music commands are taken in <#{channel}> on this server; use them there."
 ONLY_IN_VOICE = "I play only in <#{channel}> on this server; join it and try again."
 SETTINGS_SAVED = "Settings saved. " + SETTINGS_SHOWN
+SKIP_CATEGORIES_UNKNOWN = (
+    "That is not a list of SponsorBlock categories: name some of {categories} "
+    "(separated by commas or spaces), or none."
+)
 SEEK_FORMAT = "Give the time as seconds (90) or minutes:seconds (1:30)."
 
 

@@ -9,7 +9,14 @@ the cached file stays the song as it is, for every server.
 
 A full disk never costs a member their song: with too little room for a song it plays straight from
 its source, uncached, and a fill that runs out of room mid-song hands over to a direct stream from
-the position reached."""
+the position reached.
+
+A YouTube video's SponsorBlock cuts are left out by the transcode that fills the cache, so the file
+is already clean and a replay is still passthrough; the index keeps what each file had cut. A song
+whose cuts were not known as it was cached (SponsorBlock down) is a whole file: it is cut from its
+own file, nothing fetched again, the next time it plays with its cuts known. A file cut otherwise
+than a server asks (another server's categories, or SponsorBlock's list changed since) is left as
+it is, and that server hears the song from its source, skipped by seeking (`DirectAudio`)."""
 
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus, whole_page
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.filters import AudioFilter
+from musicbox.core.sponsorblock import Cuts, select_filter
 from musicbox.core.track import TrackId
 from musicbox.playback.direct import DirectAudio, longest_output_s, through_gate
 
@@ -67,9 +75,10 @@ def bytes_needed(duration_s: float | None) -> int:
 class Fill:
     """One ffmpeg transcode of one song into the cache; readers follow its `.part` file."""
 
-    def __init__(self, key: str, partial: Path) -> None:
+    def __init__(self, key: str, partial: Path, cuts: Cuts | None) -> None:
         self.key = key
         self.partial = partial
+        self.cuts = cuts  # what its file has left out of the source (None: not known, whole)
         self.finished = threading.Event()
         self.succeeded = False
         self.out_of_space = False  # set before `finished`: a reader that sees the end may rely on it
@@ -195,6 +204,7 @@ class CachedAudio:
         duration_s: float | None = None,
         normalised: bool = True,
         audio_filter: AudioFilter | None = None,
+        cuts: Cuts | None = (),
     ) -> discord.AudioSource:
         key = str(track_id)
         if not normalised and self._loudness_lufs < 0 and not track_id.live:
@@ -207,12 +217,12 @@ class CachedAudio:
                 volume=volume,
                 duration_s=duration_s,
                 audio_filter=audio_filter,
+                cuts=cuts,
             )
         if track_id.live:  # endless: never cached, never counted against the cache's budget
             return await self._direct.source(track_id, media_url, volume=volume)
         if volume != 100 or audio_filter is not None:
-            cached = self.store.lookup(key)
-            address = str(cached) if cached else media_url
+            address, skipped = self._decodable(key, media_url, cuts)
             return await self._direct.source(
                 track_id,
                 address,
@@ -220,25 +230,50 @@ class CachedAudio:
                 volume=volume,
                 duration_s=duration_s,
                 audio_filter=audio_filter,
+                cuts=skipped,
             )
         if key not in self._fills and not self.store.contains(key) and not self._has_room(duration_s):
-            return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
-        if self._needs_normalising(key) and self._has_room(duration_s):
-            # Cached before normalisation (or for another target): transcoded again from its own
-            # file, nothing fetched, and played as it is written; the new file takes its place.
-            log.info("%s: bringing the cached copy to %d LUFS", key, self._loudness_lufs)
-            await self._start_fill(key, str(self.store.file_for(key)), duration_s)
+            return await self._direct.source(
+                track_id, media_url, start_s=start_s, duration_s=duration_s, cuts=cuts
+            )
+        running = self._fills.get(key)
+        if running is not None and not _heard_alike(running.cuts, cuts):
+            # Being written cut otherwise (another server's categories): this server's cuts are
+            # skipped by seeking in the source, and the file is left to the server that began it.
+            return await self._direct.source(
+                track_id, media_url, start_s=start_s, duration_s=duration_s, cuts=cuts
+            )
+        if running is None and self.store.contains(key):
+            kept = self.store.cuts(key)
+            if cuts and not kept and self._has_room(duration_s):
+                # Cached whole (SponsorBlock did not answer then, or nothing was marked): cut now
+                # from its own file, nothing fetched, and played as it is written.
+                log.info("%s: cutting SponsorBlock's segments out of the cached copy", key)
+                await self._start_fill(key, str(self.store.file_for(key)), duration_s, cuts, cuts)
+            elif not _heard_alike(kept, cuts):
+                return await self._direct.source(
+                    track_id, media_url, start_s=start_s, duration_s=duration_s, cuts=cuts
+                )
+            elif self._needs_normalising(key) and self._has_room(duration_s):
+                # Cached before normalisation (or for another target): transcoded again from its own
+                # file, nothing fetched, and played as it is written; the new file takes its place.
+                log.info("%s: bringing the cached copy to %d LUFS", key, self._loudness_lufs)
+                await self._start_fill(key, str(self.store.file_for(key)), duration_s, (), kept)
         self._pin(key)  # before any await: a fill this play needs must not look unwanted meanwhile
         try:
             on_file = None if key in self._fills else self._cached_reader(key)
-            reader = on_file or await self._filling_reader(key, media_url, duration_s)
+            reader = on_file or await self._filling_reader(key, media_url, duration_s, cuts)
             fill = self._fills.get(key)
+            # What the file being read left out: its positions are positions in what is heard.
+            read_cuts = (fill.cuts if fill is not None else self.store.cuts(key)) or ()
             reached = await self._reached(reader, start_s, fill)
         except NotOgg:  # damaged before the position sought: that part is gone, the song is not
             reader.close()
             self._unpin(key)
             self._forget_damaged(key, "not Ogg before the position asked for")
-            return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
+            return await self._direct.source(
+                track_id, media_url, start_s=start_s, duration_s=duration_s, cuts=cuts
+            )
         except BaseException:
             self._unpin(key)
             raise
@@ -249,9 +284,11 @@ class CachedAudio:
             reader.close()
             self._unpin(key)
             log.info("%s: %.0f s is not cached yet; playing it from the source", key, start_s)
-            return await self._direct.source(track_id, media_url, start_s=start_s, duration_s=duration_s)
+            return await self._direct.source(
+                track_id, media_url, start_s=start_s, duration_s=duration_s, cuts=read_cuts
+            )
         rescue = self._rescue(fill, media_url, duration_s) if fill is not None else None
-        damaged = self._rest_of_damaged(key, media_url, duration_s) if fill is None else None
+        damaged = self._rest_of_damaged(key, media_url, duration_s, read_cuts) if fill is None else None
         # A transcode begun before the song's length was known was bounded by the longest song
         # allowed: the song itself ends where a direct stream of it would.
         until_s = longest_output_s(duration_s) if duration_s is not None else None
@@ -263,6 +300,17 @@ class CachedAudio:
             rescue=rescue,
             damaged=damaged,
         )
+
+    def _decodable(self, key: str, media_url: str, cuts: Cuts | None) -> tuple[str, Cuts]:
+        """What a song that must be decoded anyway (a volume other than 100, a /filter) is read from, and
+        what is skipped in it: its cached file when that holds what this server hears."""
+        if self.store.contains(key):
+            kept = self.store.cuts(key)
+            if _heard_alike(kept, cuts) or not kept:
+                path = self.store.lookup(key)
+                if path is not None:
+                    return str(path), () if _heard_alike(kept, cuts) else (cuts or ())
+        return media_url, cuts or ()
 
     @staticmethod
     async def _reached(reader: OggOpusReader, start_s: float, fill: Fill | None) -> bool:
@@ -277,14 +325,16 @@ class CachedAudio:
             await asyncio.to_thread(reader.skip, wanted - skipped)
         return True
 
-    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
+    async def prefetch(
+        self, track_id: TrackId, media_url: str, duration_s: float | None = None, cuts: Cuts | None = ()
+    ) -> None:
         """Cache a queued song ahead of its turn, a few at a time, so it starts from the file."""
         key = str(track_id)
         if track_id.live or key in self._fills or self.store.contains(key):
             return
         async with self._prefetch_slots:
             if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):
-                await self._start_fill(key, media_url, duration_s)
+                await self._start_fill(key, media_url, duration_s, cuts or (), cuts)
 
     async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None:
         """Begin transcoding a song that is still being probed, so its first pages are written by
@@ -297,7 +347,8 @@ class CachedAudio:
         if not self._has_room(None):
             return
         self._early[key] = time.monotonic() + EARLY_WANTED_S
-        await self._start_fill(key, media_url, None)
+        # A link to an audio file, not a YouTube video: nothing to cut, and the file is whole.
+        await self._start_fill(key, media_url, None, (), None)
 
     def abandon(self, track_id: TrackId) -> None:
         """The song will not be queued after all (too long, not audio): its early transcode stops
@@ -358,18 +409,22 @@ class CachedAudio:
             # The host streamed the song to the fill from its start; decoding up to the position
             # reads it the same way, where a seek would need range requests it may not serve.
             return self._direct.open(
-                media_url, start_s=position_s, duration_s=duration_s, decode_to_start=True
+                media_url,
+                start_s=position_s,
+                duration_s=duration_s,
+                decode_to_start=True,
+                cuts=fill.cuts or (),
             )
 
         return rest_of_song
 
-    def _rest_of_damaged(self, key: str, media_url: str, duration_s: float | None) -> Rescue:
+    def _rest_of_damaged(self, key: str, media_url: str, duration_s: float | None, cuts: Cuts) -> Rescue:
         def rest_of_song(position_s: float) -> discord.AudioSource | None:
             # On the player thread: the cached file stops being Ogg part-way (a disk error, a
             # hand-edited cache). The song goes on from its source; the file is not played again.
             self._forget_damaged(key, f"not Ogg after {position_s:.1f} s")
             return self._direct.open(
-                media_url, start_s=position_s, duration_s=duration_s, decode_to_start=True
+                media_url, start_s=position_s, duration_s=duration_s, decode_to_start=True, cuts=cuts
             )
 
         return rest_of_song
@@ -398,8 +453,10 @@ class CachedAudio:
         file.seek(0)
         return OggOpusReader(file)
 
-    async def _filling_reader(self, key: str, media_url: str, duration_s: float | None) -> OggOpusReader:
-        fill = self._fills.get(key) or await self._start_fill(key, media_url, duration_s)
+    async def _filling_reader(
+        self, key: str, media_url: str, duration_s: float | None, cuts: Cuts | None
+    ) -> OggOpusReader:
+        fill = self._fills.get(key) or await self._start_fill(key, media_url, duration_s, cuts or (), cuts)
         try:
             return OggOpusReader(fill.partial.open("rb"), fill.running)
         except FileNotFoundError:
@@ -409,8 +466,13 @@ class CachedAudio:
                 raise
             return cached
 
-    async def _start_fill(self, key: str, media_url: str, duration_s: float | None) -> Fill:
-        fill = Fill(key, self.store.partial_for(key))
+    async def _start_fill(
+        self, key: str, media_url: str, duration_s: float | None, cutting: Cuts, cut: Cuts | None
+    ) -> Fill:
+        """ffmpeg from `media_url` into the cache, leaving `cutting` out; `cut`: what the finished
+        file will have had cut from the song's source (more than `cutting` when `media_url` is a
+        cached file already cut; None: not known)."""
+        fill = Fill(key, self.store.partial_for(key), cut)
         fill.partial.touch()  # readers open it before ffmpeg writes its first page
         self._fills[key] = fill
         self._loop = asyncio.get_running_loop()
@@ -422,6 +484,7 @@ class CachedAudio:
                     self._fill_bounds(duration_s),
                     self._proxy_url,
                     self._loudness_lufs,
+                    cutting,
                 ),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
@@ -458,7 +521,7 @@ class CachedAudio:
             if process.returncode == 0 and fill.partial.exists():
                 loudness = self._loudness(said)
                 evicted = await asyncio.to_thread(
-                    self.store.commit, fill.key, fill.partial, self.pinned(), loudness
+                    self.store.commit, fill.key, fill.partial, self.pinned(), loudness, fill.cuts
                 )
                 fill.succeeded = True
                 log.debug("cached %s (evicted %d)", fill.key, len(evicted))
@@ -545,8 +608,20 @@ def _head(path: Path) -> bytes:
         return b""
 
 
+def _heard_alike(kept: Cuts | None, wanted: Cuts | None) -> bool:
+    """Whether a file that left `kept` out is what a server wanting `wanted` cut hears: the same cuts
+    (a whole file, `None`, has nothing cut), or the server's are not known (SponsorBlock did not
+    answer: the song plays as it is)."""
+    return wanted is None or (kept or ()) == wanted
+
+
 def _transcode_command(
-    media_url: str, output: Path, bounds: tuple[float, int], proxy_url: str | None, loudness_lufs: int = 0
+    media_url: str,
+    output: Path,
+    bounds: tuple[float, int],
+    proxy_url: str | None,
+    loudness_lufs: int = 0,
+    cuts: Cuts = (),
 ) -> list[str]:
     # Info, not errors only: loudnorm's closing report is an info line (errors_of() picks the rest).
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info"]
@@ -557,8 +632,12 @@ def _transcode_command(
         command += ["-reconnect", "1", "-reconnect_delay_max", "2"]
         command += through_gate(media_url, proxy_url).split()
     command += ["-i", media_url, "-map", "0:a:0", "-vn"]
-    if loudness_lufs < 0:
-        command += ["-af", loudnorm_filter(loudness_lufs)]
+    # The cuts first: loudnorm then measures and evens out only what is heard.
+    filters = [
+        f for f in (select_filter(cuts), loudnorm_filter(loudness_lufs) if loudness_lufs < 0 else "") if f
+    ]
+    if filters:
+        command += ["-af", ",".join(filters)]
     command += ["-c:a", "libopus", "-b:a", BITRATE]
     command += ["-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "audio"]
     longest_s, largest_bytes = bounds

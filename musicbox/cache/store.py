@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musicbox.cache.policy import Entry, S3Fifo
+from musicbox.core.sponsorblock import Cuts, cuts_from_text, cuts_to_text
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ CREATE TABLE IF NOT EXISTS audio_cache (
 # Added with loudness normalisation: what the source measured and the target the file was brought
 # to (both NULL for a song cached before, or with normalisation off).
 _LOUDNESS_COLUMNS = (("loudness_lufs", "REAL"), ("normalised_to", "REAL"))
+# Added with SponsorBlock: what the file had cut (core.sponsorblock.cuts_to_text; "[]": nothing),
+# NULL when that was not known as it was cached (SponsorBlock down, or cached before): a whole file.
+_CUTS_COLUMN = ("cuts", "TEXT")
 SUFFIX = ".opus"
 PARTIAL = ".part"
 
@@ -75,7 +79,7 @@ class AudioStore:
         with self._lock:
             database.execute(_SCHEMA)
             present = {str(row[1]) for row in database.execute("PRAGMA table_info(audio_cache)")}
-            for name, kind in _LOUDNESS_COLUMNS:
+            for name, kind in (*_LOUDNESS_COLUMNS, _CUTS_COLUMN):
                 if name not in present:
                     database.execute(f"ALTER TABLE audio_cache ADD COLUMN {name} {kind}")
             if owner:
@@ -112,6 +116,12 @@ class AudioStore:
             ).fetchone()
         return None if row is None else (row[0], row[1])
 
+    def cuts(self, key: str) -> Cuts | None:
+        """What the cached file of `key` had cut from its source; None when not known (a whole file)."""
+        with self._lock:
+            row = self._database.execute("SELECT cuts FROM audio_cache WHERE key = ?", (key,)).fetchone()
+        return None if row is None or row[0] is None else cuts_from_text(row[0])
+
     def contains(self, key: str) -> bool:
         with self._lock:
             return key in self._policy and self.file_for(key).exists()
@@ -122,9 +132,11 @@ class AudioStore:
         partial: Path,
         pinned: Iterable[str] = (),
         loudness: tuple[float | None, int] | None = None,
+        cuts: Cuts | None = None,
     ) -> list[str]:
         """Make a finished `.part` file the cached copy of `key`; returns the keys evicted for room.
-        `loudness`: (the source's measured loudness, the target the file was brought to)."""
+        `loudness`: (the source's measured loudness, the target the file was brought to); `cuts`:
+        what was left out of it (None: not known, the file is whole)."""
         measured, target = loudness if loudness is not None else (None, None)
         final = self.file_for(key)
         with self._lock:
@@ -137,9 +149,20 @@ class AudioStore:
                 self._database.execute(
                     "INSERT OR REPLACE INTO audio_cache"
                     " (key, file, bytes, stored_at, last_played, frequency, main,"
-                    " loudness_lufs, normalised_to)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key, final.name, size, now, now, entry.frequency, int(entry.main), measured, target),
+                    " loudness_lufs, normalised_to, cuts)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        final.name,
+                        size,
+                        now,
+                        now,
+                        entry.frequency,
+                        int(entry.main),
+                        measured,
+                        target,
+                        None if cuts is None else cuts_to_text(cuts),
+                    ),
                 )
             except sqlite3.Error:  # the state disk is full: a file the index does not know never plays
                 self._policy.forget(key)

@@ -333,6 +333,8 @@ def _web(
             fail(problem, "Nothing was written.", code=BAD_INPUT)
         chosen["password_hash"] = hash_password(password)
     return chosen
+
+
 def _music_folders(
     existing: Mapping[str, Any], given: list[str] | None, unattended: bool
 ) -> tuple[str, ...] | None:

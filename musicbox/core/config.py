@@ -12,6 +12,7 @@ SPOTIFY_API_BASE = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_BASE = "https://accounts.spotify.com"
 RADIO_DIRECTORY = "https://all.api.radio-browser.info"
 LYRICS_API = "https://lrclib.net"
+SPONSORBLOCK_API = "https://sponsor.ajay.app"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ class ResolverConfig:
     radio_directory: str = RADIO_DIRECTORY
     # Where /lyrics finds lyrics: the LRCLIB API (the simulator's fake in tests and the demo).
     lyrics_api: str = LYRICS_API
+    # Where the stretches of YouTube videos to leave out are found: the SponsorBlock API (the
+    # simulator's fake in tests and the demo).
+    sponsorblock_api: str = SPONSORBLOCK_API
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "allowed_private_hosts": Rule(tuple),
         "radio_directory": Rule(str),
         "lyrics_api": Rule(str),
+        "sponsorblock_api": Rule(str),
     },
     "cache": {
         "budget_mb": Rule(int, 0, 1_000_000),

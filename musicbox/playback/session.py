@@ -20,6 +20,7 @@ from musicbox import log_context, start_times
 from musicbox.core.filters import AudioFilter, admits
 from musicbox.core.live import after_end
 from musicbox.core.queue import Queue, QueuedTrack
+from musicbox.core.sponsorblock import Cuts
 from musicbox.core.track import Track, TrackId
 from musicbox.playback.clock import ClockableSource
 from musicbox.playback.live import LiveSource
@@ -45,12 +46,17 @@ class AudioProvider(Protocol):
         duration_s: float | None = None,
         normalised: bool = True,
         audio_filter: AudioFilter | None = None,
+        cuts: Cuts | None = (),
     ) -> discord.AudioSource:
         """`normalised`: at the owner's loudness (when the owner has it on); False: as loud as its source.
-        `audio_filter`: the server's /filter (never asked for a live stream)."""
+        `audio_filter`: the server's /filter (never asked for a live stream).
+        `cuts`: the stretches of the source left out (SponsorBlock's); None when SponsorBlock could
+        not say, and the song plays whole. `start_s` is a position in what is heard."""
         ...
 
-    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
+    async def prefetch(
+        self, track_id: TrackId, media_url: str, duration_s: float | None = None, cuts: Cuts | None = ()
+    ) -> None:
         """Make a queued song quick to start when its turn comes."""
 
     async def aclose(self) -> None: ...
@@ -115,6 +121,23 @@ Started = Callable[[int, QueuedTrack], Coroutine[None, None, None]]
 # drop timed out, for one).
 Rejoin = Callable[[discord.abc.Connectable], Awaitable[discord.VoiceClient]]
 FRAME_S = discord.opus.Encoder.FRAME_LENGTH / 1000  # what the player sends per read(): 20 ms
+# Asked what to leave out of a track (SponsorBlock's cuts for this server's categories): () for
+# nothing, None when that could not be found out (the song plays whole).
+Skips = Callable[[Track], Awaitable[Cuts | None]]
+# A song's cuts are asked beside its media URL (and ahead, by prefetch); once the URL is known the
+# song waits at most this much longer for them, then plays whole. A YouTube extraction takes
+# longer than SponsorBlock's answer, so a healthy lookup costs nothing, and an outage at most this.
+SKIPS_GRACE_S = 0.5
+# The longest a lookup may run at all (it has a shorter deadline of its own: sponsorblock.LOOKUP_S);
+# one that ends after its song started still counts for the circuit, and its answer is remembered by
+# the SponsorBlock client for the song's next play (a replay, a loop).
+SKIPS_WAIT_S = 3.0
+
+
+async def _no_skips(track: Track) -> Cuts | None:
+    return ()
+
+
 # A song whose player went this long without a frame before it ended was waiting for a connection
 # that discord.py then gave up; one ended at once was ended by someone disconnecting the bot.
 STARVED_S = 2.0
@@ -211,10 +234,12 @@ class GuildSession:
         audio_filter: Callable[[], AudioFilter | None] = lambda: None,
         filter_slots: FilterSlots | None = None,
         on_filter_refused: Callable[[GuildSession], None] | None = None,
+        skips: Skips = _no_skips,
     ) -> None:
         """`loudness()`: whether the guild wants songs evened out, asked as each song starts;
         `audio_filter()`: the guild's /filter, asked likewise. With every one of `filter_slots` held by
-        other guilds, songs play unfiltered and `on_filter_refused` is told (once, until a slot is had)."""
+        other guilds, songs play unfiltered and `on_filter_refused` is told (once, until a slot is had).
+        `skips(track)`: what to leave out of it, asked beside its media URL (and ahead, by prefetch)."""
         self.guild_id = guild_id
         self.voice = voice
         self.queue = Queue()
@@ -235,6 +260,10 @@ class GuildSession:
         self._paused_at: float | None = None
         self._last_active = time.monotonic()
         self._media_urls: dict[TrackId, str] = {}
+        self._skips = skips
+        self._cuts: dict[TrackId, Cuts] = {}  # answers known, as _media_urls (a None is asked again)
+        self._asking: dict[TrackId, asyncio.Task[None]] = {}  # lookups under way
+        self._playing_cuts: Cuts = ()  # what the song playing was opened with left out
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._saver = saver
@@ -345,6 +374,11 @@ class GuildSession:
         playing = self._playing_source
         inner = playing.source if isinstance(playing, CountedSource) else None
         return inner.station_title if isinstance(inner, LiveSource) else None
+
+    @property
+    def left_out_s(self) -> float:
+        """How much of the song playing SponsorBlock's cuts leave out (0 while it plays whole)."""
+        return sum(cut.length_s for cut in self._playing_cuts) if self.queue.current is not None else 0.0
 
     @property
     def position_s(self) -> float:
@@ -514,6 +548,7 @@ class GuildSession:
             await self._after_live_end(entry, heard_s=source.frames * FRAME_S)
             return
         self._media_urls.pop(entry.track.id, None)
+        self._cuts.pop(entry.track.id, None)
         if self._played_nothing(source):
             self._on_unplayable(self, entry, NoAudio())
 
@@ -532,6 +567,7 @@ class GuildSession:
         self._live_failures = verdict.failures
         if verdict.retry_in_s is None:
             self._media_urls.pop(entry.track.id, None)
+            self._cuts.pop(entry.track.id, None)
             self._on_unplayable(self, entry, OffAir())
             # Moved on as a skip would: with loop track on, a dead station is not tried (and told)
             # again and again.
@@ -573,8 +609,11 @@ class GuildSession:
     async def _prepare(
         self, entry: QueuedTrack, start_s: float, audio_filter: AudioFilter | None
     ) -> discord.AudioSource | None:
+        asking = self._ask_cuts(entry.track)
         try:
             url = await self._media_url(entry.track)
+            cuts = await self._cuts_for(entry.track, asking, SKIPS_GRACE_S)
+            self._playing_cuts = cuts or ()
             track = entry.track
             return await self._audio.source(
                 track.id,
@@ -584,6 +623,7 @@ class GuildSession:
                 duration_s=track.duration_s,
                 normalised=self._loudness(),
                 audio_filter=audio_filter,
+                cuts=cuts,
             )
         except asyncio.CancelledError:
             raise
@@ -594,6 +634,7 @@ class GuildSession:
                 log.info("guild %s: cannot open %s: %s", self.guild_id, entry.track.id, error)
                 return None
             self._media_urls.pop(entry.track.id, None)
+            self._cuts.pop(entry.track.id, None)
             self._on_unplayable(self, entry, error)
             return None
 
@@ -663,6 +704,36 @@ class GuildSession:
             self._media_urls[track.id] = url
         return url
 
+    def _ask_cuts(self, track: Track) -> asyncio.Task[None] | None:
+        """Begin asking what to leave out of `track` (one lookup per track, owned by the session)."""
+        if track.live or track.id in self._cuts or self._closing:
+            return None
+        asking = self._asking.get(track.id)
+        if asking is None:
+            asking = self._spawn(self._learn_cuts(track), "cuts")
+            self._asking[track.id] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(track.id, None))
+        return asking
+
+    async def _cuts_for(self, track: Track, asking: asyncio.Task[None] | None, wait_s: float) -> Cuts | None:
+        """The cuts of `track` once `asking` ended or `wait_s` passed; None: not known (yet)."""
+        if asking is not None:
+            await asyncio.wait({asking}, timeout=wait_s)
+        return () if track.live else self._cuts.get(track.id)
+
+    async def _learn_cuts(self, track: Track) -> None:
+        try:
+            async with asyncio.timeout(SKIPS_WAIT_S):
+                cuts = await self._skips(track)
+        except TimeoutError:
+            log.info("guild %s: no cuts for %s in time; it plays whole", self.guild_id, track.id)
+            return
+        except Exception:  # whatever went wrong asking, the song is not held up by it
+            log.warning("guild %s: cannot ask what to cut of %s", self.guild_id, track.id, exc_info=True)
+            return
+        if cuts is not None:
+            self._cuts[track.id] = cuts
+
     def _prefetch_soon(self) -> None:
         wanted = [e.track for e in self.queue.peek(PREFETCH_DEPTH) if e.track.id not in self._media_urls]
         if wanted and not self._closing and not any(t.get_name().endswith("prefetch") for t in self._tasks):
@@ -670,10 +741,13 @@ class GuildSession:
 
     async def _prefetch(self, tracks: list[Track]) -> None:
         for position, track in enumerate(tracks):
+            asking = self._ask_cuts(track)  # beside the URL, as _prepare does
             with contextlib.suppress(Exception):
                 url = await self._media_url(track)
+                # Not urgent: the fill waits for the answer (bounded), so it is cut as it is written.
+                cuts = await self._cuts_for(track, asking, SKIPS_WAIT_S)
                 if position < self._audio_prefetch:
-                    await self._audio.prefetch(track.id, url, track.duration_s)
+                    await self._audio.prefetch(track.id, url, track.duration_s, cuts)
 
     async def _watch_idle(self) -> None:
         interval = max(0.05, min(5.0, self._idle_timeout_s / 4))
@@ -724,6 +798,7 @@ class GuildSession:
             await asyncio.to_thread(self._playing_source.cleanup)
             self._playing_source = None
         self._media_urls.clear()
+        self._cuts.clear()
         # Last, as it may wait: discord.py waits for Discord to confirm the leave, which never comes
         # where the bot was removed from the server.
         with contextlib.suppress(Exception):

@@ -57,8 +57,18 @@ def growth(before: Mapping[str, int], after: Mapping[str, int], top: int = TOP) 
 class _MallInfo2(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_size_t)
-        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-                     "fordblks", "keepcost")
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
     ]
 
 
@@ -98,8 +108,11 @@ class MemoryCensus:
             "traced_mb": sum(stat.size for stat in snapshot.statistics("filename")) / MIB,
             "tracemalloc_mb": tracemalloc.get_tracemalloc_memory() / MIB,
             "traced_growth": [
-                {"kib": round(stat.size_diff / 1024, 1), "blocks": stat.count_diff,
-                 "where": [f"{frame.filename}:{frame.lineno}" for frame in stat.traceback]}
+                {
+                    "kib": round(stat.size_diff / 1024, 1),
+                    "blocks": stat.count_diff,
+                    "where": [f"{frame.filename}:{frame.lineno}" for frame in stat.traceback],
+                }
                 for stat in snapshot.compare_to(self._first, "traceback")[:TOP]
             ],
         }

@@ -51,6 +51,7 @@ def rig_config(
             allowed_private_hosts=(media.host,),
             radio_directory=media.radio_directory,
             lyrics_api=media.lyrics_api,
+            sponsorblock_api=media.sponsorblock_api,
         )
     return Config(
         discord=DiscordConfig(token=sim.bot_token, api_base=sim.api_base, gateway_url=sim.gateway_url),

@@ -9,6 +9,7 @@ from typing import Any
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.limits import QueueLimits
 from musicbox.core.playlists import PlaylistLimits
+from musicbox.core.sponsorblock import DEFAULT_CATEGORIES
 from musicbox.store.database import lock_of
 
 _SCHEMA = """
@@ -38,6 +39,8 @@ _ADDED_COLUMNS = {
     "loudness": "INTEGER NOT NULL DEFAULT 1",
     # /filter's choice as core/filters.py keeps it ("nightcore", "speed:1.5"); empty: none.
     "audio_filter": "TEXT NOT NULL DEFAULT ''",
+    # SponsorBlock's categories left out of YouTube videos, comma-separated ("": none).
+    "skip_categories": f"TEXT NOT NULL DEFAULT '{','.join(DEFAULT_CATEGORIES)}'",
 }
 
 
@@ -57,6 +60,7 @@ class GuildSettings:
     voice_channel_id: int = 0  # the only voice channel the bot plays in (0: any)
     loudness: bool = True  # songs evened out to the owner's loudness_lufs (when the owner has it on)
     audio_filter: str = ""  # /filter: AudioFilter.stored, read with core.filters.stored_filter
+    skip_categories: tuple[str, ...] = DEFAULT_CATEGORIES  # SponsorBlock's, left out of YouTube videos
 
     @classmethod
     def defaults(cls, playback: PlaybackConfig) -> GuildSettings:
@@ -133,7 +137,7 @@ class SettingsStore:
         return {int(guild): int(channel) for guild, channel in rows}
 
     def put(self, guild_id: int, settings: GuildSettings) -> None:
-        values = [getattr(settings, name) for name in _COLUMNS]
+        values = [_column_value(getattr(settings, name)) for name in _COLUMNS]
         updates = ", ".join(f"{name}=excluded.{name}" for name in _COLUMNS)
         with self._lock:
             self._connection.execute(
@@ -148,4 +152,9 @@ class SettingsStore:
 def _from_row(row: tuple[Any, ...]) -> GuildSettings:
     given = dict(zip(_COLUMNS, row, strict=True))
     given["autoplay"] = bool(given["autoplay"])
+    given["skip_categories"] = tuple(word for word in str(given["skip_categories"]).split(",") if word)
     return GuildSettings(**given)
+
+
+def _column_value(value: Any) -> Any:
+    return ",".join(value) if isinstance(value, tuple) else value

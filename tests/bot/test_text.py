@@ -58,7 +58,7 @@ def test_every_reply_naming_a_worst_case_title_fits_one_message() -> None:
     current = QueuedTrack(WORST, requester_id=123456789012345678)
     replies = [
         text.queue_page(current, page, LoopMode.QUEUE),
-        text.now_playing(current, 35_999.0, paused=True, loop=LoopMode.QUEUE),
+        text.now_playing(current, 35_999.0, paused=True, loop=LoopMode.QUEUE, left_out_s=35_000.0),
         text.search_results(WORST.title, [WORST] * 5),
         text.playing_now(WORST),
         text.queued_one(WORST, 500),

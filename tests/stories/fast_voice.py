@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from musicbox.core.filters import AudioFilter
+from musicbox.core.sponsorblock import Cuts
 from musicbox.core.track import Track, TrackId
 from musicbox.playback.session import CountedSource
 
@@ -88,6 +89,9 @@ class FastVoice:
 
 
 class FastAudio:
+    def __init__(self) -> None:
+        self.cuts: dict[str, Cuts | None] = {}  # what each song was played with left out
+
     async def source(
         self,
         track_id: TrackId,
@@ -98,12 +102,16 @@ class FastAudio:
         duration_s: float | None = None,
         normalised: bool = True,
         audio_filter: AudioFilter | None = None,
+        cuts: Cuts | None = (),
     ) -> FakeSource:
         if "broken" in media_url:
             raise RuntimeError("404")
+        self.cuts[track_id.key] = cuts
         return FakeSource(track_id.key, start_s, audio_filter)
 
-    async def prefetch(self, track_id: TrackId, media_url: str, duration_s: float | None = None) -> None:
+    async def prefetch(
+        self, track_id: TrackId, media_url: str, duration_s: float | None = None, cuts: Cuts | None = ()
+    ) -> None:
         """Nothing to fetch: sources are made on the spot."""
 
     async def aclose(self) -> None:

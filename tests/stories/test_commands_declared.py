@@ -63,6 +63,7 @@ async def test_every_command_is_declared_with_the_options_members_type(tmp_path:
             "only_voice_channel",
             "any_channel",
             "loudness",
+            "skip_segments",
         ],
         "radio": ["words"],
         "lyrics": ["song"],
@@ -148,6 +149,8 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
         assert (seek["min_length"], seek["max_length"]) == (1, 8)
         radio = declared_option(world.sim, home.guild.id, "radio", "words")
         assert (radio["min_length"], radio["max_length"]) == (2, 100)
+        skipped = declared_option(world.sim, home.guild.id, "settings", "skip_segments")
+        assert (skipped["min_length"], skipped["max_length"]) == (1, 200)
         lyrics = declared_option(world.sim, home.guild.id, "lyrics", "song")
         assert (lyrics["min_length"], lyrics["max_length"], lyrics["required"]) == (2, 100, False)
         loop = declared_option(world.sim, home.guild.id, "loop", "mode")
@@ -167,6 +170,7 @@ async def test_every_bound_is_declared_to_discord_and_the_bot_refuses_what_it_ex
             ("playlist create", {"playlist": "x" * 51}, "playlist must be from 1 to 50 characters long"),
             ("radio", {"words": "x"}, "words must be from 2 to 100 characters long"),
             ("lyrics", {"song": "x"}, "song must be from 2 to 100 characters long"),
+            ("settings", {"skip_segments": "x" * 201}, "skip_segments must be from 1 to 200 characters long"),
         ]
         for command, options, refusal in crafted:
             with pytest.raises(ValueError, match="would not send"):

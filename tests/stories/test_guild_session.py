@@ -13,8 +13,16 @@ import pytest
 
 from musicbox.core.filters import AudioFilter, Effect
 from musicbox.core.queue import LoopMode, QueuedTrack
+from musicbox.core.sponsorblock import Cut, Cuts
 from musicbox.core.track import LIVE, Track, TrackId
-from musicbox.playback.session import CountedSource, GuildSession, OffAir, SessionCapReached, Sessions
+from musicbox.playback.session import (
+    SKIPS_GRACE_S,
+    CountedSource,
+    GuildSession,
+    OffAir,
+    SessionCapReached,
+    Sessions,
+)
 from musicbox.store.queues import SavedPlayback
 from tests.stories.fast_voice import EchoLocator, FakeSource, FastAudio, FastVoice
 
@@ -316,3 +324,38 @@ def test_a_song_cut_off_by_lost_voice_resumes_at_the_songs_time_whatever_speed_i
     for _ in range(50):  # one second heard
         counted.read()
     assert counted.position_s == pytest.approx(position_s)
+
+
+async def test_cuts_are_asked_beside_the_url_and_a_lookup_that_hangs_holds_a_song_only_the_grace() -> None:
+    voice, sessions = FastVoice(seconds=0.2), Sessions(max_guilds=2)
+    audio = FastAudio()
+    hanging = asyncio.Event()
+    asked: list[str] = []
+
+    async def skips(track: Track) -> Cuts | None:
+        asked.append(track.id.key)
+        if track.id.key == "hangs":
+            await hanging.wait()  # never set: SponsorBlock down, holding the connection
+        return (Cut(1.0, 2.0),)
+
+    session = GuildSession(
+        1,
+        cast(discord.VoiceClient, voice),
+        audio=audio,  # type: ignore[arg-type]
+        locator=EchoLocator(),
+        volume=100,
+        idle_timeout_s=30,
+        on_closed=sessions.forget,
+        skips=skips,
+    )
+    sessions.add(session)
+    session.queue.add_many([entry("known"), entry("hangs")])
+    started = asyncio.get_running_loop().time()
+    session.enqueued()
+    await wait_until(lambda: voice.played == ["known", "hangs"])
+    assert audio.cuts == {"known": (Cut(1.0, 2.0),), "hangs": None}  # played whole, not waited for
+    assert asyncio.get_running_loop().time() - started < SKIPS_GRACE_S + 1.5
+    assert asked.count("known") == 1  # prefetch and play share one lookup
+    tasks = session.tasks
+    await session.aclose()  # the hanging lookup is the session's: it ends with it
+    assert all(task.done() for task in tasks)

@@ -25,6 +25,7 @@ from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
 from tests.world.stage import running_bot, sim_config
 from tests.world.tones import ToneSources
+from tests.world.youtube import SimYouTube
 
 
 @dataclass
@@ -44,8 +45,10 @@ class World:
         resolver_workers: int = 4,
         spotify: SpotifyConfig | None = None,
         library: LibraryConfig | None = None,
+        youtube: bool = False,
         **playback: Any,
     ) -> AsyncIterator[MusicBot]:
+        """`youtube`: watch links of the media world's videos play (`tests/world/youtube.py`)."""
         config = sim_config(
             self.sim,
             self.state_dir,
@@ -73,7 +76,8 @@ class World:
             sources.start_indexing()  # what warm() does first; yt-dlp's warm-up is not wanted here
         self.egress = egress
         try:
-            async with running_bot(self.sim, config, sources, egress=egress) as bot:
+            served = SimYouTube(self.media, sources) if youtube else sources
+            async with running_bot(self.sim, config, served, egress=egress) as bot:
                 resolver.transcode_ahead = transcoding_ahead(bot)  # as `musicbox run` wires it
                 yield bot
         finally:

@@ -68,6 +68,7 @@ class PlayingCog(CheckedCog, name="Playing"):
             session.queue.loop,
             session.station_title,
             session.playing_filter,
+            session.left_out_s,
         )
         await interaction.response.send_message(message, view=now_controls())
 

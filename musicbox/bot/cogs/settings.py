@@ -13,6 +13,7 @@ from musicbox.bot import text
 from musicbox.bot.access import member_channel, standing
 from musicbox.bot.options import CheckedCog
 from musicbox.core.permissions import Action, may
+from musicbox.core.sponsorblock import CATEGORIES, parse_categories
 from musicbox.store.settings import GuildSettings
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class SettingsCog(CheckedCog, name="Settings"):
         only_voice_channel="Play only in this voice channel",
         any_channel="Take commands and play in any channel again",
         loudness="Even out loudness between songs (on by default)",
+        skip_segments="SponsorBlock categories left out of YouTube videos (music_offtopic…), or none",
     )
     async def settings(
         self,
@@ -59,6 +61,7 @@ class SettingsCog(CheckedCog, name="Settings"):
         only_voice_channel: discord.VoiceChannel | None = None,
         any_channel: bool = False,
         loudness: bool | None = None,
+        skip_segments: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = interaction.guild
@@ -82,6 +85,7 @@ class SettingsCog(CheckedCog, name="Settings"):
                 only_text_channel,
                 only_voice_channel,
                 loudness,
+                skip_segments,
             )
         )
         if not (changing or no_dj_role or any_channel):
@@ -104,6 +108,13 @@ class SettingsCog(CheckedCog, name="Settings"):
             voice_channel_id=0 if any_channel else (only_voice_channel.id if only_voice_channel else None),
             loudness=loudness,
         )
+        if skip_segments is not None:
+            categories = parse_categories(skip_segments)
+            if categories is None:
+                refusal = text.SKIP_CATEGORIES_UNKNOWN.format(categories=", ".join(CATEGORIES))
+                await interaction.edit_original_response(content=refusal)
+                return
+            updated = updated.changed(skip_categories=categories)
         if stay_in_voice is not None:
             staying_in = self._voice_channel_of(interaction) if stay_in_voice else 0
             if staying_in is None:
@@ -138,4 +149,5 @@ def _describe(template: str, settings: GuildSettings) -> str:
         text_channel=settings.text_channel_id,
         voice_channel=settings.voice_channel_id,
         loudness=settings.loudness,
+        skipped=settings.skip_categories,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
 from musicbox.sim.media.catalog import entry
 from musicbox.sim.signature import tone_hz
+from musicbox.sim.sponsorblock import SimVideo
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,20 @@ class ToneFiles:
         target = self._directory / f"{index}-{seconds:g}{loudness}.{FORMATS[fmt].extension}"
         if target.exists():
             return target
+        return await self._once(target, lambda: self._generate(index, fmt, seconds, gain_db, target))
+
+    async def video_path(self, video: SimVideo) -> Path:
+        """A "YouTube video": its music's tone, and each marked stretch in a rung of its own."""
+        target = self._directory / f"video-{video.video_id}.ogg"
+        if target.exists():
+            return target
+        return await self._once(target, lambda: self._encode_video(video, target))
+
+    async def _once(self, target: Path, make: Callable[[], Coroutine[None, None, Path]]) -> Path:
+        """`make()` run once for `target` however many requests wait for it."""
         task = self._pending.get(target)
         if task is None:
-            making = self._generate(index, fmt, seconds, gain_db, target)
+            making = make()
             task = asyncio.get_running_loop().create_task(making)
             self._pending[target] = task
             task.add_done_callback(lambda _: self._pending.pop(target, None))
@@ -84,6 +97,15 @@ class ToneFiles:
             f"album={song.album}",
             *FORMATS[fmt].encoder,
         )
+        return target
+
+    async def _encode_video(self, video: SimVideo, target: Path) -> Path:
+        frequency = f"{tone_hz(video.music_rung)}"
+        for start, end, _, rung in reversed(video.segments):
+            frequency = f"if(between(t,{start},{end}),{tone_hz(rung)},{frequency})"
+        # The amplitude of ffmpeg's `sine` source, which the catalog's songs are made with.
+        tone = f"aevalsrc='0.125*sin(2*PI*({frequency})*t)':s=48000:d={video.duration_s}"
+        await _ffmpeg(target, "-f", "lavfi", "-i", tone, "-ac", "2", *FORMATS["ogg"].encoder)
         return target
 
 

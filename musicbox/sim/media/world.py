@@ -26,6 +26,7 @@ from musicbox.sim.media.audio import FORMATS, ToneFiles
 from musicbox.sim.media.catalog import CatalogEntry, entry, search
 from musicbox.sim.media.live import LiveStreams
 from musicbox.sim.radio import RadioDirectoryFake, Station
+from musicbox.sim.sponsorblock import SponsorBlockFake, video
 
 FAULTS = frozenset(
     {
@@ -65,6 +66,7 @@ class MediaWorld:
         self.live = LiveStreams(directory)
         self.radio = RadioDirectoryFake(self._directory_station)
         self.lyrics = LrclibFake()
+        self.sponsorblock = SponsorBlockFake()
         self._log: list[str] = []
         self._log_lock = threading.Lock()
         self._flaky_failed: collections.Counter[str] = collections.Counter()
@@ -78,6 +80,7 @@ class MediaWorld:
         self.search_template = ""
         self.radio_directory = ""  # the Radio Browser fake's base address (sim/radio)
         self.lyrics_api = ""  # the LRCLIB fake's base address (sim/lyrics)
+        self.sponsorblock_api = ""  # the SponsorBlock fake's base address (sim/sponsorblock)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class MediaWorld:
         self.search_template = f"{self.base_url}/search.xspf?q={{query}}&n={{limit}}"
         self.radio_directory = self.base_url
         self.lyrics_api = self.base_url
+        self.sponsorblock_api = self.base_url
 
     def close(self) -> None:
         if self._runner is not None:
@@ -146,6 +150,8 @@ class MediaWorld:
         app.router.add_get("/json/stations/search", self.radio.search)
         app.router.add_get("/api/get", self.lyrics.get)
         app.router.add_get("/api/search", self.lyrics.search)
+        app.router.add_get("/api/skipSegments/{prefix}", self.sponsorblock.skip_segments)
+        app.router.add_get("/video/{video_id}.ogg", self._video)
         app.router.add_get("/live/{index:\\d+}/index.m3u8", self.live.hls_playlist)
         app.router.add_get("/live/{index:\\d+}/{number:\\d+}.ts", self.live.hls_segment)
         app.middlewares.append(self._record)
@@ -332,6 +338,18 @@ class MediaWorld:
         if fault in ("stall", "truncated", "trickle"):
             return await _faulty_stream(request, path.read_bytes(), content_type, fault)
         return web.FileResponse(path, headers={"Content-Type": content_type})
+
+    def video_url(self, video_id: str) -> str:
+        """The audio of one of the sim's YouTube videos (`sim.sponsorblock.VIDEOS`): what yt-dlp's
+        YouTube extractor would give as its media URL."""
+        return f"{self.base_url}/video/{video_id}.ogg"
+
+    async def _video(self, request: web.Request) -> web.FileResponse:
+        try:
+            known = video(request.match_info["video_id"])
+        except KeyError:
+            raise web.HTTPNotFound(text="no such video") from None
+        return web.FileResponse(await self._tones.video_path(known), headers={"Content-Type": "audio/ogg"})
 
     async def _page(self, request: web.Request) -> web.Response:
         song = entry(int(request.match_info["index"]))
