@@ -1,4 +1,4 @@
-"""A public web API that answers a GET with a small JSON document: the radio directory, LRCLIB.
+"""A public web API that answers a GET with a small JSON document: the radio directory, LRCLIB, SponsorBlock.
 
 Each call goes through the egress gate as a document job (the answer capped, as any page a member's
 words can make the box read), and its failures are sorted for `Upstreams`: a server error, a 429,

@@ -17,25 +17,23 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-
-from musicbox.bot.sources import QueryFailed, UpstreamFault
+from musicbox.bot.sources import QueryFailed
 from musicbox.core.backoff import BackoffPolicy
 from musicbox.core.circuit import CircuitPolicy
 from musicbox.core.sponsorblock import Cuts, cuts_within, hash_prefix, segments_of
 from musicbox.core.track import Track
 from musicbox.sources.egress import EgressGate
+from musicbox.sources.json_api import JsonApi
 from musicbox.sources.upstreams import Upstreams, upstream_of
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "musicbox/1 (self-hosted Discord music bot)"
-# A bucket with every category is some tens of kB.
-ANSWER_BYTES = 1 * 2**20
 # The longest a song's start may wait for SponsorBlock: the lookup runs beside the song's own
 # resolution (a YouTube extraction takes longer), so a healthy answer costs nothing.
 LOOKUP_S = 2.0
 FAILING = "SponsorBlock is not answering"
+# A bucket with every category is some tens of kB.
+_API = JsonApi(failing=FAILING, answer_bytes=1 * 2**20, timeout_s=LOOKUP_S)
 # Answers kept (video and categories -> cuts) so a replay, or another server, asks nothing.
 REMEMBERED = 512
 REMEMBERED_S = 3600.0
@@ -86,23 +84,5 @@ class SponsorBlock:
         return await self._upstreams.call(upstream_of(url), lambda: self._get(url))
 
     async def _get(self, url: str) -> Any:
-        with self._egress.job(document=True) as job:
-            try:
-                async with (
-                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=LOOKUP_S)) as http,
-                    http.get(url, proxy=job.proxy_url, headers={"User-Agent": USER_AGENT}) as response,
-                ):
-                    body = await response.content.read(ANSWER_BYTES + 1)
-                    status = response.status
-            except TimeoutError:
-                raise QueryFailed(f"{FAILING} within {LOOKUP_S:g} s", UpstreamFault.SLOW) from None
-            except aiohttp.ClientError:
-                raise QueryFailed(job.failure or FAILING, UpstreamFault.FAILING) from None
-        if status == 404:  # SponsorBlock's answer for a bucket with no segments
-            return []
-        if status != 200 or len(body) > ANSWER_BYTES:
-            raise QueryFailed(f"{FAILING} (HTTP {status})", UpstreamFault.FAILING)
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise QueryFailed(f"{FAILING} (not JSON)", UpstreamFault.FAILING) from None
+        found = await _API.get(self._egress, url, missing_ok=True)
+        return [] if found is None else found  # 404: SponsorBlock's answer for a bucket with no segments
