@@ -39,6 +39,7 @@ from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus, whole_page
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import PlaybackConfig
 from musicbox.core.filters import AudioFilter
+from musicbox.core.media_facts import input_described
 from musicbox.core.sponsorblock import Cuts, select_filter
 from musicbox.core.track import TrackId
 from musicbox.playback.direct import DirectAudio, longest_output_s, through_gate
@@ -66,6 +67,10 @@ OPUS_BYTES_PER_S = 128_000 / 8 * 1.05
 UNKNOWN_LENGTH_S = 600.0
 OUT_OF_SPACE = "No space left on device"
 HEAD_BYTES = 512  # ffmpeg's first Ogg page (the Opus identification header) fits well within it
+# ffmpeg's log is read as it comes, for its description of the input (the song's tags and length);
+# a description larger than this (tags of megabytes) is not waited for: ffprobe reads such a file.
+DESCRIBED_BYTES = 64 * 1024
+LOG_CHUNK_BYTES = 4096
 
 
 def bytes_needed(duration_s: float | None) -> int:
@@ -75,10 +80,13 @@ def bytes_needed(duration_s: float | None) -> int:
 class Fill:
     """One ffmpeg transcode of one song into the cache; readers follow its `.part` file."""
 
-    def __init__(self, key: str, partial: Path, cuts: Cuts | None) -> None:
+    def __init__(self, key: str, partial: Path, cuts: Cuts | None, described: asyncio.Future[str]) -> None:
         self.key = key
         self.partial = partial
         self.cuts = cuts  # what its file has left out of the source (None: not known, whole)
+        # What ffmpeg's log says of its input (`media_facts.input_described`), or "" when it ended
+        # (or passed DESCRIBED_BYTES) without describing one.
+        self.described = described
         self.finished = threading.Event()
         self.succeeded = False
         self.out_of_space = False  # set before `finished`: a reader that sees the end may rely on it
@@ -336,19 +344,24 @@ class CachedAudio:
             if key not in self._fills and not self.store.contains(key) and self._has_room(duration_s):
                 await self._start_fill(key, media_url, duration_s, cuts or (), cuts)
 
-    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None:
-        """Begin transcoding a song that is still being probed, so its first pages are written by
-        the time it is queued: ffmpeg's start (60-80 ms of loading its libraries) and the probe's
-        then overlap instead of adding up. Wanted for EARLY_WANTED_S unless `abandon`ed. Not while
-        the tuner's transcodes all run (twenty songs queued at once): it starts when it plays."""
+    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> asyncio.Future[str] | None:
+        """Begin transcoding a song that is still being resolved, so its first pages are written by
+        the time it is queued; the answer is what the transcode's ffmpeg says of its input (its
+        length and tags, `media_facts`), which spares the resolver a probe of its own (a second
+        program's start, 60-80 ms of loading libraries). None when no transcode began: the song is
+        cached already, or the tuner's transcodes all run (twenty songs queued at once: it starts
+        when it plays), or the disk is full. Wanted for EARLY_WANTED_S unless `abandon`ed.
+        Awaiting the answer never cancels the transcode."""
         key = str(track_id)
-        if key in self._fills or self.store.contains(key) or len(self._fills) >= self._max_transcodes:
-            return
+        if key in self._fills:  # a prefetch, or another guild's /play of the same link
+            return self._fills[key].described
+        if self.store.contains(key) or len(self._fills) >= self._max_transcodes:
+            return None
         if not self._has_room(None):
-            return
+            return None
         self._early[key] = time.monotonic() + EARLY_WANTED_S
         # A link to an audio file, not a YouTube video: nothing to cut, and the file is whole.
-        await self._start_fill(key, media_url, None, (), None)
+        return (await self._start_fill(key, media_url, None, (), None)).described
 
     def abandon(self, track_id: TrackId) -> None:
         """The song will not be queued after all (too long, not audio): its early transcode stops
@@ -472,10 +485,10 @@ class CachedAudio:
         """ffmpeg from `media_url` into the cache, leaving `cutting` out; `cut`: what the finished
         file will have had cut from the song's source (more than `cutting` when `media_url` is a
         cached file already cut; None: not known)."""
-        fill = Fill(key, self.store.partial_for(key), cut)
+        self._loop = asyncio.get_running_loop()
+        fill = Fill(key, self.store.partial_for(key), cut, self._loop.create_future())
         fill.partial.touch()  # readers open it before ffmpeg writes its first page
         self._fills[key] = fill
-        self._loop = asyncio.get_running_loop()
         try:
             process = await asyncio.create_subprocess_exec(
                 *_transcode_command(
@@ -493,6 +506,7 @@ class CachedAudio:
         except BaseException:
             self._fills.pop(key, None)
             fill.finished.set()
+            fill.described.set_result("")
             fill.partial.unlink(missing_ok=True)
             raise
         self.transcodes_started += 1
@@ -506,7 +520,7 @@ class CachedAudio:
     async def _finish(
         self, fill: Fill, process: asyncio.subprocess.Process, timeline: start_times.StartTimeline | None
     ) -> None:
-        communicating = asyncio.ensure_future(process.communicate())
+        communicating = asyncio.ensure_future(_report(process, fill.described))
         try:
             if timeline is not None:
                 await _mark_first_page(fill.partial, communicating, timeline)
@@ -516,8 +530,7 @@ class CachedAudio:
                     # sought past its fill played from the source): stop the transcode.
                     log.debug("stopping the fill of %s: nobody wants it", fill.key)
                     return
-            _, report = communicating.result()
-            said = report.decode(errors="replace")
+            said = communicating.result()
             if process.returncode == 0 and fill.partial.exists():
                 loudness = self._loudness(said)
                 evicted = await asyncio.to_thread(
@@ -548,6 +561,8 @@ class CachedAudio:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()  # asyncio's child watcher reaps it
         fill.finished.set()
+        if not fill.described.done():
+            fill.described.set_result("")
         if not fill.succeeded:
             # Readers keep their open handle; the name goes so it is never mistaken for a song.
             fill.partial.unlink(missing_ok=True)
@@ -587,8 +602,26 @@ class CachedAudio:
                 self._loop.call_soon_threadsafe(self._cancel_unwanted_fills)
 
 
+async def _report(process: asyncio.subprocess.Process, described: asyncio.Future[str]) -> str:
+    """ffmpeg's whole log once it has ended; meanwhile `described` is answered as soon as the log
+    has described the input (the song's tags and length come before its first audio page)."""
+    assert process.stderr is not None
+    said = bytearray()
+    while chunk := await process.stderr.read(LOG_CHUNK_BYTES):
+        said += chunk
+        if not described.done():
+            head = said[:DESCRIBED_BYTES].decode(errors="replace")
+            found = input_described(head)
+            if found is not None or len(said) >= DESCRIBED_BYTES:
+                described.set_result(found or "")
+    await process.wait()
+    if not described.done():
+        described.set_result("")
+    return said.decode(errors="replace")
+
+
 async def _mark_first_page(
-    partial: Path, communicating: asyncio.Future[tuple[bytes, bytes]], timeline: start_times.StartTimeline
+    partial: Path, communicating: asyncio.Future[str], timeline: start_times.StartTimeline
 ) -> None:
     """Watch a timed start's file until ffmpeg has written its first audio page (or ended)."""
     deadline = time.monotonic() + FIRST_PAGE_WATCH_S

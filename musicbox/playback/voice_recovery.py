@@ -39,6 +39,14 @@ changes any, so the override is re-read against the new code instead of silently
 5. **Cached songs on one clock.** `play()` hands a source whose next packet is always already in
    a file (a cached song) to the packet clock (clock.py), one thread sending every guild's packets,
    instead of one discord.py player thread per guild; anything else plays as discord.py plays it.
+6. **Sealing a packet without building a cipher for it.** discord.py 2.7.1 seals every packet
+   (`_encrypt_aead_xchacha20_poly1305_rtpsize`) by converting the session key from its list of ints
+   to bytes, building a PyNaCl `Aead` around it, and wrapping the result in an `EncryptedMessage`
+   (the nonce and ciphertext encoded and joined again), 50 times a second per guild. The override
+   keeps the key's bytes for as long as the connection holds the same key (a new session
+   description brings a new list) and calls the same libsodium function PyNaCl's `Aead.encrypt`
+   calls: the same bytes on the wire (tested against discord.py's own); sending a packet costs
+   about a fifth less CPU (8.5 -> 6.6 us sealed and framed; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import contextlib
 import logging
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +64,7 @@ from typing import Any, cast
 
 import aiohttp
 import discord
+import nacl.bindings
 from discord.gateway import DiscordVoiceWebSocket
 from discord.voice_state import ConnectionFlowState, SocketReader, VoiceConnectionState
 
@@ -85,6 +95,26 @@ class RecoveringVoiceClient(discord.VoiceClient):
     ) -> None:
         if not play_on_clock(self, source, self.packet_clock, after):
             super().play(source, after=after, **encoder)
+
+    _sealing_key_of: list[int] | None = None  # the connection's key list the bytes below were made from
+    _sealing_key = b""
+
+    def _encrypt_aead_xchacha20_poly1305_rtpsize(self, header: bytes, data: Any) -> bytes:
+        """Recovery 6: discord.py's sealing (its nonce counter, layout and result), with the key's
+        bytes kept and no PyNaCl objects per packet."""
+        key = self.secret_key
+        if key is not self._sealing_key_of:
+            self._sealing_key, self._sealing_key_of = bytes(key), key
+        counter = struct.pack(">I", self._incr_nonce)
+        self.checked_add("_incr_nonce", 1, 4294967295)
+        sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+            bytes(data), bytes(header), counter + _NONCE_PADDING, self._sealing_key
+        )
+        return header + sealed + counter
+
+
+# XChaCha20's 24-byte nonce: Discord's 32-bit counter, then zeros (as discord.py builds it).
+_NONCE_PADDING = bytes(20)
 
 
 @dataclass(frozen=True, slots=True)

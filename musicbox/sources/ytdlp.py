@@ -20,7 +20,6 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote, urlsplit
@@ -30,6 +29,7 @@ from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.egress import FFMPEG_PROTOCOLS
 from musicbox.core.limits import too_long
+from musicbox.core.media_facts import MediaFacts, facts_of_input, facts_of_tags
 from musicbox.core.track import LIVE, Track, TrackId
 from musicbox.sources.egress import REFUSED, EgressGate, Job
 from musicbox.sources.failures import query_failed
@@ -63,19 +63,12 @@ Info = Mapping[str, Any]
 
 
 class TranscodeAhead(Protocol):
-    """The audio cache's way to begin a song's transcode while the song is still being probed."""
+    """The audio cache's way to begin a song's transcode while the song is still being resolved:
+    the answer, when one began, is what its ffmpeg's log says of the file (`media_facts`)."""
 
-    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> None: ...
+    async def transcode_ahead(self, track_id: TrackId, media_url: str) -> asyncio.Future[str] | None: ...
 
     def abandon(self, track_id: TrackId) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    duration_s: float | None
-    title: str | None
-    artist: str | None
-    station: str | None = None  # an internet radio's name (its icy-name header): the stream is live
 
 
 class YtDlpSource:
@@ -97,16 +90,18 @@ class YtDlpSource:
         self._probes = asyncio.Semaphore(config.resolver.workers or DEFAULT_WORKERS)
         self._lanes = GuildLanes(max(1, (config.resolver.workers or DEFAULT_WORKERS) - 1))
         self.extractions = 0  # yt-dlp runs so far: what the metadata cache saves shows up here
+        self.probes = 0  # ffprobe runs so far: a transcode begun for the song spares one
         # Set by the composition root when there is an audio cache (`app.transcoding_ahead`).
         self.transcode_ahead: TranscodeAhead | None = None
 
     async def warm(self) -> None:
-        """Pay ffprobe's first start (its libraries into the page cache) before a member's first
-        /play. No extraction worker is started: the memory it holds is spent only when used."""
-        probe = await asyncio.create_subprocess_exec(
-            "ffprobe", "-version", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        """Pay the first start of ffmpeg (and so of ffprobe: the same libraries) into the page cache
+        before a member's first /play. No extraction worker is started: the memory it holds is
+        spent only when used."""
+        first = await asyncio.create_subprocess_exec(
+            "ffmpeg", "-version", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
         )
-        await probe.wait()
+        await first.wait()
 
     async def aclose(self) -> None:
         await self.workers.aclose()
@@ -199,14 +194,14 @@ class YtDlpSource:
         audio. None when the probe could not read audio there (an HTML page at an .mp3 address, a
         404): yt-dlp reads the link then, as for any page, and says what is wrong in its words.
 
-        With an audio cache the song's transcode starts now too: ffmpeg's start and ffprobe's (each
-        60-80 ms of loading libraries) overlap instead of adding up."""
+        With an audio cache the song's transcode starts now too, and what its ffmpeg reads of the
+        file is the probe: a cold start pays one program's start (60-80 ms of loading libraries),
+        not two. ffprobe still probes when no transcode began, or when that one read no audio."""
         named = Track(track_id(link), _title({}, link.url), link.url, None, None)
         ahead = self.transcode_ahead
-        if ahead is not None:
-            await ahead.transcode_ahead(named.id, link.url)
+        described = await ahead.transcode_ahead(named.id, link.url) if ahead is not None else None
         try:
-            track = await self._with_probe(named, link.url)
+            track = await self._with_probe(named, link.url, described)
         except QueryFailed as failure:
             if ahead is not None:
                 ahead.abandon(named.id)
@@ -232,13 +227,19 @@ class YtDlpSource:
                 f"it is {_clock(track.duration_s)} long and this server plays songs up to {_clock(limit)}"
             )
 
-    async def _with_probe(self, track: Track, media: str) -> Track:
+    async def _with_probe(
+        self, track: Track, media: str, described: asyncio.Future[str] | None = None
+    ) -> Track:
+        """`described`: what a transcode of `media` begun for it says of the file, if one began."""
         await self._refuse_unsafe(media)
-        # As many ffprobes at once as resolvers (a burst must not thrash a Pi), and never all of
-        # them for one server.
-        async with self._lanes.of(log_context.guild.get()), self._probes:
-            start_times.mark("probing")
-            probe = await self.upstreams.call(upstream_of(media), lambda: self._probe(media))
+        first_attempt = [described]  # a retry probes with ffprobe: the transcode failed
+
+        async def attempt() -> MediaFacts:
+            told, first_attempt[0] = first_attempt[0], None
+            facts = await self._facts_told(told) if told is not None else None
+            return facts or await self._probe(media)
+
+        probe = await self.upstreams.call(upstream_of(media), attempt)
         start_times.mark("probed")
         if probe.station is not None:  # internet radio: the station's name, live
             return Track(TrackId(LIVE, track.page_url), probe.station, track.page_url, None, None)
@@ -251,17 +252,32 @@ class YtDlpSource:
             probe.artist or track.artist,
         )
 
-    async def _probe(self, url: str) -> _Probe:
-        with self.egress.job(document=False) as job:
-            try:
-                return await self._probe_through(url, job)
-            except QueryFailed:
-                if job.failure is not None:
-                    raise QueryFailed(job.failure) from None
-                raise
+    async def _facts_told(self, described: asyncio.Future[str]) -> MediaFacts | None:
+        """What the transcode's log says of the file; None when it described no audio (it ended
+        first: a 404, a page, a refusal), which ffprobe then reads and says in its own words."""
+        start_times.mark("probing")
+        # Waited for, never cancelled: the transcode goes on for the song.
+        done, _ = await asyncio.wait({described}, timeout=self._probe_timeout_s)
+        if not done:  # ffprobe's -rw_timeout would have given up by now: the host stalls
+            raise QueryFailed(STALLED, UpstreamFault.SLOW)
+        return facts_of_input(described.result())
 
-    async def _probe_through(self, url: str, job: Job) -> _Probe:
+    async def _probe(self, url: str) -> MediaFacts:
+        # As many ffprobes at once as resolvers (a burst must not thrash a Pi), and never all of
+        # them for one server.
+        async with self._lanes.of(log_context.guild.get()), self._probes:
+            start_times.mark("probing")
+            with self.egress.job(document=False) as job:
+                try:
+                    return await self._probe_through(url, job)
+                except QueryFailed:
+                    if job.failure is not None:
+                        raise QueryFailed(job.failure) from None
+                    raise
+
+    async def _probe_through(self, url: str, job: Job) -> MediaFacts:
         """ffprobe reads the headers (and, for Ogg, the last page): length, tags, and whether it is audio."""
+        self.probes += 1
         process = await asyncio.create_subprocess_exec(
             "ffprobe", "-v", "error", "-rw_timeout", str(int(self._probe_timeout_s * 1e6)),
             "-http_proxy", job.proxy_url, "-protocol_whitelist", FFMPEG_PROTOCOLS,
@@ -284,12 +300,12 @@ class YtDlpSource:
             if "End of file" in text or "timed out" in text.lower():
                 raise QueryFailed(STALLED, UpstreamFault.SLOW)
             raise query_failed(text or "no audio")
-        tags = {k.lower(): v for k, v in (report.get("format", {}).get("tags") or {}).items()}
-        tags |= {k.lower(): v for k, v in (streams[0].get("tags") or {}).items() if k.lower() not in tags}
         duration = report.get("format", {}).get("duration")
-        # An endless stream with ICY headers is a radio station (ffmpeg shows them as tags).
-        station = None if duration else _station_name(tags)
-        return _Probe(float(duration) if duration else None, tags.get("title"), tags.get("artist"), station)
+        return facts_of_tags(
+            float(duration) if duration else None,
+            report.get("format", {}).get("tags") or {},
+            streams[0].get("tags") or {},
+        )
 
     async def _refuse_unsafe(self, url: str) -> None:
         """A link whose first address the gate would refuse is refused before yt-dlp starts."""
@@ -440,13 +456,6 @@ def _artist(info: Info) -> str | None:
 
 def _is_live(info: Info) -> bool:
     return info.get("is_live") is True or info.get("live_status") == "is_live"
-
-
-def _station_name(tags: Mapping[str, str]) -> str | None:
-    if not any(key.startswith("icy-") for key in tags):
-        return None
-    name = tags.get("icy-name", "").strip()
-    return name or "Internet radio"
 
 
 def _is_direct(info: Info) -> bool:

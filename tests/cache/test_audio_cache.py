@@ -21,9 +21,9 @@ from musicbox.cache.ogg import starts_as_opus
 from musicbox.cache.store import PARTIAL, AudioStore
 from musicbox.core.config import Config, PlaybackConfig, ResolverConfig
 from musicbox.core.filters import AudioFilter, Effect
-from musicbox.core.track import TrackId
+from musicbox.core.track import LIVE, TrackId
 from musicbox.playback.direct import OVERRUN_S, DirectAudio
-from musicbox.sim.media import MediaWorld
+from musicbox.sim.media import MediaWorld, entry
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.database import connect
@@ -264,13 +264,67 @@ async def test_a_direct_file_s_transcode_starts_while_it_is_probed_and_its_play_
 ) -> None:
     cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
     resolver = _resolver(media_world, tmp_path, cached)
-    url = media_world.track_url(11, seconds=SECONDS)
+    url = media_world.track_url(11, fmt="mp3", seconds=SECONDS)
     try:
         [track] = await resolver.resolve(url)
         assert cached.transcodes_started == 1  # begun before the song was even queued
+        # Its ffmpeg told the length and tags: no ffprobe (a second program's start) for a cold start.
+        assert resolver.probes == 0 and resolver.extractions == 0
+        assert (track.title, track.artist) == (entry(11).title, entry(11).artist)
+        assert track.duration_s is not None and abs(track.duration_s - SECONDS) < 0.1
         assert await play_to_end(cached, track.id, url) == FRAMES
         assert cached.transcodes_started == 1  # the play read the early one: no second ffmpeg
         await wait_cached(cached, track.id)
+    finally:
+        await resolver.aclose()
+        resolver.egress.close()
+        await cached.aclose()
+
+
+async def test_a_radio_station_at_an_mp3_address_is_told_live_and_its_early_transcode_caches_nothing(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=2)
+    resolver = _resolver(media_world, tmp_path, cached)
+    url = media_world.station_url("night.mp3", first=3)  # endless, ICY headers, an .mp3 address
+    try:
+        [track] = await resolver.resolve(url)
+        assert track.live and track.id == TrackId(LIVE, url)
+        assert (track.title, track.duration_s) == ("Radio night.mp3", None)
+        assert cached.transcodes_started == 1 and resolver.probes == 0  # its own ffmpeg told
+        # The early transcode of an endless stream stops at once, and leaves nothing behind.
+        async with asyncio.timeout(EARLY_WANTED_S / 2):
+            while cached.pinned() or ffmpeg_children(tmp_path / "audio"):  # noqa: ASYNC110 (a child)
+                await asyncio.sleep(0.05)
+        assert cached.store.stats().entries == 0
+        assert [path.name for path in (tmp_path / "audio").iterdir()] == []
+    finally:
+        await resolver.aclose()
+        resolver.egress.close()
+        await cached.aclose()
+
+
+BROKEN = {"not_found": "404 Not Found", "not_audio": "not audio", "stall": "stopped sending"}
+
+
+async def test_a_broken_audio_link_is_told_as_without_a_cache_and_its_transcode_stops(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    cached = CachedAudio(store(tmp_path, database), max_transcodes=len(BROKEN))
+    resolver = _resolver(media_world, tmp_path, cached, probe_timeout_s=1.0)
+    try:
+        for index, (fault, reason) in enumerate(BROKEN.items()):
+            with pytest.raises(QueryFailed) as failure:
+                await resolver.resolve(media_world.track_url(40 + index, fault=fault))
+            assert reason in failure.value.reason and "\n" not in failure.value.reason, fault
+        assert cached.transcodes_started == len(BROKEN)
+        # The stall was told by the transcode's silence alone; the others by ffprobe, then yt-dlp
+        # (whose answer for the page that is not audio is probed once more, as without a cache).
+        assert (resolver.probes, resolver.extractions) == (3, 2)
+        async with asyncio.timeout(EARLY_WANTED_S / 2):
+            while cached.pinned() or ffmpeg_children(tmp_path / "audio"):  # noqa: ASYNC110 (a child)
+                await asyncio.sleep(0.05)
+        assert cached.store.stats().entries == 0 and not list((tmp_path / "audio").glob(f"*{PARTIAL}"))
     finally:
         await resolver.aclose()
         resolver.egress.close()
@@ -332,13 +386,23 @@ async def test_a_song_ends_at_its_length_plus_the_overrun_even_when_its_transcod
 
 
 def _resolver(
-    media_world: MediaWorld, tmp_path: Path, cached: CachedAudio, *, max_track_s: int = 3600
+    media_world: MediaWorld,
+    tmp_path: Path,
+    cached: CachedAudio,
+    *,
+    max_track_s: int = 3600,
+    probe_timeout_s: float = 10.0,
 ) -> YtDlpSource:
     config = Config(
         resolver=ResolverConfig(workers=2, allowed_private_hosts=(media_world.host,)),
         playback=PlaybackConfig(max_track_s=max_track_s),
     )
-    resolver = YtDlpSource(config, connect(tmp_path / "sources.db"), egress=EgressGate((media_world.host,)))
+    resolver = YtDlpSource(
+        config,
+        connect(tmp_path / "sources.db"),
+        egress=EgressGate((media_world.host,)),
+        probe_timeout_s=probe_timeout_s,
+    )
     resolver.transcode_ahead = cached
     return resolver
 

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, cast
 
 import discord
@@ -18,6 +19,7 @@ from discord import gateway, player, voice_client, voice_state
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
 from musicbox.playback import voice_recovery
+from musicbox.sim.voice import rtp
 
 # What voice_recovery.py and clock.py rely on, fingerprinted in discord.py 2.7.1: the methods they
 # override, the ones that call them (the 4015 branch, the socket closes) and the ones whose behaviour
@@ -54,6 +56,9 @@ RELIED_ON: dict[Callable[..., Any], str] = {
     player.AudioPlayer.send_silence: "8274c103f1d476cf",
     voice_client.VoiceClient.play: "76dd227ecfc98ab4",  # overridden: checks repeated, _player set
     voice_client.VoiceClient.send_audio_packet: "6bdfa9ac74be6d21",  # what the clock sends with
+    # Recovery 6 seals packets as this does (overridden), called by name from the one below.
+    voice_client.VoiceClient._encrypt_aead_xchacha20_poly1305_rtpsize: "92397ec610272a30",
+    voice_client.VoiceClient._get_voice_packet: "ef355f5a0f121013",
 }
 
 
@@ -68,6 +73,35 @@ def test_the_discord_py_internals_the_voice_recovery_relies_on_are_those_it_was_
         "musicbox/playback/voice_recovery.py relies on (checked against 2.7.1): re-read the override "
         "against the new code, then update the fingerprints here"
     )
+
+
+def _sending_client(cls: type[discord.VoiceClient], key: list[int]) -> discord.VoiceClient:
+    """A voice client as far as sealing a packet needs: a connection in the mode Discord offers."""
+    client = object.__new__(cls)
+    client._connection = cast(
+        Any,
+        SimpleNamespace(dave_session=None, ssrc=4321, mode="aead_xchacha20_poly1305_rtpsize", secret_key=key),
+    )
+    client.sequence, client.timestamp, client._incr_nonce = 7, 960, 0
+    return client
+
+
+def test_a_packet_is_sealed_as_discord_py_seals_it_and_under_each_new_key() -> None:
+    first, second = [3 * i % 256 for i in range(32)], [5 * i % 256 for i in range(32)]
+    ours = _sending_client(voice_recovery.RecoveringVoiceClient, first)
+    theirs = _sending_client(discord.VoiceClient, first)
+    for index in range(5):
+        if index == 3:  # a new session description: a new key, as a new list
+            ours._connection.secret_key = theirs._connection.secret_key = second
+        opus = bytes([index]) * (100 + index)
+        ours.sequence = theirs.sequence = index
+        packet = ours._get_voice_packet(opus)
+        assert packet == theirs._get_voice_packet(opus)
+        sealed = rtp.parse(bytes(packet))
+        assert sealed is not None
+        key = bytes(second if index >= 3 else first)
+        assert rtp.open_payload("aead_xchacha20_poly1305_rtpsize", key, sealed) == opus
+    assert ours._incr_nonce == theirs._incr_nonce == 5
 
 
 def new_socket(state: VoiceConnectionState, peer: socket.socket) -> None:

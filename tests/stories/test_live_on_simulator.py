@@ -85,6 +85,7 @@ async def test_a_station_plays_across_a_drop_a_dead_one_is_told_and_an_hls_live_
     station = world.media.station_url("lounge", first=40, every_s=6, fault="drop", at_s=4, title=HOSTILE)
     dark = world.media.station_url("dark", first=45, fault="die", at_s=2)
     hls = world.media.hls_live_url(50)
+    at_mp3 = world.media.station_url("night.mp3", first=47)  # a station whose address looks like a song
     await home.alice.join_voice(home.voice)
     async with world.bot() as bot:
         played = await home.alice.run_command("play", home.text, query=station)
@@ -145,9 +146,15 @@ async def test_a_station_plays_across_a_drop_a_dead_one_is_told_and_an_hls_live_
         assert private and down == f"I couldn't play “jazz”: {radio.DIRECTORY.failing}.", down
         assert heard.heard_rungs()[-1] == 30  # the station played on meanwhile
 
+        # A station at an address that looks like a song's is told live too, and never cached.
+        queued = await (await home.alice.run_command("play", home.text, query=at_mp3)).reply(timeout=30)
+        assert queued.text() == "Queued **Radio night.mp3** (LIVE) at position 1."
+
         audio = bot.audio
         assert isinstance(audio, CachedAudio)
-        assert audio.transcodes_started == 0 and audio.store.stats().entries == 0
+        # Only the .mp3 station's transcode began (before its link was known to be a station), and
+        # it was stopped as soon as its ffmpeg described an endless stream.
+        assert audio.transcodes_started == 1 and audio.store.stats().entries == 0
     assert _cache_files(world) == [], "a live stream was written to the cache"
 
 
