@@ -102,14 +102,19 @@ async def test_a_members_token_drives_the_queue_under_the_slash_commands_rules(
                 {"error": 'Send {"query": "<a link or search words>"}, at most 500 characters.'},
             )
 
-            # The DJ role, as in Discord: bob listens too but may not skip, move or change the volume.
+            # The DJ role and the vote rule, as in Discord: bob listens too (with alice); his skip is
+            # a vote (half of three listeners, rounded up: two needed), and he may not move or
+            # change the volume.
             assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == (
                 403,
                 {"error": text.NOT_WITH_BOT},
             )
             await home.bob.join_voice(home.voice)
+            await home.alice.join_voice(home.voice)
+            voted = (200, {"message": text.vote_counted(1, 2)})
+            assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == voted
+            assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == voted  # one vote each
             refusal = (403, {"error": text.not_allowed("DJ")})
-            assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == refusal
             assert await bob_app.call("POST", f"{queue}/move", {"from": 2, "to": 1}) == refusal
             assert await bob_app.call("PUT", f"/guilds/{home.guild.id}/volume", {"percent": 10}) == refusal
 

@@ -120,7 +120,7 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
         )
         sampling = asyncio.get_running_loop().create_task(vitals.run())
         await dave.join_voice(home.voice)
-        for rung in (1, 2):
+        for rung in (1, 2, 3, 4):
             said = (
                 await (await dave.run_command("play", home.text, query=f"tone:{rung}:{SONG_S}")).reply(
                     timeout=20
@@ -166,7 +166,10 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                     told = "dave-home, from the web: Skipped **Tone 1**"  # in Discord, where /play was
                     await until(lambda: any(m.content.startswith(told) for m in home.text.messages))
 
+                # Bob has no DJ role: with alice listening too, his Skip is a vote (two of three
+                # needed), as /skip is in Discord; moving a song up is refused, as /move is.
                 await home.bob.join_voice(home.voice)
+                await home.alice.join_voice(home.voice)
                 with chromium() as browser:
                     await asyncio.to_thread(browser.get, f"{base}login")
                     await asyncio.to_thread(
@@ -180,7 +183,12 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                     await asyncio.to_thread(
                         lambda: browser.find_element(By.CSS_SELECTOR, "form.skip button").click()
                     )
+                    await until(lambda: text.vote_counted(1, 2) in body(browser))
+                    await asyncio.to_thread(
+                        lambda: browser.find_element(By.CSS_SELECTOR, "form.move button").click()
+                    )
                     await until(lambda: text.not_allowed("DJ") in body(browser))
+                    assert "Tone 2" in body(browser)  # still playing: one vote of two
         finally:
             sampling.cancel()
             await asyncio.gather(sampling, return_exceptions=True)
