@@ -18,6 +18,7 @@ from musicbox.core.request_budget import BURST
 from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.database import connect
 from musicbox.web.api import BAD_TOKEN, NO_TOKEN, ApiAccess, build_api
+from musicbox.web.auth import WebSessions
 from musicbox.web.openapi import document
 from musicbox.web.server import WebState, serving
 from tests.world.fixture import ToneWorld
@@ -170,7 +171,11 @@ async def test_a_members_token_drives_the_queue_under_the_slash_commands_rules(
 async def test_the_openapi_document_validates_and_names_every_route_served() -> None:
     validate(document())
     # Listing routes calls nothing: no bot is needed behind them.
-    api = build_api(ApiAccess(ApiTokenStore(connect(Path(":memory:")))), RemoteControl(None))  # type: ignore[arg-type]
+    api = build_api(
+        ApiAccess(ApiTokenStore(connect(Path(":memory:")))),
+        RemoteControl(None),  # type: ignore[arg-type]
+        WebSessions(),
+    )
     served = {
         (route.method.lower(), resource.canonical)
         for resource in api.router.resources()
