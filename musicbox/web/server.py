@@ -46,7 +46,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 LOGIN_COOKIE = "musicbox_login"
 OAUTH_COOKIE = "musicbox_oauth"  # the state of a Discord login under way
-STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript"}
+STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript", "reorder.js": "text/javascript"}
 # The API authenticates each request by its token, not the owner's cookie (so no CSRF either: a
 # browser never sends a bearer token by itself).
 PUBLIC_PREFIXES = ("/login", "/static/", "/api/")
