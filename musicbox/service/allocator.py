@@ -29,7 +29,7 @@ TRIM_EVERY_S = 60.0
 
 @functools.cache
 def allocator_in_use() -> str:
-    """"jemalloc" or "tcmalloc" when one is preloaded, "glibc" when glibc's malloc serves, else "other"."""
+    """ "jemalloc" or "tcmalloc" when one is preloaded, "glibc" when glibc's malloc serves, else "other"."""
     return allocator_named_in(Path("/proc/self/maps").read_text(errors="replace"))
 
 

@@ -118,8 +118,11 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             control.serving(
                 config.paths.runtime_dir,
                 status,
-                others={"web-link": lambda _: _web_link(web, web_url), "api-token": api_access.answer,
-                        "starts": lambda _: bot.start_times.as_json()},
+                others={
+                    "web-link": lambda _: _web_link(web, web_url),
+                    "api-token": api_access.answer,
+                    "starts": lambda _: bot.start_times.as_json(),
+                },
             ),
             _metrics_endpoint(bot, config),
             _web_page(web, web_url),

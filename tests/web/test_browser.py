@@ -161,6 +161,11 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                             By.CSS_SELECTOR, 'figure[data-series="rss_mb"] polyline'
                         )
                     )
+                    # Tone 1's start, from /play to its first packet, is in a sample by now.
+                    first_audio = 'figure[data-series="first_audio_p95_ms"] figcaption b'
+                    await until(
+                        lambda: browser.find_element(By.CSS_SELECTOR, first_audio).text.endswith(" ms")
+                    )
                     shown = body(browser)
                     assert "home" in shown and "Lounge" in shown and "Tone 1" in shown
                     assert "Last 24 hours" in shown and "memory:" in shown
