@@ -87,11 +87,14 @@ class Room:
 
 
 @contextlib.asynccontextmanager
-async def rig(*, cache_mb: int = 256, max_guilds: int = 0, **playback: Any) -> AsyncIterator[Rig]:
+async def rig(
+    *, cache_mb: int = 256, max_guilds: int = 0, web_port: int = 0, **playback: Any
+) -> AsyncIterator[Rig]:
+    """`web_port`: serve the web page there (on 127.0.0.1), as `[web] enabled` does; 0: off."""
     with tempfile.TemporaryDirectory(prefix="musicbox-bench-") as name:
         directory = Path(name)
         async with DiscordSim.start() as sim, MediaWorld.start() as media:
-            environment = _environment(sim, media, directory, cache_mb, max_guilds, playback)
+            environment = _environment(sim, media, directory, cache_mb, max_guilds, web_port, playback)
             log = (directory / "bot.log").open("ab")
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "musicbox", "run", env=environment, stdout=log, stderr=log
@@ -137,6 +140,7 @@ def _environment(
     directory: Path,
     cache_mb: int,
     max_guilds: int,
+    web_port: int,
     playback: dict[str, Any],
 ) -> dict[str, str]:
     config = directory / "config.toml"
@@ -148,6 +152,7 @@ def _environment(
             "cache": {"budget_mb": cache_mb},
             "playback": {"idle_timeout_s": 60, **playback},
             "limits": {"max_guilds": max_guilds},  # 0: the tuner's figure for this box
+            "web": {"enabled": web_port > 0, "port": web_port or 8080},
         },
     )
     return {

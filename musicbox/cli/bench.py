@@ -16,6 +16,7 @@ from musicbox.bench.playback import gap_scenario, playlist_scenario, ttfa_scenar
 from musicbox.bench.runner import BenchOptions, Scenario, ScenarioResult, results_json, run_scenarios
 from musicbox.bench.soak import soak_scenario
 from musicbox.bench.streams import streams_scenario
+from musicbox.bench.web import web_scenario
 from musicbox.cli.console import BAD_INPUT, FAILURE, err, fail, out, print_json
 
 SCENARIOS: dict[str, Scenario] = {
@@ -27,6 +28,7 @@ SCENARIOS: dict[str, Scenario] = {
     "streams": streams_scenario,
     "ack": ack_scenario,
     "memory": memory_scenario,
+    "web": web_scenario,
     "soak": soak_scenario,
 }
 
