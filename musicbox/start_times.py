@@ -5,12 +5,14 @@ A /play that starts a song at once carries a `StartTimeline` (a context variable
 `log_context`); the code on its way (resolver, probe, transcode, player) marks the stages it passes.
 Times are `time.monotonic()`, which on Linux is one clock for every process of the box, so the bench
 can set them beside what its listener heard in another process. The bot keeps the last few and
-answers them on the control socket (`starts`)."""
+answers them on the control socket (`starts`), and hands each start's time to its first packet to
+the metrics (the web page's graph of time to first audio)."""
 
 from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -29,16 +31,24 @@ STAGES = (
     "first packet sent",  # the voice player took the first packet (it is sent at once)
 )
 KEPT = 64
+FIRST_AUDIO = "first packet sent"  # where a start ends, as far as the bot can see
 
 
 @dataclass(slots=True)
 class StartTimeline:
     guild_id: int
     marks: dict[str, float] = field(default_factory=dict)
+    # Told the seconds from the command to the first packet, once (from the packet clock's thread
+    # for a cached song: it must be thread-safe, as a Prometheus histogram is).
+    on_first_audio: Callable[[float], None] | None = None
 
     def mark(self, stage: str) -> None:
         """The first time a stage is reached counts (a retry does not move it)."""
-        self.marks.setdefault(stage, time.monotonic())
+        if stage in self.marks:
+            return
+        self.marks[stage] = time.monotonic()
+        if stage == FIRST_AUDIO and self.on_first_audio is not None and "command" in self.marks:
+            self.on_first_audio(self.marks[stage] - self.marks["command"])
 
 
 current: ContextVar[StartTimeline | None] = ContextVar("start_timeline", default=None)
@@ -54,11 +64,12 @@ def mark(stage: str) -> None:
 class StartTimes:
     """The last `KEPT` starts, oldest first."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_first_audio: Callable[[float], None] | None = None) -> None:
         self._recent: collections.deque[StartTimeline] = collections.deque(maxlen=KEPT)
+        self._on_first_audio = on_first_audio
 
     def begin(self, guild_id: int) -> StartTimeline:
-        timeline = StartTimeline(guild_id)
+        timeline = StartTimeline(guild_id, on_first_audio=self._on_first_audio)
         timeline.mark("command")
         self._recent.append(timeline)
         current.set(timeline)

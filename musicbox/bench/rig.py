@@ -91,16 +91,18 @@ async def rig(
     *,
     cache_mb: int = 256,
     max_guilds: int = 0,
+    web_port: int = 0,
     config: dict[str, dict[str, Any]] | None = None,
     before_start: Callable[[], None] | None = None,
     **playback: Any,
 ) -> AsyncIterator[Rig]:
-    """`config`: sections laid over the bench's own; `before_start`: run in the bot's process before
+    """`web_port`: serve the web page there (on 127.0.0.1), as `[web] enabled` does; 0: off.
+    `config`: sections laid over the bench's own; `before_start`: run in the bot's process before
     it starts (as systemd would put it in its slice)."""
     with tempfile.TemporaryDirectory(prefix="musicbox-bench-") as name:
         directory = Path(name)
         async with DiscordSim.start() as sim, MediaWorld.start() as media:
-            sections = _sections(sim, media, cache_mb, max_guilds, playback)
+            sections = _sections(sim, media, cache_mb, max_guilds, web_port, playback)
             for section, values in (config or {}).items():
                 sections[section] = {**sections.get(section, {}), **values}
             environment = _environment(sim, directory, sections)
@@ -151,7 +153,12 @@ async def wait_heard_ms(
 
 
 def _sections(
-    sim: DiscordSim, media: MediaWorld, cache_mb: int, max_guilds: int, playback: dict[str, Any]
+    sim: DiscordSim,
+    media: MediaWorld,
+    cache_mb: int,
+    max_guilds: int,
+    web_port: int,
+    playback: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     return {
         "discord": {"token": sim.bot_token, "api_base": sim.api_base, "gateway_url": sim.gateway_url},
@@ -159,6 +166,7 @@ def _sections(
         "cache": {"budget_mb": cache_mb},
         "playback": {"idle_timeout_s": 60, **playback},
         "limits": {"max_guilds": max_guilds},  # 0: the tuner's figure for this box
+        "web": {"enabled": web_port > 0, "port": web_port or 8080},
     }
 
 

@@ -9,6 +9,7 @@ import discord
 
 from musicbox.bot import text
 from musicbox.core.permissions import Action, MemberStanding, may
+from musicbox.core.votes import tally
 from musicbox.playback.session import GuildSession
 from musicbox.store.settings import GuildSettings
 
@@ -102,3 +103,22 @@ async def controlled(bot: MusicBot, interaction: discord.Interaction, action: Ac
         assert refusal is not None
         await interaction.response.send_message(refusal, ephemeral=True)
     return session
+
+
+def skip_or_vote(bot: MusicBot, session: GuildSession, member: discord.Member) -> str:
+    """/skip's rule, wherever the member presses it (Discord, the web page, the API): a DJ (or
+    anyone, with no DJ role; or a member alone with the bot) skips; anyone else votes, and the song
+    is skipped once the share of present listeners set in /settings agrees. The member listens in
+    the bot's channel and a song plays (the caller checked both); returns what to say."""
+    current, channel = session.queue.current, session.voice.channel
+    assert current is not None and channel is not None
+    settings = cached_settings(bot, member.guild.id)
+    if may(Action.SKIP, standing(member, channel), dj_role=settings.dj_role):
+        session.skip()
+        return text.skipped(current.track)
+    listeners = {m.id for m in channel.members if not m.bot}
+    votes = tally(session.vote_to_skip(member.id), listeners, settings.skip_share)
+    if votes.carried:
+        session.skip()
+        return text.vote_skipped(current.track, votes.counted, len(listeners))
+    return text.vote_counted(votes.counted, votes.needed)

@@ -146,7 +146,8 @@ class MusicBot(commands.Bot):
         # Channels whose join waits its turn in the gateway budget (not yet sent).
         self._waiting_turn: set[discord.abc.Connectable] = set()
         self.replies = RepliesInFlight()
-        self.start_times = StartTimes()  # what `musicbox bench` reads of the last songs' starts
+        # What `musicbox bench` reads of the last songs' starts; the web page graphs their ends.
+        self.start_times = StartTimes(on_first_audio=metrics.first_audio_seconds.observe)
         self._enqueuer = Enqueuer(self)  # shared by every cog that adds music
         self._playing = PlayingCog(self)  # answers /now's buttons
         self._listening = ListeningCog(self, self._enqueuer)  # answers /now's ❤

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from musicbox.bot import text
-from musicbox.bot.access import cached_settings, standing
+from musicbox.bot.access import cached_settings, skip_or_vote, standing
 from musicbox.bot.sources import QueryFailed, UpstreamFault
 from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, may
@@ -89,12 +89,11 @@ class RemoteControl:
         }
 
     async def skip(self, user_id: int, guild_id: int) -> Done:
-        member, session = await self._control(user_id, guild_id, Action.SKIP)
-        current = session.queue.current
-        if current is None:
+        """/skip's rule: a member without the DJ role votes rather than being refused."""
+        member, session = await self._listening(user_id, guild_id)
+        if session.queue.current is None:
             raise Refused(409, text.NOTHING_PLAYING)
-        session.skip()
-        return self._told(session, member, text.skipped(current.track))
+        return self._told(session, member, skip_or_vote(self._bot, session, member))
 
     async def pause(self, user_id: int, guild_id: int) -> Done:
         member, session = await self._control(user_id, guild_id, Action.PAUSE)
@@ -214,9 +213,8 @@ class RemoteControl:
         except discord.HTTPException as failed:
             raise Refused(503, text.GENERIC_ERROR) from failed
 
-    async def _control(
-        self, user_id: int, guild_id: int, action: Action
-    ) -> tuple[discord.Member, GuildSession]:
+    async def _listening(self, user_id: int, guild_id: int) -> tuple[discord.Member, GuildSession]:
+        """The member and the session they listen to, in the bot's voice channel."""
         member = await self._member(user_id, guild_id)
         session = self._bot.sessions.get(guild_id)
         if session is None:
@@ -225,8 +223,14 @@ class RemoteControl:
         member_channel = member.voice.channel if member.voice is not None else None
         if bot_channel is None or member_channel is None or member_channel.id != bot_channel.id:
             raise Refused(403, text.NOT_WITH_BOT)
+        return member, session
+
+    async def _control(
+        self, user_id: int, guild_id: int, action: Action
+    ) -> tuple[discord.Member, GuildSession]:
+        member, session = await self._listening(user_id, guild_id)
         dj_role = cached_settings(self._bot, guild_id).dj_role
-        if not may(action, standing(member, member_channel), dj_role=dj_role):
+        if not may(action, standing(member, session.voice.channel), dj_role=dj_role):
             raise Refused(403, text.not_allowed(dj_role))
         return member, session
 

@@ -12,7 +12,7 @@ from musicbox.bench.figures import Figure
 from musicbox.bench.runner import BenchOptions, Scenario, ScenarioResult, results_json, run_scenarios
 from musicbox.cli.console import BAD_INPUT, FAILURE, err, fail, out, print_json
 
-NAMES = ("cache", "cpu-ratio", "ttfa", "gap", "playlist", "streams", "ack", "memory", "soak", "pi")
+NAMES = ("cache", "cpu-ratio", "ttfa", "gap", "playlist", "streams", "ack", "memory", "web", "soak", "pi")
 
 
 def scenarios() -> dict[str, Scenario]:
@@ -25,6 +25,7 @@ def scenarios() -> dict[str, Scenario]:
     from musicbox.bench.playback import gap_scenario, playlist_scenario, ttfa_scenario
     from musicbox.bench.soak import soak_scenario
     from musicbox.bench.streams import streams_scenario
+    from musicbox.bench.web import web_scenario
 
     return {
         "cache": cache_scenario,
@@ -35,6 +36,7 @@ def scenarios() -> dict[str, Scenario]:
         "streams": streams_scenario,
         "ack": ack_scenario,
         "memory": memory_scenario,
+        "web": web_scenario,
         "soak": soak_scenario,
         "pi": pi_scenario,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 import typer
@@ -16,6 +17,7 @@ from musicbox.bot.text import duration
 from musicbox.cli.console import FAILURE, out, print_json
 from musicbox.service.control import BotUnresponsive, ControlUnavailable, ask_status
 from musicbox.service.unit import has_systemd, last_log, unit_state
+from musicbox.service.update_state import update_line
 from musicbox.store.config_file import config_path, paths_for
 
 DOWN = ("stopped", "unresponsive")
@@ -80,6 +82,8 @@ def _show(report: dict[str, Any]) -> None:
     else:
         out.print("  cache off (budget 0): every song is streamed from its source")
     _show_web(report.get("web"))
+    if "update" in report:  # a bot older than this status says nothing of it
+        out.print(f"  update {update_line(report['update'], time.time())}", markup=False)
     _show_upstreams(report["upstreams"])
     for folder in report.get("music_folders", []):
         out.print(music_folder_line(folder), markup=False)

@@ -26,6 +26,7 @@ from rich.markup import escape
 
 from musicbox.cli.console import FAILURE, err, fail, out, print_json
 from musicbox.service.unit import has_systemd, is_installed, systemctl
+from musicbox.service.update_state import remember
 
 # What YouTube breaks and upstream fixes: only these are upgraded, everything else stays pinned.
 UPDATED = ("yt-dlp", "deno")
@@ -61,6 +62,7 @@ def update(
     problem = _pip("install", "--upgrade", "yt-dlp[default]", "deno") or smoke_test()
     if problem:
         undone = _pip("install", *pins(before))
+        remember(installed(), "failed" if undone else "rolled back", problem)
         _report(installed(), {"rolled_back": True, "problem": problem}, json_output)
         if undone:
             err.print(
@@ -76,6 +78,7 @@ def update(
         raise typer.Exit(FAILURE)
     after = installed()
     changed = after != before
+    remember(after, "upgraded" if changed else "unchanged")
     _restart_if(changed and restart)
     _report(after, {"changed": changed, "restarted": changed and restart}, json_output)
 
@@ -88,8 +91,10 @@ def _roll_back(current: Versions, restart: bool, json_output: bool) -> None:
         out.print(f"going back to {escape(_versions(previous))} (now {escape(_versions(current))})…")
     problem = _pip("install", *pins(previous)) or smoke_test()
     if problem:
+        remember(installed(), "failed", problem)
         fail(f"going back failed ({problem})", "Run `sudo ./install.sh` again to reinstall musicbox.")
     after = installed()
+    remember(after, "went back")
     _restart_if(after != current and restart)
     _report(after, {"rolled_back": True, "changed": after != current}, json_output)
 

@@ -26,6 +26,7 @@ class Totals:
     cache_misses: int
     cpu_s: float
     errors: float
+    first_audio_buckets: Buckets = ()  # the time from /play to a song's first packet, summed
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,18 @@ class Sample:
     rss_mb: float
     cpu_percent: float  # of one core
     errors: int
+    first_audio_p95_ms: float | None = None  # None: no song was started by a /play in the interval
 
 
-SERIES = ("command_p95_ms", "cache_hit_ratio", "streams", "rss_mb", "cpu_percent", "errors")
+SERIES = (
+    "command_p95_ms",
+    "cache_hit_ratio",
+    "streams",
+    "rss_mb",
+    "cpu_percent",
+    "errors",
+    "first_audio_p95_ms",
+)
 
 
 def sample(before: Totals, now: Totals, *, streams: int, rss_mb: float) -> Sample:
@@ -56,6 +66,9 @@ def sample(before: Totals, now: Totals, *, streams: int, rss_mb: float) -> Sampl
         rss_mb=round(rss_mb, 1),
         cpu_percent=round(100 * max(0.0, now.cpu_s - before.cpu_s) / elapsed, 1),
         errors=max(0, round(now.errors - before.errors)),
+        first_audio_p95_ms=_milliseconds(
+            quantile(_difference(before.first_audio_buckets, now.first_audio_buckets), 0.95)
+        ),
     )
 
 

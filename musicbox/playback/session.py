@@ -197,7 +197,7 @@ class CountedSource(discord.AudioSource):
         data = self.source.read()
         if data:
             if not self._frames and self._timeline is not None:
-                self._timeline.mark("first packet sent")  # the player sends what it read at once
+                self._timeline.mark(start_times.FIRST_AUDIO)  # the player sends what it read at once
             self._frames += 1
         return data
 

@@ -17,6 +17,7 @@ from musicbox import __version__, log_context
 from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
 from musicbox.service.allocator import allocator_in_use
+from musicbox.service.update_state import last_update
 from musicbox.sources.local import LocalSource
 from musicbox.sources.upstreams import Upstreams
 
@@ -78,6 +79,7 @@ def snapshot(
         "upstreams": _upstreams(upstreams),
         "web": web,  # {"url", "problem"} of the web page, None while it is off
         "music_folders": _music_folders(bot),
+        "update": last_update(),  # what the last `musicbox update` did; None: it never ran here
     }
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Acknowledgements sit in the milliseconds; a /play that resolves a playlist takes seconds.
 COMMAND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# A cached song starts in about a tenth of a second, a cold link in one to a few (yt-dlp, the probe).
+FIRST_AUDIO_BUCKETS = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
 
 
 class Metrics:
@@ -33,6 +35,12 @@ class Metrics:
             "Time from a slash command reaching the bot to its handler finishing.",
             ["command"],
             buckets=COMMAND_BUCKETS,
+            registry=self.registry,
+        )
+        self.first_audio_seconds = Histogram(
+            "musicbox_first_audio_seconds",
+            "Time from a /play that starts a song at once to the song's first voice packet sent.",
+            buckets=FIRST_AUDIO_BUCKETS,
             registry=self.registry,
         )
         self.errors = Counter(

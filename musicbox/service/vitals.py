@@ -10,9 +10,10 @@ from collections import deque
 from collections.abc import Callable
 
 import psutil
+from prometheus_client import Histogram
 
 from musicbox.cache.audio import CachedAudio
-from musicbox.core.vitals import KEEP_S, SAMPLE_EVERY_S, Sample, Totals, sample
+from musicbox.core.vitals import KEEP_S, SAMPLE_EVERY_S, Buckets, Sample, Totals, sample
 from musicbox.playback.session import AudioProvider
 from musicbox.service.metrics import Metrics
 from musicbox.store.vitals import VitalsStore
@@ -23,12 +24,6 @@ Clock = Callable[[], float]
 
 
 def read_totals(metrics: Metrics, audio: AudioProvider, process: psutil.Process, at: float) -> Totals:
-    buckets: dict[float, float] = {}
-    for family in metrics.command_seconds.collect():
-        for point in family.samples:
-            if point.name.endswith("_bucket"):
-                bound = float(point.labels["le"])
-                buckets[bound] = buckets.get(bound, 0.0) + point.value
     errors = sum(
         point.value
         for family in metrics.errors.collect()
@@ -42,12 +37,24 @@ def read_totals(metrics: Metrics, audio: AudioProvider, process: psutil.Process,
     cpu = process.cpu_times()
     return Totals(
         at=at,
-        command_buckets=tuple(sorted(buckets.items(), key=lambda item: item[0])),
+        command_buckets=_buckets(metrics.command_seconds),
         cache_hits=hits,
         cache_misses=misses,
         cpu_s=cpu.user + cpu.system,
         errors=errors,
+        first_audio_buckets=_buckets(metrics.first_audio_seconds),
     )
+
+
+def _buckets(histogram: Histogram) -> Buckets:
+    """A histogram's cumulative buckets, summed over its labels."""
+    buckets: dict[float, float] = {}
+    for family in histogram.collect():
+        for point in family.samples:
+            if point.name.endswith("_bucket"):
+                bound = float(point.labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + point.value
+    return tuple(sorted(buckets.items(), key=lambda item: item[0]))
 
 
 class Vitals:

@@ -1,6 +1,7 @@
 """The REST API under /api/v1: a guild's queue (show, play/search, skip, pause, resume, remove,
-move, volume) for a phone app or a script, authenticated by personal tokens and held to the slash
-commands' rules (bot/remote.py). Every error is JSON, {"error": "<one sentence>"}; every token has
+move, volume) for a phone app or a script, authenticated by personal tokens or by the session of a
+member logged in with Discord (the page's own scripts), and held to the slash commands' rules
+(bot/remote.py). Every error is JSON, {"error": "<one sentence>"}; every token has
 its own request budget (core/request_budget.py)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 from musicbox.bot.remote import Done, Refused, RemoteControl
 from musicbox.core.request_budget import RequestBudget
 from musicbox.store.api_tokens import ApiToken, ApiTokenStore, digest
+from musicbox.web.auth import SESSION_COOKIE, WebSessions, csrf_matches
 from musicbox.web.openapi import document
 
 BASE = "/api/v1"
@@ -25,6 +27,7 @@ NO_TOKEN = (
     "the owner makes one with `musicbox api token create`."
 )
 BAD_TOKEN = "That API token is not valid (revoked, or never issued); ask the owner for a new one."
+NO_CSRF = "Send the page's CSRF token as 'X-CSRF-Token' with a change made by your login session."
 NAME_MAX = 40
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -75,9 +78,9 @@ def error(status: int, sentence: str, headers: dict[str, str] | None = None) -> 
     )
 
 
-def build_api(access: ApiAccess, remote: RemoteControl) -> web.Application:
+def build_api(access: ApiAccess, remote: RemoteControl, sessions: WebSessions) -> web.Application:
     api = web.Application(middlewares=[_json_errors])
-    routes = ApiRoutes(access, remote)
+    routes = ApiRoutes(access, remote, sessions)
     api.router.add_get("/openapi.json", routes.openapi)
     api.router.add_get("/guilds", routes.guilds)
     api.router.add_get("/guilds/{guild_id}/queue", routes.queue)
@@ -106,74 +109,91 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 class ApiRoutes:
-    def __init__(self, access: ApiAccess, remote: RemoteControl) -> None:
+    def __init__(self, access: ApiAccess, remote: RemoteControl, sessions: WebSessions) -> None:
         self._access = access
         self._remote = remote
+        self._sessions = sessions
 
     async def openapi(self, _: web.Request) -> web.Response:
         return web.json_response(document())
 
     async def guilds(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
-        return web.json_response({"guilds": await self._remote.guilds(token.user_id)})
+        user_id = self._authorized(request)
+        return web.json_response({"guilds": await self._remote.guilds(user_id)})
 
     async def queue(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
-        return web.json_response(await self._remote.queue(token.user_id, _guild(request)))
+        user_id = self._authorized(request)
+        return web.json_response(await self._remote.queue(user_id, _guild(request)))
 
     async def play(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
+        user_id = self._authorized(request)
         body = await _body(request)
         query = body.get("query")
         if not isinstance(query, str) or not 0 < len(query.strip()) <= 500:
             raise Refused(400, 'Send {"query": "<a link or search words>"}, at most 500 characters.')
-        return _done(await self._remote.play(token.user_id, _guild(request), query.strip()))
+        return _done(await self._remote.play(user_id, _guild(request), query.strip()))
 
     async def remove(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
+        user_id = self._authorized(request)
         position = _whole(request.match_info["position"], "position")
-        return _done(await self._remote.remove(token.user_id, _guild(request), position))
+        return _done(await self._remote.remove(user_id, _guild(request), position))
 
     async def move(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
+        user_id = self._authorized(request)
         body = await _body(request)
         wanted = 'Send {"from": <position>, "to": <position>}, positions as in the queue.'
         source, destination = _number(body, "from", wanted), _number(body, "to", wanted)
-        return _done(await self._remote.move(token.user_id, _guild(request), source, destination))
+        return _done(await self._remote.move(user_id, _guild(request), source, destination))
 
     async def skip(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
-        return _done(await self._remote.skip(token.user_id, _guild(request)))
+        user_id = self._authorized(request)
+        return _done(await self._remote.skip(user_id, _guild(request)))
 
     async def pause(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
-        return _done(await self._remote.pause(token.user_id, _guild(request)))
+        user_id = self._authorized(request)
+        return _done(await self._remote.pause(user_id, _guild(request)))
 
     async def resume(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
-        return _done(await self._remote.resume(token.user_id, _guild(request)))
+        user_id = self._authorized(request)
+        return _done(await self._remote.resume(user_id, _guild(request)))
 
     async def volume(self, request: web.Request) -> web.Response:
-        token = self._authorized(request)
+        user_id = self._authorized(request)
         percent = _number(await _body(request), "percent", 'Send {"percent": <0 to 200>}.')
-        return _done(await self._remote.volume(token.user_id, _guild(request), percent))
+        return _done(await self._remote.volume(user_id, _guild(request), percent))
 
-    def _authorized(self, request: web.Request) -> ApiToken:
+    def _authorized(self, request: web.Request) -> int:
+        """The Discord user the request acts as: a personal token's, or the logged-in member's
+        (whose changes must carry the page's CSRF token, since a browser sends cookies by itself)."""
+        if "Authorization" not in request.headers:
+            session = self._sessions.find(request.cookies.get(SESSION_COOKIE))
+            if session is not None and session.member is not None:
+                if request.method not in ("GET", "HEAD") and not csrf_matches(
+                    session, request.headers.get("X-CSRF-Token")
+                ):
+                    raise Refused(403, NO_CSRF)
+                self._spend(f"session {session.csrf}")  # the CSRF token: one per session, never stored
+                return session.member.user_id
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
             raise Refused(401, NO_TOKEN)
         token = self._access.holder(given.strip())
         if token is None:
             raise Refused(401, BAD_TOKEN)
-        wait_s = self._access.budget.take(str(token.id))
+        self._spend(f"token {token.id}")
+        return token.user_id
+
+    def _spend(self, holder: str) -> None:
+        wait_s = self._access.budget.take(holder)
         if wait_s > 0:
             raise _TooMany(wait_s)
-        return token
 
 
 class _TooMany(Refused):
     def __init__(self, wait_s: float) -> None:
-        super().__init__(429, f"Too many requests with this token; try again in {math.ceil(wait_s)} s.")
+        super().__init__(
+            429, f"Too many requests with this token or login; try again in {math.ceil(wait_s)} s."
+        )
         self.wait_s = wait_s
 
 

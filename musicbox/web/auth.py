@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 Clock = Callable[[], float]
 
+SESSION_COOKIE = "musicbox_session"  # the page's and the API's (a member's page calls the API)
 SESSION_S = 12 * 3600  # a browser left logged in is logged out after half a day
 LINK_S = 10 * 60  # a one-time link is for opening now, not for keeping
 MAX_SESSIONS = 32  # the oldest goes first: a script logging in forever cannot grow memory

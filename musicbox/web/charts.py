@@ -23,6 +23,7 @@ class Graph:
 
 GRAPHS = (
     Graph("command_p95_ms", "command time p95", "ms"),
+    Graph("first_audio_p95_ms", "time to first audio p95", "ms"),
     Graph("cache_hit_ratio", "cache hit ratio", "%"),
     Graph("streams", "voice sessions", ""),
     Graph("rss_mb", "memory", "MiB"),

@@ -1,5 +1,6 @@
 """The member's remote control: the servers they share with the bot, a server's queue with its
-buttons. Pure: what RemoteControl answered in, HTML out; every title and name escaped."""
+buttons, its songs dragged into another order by their grips (static/reorder.js, through the REST
+API). Pure: what RemoteControl answered in, HTML out; every title and name escaped."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from html import escape
 from typing import Any
 
 from musicbox.bot.text import duration
+from musicbox.web.api import BASE
 from musicbox.web.pages import page
 
 
@@ -42,7 +44,8 @@ def guild_page(
         + queue_section(guild_id, queue, csrf)
         + "</main>"
         + play
-        + '<p><a href="/member">Your servers</a></p><script src="/static/dashboard.js" defer></script>',
+        + '<p><a href="/member">Your servers</a></p><script src="/static/dashboard.js" defer></script>'
+        '<script src="/static/reorder.js" defer></script>',
     )
 
 
@@ -75,7 +78,8 @@ def queue_section(guild_id: int, queue: dict[str, Any], csrf: str) -> str:
         )
     )
     rows = "".join(
-        f"<li>{escape(entry['title'])}"
+        f'<li data-position="{entry["position"]}"><span class=grip title="Drag to reorder">⠿</span>'
+        f"<span class=title>{escape(entry['title'])}</span> "
         + _form(
             guild_id,
             "remove",
@@ -98,7 +102,11 @@ def queue_section(guild_id: int, queue: dict[str, Any], csrf: str) -> str:
         + "</li>"
         for entry in queue["upcoming"]
     )
-    upcoming = f"<h2>Up next</h2><ol class=queue>{rows}</ol>" if rows else "<p>The queue is empty.</p>"
+    upcoming = (
+        f'<h2>Up next</h2><ol class=queue data-move="{BASE}/guilds/{guild_id}/queue/move">{rows}</ol>'
+        if rows
+        else "<p>The queue is empty.</p>"
+    )
     return f"{now}<div class=controls>{controls}</div>{upcoming}"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from musicbox import __version__
+from musicbox.web.auth import SESSION_COOKIE
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _DONE = {
@@ -53,7 +54,7 @@ def document() -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "/api/v1"}],
-        "security": [{"token": []}],
+        "security": [{"token": []}, {"session": []}],
         "paths": {
             "/guilds": {
                 "get": {
@@ -115,7 +116,16 @@ def document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A personal token from `musicbox api token create`.",
-                }
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": SESSION_COOKIE,
+                    "description": (
+                        "The session of a member logged in with Discord on the web page; a change "
+                        "(POST, PUT, DELETE) also sends the page's CSRF token as 'X-CSRF-Token'."
+                    ),
+                },
             },
             "responses": {
                 "Error": {

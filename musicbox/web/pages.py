@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from musicbox.bot.text import duration
+from musicbox.service.update_state import update_line
 
 LOGIN_PROBLEMS = {
     "wrong": "That password is not right.",
@@ -91,6 +92,7 @@ def status_section(snapshot: dict[str, Any]) -> str:
             f"{len(snapshot.get('voice_sessions', []))} (cap {snapshot.get('max_voice_sessions') or 'none'})",
         ),
         _fact("cache", _cache(snapshot.get("cache"))),
+        _fact("yt-dlp update", update_line(snapshot.get("update"), time.time())),
         "</dl>",
         _sessions(snapshot.get("voice_sessions", [])),
         _upstreams(snapshot.get("upstreams", {})),

@@ -29,6 +29,7 @@ from musicbox.core.vitals import Sample
 from musicbox.web import api, charts, member_pages, pages
 from musicbox.web.api import ApiAccess
 from musicbox.web.auth import (
+    SESSION_COOKIE,
     SESSION_S,
     LoginThrottle,
     Member,
@@ -43,10 +44,9 @@ log = logging.getLogger(__name__)
 Snapshot = Callable[[], dict[str, Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-SESSION_COOKIE = "musicbox_session"
 LOGIN_COOKIE = "musicbox_login"
 OAUTH_COOKIE = "musicbox_oauth"  # the state of a Discord login under way
-STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript"}
+STATIC = {"style.css": "text/css", "dashboard.js": "text/javascript", "reorder.js": "text/javascript"}
 # The API authenticates each request by its token, not the owner's cookie (so no CSRF either: a
 # browser never sends a bearer token by itself).
 PUBLIC_PREFIXES = ("/login", "/static/", "/api/")
@@ -109,7 +109,7 @@ def build_app(state: WebState) -> web.Application:
     app.router.add_get("/static/{name}", routes.static)
     app[STATE_KEY] = state
     if state.api is not None and state.remote is not None:
-        app.add_subapp(api.BASE, api.build_api(state.api, state.remote))
+        app.add_subapp(api.BASE, api.build_api(state.api, state.remote, state.sessions))
 
     async def end_streams(_: web.Application) -> None:
         state.closing.set()

@@ -45,6 +45,12 @@ def report_naming(text: str) -> dict[str, Any]:
         "last_errors": [{"at": 0.0, "level": "WARNING", "guild": 1, "message": f"could not play {text}"}],
         "cache": None,
         "web": {"url": "http://192.168.1.20:8080/", "problem": None},
+        "update": {
+            "at": 0.0,
+            "outcome": "rolled back",
+            "installed": {"yt-dlp": "2025.11.12", "deno": "2.5.6"},
+            "problem": f"the smoke test failed {text}",
+        },
         "upstreams": {
             "retries": 0,
             "failures": 5,
@@ -84,6 +90,9 @@ async def test_names_and_log_lines_holding_markup_are_shown_as_typed(tmp_path: P
     assert f"host{MARKUP}: circuit open" in screen
     assert "web page http://192.168.1.20:8080/ (`musicbox web link` logs you in once)" in screen
     assert f"music folder /srv/music {MARKUP}: 12 songs" in screen
+    assert (
+        "update rolled back " in screen and f"the smoke test failed {MARKUP}; now yt-dlp 2025.11.12" in screen
+    )
     # A folder the bot cannot read is one line that says so, and the bot goes on.
     assert (
         "music folder /media/usb/Music does not exist for the bot: its songs are not offered "

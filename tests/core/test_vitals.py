@@ -11,7 +11,12 @@ from musicbox.core.vitals import Totals, downsample, quantile, sample
 INF = math.inf
 
 
-def totals(at: float, buckets: tuple[tuple[float, float], ...], **figures: float) -> Totals:
+def totals(
+    at: float,
+    buckets: tuple[tuple[float, float], ...],
+    first_audio: tuple[tuple[float, float], ...] = (),
+    **figures: float,
+) -> Totals:
     defaults: dict[str, float] = {"cache_hits": 0, "cache_misses": 0, "cpu_s": 0.0, "errors": 0.0}
     defaults.update(figures)
     return Totals(
@@ -21,6 +26,7 @@ def totals(at: float, buckets: tuple[tuple[float, float], ...], **figures: float
         cache_misses=int(defaults["cache_misses"]),
         cpu_s=defaults["cpu_s"],
         errors=defaults["errors"],
+        first_audio_buckets=first_audio,
     )
 
 
@@ -64,3 +70,13 @@ def test_a_day_of_minutes_becomes_a_graphs_worth_of_points_keeping_gaps() -> Non
     assert len(points) == 240
     assert points[0] == (300.0, 0.5) and points[-1][0] == 60.0 * 1439
     assert downsample([(0.0, None), (60.0, None), (120.0, 3.0)], 2) == [(60.0, None), (120.0, 3.0)]
+
+
+def test_time_to_first_audio_is_the_p95_of_the_songs_started_since_the_last_reading() -> None:
+    # Before: 10 starts under 0.5 s. Since: 19 more under 0.5 s and one cold start of 2-3 s.
+    before = totals(0, (), ((0.5, 10.0), (3.0, 10.0), (INF, 10.0)))
+    now = totals(60, (), ((0.5, 29.0), (3.0, 30.0), (INF, 30.0)))
+    assert sample(before, now, streams=1, rss_mb=80).first_audio_p95_ms == pytest.approx(500.0)
+    assert (
+        sample(now, totals(120, (), now.first_audio_buckets), streams=1, rss_mb=80).first_audio_p95_ms is None
+    )

@@ -182,7 +182,7 @@ async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
         assert report["cache"]["budget_mb"] > 0
         assert report["web"] == {"url": box.web_url, "problem": None}
         on_the_page = await web_status(box)  # the same source: only the clock-driven figures moved
-        for key in ("state", "pid", "version", "guilds", "web", "max_voice_sessions"):
+        for key in ("state", "pid", "version", "guilds", "web", "max_voice_sessions", "update"):
             assert on_the_page[key] == report[key]
         # The song may have ended meanwhile on a busy box; the session it played in has not.
         [shown] = on_the_page["voice_sessions"]
@@ -190,6 +190,7 @@ async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
         scraped = await scrape(box.metrics_url)
         assert scraped["musicbox_voice_sessions"] == 1.0 and scraped["musicbox_guilds"] == 1.0
         assert scraped['musicbox_command_seconds_count{command="play"}'] == 1.0
+        assert scraped["musicbox_first_audio_seconds_count"] == 1.0  # the web page graphs its p95
         assert scraped["musicbox_transcodes"] == 1.0 and scraped["process_resident_memory_bytes"] > 10e6
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0

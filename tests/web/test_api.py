@@ -18,6 +18,7 @@ from musicbox.core.request_budget import BURST
 from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.database import connect
 from musicbox.web.api import BAD_TOKEN, NO_TOKEN, ApiAccess, build_api
+from musicbox.web.auth import WebSessions
 from musicbox.web.openapi import document
 from musicbox.web.server import WebState, serving
 from tests.world.fixture import ToneWorld
@@ -102,14 +103,19 @@ async def test_a_members_token_drives_the_queue_under_the_slash_commands_rules(
                 {"error": 'Send {"query": "<a link or search words>"}, at most 500 characters.'},
             )
 
-            # The DJ role, as in Discord: bob listens too but may not skip, move or change the volume.
+            # The DJ role and the vote rule, as in Discord: bob listens too (with alice); his skip is
+            # a vote (half of three listeners, rounded up: two needed), and he may not move or
+            # change the volume.
             assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == (
                 403,
                 {"error": text.NOT_WITH_BOT},
             )
             await home.bob.join_voice(home.voice)
+            await home.alice.join_voice(home.voice)
+            voted = (200, {"message": text.vote_counted(1, 2)})
+            assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == voted
+            assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == voted  # one vote each
             refusal = (403, {"error": text.not_allowed("DJ")})
-            assert await bob_app.call("POST", f"/guilds/{home.guild.id}/skip") == refusal
             assert await bob_app.call("POST", f"{queue}/move", {"from": 2, "to": 1}) == refusal
             assert await bob_app.call("PUT", f"/guilds/{home.guild.id}/volume", {"percent": 10}) == refusal
 
@@ -165,7 +171,11 @@ async def test_a_members_token_drives_the_queue_under_the_slash_commands_rules(
 async def test_the_openapi_document_validates_and_names_every_route_served() -> None:
     validate(document())
     # Listing routes calls nothing: no bot is needed behind them.
-    api = build_api(ApiAccess(ApiTokenStore(connect(Path(":memory:")))), RemoteControl(None))  # type: ignore[arg-type]
+    api = build_api(
+        ApiAccess(ApiTokenStore(connect(Path(":memory:")))),
+        RemoteControl(None),  # type: ignore[arg-type]
+        WebSessions(),
+    )
     served = {
         (route.method.lower(), resource.canonical)
         for resource in api.router.resources()

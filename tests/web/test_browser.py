@@ -19,6 +19,7 @@ import psutil
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from musicbox.bot import text
@@ -28,8 +29,10 @@ from musicbox.core.passwords import hash_password
 from musicbox.service import health
 from musicbox.service.vitals import Vitals, read_totals
 from musicbox.sources.upstreams import Upstreams
+from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.database import connect
 from musicbox.store.vitals import VitalsStore
+from musicbox.web.api import ApiAccess
 from musicbox.web.discord_login import DiscordLogin
 from musicbox.web.server import WebState, page_url, serving
 from tests.world.fixture import ToneWorld
@@ -84,6 +87,22 @@ def body(browser: webdriver.Chrome) -> str:
     return str(browser.find_element(By.TAG_NAME, "body").text)
 
 
+def queue_titles(browser: webdriver.Chrome) -> list[str]:
+    return [str(title.text) for title in browser.find_elements(By.CSS_SELECTOR, "ol.queue li .title")]
+
+
+def drag(browser: webdriver.Chrome, title: str, onto: str) -> None:
+    """Press the song's grip, move over the other song in a few steps, let go: what a mouse does."""
+    items = {
+        str(item.find_element(By.CLASS_NAME, "title").text): item
+        for item in browser.find_elements(By.CSS_SELECTOR, "ol.queue li")
+    }
+    grip = items[title].find_element(By.CLASS_NAME, "grip")
+    target = items[onto].find_element(By.CLASS_NAME, "grip")
+    chain = ActionChains(browser).click_and_hold(grip).move_by_offset(0, 3)
+    chain.move_to_element(target).move_by_offset(0, 1).release().perform()
+
+
 async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld, tmp_path: Path) -> None:
     sim = tone_world.sim
     home = stage(sim)
@@ -110,6 +129,7 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
             config,
             status,
             vitals=lambda: vitals.samples,
+            api=ApiAccess(ApiTokenStore(database)),
             remote=RemoteControl(bot),
             discord_login=DiscordLogin(
                 lambda: bot.application_id,
@@ -120,7 +140,7 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
         )
         sampling = asyncio.get_running_loop().create_task(vitals.run())
         await dave.join_voice(home.voice)
-        for rung in (1, 2):
+        for rung in (1, 2, 3, 4):
             said = (
                 await (await dave.run_command("play", home.text, query=f"tone:{rung}:{SONG_S}")).reply(
                     timeout=20
@@ -140,6 +160,11 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                         lambda: browser.find_elements(
                             By.CSS_SELECTOR, 'figure[data-series="rss_mb"] polyline'
                         )
+                    )
+                    # Tone 1's start, from /play to its first packet, is in a sample by now.
+                    first_audio = 'figure[data-series="first_audio_p95_ms"] figcaption b'
+                    await until(
+                        lambda: browser.find_element(By.CSS_SELECTOR, first_audio).text.endswith(" ms")
                     )
                     shown = body(browser)
                     assert "home" in shown and "Lounge" in shown and "Tone 1" in shown
@@ -166,7 +191,24 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                     told = "dave-home, from the web: Skipped **Tone 1**"  # in Discord, where /play was
                     await until(lambda: any(m.content.startswith(told) for m in home.text.messages))
 
+                    # Up next: Tone 3, Tone 4. Dave drags Tone 4 by its grip onto Tone 3.
+                    await until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "ol.queue li")) == 2)
+                    await asyncio.to_thread(drag, browser, "Tone 4", "Tone 3")
+                    await until(
+                        lambda: "Moved **Tone 4**" in body(browser) and "position 1." in body(browser)
+                    )
+                    await until(lambda: queue_titles(browser) == ["Tone 4", "Tone 3"])
+                    assert [
+                        entry.track.title for entry in bot.sessions.get(home.guild.id).queue.upcoming
+                    ] == [
+                        "Tone 4",
+                        "Tone 3",
+                    ]
+
+                # Bob has no DJ role: with alice listening too, his Skip is a vote (two of three
+                # needed), as /skip is in Discord; moving a song up is refused, as /move is.
                 await home.bob.join_voice(home.voice)
+                await home.alice.join_voice(home.voice)
                 with chromium() as browser:
                     await asyncio.to_thread(browser.get, f"{base}login")
                     await asyncio.to_thread(
@@ -180,7 +222,17 @@ async def test_the_owner_and_the_members_pages_in_chromium(tone_world: ToneWorld
                     await asyncio.to_thread(
                         lambda: browser.find_element(By.CSS_SELECTOR, "form.skip button").click()
                     )
+                    await until(lambda: text.vote_counted(1, 2) in body(browser))
+                    await asyncio.to_thread(
+                        lambda: browser.find_element(By.CSS_SELECTOR, "form.move button").click()
+                    )
                     await until(lambda: text.not_allowed("DJ") in body(browser))
+                    assert "Tone 2" in body(browser)  # still playing: one vote of two
+                    await asyncio.to_thread(browser.refresh)  # the refusal above, gone
+                    await until(lambda: queue_titles(browser) == ["Tone 4", "Tone 3"])
+                    await asyncio.to_thread(drag, browser, "Tone 3", "Tone 4")
+                    await until(lambda: text.not_allowed("DJ") in body(browser))  # as /move says
+                    assert queue_titles(browser) == ["Tone 4", "Tone 3"]
         finally:
             sampling.cancel()
             await asyncio.gather(sampling, return_exceptions=True)

@@ -15,6 +15,9 @@ from musicbox.bot import text
 from musicbox.bot.remote import RemoteControl
 from musicbox.core.config import WebConfig
 from musicbox.sim.discord import DiscordSim, Member
+from musicbox.store.api_tokens import ApiTokenStore
+from musicbox.store.database import connect
+from musicbox.web.api import NO_CSRF, ApiAccess
 from musicbox.web.discord_login import DiscordLogin
 from musicbox.web.server import WebState, page_url, serving
 from tests.world.fixture import ToneWorld
@@ -77,7 +80,8 @@ async def test_a_dj_skips_from_the_page_and_a_member_without_the_role_is_refused
         login = DiscordLogin(
             lambda: bot.application_id, sim.oauth.client_secret, sim.api_base, f"{base}login/discord/callback"
         )
-        state = WebState(config, dict, remote=RemoteControl(bot), discord_login=login)
+        access = ApiAccess(ApiTokenStore(connect(tmp_path / "api.sqlite3")))
+        state = WebState(config, dict, api=access, remote=RemoteControl(bot), discord_login=login)
         async with serving(state), browser() as daves, browser() as bobs:
             listed = await log_in_with_discord(daves, base, sim, dave)
             assert f'href="/member/{home.guild.id}">home</a>' in listed and "elsewhere" not in listed
@@ -97,10 +101,28 @@ async def test_a_dj_skips_from_the_page_and_a_member_without_the_role_is_refused
             assert status == 200 and "Tone 2" in shown
             await home.voice.heard().wait_for_rungs([1], timeout=20)
 
+            # Bob has no DJ role: with alice listening too, his skip is a vote (two of three
+            # needed), as /skip is in Discord; the volume is refused, as /volume is.
             await log_in_with_discord(bobs, base, sim, home.bob)
             await home.bob.join_voice(home.voice)
+            await home.alice.join_voice(home.voice)
             status, shown = await press(bobs, base, home.guild.id, "skip")
+            assert status == 200 and text.vote_counted(1, 2) in shown
+            status, shown = await press(bobs, base, home.guild.id, "volume", percent="10")
             assert status == 403 and text.not_allowed("DJ") in shown.replace("&#x27;", "'")
+
+            # The REST API takes the member's login as well as a token; a change made with the
+            # session's cookie must carry the page's CSRF token, or another site could make it.
+            api = f"{base}api/v1/guilds/{home.guild.id}"
+            async with bobs.get(f"{api}/queue") as queue:
+                assert queue.status == 200 and (await queue.json())["playing"]["title"] == "Tone 1"
+            async with bobs.put(f"{api}/volume", json={"percent": 10}) as forged:
+                assert forged.status == 403 and (await forged.json()) == {"error": NO_CSRF}
+            async with bobs.get(f"{base}member/{home.guild.id}") as page:
+                found = re.search(r'name=csrf value="([^"]+)"', await page.text())
+            assert found is not None
+            async with bobs.post(f"{api}/skip", headers={"X-CSRF-Token": found.group(1)}) as voted:
+                assert voted.status == 200 and (await voted.json()) == {"message": text.vote_counted(1, 2)}
 
             status, shown = await press(daves, base, home.guild.id, "skip")
             assert status == 200 and "Skipped" in shown

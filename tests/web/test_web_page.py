@@ -58,6 +58,12 @@ def report(song: str) -> dict[str, Any]:
         "cache": None,
         "upstreams": {"retries": 1, "failures": 2, "troubled": []},
         "web": {"url": "http://127.0.0.1/", "problem": None},
+        "update": {
+            "at": 1_000_000.0,
+            "outcome": "rolled back",
+            "installed": {"yt-dlp": "2025.1.1", "deno": "2.1.0"},
+            "problem": f"the smoke test failed: {HOSTILE}",
+        },
     }
 
 
@@ -150,6 +156,8 @@ async def test_the_owner_logs_in_and_sees_the_status_with_every_name_shown_as_te
         assert "1:02:05" in html and "First Song" in html and "Lounge" in html
         assert "First Song · filter nightcore" in html  # /filter, as /now names it
         assert HOSTILE not in html and "&lt;script&gt;alert(&quot;owned&quot;)" in html
+        # The last `musicbox update`, as status --json reports it (it ran long ago here).
+        assert "<dt>yt-dlp update</dt><dd>rolled back " in html and "yt-dlp 2025.1.1, deno 2.1.0" in html
         async with browser.get("/status.json") as as_json:
             assert await as_json.json() == report("First Song")
         async with browser.get("/static/dashboard.js") as script:
@@ -225,7 +233,11 @@ async def test_the_graphs_show_the_last_day_with_the_stopped_hours_left_out(page
     now = time.time()
     running = [*range(20 * 60, int(19.5 * 60), -1), *range(2 * 60, 0, -1)]  # stopped from 19.5 h to 2 h ago
     for minutes_ago in running:
-        page.samples.append(Sample(now - minutes_ago * 60, 8.0, 0.5, 1, 90.0 + minutes_ago / 60, 4.0, 0))
+        page.samples.append(
+            Sample(
+                now - minutes_ago * 60, 8.0, 0.5, 1, 90.0 + minutes_ago / 60, 4.0, 0, first_audio_p95_ms=350.0
+            )
+        )
     async with page.browser() as browser:
         await log_in(browser)
         async with browser.get("/") as dashboard:
@@ -235,6 +247,7 @@ async def test_the_graphs_show_the_last_day_with_the_stopped_hours_left_out(page
     assert "memory: <b>90.0167 MiB</b>" in memory.group(1)
     assert memory.group(1).count("<polyline") == 2  # before the stop, and since
     assert "cache hit ratio: <b>50 %</b>" in html and "errors a minute: <b>0</b>" in html
+    assert "time to first audio p95: <b>350 ms</b>" in html
     assert len(html) < 30_000  # light enough for a phone and a Pi Zero
 
 

@@ -20,13 +20,13 @@ from musicbox.bot.access import (
     controlled,
     listening_session,
     member_channel,
+    skip_or_vote,
     standing,
 )
 from musicbox.bot.options import CheckedCog
 from musicbox.bot.views import now_controls
 from musicbox.core.permissions import Action, may
 from musicbox.core.queue import LoopMode
-from musicbox.core.votes import tally
 
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
@@ -98,32 +98,15 @@ class PlayingCog(CheckedCog, name="Playing"):
         await self._skip(interaction)
 
     async def _skip(self, interaction: discord.Interaction) -> None:
-        """A DJ (or anyone, with no DJ role; or a member alone with the bot) skips; anyone else votes,
-        and the song is skipped once the share of present listeners set in /settings agrees."""
         session, refusal = listening_session(self.bot, interaction)
         if session is None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
-        current = session.queue.current
-        if current is None:
+        if session.queue.current is None:
             await interaction.response.send_message(text.NOTHING_PLAYING, ephemeral=True)
             return
-        member, channel = interaction.user, session.voice.channel
-        assert isinstance(member, discord.Member) and channel is not None  # by listening_session
-        settings = cached_settings(self.bot, member.guild.id)
-        if may(Action.SKIP, standing(member, channel), dj_role=settings.dj_role):
-            session.skip()
-            await interaction.response.send_message(text.skipped(current.track))
-            return
-        listeners = {m.id for m in channel.members if not m.bot}
-        votes = tally(session.vote_to_skip(member.id), listeners, settings.skip_share)
-        if votes.carried:
-            session.skip()
-            await interaction.response.send_message(
-                text.vote_skipped(current.track, votes.counted, len(listeners))
-            )
-            return
-        await interaction.response.send_message(text.vote_counted(votes.counted, votes.needed))
+        assert isinstance(interaction.user, discord.Member)  # by listening_session
+        await interaction.response.send_message(skip_or_vote(self.bot, session, interaction.user))
 
     @app_commands.command(description="Go back to the song before this one (this one plays after it).")
     async def previous(self, interaction: discord.Interaction) -> None:
