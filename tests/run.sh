@@ -21,6 +21,8 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)
 # The web page's browser test drives Debian's own Chromium (tests/web/test_browser.py).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+# The stores' tests run against a throwaway PostgreSQL server (tests/fixtures/postgres.py).
+[[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql)
 if ((${#missing[@]})); then
     step "installing system packages: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]]; then
