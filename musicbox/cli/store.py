@@ -12,9 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from musicbox.cli.console import BAD_INPUT, fail, out, print_json
+from musicbox.core import diagnosis
 from musicbox.core.config_rules import store_url_problem
+from musicbox.core.diagnosis import Finding
 from musicbox.store.config_file import paths_for
 from musicbox.store.database import connect, damage
+from musicbox.store.schema import CURRENT
 from musicbox.store.sql import Connection, StoreError, is_postgresql, redacted
 from musicbox.store.transfer import Counted, TargetNotEmpty, copy_stores
 
@@ -81,6 +84,17 @@ def migrate(
         out.print(
             f"[green]✓[/] copied to {escape(redacted(to))}; now set \\[store] url to it and restart the bot."
         )
+
+
+def store_finding(url: str) -> Finding:
+    """The PostgreSQL server `[store] url` names: reached, and at which schema version (doctor, setup)."""
+    from musicbox.store.postgres import schema_version_at
+
+    try:
+        version = schema_version_at(url)
+    except StoreError as unreachable:
+        return diagnosis.store(redacted(url), None, str(unreachable), CURRENT)
+    return diagnosis.store(redacted(url), version, None, CURRENT)
 
 
 def _copy(source: Connection, target: Connection, *, replace: bool, quiet: bool) -> list[Counted]:

@@ -64,6 +64,18 @@ class PostgresConnection:
         self._raw.close()
 
 
+def schema_version_at(url: str) -> int:
+    """The schema version of the database at `url`, read without changing it (`musicbox doctor`
+    and `setup`); StoreError when it cannot be reached."""
+    from musicbox.store.schema import version_of
+
+    connection = PostgresConnection(url)
+    try:
+        return version_of(connection)
+    finally:
+        connection.close()
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     """psycopg's errors as the stores know them: a unique key's refusal, or a failure to report."""
