@@ -22,7 +22,7 @@ from musicbox.sim.discord import DiscordSim
 from musicbox.store import schema
 from musicbox.store.config_file import load_config
 from musicbox.store.postgres import PostgresConnection
-from tests.cli.test_setup import box, setup
+from tests.cli.test_setup import WRONG_TOKEN, box, setup
 from tests.fixtures.postgres import Cluster
 
 
@@ -96,3 +96,20 @@ async def test_setup_writes_a_store_url_once_its_server_answered(
     assert code == 0, stderr
     assert "reached; empty" in stdout
     assert load_config(environment).store.url == url
+
+
+async def test_the_bot_does_not_start_on_a_server_it_cannot_reach_and_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "musicbox", "run",
+        env={**os.environ, "MUSICBOX_CONFIG": str(tmp_path / "none.toml"), "STATE_DIRECTORY": str(tmp_path),
+             "CACHE_DIRECTORY": str(tmp_path), "RUNTIME_DIRECTORY": str(tmp_path),
+             "MUSICBOX_TOKEN": WRONG_TOKEN, "MUSICBOX_STORE_URL": f"postgresql://bot:hunter2@/m?host={tmp_path}"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=90)
+    said = stderr.decode()
+    assert process.returncode == 1
+    assert "error: cannot reach PostgreSQL at postgresql://bot:***@" in said and "musicbox doctor" in said
+    assert "Traceback" not in said and "hunter2" not in said
