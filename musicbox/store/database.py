@@ -66,13 +66,14 @@ class Database(sqlite3.Connection):
     def transaction(self) -> Iterator[None]:
         # IMMEDIATE: the write lock is taken at BEGIN, so another process (`musicbox api token
         # create` while the bot runs) waits at the start rather than failing in the middle.
-        self.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
+        with self.lock:
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
 
 
 def connect(path: Path) -> Database:
