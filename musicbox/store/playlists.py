@@ -1,6 +1,7 @@
 """Saved playlists, kept across restarts: a server's (owner 0) and each member's (theirs in every
 server). Blocking database access: call from a worker thread, never the event loop. Names are
-compared without case: lower() on both sides (SQLite's folds ASCII only, PostgreSQL's every letter)."""
+compared without case: lower() on both sides (SQLite's folds ASCII only, PostgreSQL's as the
+database's locale says)."""
 
 from __future__ import annotations
 
