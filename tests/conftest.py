@@ -3,6 +3,7 @@
 pytest_plugins: list[str] = [
     "tests.fixtures.discord",
     "tests.fixtures.media",
+    "tests.fixtures.postgres",
     "tests.fixtures.spotify",
     "tests.world.fixture",
 ]

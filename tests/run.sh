@@ -23,6 +23,8 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)
 [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 # `musicbox bench pi` weighs this box's CPU against a Pi's with 7-Zip's benchmark (slow tests).
 command -v 7z >/dev/null || missing+=(p7zip-full)
+# The stores' tests run against a throwaway PostgreSQL server (tests/fixtures/postgres.py).
+[[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql)
 if ((${#missing[@]})); then
     step "installing system packages: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]]; then

@@ -7,7 +7,6 @@ import collections
 import contextlib
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -62,6 +61,7 @@ from musicbox.store.history import HistoryStore, Played
 from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import SettingsStore
+from musicbox.store.sql import FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ class MusicBot(commands.Bot):
         played = Played(entry.track, entry.requester_id, time.time())
         try:
             await asyncio.to_thread(self.history.record, guild_id, played)
-        except sqlite3.Error:  # a full disk: the music goes on, this song is missing from /history
+        except FAILURES:  # a full disk, a server away: the music goes on, this song is missing from /history
             log.warning("guild %s: cannot record %s in the history", guild_id, entry.track.id, exc_info=True)
 
     async def _autoplay_pick(self, guild_id: int) -> QueuedTrack | None:

@@ -15,6 +15,7 @@ from musicbox.cli.run import run
 from musicbox.cli.service import service
 from musicbox.cli.setup import setup
 from musicbox.cli.status import status
+from musicbox.cli.store import store
 from musicbox.cli.tune import tune_command
 from musicbox.cli.update import update
 from musicbox.cli.web import web
@@ -59,3 +60,4 @@ app.add_typer(service, name="service")
 app.add_typer(cache, name="cache")
 app.add_typer(web, name="web")
 app.add_typer(api, name="api")
+app.add_typer(store, name="store")

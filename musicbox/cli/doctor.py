@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from musicbox.bot.sources import QueryFailed
 from musicbox.cli.console import out, print_json
+from musicbox.cli.store import store_finding
 from musicbox.core import diagnosis
 from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
@@ -121,6 +122,9 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     found.append(_disk(config))
     database = config.paths.state_dir / "musicbox.sqlite3"
     found.append(diagnosis.database(str(database), database.exists(), damage(database)))
+    if config.store.url:
+        step("store")
+        found.append(store_finding(config.store.url))
     if path.exists():
         found.append(_config_mode(path))
     found += [diagnosis.music_folder(folder, folder_problem(folder)) for folder in config.library.folders]

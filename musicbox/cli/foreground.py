@@ -18,6 +18,7 @@ from musicbox.service.logbook import LINE_FORMAT, file_handler
 from musicbox.service.runner import TokenRejected, run_service
 from musicbox.service.secret_keeping import keep_from_children, redact_logs
 from musicbox.store.config_file import config_path, left_behind, load_config
+from musicbox.store.sql import StoreError
 
 
 def run_bot(*, verbose: bool) -> None:
@@ -50,6 +51,8 @@ def run_bot(*, verbose: bool) -> None:
         asyncio.run(run_service(config, environment))
     except TokenRejected:
         fail("Discord refused the bot token.", "Run `musicbox setup` and paste the token again.")
+    except StoreError as unreachable:  # [store] url's server: down, refusing, or of a newer musicbox
+        fail(str(unreachable), "Check [store] url and the server (`musicbox doctor` says what it found).")
 
 
 def _secrets(config: Config) -> list[str]:

@@ -19,8 +19,15 @@ from rich.markup import escape
 
 from musicbox.bot.identity import BotIdentity, IdentityUnknown, identify
 from musicbox.cli.console import BAD_INPUT, err, fail, out
+from musicbox.cli.store import store_finding
 from musicbox.core.config import DISCORD_API_BASE, SPOTIFY_ACCOUNTS_BASE
-from musicbox.core.config_rules import ConfigError, listening_address_problem
+from musicbox.core.config_rules import (
+    ConfigError,
+    environment_name,
+    listening_address_problem,
+    store_url_problem,
+)
+from musicbox.core.diagnosis import Verdict
 from musicbox.core.passwords import hash_password, password_problem
 from musicbox.core.secrets import SPOTIFY_SECRET_VARIABLE, TOKEN_VARIABLE, token_problem
 from musicbox.service.control import ControlUnavailable, ask_status
@@ -36,8 +43,10 @@ PROMPTS = {
     "--token-file": "Bot token",
     "--spotify-secret-file": "Spotify client secret",
     "--web-password-file": "Web page password",
+    "--store-url-file": "PostgreSQL URL",
 }
 WEB_PASSWORD_VARIABLE = "MUSICBOX_WEB_PASSWORD"
+STORE_URL_VARIABLE = environment_name("store", "url")
 
 
 def setup(
@@ -92,6 +101,14 @@ def setup(
             show_default=False,
         ),
     ] = None,
+    store_url_file: str = typer.Option(
+        "",
+        "--store-url-file",
+        help="Keep settings, queues, playlists and favourites in PostgreSQL: read its URL "
+        "(postgresql://user:password@host/db) from this file (- : standard input), "
+        f"or set {STORE_URL_VARIABLE}.",
+        show_default=False,
+    ),
     unattended: bool = typer.Option(False, "--unattended", help="Ask nothing: take flags and environment."),
     no_service: bool = typer.Option(
         False, "--no-service", help="Write the config only; do not start the service."
@@ -99,7 +116,7 @@ def setup(
 ) -> None:
     """Check your bot token with Discord, write the config, print the invite link, start the service."""
     _refuse_on_command_line(token=token, spotify_secret=spotify_secret)
-    if [token_file, spotify_secret_file, web_password_file].count("-") > 1:
+    if [token_file, spotify_secret_file, web_password_file, store_url_file].count("-") > 1:
         fail(
             "standard input can carry only one secret",
             "Give the other in a file or its variable.",
@@ -114,6 +131,7 @@ def setup(
     given_password = _secret_from(
         web_password_file, WEB_PASSWORD_VARIABLE, environment, "--web-password-file"
     )
+    given_store_url = _secret_from(store_url_file, STORE_URL_VARIABLE, environment, "--store-url-file")
     path = config_path(environment)
     try:
         current = read_document(path)
@@ -138,6 +156,10 @@ def setup(
     folders = _music_folders(known.get("library", {}), music_folders, unattended)
     if folders is not None:
         changes["library"] = {"folders": list(folders)}
+    if given_store_url:
+        changes["store"] = {"url": _checked_store(given_store_url)}
+    elif known.get("store", {}).get("url"):
+        _check_kept_store(str(known["store"]["url"]))
     try:
         write_config(path, changes, group=_service_group())
     except ConfigError as bad:
@@ -333,6 +355,25 @@ def _web(
             fail(problem, "Nothing was written.", code=BAD_INPUT)
         chosen["password_hash"] = hash_password(password)
     return chosen
+
+
+def _checked_store(url: str) -> str:
+    """A new `[store] url`: a PostgreSQL URL whose server answers with a schema this musicbox can use."""
+    if problem := store_url_problem(url):
+        fail(f"the store URL {problem}", "Nothing was written.", code=BAD_INPUT)
+    with out.status("Reaching the PostgreSQL server…"):
+        finding = store_finding(url)
+    if finding.verdict is Verdict.FAIL:
+        fail(finding.detail, f"Nothing was written. {finding.fix}.")
+    out.print(f"[green]✓[/] {escape(finding.detail)}")
+    return url
+
+
+def _check_kept_store(url: str) -> None:
+    # Kept as it was: said, not refused (setup may be run to change the token while the server is down).
+    finding = store_finding(url)
+    mark = "[green]✓[/]" if finding.verdict is Verdict.OK else "[yellow]![/]"
+    out.print(f"{mark} {escape(finding.detail)}")
 
 
 def _music_folders(

@@ -111,6 +111,14 @@ class LibraryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreConfig:
+    # Where settings, saved queues, playlists, favourites, history, Spotify matches and API tokens
+    # are kept: empty, the SQLite file in the state directory; "postgresql://user:password@host/db",
+    # a PostgreSQL server several processes share. The audio cache's index stays on each box.
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PathsConfig:
     state_dir: Path = Path(".")
     cache_dir: Path = Path(".")
@@ -128,4 +136,5 @@ class Config:
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     web: WebConfig = field(default_factory=WebConfig)
     library: LibraryConfig = field(default_factory=LibraryConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

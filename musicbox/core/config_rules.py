@@ -54,6 +54,16 @@ def listening_address_problem(host: str) -> str | None:
     )
 
 
+def store_url_problem(url: str) -> str | None:
+    """`[store] url`: empty (SQLite in the state directory) or a PostgreSQL URL."""
+    if url == "" or url.startswith(("postgresql://", "postgres://")):
+        return None
+    return (
+        "is not a PostgreSQL URL: use postgresql://user:password@host/database, "
+        "or leave it empty for the SQLite file in the state directory"
+    )
+
+
 RULES: dict[str, dict[str, Rule]] = {
     "discord": {
         "token": Rule(str, secret=True),
@@ -111,6 +121,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "folders": Rule(tuple, absolute_paths=True),
         "rescan_interval_s": Rule(int, 1, 86_400),
     },
+    # secret: the URL usually holds the password.
+    "store": {"url": Rule(str, secret=True, form=store_url_problem)},
 }
 
 # The names the first musicbox used, kept so an old service environment still works.

@@ -146,6 +146,34 @@ def database(path: str, exists: bool, damage: str | None) -> Finding:
     return ok("database", f"{path} is healthy")
 
 
+def store(where: str, version: int | None, problem: str | None, current: int) -> Finding:
+    """`[store] url`'s server: `version` is its schema version, read (None with the `problem` when
+    it could not be reached). The bot cannot start without it, so unreachable fails."""
+    if problem is not None:
+        return Finding(
+            "store",
+            Verdict.FAIL,
+            problem,
+            "Check [store] url, that the server runs and lets this box in (pg_hba.conf); "
+            "or empty it to keep everything in SQLite on this box",
+        )
+    assert version is not None
+    if version > current:
+        return Finding(
+            "store",
+            Verdict.FAIL,
+            f"{where} is at schema version {version}, newer than this musicbox knows ({current})",
+            "Update musicbox on this box (`musicbox update`): another box runs a newer one",
+        )
+    if version == 0:
+        return ok("store", f"{where} reached; empty (the bot makes its tables at its first start)")
+    if version < current:
+        return ok(
+            "store", f"{where} reached at schema version {version} (the next start upgrades it to {current})"
+        )
+    return ok("store", f"{where} reached, schema version {version}")
+
+
 def unit(state: dict[str, str]) -> Finding:
     if not state:
         return ok("service", "not a systemd service here (run it with `musicbox run`)")

@@ -12,7 +12,6 @@ import logging
 import math
 import signal
 import socket
-import sqlite3
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
+from musicbox.store.sql import Connection, open_store
 from musicbox.store.vitals import VitalsStore
 from musicbox.web import server as web_page
 from musicbox.web.api import ApiAccess
@@ -92,10 +92,11 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     started_at = time.time()
     config_file = str(config_path(environment))
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
+    store = open_store(config.store.url, database)
     egress = EgressGate(config.resolver.allowed_private_hosts)
     resolver = YtDlpSource(config, database, egress=egress)
-    with_spotify = _with_spotify(resolver, config, database) if config.spotify.configured else resolver
-    sources = with_local_music(with_spotify, config.library, database)
+    with_spotify = _with_spotify(resolver, config, store) if config.spotify.configured else resolver
+    sources = with_local_music(with_spotify, config.library, store)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
     bot = build_bot(config, sources=sources, egress=egress)
     resolver.transcode_ahead = transcoding_ahead(bot)
@@ -116,11 +117,11 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
 
     process = psutil.Process()
     vitals = Vitals(
-        VitalsStore(database),
+        VitalsStore(store),
         lambda at: read_totals(bot.metrics, bot.audio, process, at),
         lambda: len(bot.sessions.guild_ids),
     )
-    api_access = ApiAccess(ApiTokenStore(database))
+    api_access = ApiAccess(ApiTokenStore(store))
     await api_access.load()
     web = web_page.WebState(
         config.web,
@@ -167,17 +168,17 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     finally:
         await sources.aclose()
         egress.close()
+        if store is not database:
+            store.close()
         database.close()
 
 
-def _with_spotify(
-    resolver: YtDlpSource, config: Config, database: sqlite3.Connection
-) -> SpotifySource | YtDlpSource:
+def _with_spotify(resolver: YtDlpSource, config: Config, store: Connection) -> SpotifySource | YtDlpSource:
     # Imported only when the owner set Spotify up: spotipy and what it pulls in (requests, redis)
     # are about 7 MiB the bot does not hold otherwise.
     from musicbox.sources.spotify import spotify_aware
 
-    return spotify_aware(resolver, config, database)
+    return spotify_aware(resolver, config, store)
 
 
 def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsyncContextManager[None]:

@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from musicbox.core.local_music import SOURCE, LocalSong, Searchable, find_local,
 from musicbox.core.track import Track
 from musicbox.sources.query import SearchWords, recognise
 from musicbox.store.local_songs import IndexedFile, LocalSongStore
+from musicbox.store.sql import Connection
 
 if TYPE_CHECKING:
     import mutagen
@@ -70,9 +70,9 @@ def inside(path: str, root: str) -> bool:
 
 
 class LocalMusic:
-    def __init__(self, config: LibraryConfig, database: sqlite3.Connection) -> None:
+    def __init__(self, config: LibraryConfig, store: Connection) -> None:
         self._config = config
-        self._store = LocalSongStore(database)
+        self._store = LocalSongStore(store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Replaced whole by each scan, so the loop reads it without a lock.
@@ -251,10 +251,8 @@ class LocalSource:
         return best[0].track() if best else None
 
 
-def with_local_music(
-    sources: WrappedSource, config: LibraryConfig, database: sqlite3.Connection
-) -> WrappedSource:
+def with_local_music(sources: WrappedSource, config: LibraryConfig, store: Connection) -> WrappedSource:
     """The source `musicbox run` hands the bot: local songs first when the owner named folders."""
     if not config.folders:
         return sources
-    return LocalSource(LocalMusic(config, database), sources)
+    return LocalSource(LocalMusic(config, store), sources)

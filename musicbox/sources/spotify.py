@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sqlite3
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from musicbox.sources.query import SpotifyLink, recognise
 from musicbox.sources.upstreams import Upstreams
 from musicbox.sources.ytdlp import SPOTIFY_NEEDS_SETUP, YtDlpSource
 from musicbox.store.spotify_mappings import SpotifyMappings
+from musicbox.store.sql import Connection
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SpotifySource:
     def __init__(
         self,
         config: SpotifyConfig,
-        database: sqlite3.Connection,
+        store: Connection,
         wrapped: WrappedSource,
         *,
         max_playlist: int,
@@ -72,7 +72,7 @@ class SpotifySource:
         self._upstreams = upstreams
         self._wrapped = wrapped
         self._max_playlist = max_playlist
-        self._mappings = SpotifyMappings(database)
+        self._mappings = SpotifyMappings(store)
         self._known: OrderedDict[str, Wanted] = OrderedDict()
         self._matching: dict[str, asyncio.Lock] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spotify")
@@ -368,16 +368,14 @@ def _retry_after_s(headers: Mapping[str, str] | None) -> float:
         return 1.0
 
 
-def spotify_aware(
-    resolver: YtDlpSource, config: Config, database: sqlite3.Connection
-) -> SpotifySource | YtDlpSource:
+def spotify_aware(resolver: YtDlpSource, config: Config, store: Connection) -> SpotifySource | YtDlpSource:
     """The source `musicbox run` hands the bot: Spotify links read and matched when the owner gave
     credentials, else the resolver alone (which tells members how the owner sets Spotify up)."""
     if not config.spotify.configured:
         return resolver
     return SpotifySource(
         config.spotify,
-        database,
+        store,
         resolver,
         max_playlist=config.playback.max_playlist,
         upstreams=resolver.upstreams,

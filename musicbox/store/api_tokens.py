@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
-from musicbox.store.database import lock_of
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
 PREFIX = "mbx_"  # recognisable in a leaked file or a secret scanner's rules
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_tokens (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    digest TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL
-)
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +28,23 @@ def digest(token: str) -> str:
 
 
 class ApiTokenStore:
-    """Blocking SQLite access: call from a worker thread, never the event loop."""
+    """Blocking database access: call from a worker thread, never the event loop."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)  # the connection is shared: one lock for every store on it
-        connection.executescript(_SCHEMA)
+        self._lock = connection.lock  # the connection is shared: one lock for every store on it
 
     def create(self, user_id: int, name: str) -> tuple[ApiToken, str]:
         """A new token: its record, and the token itself (shown once, never stored)."""
         token = PREFIX + secrets.token_urlsafe(32)
         now = time.time()
         with self._lock:
-            cursor = self._connection.execute(
-                "INSERT INTO api_tokens (user_id, name, digest, created_at) VALUES (?, ?, ?, ?)",
+            (token_id,) = self._connection.execute(
+                "INSERT INTO api_tokens (user_id, name, digest, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                 (user_id, name, digest(token), now),
-            )
-        assert cursor.lastrowid is not None
-        return ApiToken(cursor.lastrowid, user_id, name, now), token
+            ).fetchone()
+        return ApiToken(int(token_id), user_id, name, now), token
 
     def by_digest(self) -> dict[str, ApiToken]:
         with self._lock:

@@ -1,5 +1,5 @@
-"""The embedded SQLite store: one file in the state directory. Each module that persists something
-creates its own tables (`CREATE TABLE IF NOT EXISTS`) on the connection it is handed.
+"""The embedded SQLite store: one file in the state directory, the default `sql.Connection` of every
+store (schema.py makes and upgrades its tables) and, on every box, the audio cache's index.
 
 The bot opens it with `open_state`, which never lets a damaged file stop it: a file that is not
 SQLite, is corrupt, belongs to another program or that the service user cannot write is moved
@@ -13,8 +13,12 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from musicbox.store.sql import SQLITE
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ OUR_TABLES = frozenset(
         "vitals",
         "api_tokens",
         "local_songs",
+        "musicbox_schema",
     }
 )
 WHAT_IT_HOLDS = (
@@ -50,20 +55,31 @@ class Database(sqlite3.Connection):
     worker threads, and one store's BEGIN while another's transaction is open on the same connection
     fails ("cannot start a transaction within a transaction"), or a write joins the other's."""
 
+    dialect = SQLITE
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = threading.RLock()
+        self.schema_checked = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # IMMEDIATE: the write lock is taken at BEGIN, so another process (`musicbox api token
+        # create` while the bot runs) waits at the start rather than failing in the middle.
+        with self.lock:
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
 
 
-def lock_of(connection: sqlite3.Connection) -> threading.RLock:
-    """The lock a store takes around each use of `connection`: the shared one of a `Database`."""
-    return connection.lock if isinstance(connection, Database) else threading.RLock()
-
-
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread=False: the connection is used from one worker thread at a time, not the loop's.
-    connection = sqlite3.connect(
+    connection: Database = sqlite3.connect(
         path, timeout=5.0, check_same_thread=False, isolation_level=None, factory=Database
     )
     # WAL lets `musicbox status` and `musicbox cache` read while the bot writes; NORMAL is crash-safe
@@ -74,7 +90,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def open_state(path: Path) -> sqlite3.Connection:
+def open_state(path: Path) -> Database:
     """The bot's database, usable whatever was left at `path`."""
     problem = damage(path)
     if problem is not None:

@@ -1,40 +1,27 @@
 """Each member's favourite songs (❤ on /now, /like), theirs in every server.
-Blocking SQLite access: call from a worker thread, never the event loop."""
+Blocking database access: call from a worker thread, never the event loop."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 
 from musicbox.core.track import Track, TrackId
-from musicbox.store.database import lock_of
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS favorites (
-    user_id INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    key TEXT NOT NULL,
-    title TEXT NOT NULL,
-    page_url TEXT NOT NULL,
-    duration_s REAL,
-    artist TEXT,
-    liked_at REAL NOT NULL,
-    PRIMARY KEY (user_id, source, key)
-)
-"""
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
 
 class FavoriteStore:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)
-        connection.executescript(_SCHEMA)
+        self._lock = connection.lock
 
     def like(self, user_id: int, track: Track, liked_at: float) -> bool:
         """False when the member liked it already."""
         with self._lock:
             cursor = self._connection.execute(
-                "INSERT OR IGNORE INTO favorites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO favorites (user_id, source, key, title, page_url, duration_s, artist,"
+                " liked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     user_id,
                     track.id.source,

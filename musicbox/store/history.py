@@ -1,28 +1,14 @@
 """What each server heard, who asked for it and when: /history, and what autoplay draws on.
-Blocking SQLite access: call from a worker thread, never the event loop."""
+Blocking database access: call from a worker thread, never the event loop."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from musicbox.core.track import Track, TrackId
-from musicbox.store.database import lock_of
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS play_history (
-    guild_id INTEGER NOT NULL,
-    played_at REAL NOT NULL,
-    requester_id INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    key TEXT NOT NULL,
-    title TEXT NOT NULL,
-    page_url TEXT NOT NULL,
-    duration_s REAL,
-    artist TEXT
-);
-CREATE INDEX IF NOT EXISTS play_history_by_guild ON play_history (guild_id, played_at)
-"""
 # A server's history is kept this long in rows: months of listening, a few hundred kB.
 KEPT_PER_GUILD = 2000
 
@@ -35,16 +21,17 @@ class Played:
 
 
 class HistoryStore:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)
-        connection.executescript(_SCHEMA)
+        self._lock = connection.lock
 
     def record(self, guild_id: int, played: Played) -> None:
         t = played.track
-        with self._lock:
+        with self._lock, self._connection.transaction():
             self._connection.execute(
-                "INSERT INTO play_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO play_history (guild_id, played_at, requester_id, source, key, title,"
+                " page_url, duration_s, artist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     guild_id,
                     played.played_at,

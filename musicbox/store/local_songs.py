@@ -1,29 +1,15 @@
 """The index of the owner's own music: one row per audio file under the configured folders, with its
 tags and the stamp (mtime, size) that tells a rescan whether to read the tags again.
-Blocking SQLite access: call from a worker thread, never the event loop."""
+Blocking database access: call from a worker thread, never the event loop."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from musicbox.core.local_music import LocalSong
-from musicbox.store.database import lock_of
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS local_songs (
-    key TEXT PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
-    folder TEXT NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    artist TEXT,
-    album TEXT,
-    duration_s REAL
-)
-"""
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +22,10 @@ class IndexedFile:
 
 
 class LocalSongStore:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)
-        connection.executescript(_SCHEMA)
+        self._lock = connection.lock
 
     def stamps(self) -> dict[str, tuple[int, int]]:
         """path -> (mtime_ns, size) of every indexed file."""
@@ -48,33 +34,32 @@ class LocalSongStore:
         return {path: (mtime, size) for path, mtime, size in rows}
 
     def update(self, changed: Iterable[IndexedFile], gone: Iterable[str]) -> None:
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                self._connection.executemany(
-                    "DELETE FROM local_songs WHERE path = ?", [(path,) for path in gone]
-                )
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO local_songs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            file.song.key,
-                            file.path,
-                            file.folder,
-                            file.mtime_ns,
-                            file.size,
-                            file.song.title,
-                            file.song.artist,
-                            file.song.album,
-                            file.song.duration_s,
-                        )
-                        for file in changed
-                    ],
-                )
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+        changed = list(changed)
+        with self._lock, self._connection.transaction():
+            self._connection.executemany("DELETE FROM local_songs WHERE path = ?", [(path,) for path in gone])
+            # A changed file's old row goes first (its key is its path's digest, so either finds it).
+            self._connection.executemany(
+                "DELETE FROM local_songs WHERE key = ? OR path = ?",
+                [(file.song.key, file.path) for file in changed],
+            )
+            self._connection.executemany(
+                "INSERT INTO local_songs (key, path, folder, mtime_ns, size, title, artist, album,"
+                " duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        file.song.key,
+                        file.path,
+                        file.folder,
+                        file.mtime_ns,
+                        file.size,
+                        file.song.title,
+                        file.song.artist,
+                        file.song.album,
+                        file.song.duration_s,
+                    )
+                    for file in changed
+                ],
+            )
 
     def songs(self) -> list[LocalSong]:
         with self._lock:

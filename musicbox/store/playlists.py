@@ -1,35 +1,19 @@
 """Saved playlists, kept across restarts: a server's (owner 0) and each member's (theirs in every
-server). Blocking SQLite access: call from a worker thread, never the event loop."""
+server). Blocking database access: call from a worker thread, never the event loop. Names are
+compared without case: lower() on both sides (SQLite's folds ASCII only, PostgreSQL's as the
+database's locale says)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from musicbox.core.playlists import SERVER_OWNER, PlaylistSummary
 from musicbox.core.track import Track, TrackId
-from musicbox.store.database import lock_of
+from musicbox.store import schema
+from musicbox.store.sql import CONFLICTS, Connection
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS playlists (
-    id INTEGER PRIMARY KEY,
-    guild_id INTEGER NOT NULL,
-    owner_id INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    UNIQUE (guild_id, owner_id, name COLLATE NOCASE)
-);
-CREATE TABLE IF NOT EXISTS playlist_tracks (
-    playlist_id INTEGER NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    key TEXT NOT NULL,
-    title TEXT NOT NULL,
-    page_url TEXT NOT NULL,
-    duration_s REAL,
-    artist TEXT,
-    PRIMARY KEY (playlist_id, position)
-)
-"""
+# SQLite's NOCASE index (version 1) and PostgreSQL's unique lower(name) both answer this.
+_NAMED = "guild_id = ? AND owner_id = ? AND lower(name) = lower(CAST(? AS TEXT))"
 
 
 class PlaylistExists(Exception):
@@ -37,10 +21,10 @@ class PlaylistExists(Exception):
 
 
 class PlaylistStore:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)
-        connection.executescript(_SCHEMA)
+        self._lock = connection.lock
 
     @staticmethod
     def _where(guild_id: int, owner_id: int) -> tuple[int, int]:
@@ -49,8 +33,7 @@ class PlaylistStore:
 
     def _id(self, guild_id: int, owner_id: int, name: str) -> int | None:
         row = self._connection.execute(
-            "SELECT id FROM playlists WHERE guild_id = ? AND owner_id = ? AND name = ? COLLATE NOCASE",
-            (*self._where(guild_id, owner_id), name),
+            f"SELECT id FROM playlists WHERE {_NAMED}", (*self._where(guild_id, owner_id), name)
         ).fetchone()
         return None if row is None else int(row[0])
 
@@ -59,7 +42,7 @@ class PlaylistStore:
             rows = self._connection.execute(
                 "SELECT p.name, COUNT(t.position) FROM playlists p"
                 " LEFT JOIN playlist_tracks t ON t.playlist_id = p.id"
-                " WHERE p.guild_id = ? AND p.owner_id = ? GROUP BY p.id ORDER BY p.name COLLATE NOCASE",
+                " WHERE p.guild_id = ? AND p.owner_id = ? GROUP BY p.id ORDER BY lower(p.name), p.id",
                 self._where(guild_id, owner_id),
             ).fetchall()
         return [PlaylistSummary(name, count) for name, count in rows]
@@ -81,22 +64,15 @@ class PlaylistStore:
         ]
 
     def create(self, guild_id: int, owner_id: int, name: str, tracks: Sequence[Track] = ()) -> None:
-        with self._lock:
-            self._connection.execute("BEGIN")
+        with self._lock, self._connection.transaction():
             try:
-                try:
-                    cursor = self._connection.execute(
-                        "INSERT INTO playlists (guild_id, owner_id, name) VALUES (?, ?, ?)",
-                        (*self._where(guild_id, owner_id), name),
-                    )
-                except sqlite3.IntegrityError as taken:
-                    raise PlaylistExists(name) from taken
-                assert cursor.lastrowid is not None
-                self._append(cursor.lastrowid, 0, tracks)
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+                (playlist,) = self._connection.execute(
+                    "INSERT INTO playlists (guild_id, owner_id, name) VALUES (?, ?, ?) RETURNING id",
+                    (*self._where(guild_id, owner_id), name),
+                ).fetchone()
+            except CONFLICTS as taken:
+                raise PlaylistExists(name) from taken
+            self._append(int(playlist), 0, tracks)
 
     def append(self, guild_id: int, owner_id: int, name: str, tracks: Sequence[Track]) -> bool:
         """Adds at the end; False when there is no such playlist."""
@@ -104,21 +80,17 @@ class PlaylistStore:
             playlist = self._id(guild_id, owner_id, name)
             if playlist is None:
                 return False
-            (count,) = self._connection.execute(
-                "SELECT COUNT(*) FROM playlist_tracks WHERE playlist_id = ?", (playlist,)
-            ).fetchone()
-            self._connection.execute("BEGIN")
-            try:
+            with self._connection.transaction():
+                (count,) = self._connection.execute(
+                    "SELECT COUNT(*) FROM playlist_tracks WHERE playlist_id = ?", (playlist,)
+                ).fetchone()
                 self._append(playlist, int(count), tracks)
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
             return True
 
     def _append(self, playlist: int, start: int, tracks: Sequence[Track]) -> None:
         self._connection.executemany(
-            "INSERT INTO playlist_tracks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO playlist_tracks (playlist_id, position, source, key, title, page_url,"
+            " duration_s, artist) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (playlist, start + n, t.id.source, t.id.key, t.title, t.page_url, t.duration_s, t.artist)
                 for n, t in enumerate(tracks)
@@ -133,14 +105,13 @@ class PlaylistStore:
                 return False
             try:
                 self._connection.execute("UPDATE playlists SET name = ? WHERE id = ?", (new_name, playlist))
-            except sqlite3.IntegrityError as taken:
+            except CONFLICTS as taken:
                 raise PlaylistExists(new_name) from taken
             return True
 
     def delete(self, guild_id: int, owner_id: int, name: str) -> bool:
         with self._lock:
             cursor = self._connection.execute(
-                "DELETE FROM playlists WHERE guild_id = ? AND owner_id = ? AND name = ? COLLATE NOCASE",
-                (*self._where(guild_id, owner_id), name),
+                f"DELETE FROM playlists WHERE {_NAMED}", (*self._where(guild_id, owner_id), name)
             )
             return cursor.rowcount > 0

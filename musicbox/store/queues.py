@@ -6,37 +6,13 @@ track at its stored position; other guilds get their queue back on their next /p
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from musicbox.core.queue import LoopMode, QueuedTrack
 from musicbox.core.track import Track, TrackId
-from musicbox.store.database import lock_of
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS saved_queue (
-    guild_id INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    key TEXT NOT NULL,
-    title TEXT NOT NULL,
-    page_url TEXT NOT NULL,
-    duration_s REAL,
-    artist TEXT,
-    requester_id INTEGER NOT NULL,
-    PRIMARY KEY (guild_id, position)
-);
-CREATE TABLE IF NOT EXISTS saved_playback (
-    guild_id INTEGER PRIMARY KEY,
-    voice_channel_id INTEGER NOT NULL,
-    position_s REAL NOT NULL,
-    loop_mode TEXT NOT NULL,
-    text_channel_id INTEGER
-)
-"""
-# Databases from before the text channel was kept: their rows resume with no channel to speak in.
-_MIGRATIONS = {"text_channel_id": "ALTER TABLE saved_playback ADD COLUMN text_channel_id INTEGER"}
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +28,13 @@ class SavedPlayback:
 
 
 class QueueStore:
-    """Blocking SQLite access: call from a worker thread, never the event loop."""
+    """Blocking database access: call from a worker thread, never the event loop. A row saved
+    before the text channel was kept resumes with no channel to speak in."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)
-        connection.executescript(_SCHEMA)
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(saved_playback)")}
-        for column, migration in _MIGRATIONS.items():
-            if column not in columns:
-                connection.execute(migration)
+        self._lock = connection.lock
 
     def save(
         self, guild_id: int, entries: Sequence[QueuedTrack], playback: SavedPlayback | None = None
@@ -80,31 +53,27 @@ class QueueStore:
             )
             for position, e in enumerate(entries)
         ]
-        with self._lock:
-            self._connection.execute("BEGIN")
-            try:
-                self._connection.execute("DELETE FROM saved_queue WHERE guild_id = ?", (guild_id,))
-                self._connection.executemany(
-                    "INSERT INTO saved_queue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        with self._lock, self._connection.transaction():
+            self._connection.execute("DELETE FROM saved_queue WHERE guild_id = ?", (guild_id,))
+            self._connection.executemany(
+                "INSERT INTO saved_queue (guild_id, position, source, key, title, page_url, duration_s,"
+                " artist, requester_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._connection.execute("DELETE FROM saved_playback WHERE guild_id = ?", (guild_id,))
+            if playback is not None and entries:
+                self._connection.execute(
+                    "INSERT INTO saved_playback"
+                    " (guild_id, voice_channel_id, position_s, loop_mode, text_channel_id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        guild_id,
+                        playback.voice_channel_id,
+                        playback.position_s,
+                        playback.loop.value,
+                        playback.text_channel_id,
+                    ),
                 )
-                self._connection.execute("DELETE FROM saved_playback WHERE guild_id = ?", (guild_id,))
-                if playback is not None and entries:
-                    self._connection.execute(
-                        "INSERT INTO saved_playback"
-                        " (guild_id, voice_channel_id, position_s, loop_mode, text_channel_id)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (
-                            guild_id,
-                            playback.voice_channel_id,
-                            playback.position_s,
-                            playback.loop.value,
-                            playback.text_channel_id,
-                        ),
-                    )
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
 
     def forget(self, guild_id: int) -> None:
         self.save(guild_id, [])
@@ -125,7 +94,7 @@ class QueueStore:
         """The saved queue of a guild and where it was playing, removed from the store (they now
         live in a session again, which checkpoints them anew)."""
         playback = self.resumable().get(guild_id)
-        with self._lock:
+        with self._lock, self._connection.transaction():
             self._connection.execute("DELETE FROM saved_playback WHERE guild_id = ?", (guild_id,))
             rows = self._connection.execute(
                 "SELECT source, key, title, page_url, duration_s, artist, requester_id FROM saved_queue"

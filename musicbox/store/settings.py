@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -10,38 +9,13 @@ from musicbox.core.config import PlaybackConfig
 from musicbox.core.limits import QueueLimits
 from musicbox.core.playlists import PlaylistLimits
 from musicbox.core.sponsorblock import DEFAULT_CATEGORIES
-from musicbox.store.database import lock_of
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS guild_settings (
-    guild_id INTEGER PRIMARY KEY,
-    dj_role TEXT NOT NULL,
-    default_volume INTEGER NOT NULL,
-    max_queue INTEGER NOT NULL,
-    max_playlist INTEGER NOT NULL,
-    max_track_s INTEGER NOT NULL
-)
-"""
+# The defaults a row gets for a setting added after it was written (schema.py's steps hold them too).
 SAVED_SONGS_DEFAULT = 1000  # a long playlist, as /play accepts at most
 SAVED_PLAYLISTS_DEFAULT = 25
 SKIP_SHARE_DEFAULT = 50  # percent of the listeners present who must vote to skip
-# Columns added after the table first shipped: a database from an older musicbox gets them, with
-# their defaults, the first time a newer one opens it. Booleans are 0/1; a channel id 0 is "none".
-_ADDED_COLUMNS = {
-    "max_saved_songs": f"INTEGER NOT NULL DEFAULT {SAVED_SONGS_DEFAULT}",
-    "max_saved_playlists": f"INTEGER NOT NULL DEFAULT {SAVED_PLAYLISTS_DEFAULT}",
-    "autoplay": "INTEGER NOT NULL DEFAULT 0",
-    "skip_share": f"INTEGER NOT NULL DEFAULT {SKIP_SHARE_DEFAULT}",
-    "always_in_channel_id": "INTEGER NOT NULL DEFAULT 0",
-    "text_channel_id": "INTEGER NOT NULL DEFAULT 0",
-    "voice_channel_id": "INTEGER NOT NULL DEFAULT 0",
-    # 0 plays every song as loud as its source is (loudness normalisation off).
-    "loudness": "INTEGER NOT NULL DEFAULT 1",
-    # /filter's choice as core/filters.py keeps it ("nightcore", "speed:1.5"); empty: none.
-    "audio_filter": "TEXT NOT NULL DEFAULT ''",
-    # SponsorBlock's categories left out of YouTube videos, comma-separated ("": none).
-    "skip_categories": f"TEXT NOT NULL DEFAULT '{','.join(DEFAULT_CATEGORIES)}'",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +65,16 @@ _COLUMNS = [f.name for f in fields(GuildSettings)]
 
 
 class SettingsStore:
-    """Blocking SQLite access: call from a worker thread (`asyncio.to_thread`), never the event loop.
-    Reads are served from memory after the first, since every command consults them."""
+    """Blocking database access: call from a worker thread (`asyncio.to_thread`), never the event
+    loop. Reads are served from memory after the first, since every command consults them.
+    Booleans are kept as 0/1; a channel id 0 is "none"."""
 
-    def __init__(self, connection: sqlite3.Connection, defaults: GuildSettings) -> None:
+    def __init__(self, connection: Connection, defaults: GuildSettings) -> None:
+        schema.upgrade(connection)
         self._connection = connection
         self._defaults = defaults
-        self._lock = lock_of(connection)
+        self._lock = connection.lock
         self._known: dict[int, GuildSettings] = {}
-        connection.execute(_SCHEMA)
-        present = {row[1] for row in connection.execute("PRAGMA table_info(guild_settings)")}
-        for column, declaration in _ADDED_COLUMNS.items():
-            if column not in present:
-                connection.execute(f"ALTER TABLE guild_settings ADD COLUMN {column} {declaration}")
 
     def get(self, guild_id: int) -> GuildSettings:
         with self._lock:
@@ -152,6 +123,7 @@ class SettingsStore:
 def _from_row(row: tuple[Any, ...]) -> GuildSettings:
     given = dict(zip(_COLUMNS, row, strict=True))
     given["autoplay"] = bool(given["autoplay"])
+    given["loudness"] = bool(given["loudness"])
     given["skip_categories"] = tuple(word for word in str(given["skip_categories"]).split(",") if word)
     return GuildSettings(**given)
 

@@ -1,35 +1,21 @@
-"""Which upload plays each Spotify track, kept in SQLite: a playlist played twice is matched once."""
+"""Which upload plays each Spotify track, kept in the store: a playlist played twice is matched once."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 
 from musicbox.core.track import Track, TrackId
-from musicbox.store.database import lock_of
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS spotify_mappings (
-    spotify_id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    key TEXT NOT NULL,
-    title TEXT NOT NULL,
-    page_url TEXT NOT NULL,
-    duration_s REAL,
-    artist TEXT,
-    mapped_at REAL NOT NULL
-)
-"""
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
 
 class SpotifyMappings:
-    def __init__(self, database: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, database: Connection, *, clock: Callable[[], float] = time.time) -> None:
+        schema.upgrade(database)
         self._database = database
         self._clock = clock
-        self._lock = lock_of(database)  # the connection is shared: one lock for every store on it
-        with self._lock:
-            database.execute(_SCHEMA)
+        self._lock = database.lock  # the connection is shared: one lock for every store on it
 
     def get(self, spotify_id: str) -> Track | None:
         with self._lock:
@@ -46,9 +32,12 @@ class SpotifyMappings:
     def put(self, spotify_id: str, upload: Track) -> None:
         with self._lock:
             self._database.execute(
-                "INSERT OR REPLACE INTO spotify_mappings"
+                "INSERT INTO spotify_mappings"
                 " (spotify_id, source, key, title, page_url, duration_s, artist, mapped_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (spotify_id) DO UPDATE SET"
+                " source = excluded.source, key = excluded.key, title = excluded.title,"
+                " page_url = excluded.page_url, duration_s = excluded.duration_s,"
+                " artist = excluded.artist, mapped_at = excluded.mapped_at",
                 (
                     spotify_id,
                     upload.id.source,

@@ -3,45 +3,28 @@ survive a restart. Older rows are deleted as new ones come: at one a minute, 144
 
 from __future__ import annotations
 
-import sqlite3
-
 from musicbox.core.vitals import KEEP_S, SERIES, Sample
-from musicbox.store.database import lock_of
+from musicbox.store import schema
+from musicbox.store.sql import Connection
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vitals (
-    at REAL PRIMARY KEY,
-    command_p95_ms REAL,
-    cache_hit_ratio REAL,
-    streams INTEGER NOT NULL,
-    rss_mb REAL NOT NULL,
-    cpu_percent REAL NOT NULL,
-    errors INTEGER NOT NULL,
-    first_audio_p95_ms REAL
-)
-"""
-# Columns a table made by an older musicbox lacks (its rows keep NULL: no figure then).
-_ADDED_COLUMNS = {"first_audio_p95_ms": "REAL"}
+_REPLACED = ", ".join(f"{name} = excluded.{name}" for name in SERIES)
 
 
 class VitalsStore:
-    """Blocking SQLite access: call from a worker thread, never the event loop."""
+    """Blocking database access: call from a worker thread, never the event loop."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
+        schema.upgrade(connection)
         self._connection = connection
-        self._lock = lock_of(connection)  # the connection is shared: one lock for every store on it
-        connection.executescript(_SCHEMA)
-        present = {row[1] for row in connection.execute("PRAGMA table_info(vitals)")}
-        for column, declaration in _ADDED_COLUMNS.items():
-            if column not in present:
-                connection.execute(f"ALTER TABLE vitals ADD COLUMN {column} {declaration}")
+        self._lock = connection.lock  # the connection is shared: one lock for every store on it
 
     def record(self, sample: Sample) -> None:
         # Two statements, each its own transaction: the connection is shared with other stores
         # (lookups, Spotify matches) whose threads must not find themselves inside this one.
         with self._lock:
             self._connection.execute(
-                f"INSERT OR REPLACE INTO vitals (at, {', '.join(SERIES)}) VALUES (?{', ?' * len(SERIES)})",
+                f"INSERT INTO vitals (at, {', '.join(SERIES)}) VALUES (?{', ?' * len(SERIES)})"
+                f" ON CONFLICT (at) DO UPDATE SET {_REPLACED}",
                 (sample.at, *(getattr(sample, name) for name in SERIES)),
             )
             self._connection.execute("DELETE FROM vitals WHERE at < ?", (sample.at - KEEP_S,))

@@ -8,9 +8,11 @@ import sys
 import pytest
 
 # yt-dlp (about 20 MiB, and Python that holds the GIL while it parses) runs in the extraction
-# workers; Typer and rich are the CLI's; spotipy only when the owner set Spotify up; numpy and the
-# simulator are the bench's.
-NOT_IN_THE_SERVICE = ("yt_dlp", "typer", "rich", "spotipy", "numpy", "musicbox.sim", "musicbox.bench")
+# workers; Typer and rich are the CLI's; spotipy only when the owner set Spotify up; psycopg only when
+# the stores are on a PostgreSQL server; numpy and the simulator are the bench's.
+NOT_IN_THE_SERVICE = (
+    "yt_dlp", "typer", "rich", "spotipy", "psycopg", "numpy", "musicbox.sim", "musicbox.bench"
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("entry", ["musicbox.cli.foreground", "musicbox.service.runner"])

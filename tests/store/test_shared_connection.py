@@ -1,23 +1,23 @@
-"""The stores of one database file share its connection from worker threads: a playlist saved while
-the queue is checkpointed (every few seconds of playback) must not fail, nor lose either write."""
+"""The stores of one database share its connection from worker threads: a playlist saved while the
+queue is checkpointed (every few seconds of playback) must not fail, nor lose either write, on the
+SQLite file as on a PostgreSQL server."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from musicbox.core.queue import QueuedTrack
 from musicbox.core.track import Track, TrackId
-from musicbox.store.database import connect
 from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore
+from tests.fixtures.postgres import Opener
 
 ROUNDS = 100
 SONGS = [Track(TrackId("http", f"s{n}"), f"Song {n}", f"http://x/{n}") for n in range(30)]
 
 
-def test_transactions_of_two_stores_on_one_connection_do_not_collide(tmp_path: Path) -> None:
-    database = connect(tmp_path / "musicbox.sqlite3")
+def test_transactions_of_two_stores_on_one_connection_do_not_collide(store_opener: Opener) -> None:
+    database = store_opener()
     queues, playlists = QueueStore(database), PlaylistStore(database)
     failures: list[Exception] = []
 
