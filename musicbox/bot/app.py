@@ -9,11 +9,12 @@ import aiohttp
 import discord
 import yarl
 
-from musicbox.bot.client import MusicBot
+from musicbox.bot.client import MusicBot, ShardedMusicBot
 from musicbox.bot.sources import TrackSource
 from musicbox.cache.audio import CachedAudio
 from musicbox.cache.store import AudioStore
 from musicbox.core.config import Config
+from musicbox.core.shards import ShardPlan
 from musicbox.playback.direct import DirectAudio
 from musicbox.playback.session import DEFAULT_MAX_FILTERED, AudioProvider, Sessions
 from musicbox.service.metrics import Metrics
@@ -38,13 +39,11 @@ def build_bot(
     egress: EgressGate,
     audio: AudioProvider | None = None,
     connector: aiohttp.BaseConnector | None = None,
+    shards: ShardPlan | None = None,
 ) -> MusicBot:
-    """`egress` is the gate `sources` fetch through: ffmpeg's transcodes and streams use it too."""
-    # Route.BASE and DEFAULT_GATEWAY are how discord.py addresses REST and the gateway (an unsharded
-    # client never asks /gateway/bot); pointing them at the configuration is what lets the same bot
-    # talk to Discord or to the simulator.
-    discord.http.Route.BASE = config.discord.api_base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
+    """`egress` is the gate `sources` fetch through: ffmpeg's transcodes and streams use it too.
+    With `shards` (their count known: `recommended_shard_count`), the bot runs those shards."""
+    address_discord(config)
     database = open_state(config.paths.state_dir / "musicbox.sqlite3")
     settings = SettingsStore(database, GuildSettings.defaults(config.playback))
     filtered = config.limits.max_filtered
@@ -52,7 +51,8 @@ def build_bot(
         max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
         max_filtered=filtered if filtered >= 0 else DEFAULT_MAX_FILTERED,
     )
-    return MusicBot(
+    bot_class = MusicBot if shards is None else ShardedMusicBot
+    return bot_class(
         config,
         sources=sources,
         audio=audio or _audio(config, database, sessions, egress.proxy_url),
@@ -67,7 +67,29 @@ def build_bot(
         radio=RadioDirectory(config.resolver.radio_directory, egress),
         lyrics=Lrclib(config.resolver.lyrics_api, egress),
         sponsorblock=SponsorBlock(config.resolver.sponsorblock_api, egress),
+        shards=shards,
     )
+
+
+def address_discord(config: Config) -> None:
+    # Route.BASE and DEFAULT_GATEWAY are how discord.py addresses REST and the gateway (an unsharded
+    # client never asks /gateway/bot, nor does a sharded one told its shard count); pointing them at
+    # the configuration is what lets the same bot talk to Discord or to the simulator.
+    discord.http.Route.BASE = config.discord.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
+
+
+async def recommended_shard_count(config: Config) -> int:
+    """The shard count Discord recommends for the bot now (`GET /gateway/bot`), asked through
+    discord.py's own HTTP client as AutoShardedClient asks it when given no count."""
+    address_discord(config)
+    http = discord.http.HTTPClient(asyncio.get_running_loop())
+    try:
+        await http.static_login(config.discord.token)
+        count, _, _ = await http.get_bot_gateway()
+    finally:
+        await http.close()
+    return count
 
 
 def _audio(config: Config, database: sqlite3.Connection, sessions: Sessions, proxy_url: str) -> AudioProvider:

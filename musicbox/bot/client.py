@@ -39,6 +39,7 @@ from musicbox.core.config import Config
 from musicbox.core.filters import AudioFilter, stored_filter
 from musicbox.core.gateway_budget import GatewayBudget, next_join_at
 from musicbox.core.queue import QueuedTrack
+from musicbox.core.shards import ShardPlan, shard_of
 from musicbox.core.sponsorblock import DEFAULT_CATEGORIES, Cuts
 from musicbox.core.track import Track
 from musicbox.playback.session import (
@@ -118,7 +119,9 @@ class MusicBot(commands.Bot):
         radio: RadioDirectory | None = None,
         lyrics: Lrclib | None = None,
         sponsorblock: SponsorBlock | None = None,
+        shards: ShardPlan | None = None,
     ) -> None:
+        """`shards` is for ShardedMusicBot, the one class that runs them."""
         intents = discord.Intents.none()
         intents.guilds = True
         intents.voice_states = True
@@ -130,8 +133,10 @@ class MusicBot(commands.Bot):
             # Titles and names are untrusted text: whatever escaping misses, no message of the bot
             # notifies anyone (the requester's mention in /now shows, and pings nobody).
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=None if shards is None else shards.count,
         )
         self.config = config
+        self.shard_plan = shards
         self.sources = sources
         self.audio = audio
         self.settings = settings
@@ -474,6 +479,8 @@ class MusicBot(commands.Bot):
         """24/7 servers: back in their channel after any restart (a SIGKILL too: the setting is stored
         when it is made), listeners or not, and autoplay goes on if it is on."""
         for guild_id, channel_id in (await asyncio.to_thread(self.settings.always_in)).items():
+            if not self.owns(guild_id):
+                continue  # another process's shard: that process rejoins it
             channel = self.get_channel(channel_id)
             if not isinstance(channel, discord.VoiceChannel) or channel.guild.id != guild_id:
                 log.warning("guild %s: its 24/7 voice channel is gone; not rejoining", guild_id)
@@ -486,6 +493,11 @@ class MusicBot(commands.Bot):
                 continue
             if session.queue.current is None and not len(session.queue):
                 session.autoplay_now()  # autoplay, if on, picks the first song
+
+    def owns(self, guild_id: int) -> bool:
+        """Whether this process's shards receive the guild's events (every guild, unsharded)."""
+        plan = self.shard_plan
+        return plan is None or plan.count is None or shard_of(guild_id, plan.count) in plan.ids
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Removed from a server (kicked, banned, or the server deleted): Discord closes the voice
@@ -564,6 +576,19 @@ class MusicBot(commands.Bot):
         command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
     ) -> None:
         _observe(self.metrics, interaction, command.name)
+
+
+class ShardedMusicBot(MusicBot, commands.AutoShardedBot):
+    """The bot over a range of shards in one process: discord.py's AutoShardedClient holds one
+    gateway connection per shard, and everything above it is MusicBot's. Made only with a
+    ShardPlan whose count is known (the AutoShardedClient needs it with explicit shard ids)."""
+
+    async def launch_shards(self) -> None:
+        # The ids are set here rather than passed to the constructor, which MusicBot shares with
+        # the unsharded client (whose typed options have no shard_ids).
+        assert self.shard_plan is not None and self.shard_plan.count is not None
+        self.shard_ids = list(self.shard_plan.ids)
+        await super().launch_shards()
 
 
 def _observe(metrics: Metrics, interaction: discord.Interaction, name: str) -> None:

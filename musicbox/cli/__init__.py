@@ -2,21 +2,23 @@
 
 `musicbox run` (what systemd starts) goes straight to the bot: Typer, rich and the other verbs'
 libraries (the simulator, numpy for the bench, ...) would cost the running bot about 25 MiB for
-nothing. Any other arguments, `musicbox run --help` included, go through the Typer app."""
+nothing, so its few options (`-v`, `--shards`, `--shard-count`) are read by
+`core.shards.parse_run_arguments`. Any other arguments, `musicbox run --help` included, go through
+the Typer app."""
 
 from __future__ import annotations
 
 import sys
 
-_SERVICE = {("run",): False, ("run", "-v"): True, ("run", "--verbose"): True}
+_HELP = ("--help", "-h")
 
 
 def main() -> None:
-    verbose = _SERVICE.get(tuple(sys.argv[1:]))
-    if verbose is not None:
-        from musicbox.cli.foreground import run_bot
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["run"] and not any(word in _HELP for word in arguments):
+        from musicbox.cli.foreground import run_from_arguments
 
-        run_bot(verbose=verbose)
+        run_from_arguments(arguments[1:])
         return
     from musicbox.cli.app import app
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,15 +15,24 @@ from musicbox import log_context
 from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
 from musicbox.core.secrets import forms_of, token_problem
+from musicbox.core.shards import ShardPlan, parse_run_arguments
 from musicbox.service.logbook import LINE_FORMAT, file_handler
-from musicbox.service.runner import TokenRejected, run_service
+from musicbox.service.runner import ShardsMisfit, TokenRejected, run_service
 from musicbox.service.secret_keeping import keep_from_children, redact_logs
 from musicbox.store.config_file import config_path, left_behind, load_config
 from musicbox.store.sql import StoreError
 
 
-def run_bot(*, verbose: bool) -> None:
-    """Run the bot in the foreground until stopped (Ctrl-C or SIGTERM)."""
+def run_from_arguments(arguments: Sequence[str]) -> None:
+    """`musicbox run`'s arguments (after `run`): bad ones are one sentence and exit 2."""
+    request = parse_run_arguments(arguments)
+    if isinstance(request, str):
+        fail(request, code=_BAD_INPUT)
+    run_bot(verbose=request.verbose, shards=request.shards)
+
+
+def run_bot(*, verbose: bool, shards: ShardPlan | None = None) -> None:
+    """Run the bot in the foreground until stopped (Ctrl-C or SIGTERM); with `shards`, only those."""
     environment = dict(os.environ)
     keep_from_children(os.environ)
     try:
@@ -48,11 +58,13 @@ def run_bot(*, verbose: bool) -> None:
     redact_logs(_secrets(config))
     _configure_logging(verbose, config.paths.state_dir, under_journald="JOURNAL_STREAM" in environment)
     try:
-        asyncio.run(run_service(config, environment))
+        asyncio.run(run_service(config, environment, shards))
     except TokenRejected:
         fail("Discord refused the bot token.", "Run `musicbox setup` and paste the token again.")
     except StoreError as unreachable:  # [store] url's server: down, refusing, or of a newer musicbox
         fail(str(unreachable), "Check [store] url and the server (`musicbox doctor` says what it found).")
+    except ShardsMisfit as misfit:
+        fail(str(misfit), code=_BAD_INPUT)
 
 
 def _secrets(config: Config) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -15,7 +16,13 @@ from rich.table import Table
 
 from musicbox.bot.text import duration
 from musicbox.cli.console import FAILURE, out, print_json
-from musicbox.service.control import BotUnresponsive, ControlUnavailable, ask_status
+from musicbox.service.control import (
+    SOCKET_NAME,
+    BotUnresponsive,
+    ControlUnavailable,
+    ask_status,
+    sockets_found,
+)
 from musicbox.service.unit import has_systemd, last_log, unit_state
 from musicbox.service.update_state import update_line
 from musicbox.store.config_file import config_path, paths_for
@@ -24,24 +31,46 @@ DOWN = ("stopped", "unresponsive")
 
 
 def status(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
-    """Show whether the bot is online, its voice sessions, queues, memory and recent errors."""
+    """Show whether the bot is online, its voice sessions, queues, memory and recent errors; of
+    every process of a sharded bot on this box (`musicbox run --shards`), each in turn."""
     runtime_dir = paths_for(os.environ).runtime_dir
+    names = sockets_found(runtime_dir)
+    if names == [SOCKET_NAME]:
+        report = _ask(runtime_dir, SOCKET_NAME)
+        if json_output:
+            print_json(report)
+        else:
+            _show(report)
+        if report["state"] in DOWN:
+            raise typer.Exit(FAILURE)
+        return
+    reports = [_ask(runtime_dir, name) | {"socket": name} for name in names]
+    down = [r for r in reports if r["state"] in DOWN]
+    if json_output:
+        overall = "online" if not down else "stopped" if len(down) == len(reports) else "degraded"
+        print_json({"state": overall, "processes": reports})
+    else:
+        out.print(f"[bold]{len(reports)} musicbox processes on this box[/] ({len(down)} down)")
+        for report in reports:
+            shards = report.get("shards")
+            named = f"shards {shards['ids']} of {shards['count']}" if shards else "unsharded"
+            out.print(f"\n[bold]{escape(named)}[/] ({escape(report['socket'])})")
+            _show(report)
+    if down:
+        raise typer.Exit(FAILURE)
+
+
+def _ask(runtime_dir: Path, name: str) -> dict[str, Any]:
     try:
-        report = asyncio.run(ask_status(runtime_dir))
+        return asyncio.run(ask_status(runtime_dir, name=name))
     except ControlUnavailable as down:
-        report = {
+        return {
             "state": "unresponsive" if isinstance(down, BotUnresponsive) else "stopped",
             "reason": str(down),
             "config": str(config_path(os.environ)),
             "unit": unit_state(),
             "last_log": last_log(),
         }
-    if json_output:
-        print_json(report)
-    else:
-        _show(report)
-    if report["state"] in DOWN:
-        raise typer.Exit(FAILURE)
 
 
 def _show(report: dict[str, Any]) -> None:

@@ -23,7 +23,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from musicbox.core.shards import ShardPlan
+
 SOCKET_NAME = "control.sock"
+SHARD_SOCKETS = "control-shards-*.sock"  # one per process of a sharded bot: socket_name()
 REQUEST_LIMIT = 256  # bytes: requests are single words
 # The bot answers from its event loop, which a box under load (a Pi also serving files, 200 songs
 # being resolved) can keep busy for seconds; a listening socket means it runs, so give it time.
@@ -43,8 +46,23 @@ class BotUnresponsive(ControlUnavailable):
     """Something listens on the socket, so the bot runs, but it did not answer in time."""
 
 
-def socket_path(runtime_dir: Path) -> Path:
-    return runtime_dir / SOCKET_NAME
+def socket_path(runtime_dir: Path, name: str = SOCKET_NAME) -> Path:
+    return runtime_dir / name
+
+
+def socket_name(shards: ShardPlan | None) -> str:
+    """The socket of an unsharded bot, or of the process running `shards` (several run on a box)."""
+    return SOCKET_NAME if shards is None else SHARD_SOCKETS.replace("*", shards.label)
+
+
+def sockets_found(runtime_dir: Path) -> list[str]:
+    """The names of the control sockets in `runtime_dir`, the unsharded one first: which processes
+    `musicbox status` asks. Just the unsharded name when there are none (so it says who is not
+    listening)."""
+    names = sorted(path.name for path in runtime_dir.glob(SHARD_SOCKETS))
+    if socket_path(runtime_dir).exists() or not names:
+        names.insert(0, SOCKET_NAME)
+    return names
 
 
 def unsafe(directory: Path) -> str | None:
@@ -72,13 +90,17 @@ def unsafe(directory: Path) -> str | None:
 
 @contextlib.asynccontextmanager
 async def serving(
-    runtime_dir: Path, snapshot: Snapshot, others: Mapping[str, Answer] | None = None
+    runtime_dir: Path,
+    snapshot: Snapshot,
+    others: Mapping[str, Answer] | None = None,
+    *,
+    name: str = SOCKET_NAME,
 ) -> AsyncIterator[Path | None]:
     """Serves status (and each request named in `others`) on the socket while the context lasts;
     yields its path, or None when the directory is not safe (the bot plays on, and this is logged
     once)."""
     answers: dict[str, Answer] = {"status": lambda _: snapshot(), **(others or {})}
-    path = socket_path(runtime_dir)
+    path = socket_path(runtime_dir, name)
     problem = await asyncio.to_thread(_clear_the_way, path)
     if problem is not None:
         log.error(
@@ -134,13 +156,17 @@ def _clear_the_way(path: Path) -> str | None:
     return problem
 
 
-async def ask_status(runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
-    result: dict[str, Any] = await ask(runtime_dir, "status", timeout_s=timeout_s)
+async def ask_status(
+    runtime_dir: Path, *, timeout_s: float = ANSWER_WAIT_S, name: str = SOCKET_NAME
+) -> dict[str, Any]:
+    result: dict[str, Any] = await ask(runtime_dir, "status", timeout_s=timeout_s, name=name)
     return result
 
 
-async def ask(runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT_S) -> Any:
-    path = socket_path(runtime_dir)
+async def ask(
+    runtime_dir: Path, request: str, *, timeout_s: float = ANSWER_WAIT_S, name: str = SOCKET_NAME
+) -> Any:
+    path = socket_path(runtime_dir, name)
     problem = unsafe(runtime_dir)
     if problem is not None:  # whoever made it could answer in the bot's name
         raise ControlUnavailable(f"not asking {path}: {problem}")

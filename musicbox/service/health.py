@@ -16,6 +16,7 @@ import psutil
 from musicbox import __version__, log_context
 from musicbox.bot.client import MusicBot
 from musicbox.cache.audio import CachedAudio
+from musicbox.core.shards import ShardPlan
 from musicbox.service.allocator import allocator_in_use
 from musicbox.service.update_state import last_update
 from musicbox.sources.local import LocalSource
@@ -54,6 +55,7 @@ def snapshot(
     errors: RecentErrors,
     config_file: str,
     web: dict[str, Any] | None,
+    shards: ShardPlan | None = None,
 ) -> dict[str, Any]:
     process = psutil.Process()
     children = process.children(recursive=True)
@@ -80,6 +82,8 @@ def snapshot(
         "web": web,  # {"url", "problem"} of the web page, None while it is off
         "music_folders": _music_folders(bot),
         "update": last_update(),  # what the last `musicbox update` did; None: it never ran here
+        # The shards this process runs ({"ids": "0-3", "count": 16}), None when unsharded.
+        "shards": None if shards is None else {"ids": shards.label, "count": shards.count},
     }
 
 

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 import psutil
 
-from musicbox.bot.app import build_bot, serve_until_stopped, transcoding_ahead
+from musicbox.bot.app import build_bot, recommended_shard_count, serve_until_stopped, transcoding_ahead
 from musicbox.bot.client import MusicBot
 from musicbox.bot.remote import RemoteControl
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
+from musicbox.core.shards import ShardPlan, shard_count_text
 from musicbox.core.tuning import overrides_from, tune, with_tuning
 from musicbox.service import allocator, control, health, memory_census, metrics
 from musicbox.service.notify import Notifier
@@ -73,7 +74,18 @@ class TokenRejected(Exception):
     """Discord refused the token: the owner must run `musicbox setup` again."""
 
 
-async def run_service(config: Config, environment: Mapping[str, str]) -> None:
+class ShardsMisfit(Exception):
+    """The shard ids asked for do not exist with the count Discord recommends."""
+
+
+async def run_service(
+    config: Config, environment: Mapping[str, str], shards: ShardPlan | None = None
+) -> None:
+    """With `shards`, this process runs only those (their count asked of Discord when not given);
+    its control socket is named after them, so processes of one box do not take each other's, and
+    only the one holding shard 0 serves the box's web page and metrics (one port each)."""
+    if shards is not None and shards.count is None:
+        shards = await _with_recommended_count(config, shards)
     errors = health.RecentErrors()
     log_tail = health.RecentErrors(logging.INFO, keep=health.LOG_TAIL)
     logging.getLogger().addHandler(errors)
@@ -98,12 +110,13 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
     with_spotify = _with_spotify(resolver, config, store) if config.spotify.configured else resolver
     sources = with_local_music(with_spotify, config.library, store)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
-    bot = build_bot(config, sources=sources, egress=egress)
+    bot = build_bot(config, sources=sources, egress=egress, shards=shards)
     resolver.transcode_ahead = transcoding_ahead(bot)
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    web_url = web_page.page_url(config.web, socket.gethostname()) if config.web.enabled else None
+    box_wide = shards is None or 0 in shards.ids
+    web_url = web_page.page_url(config.web, socket.gethostname()) if config.web.enabled and box_wide else None
 
     def status() -> dict[str, Any]:
         return health.snapshot(
@@ -113,6 +126,7 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
             errors=errors,
             config_file=config_file,
             web=None if web_url is None else {"url": web_url, "problem": web.problem},
+            shards=shards,
         )
 
     process = psutil.Process()
@@ -145,8 +159,10 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         others["memory"] = census.answer
     try:
         async with (
-            control.serving(config.paths.runtime_dir, status, others=others),
-            _metrics_endpoint(bot, config),
+            control.serving(
+                config.paths.runtime_dir, status, name=control.socket_name(shards), others=others
+            ),
+            _metrics_endpoint(bot, config) if box_wide else contextlib.nullcontext(),
             _web_page(web, web_url),
             asyncio.TaskGroup() as group,
         ):
@@ -171,6 +187,20 @@ async def run_service(config: Config, environment: Mapping[str, str]) -> None:
         if store is not database:
             store.close()
         database.close()
+
+
+async def _with_recommended_count(config: Config, shards: ShardPlan) -> ShardPlan:
+    try:
+        count = await recommended_shard_count(config)
+    except discord.LoginFailure as refused:
+        raise TokenRejected("Discord refused the bot token") from refused
+    known = shards.with_count(count)
+    if isinstance(known, str):
+        raise ShardsMisfit(
+            f"Discord recommends {shard_count_text(count)}, and {known}, or give --shard-count"
+        )
+    log.info("shards %s of %d (the count Discord recommends)", known.label, count)
+    return known
 
 
 def _with_spotify(resolver: YtDlpSource, config: Config, store: Connection) -> SpotifySource | YtDlpSource:

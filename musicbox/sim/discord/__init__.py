@@ -4,6 +4,7 @@ from musicbox.sim.discord.actors import Member, SimGuild, SimTextChannel, SimVoi
 from musicbox.sim.discord.contract import Violation
 from musicbox.sim.discord.seen import Button, Interaction, SeenMessage
 from musicbox.sim.discord.server import DiscordSim
+from musicbox.sim.discord.sharding import Shard, Sharding
 
 __all__ = [
     "Button",
@@ -11,6 +12,8 @@ __all__ = [
     "Interaction",
     "Member",
     "SeenMessage",
+    "Shard",
+    "Sharding",
     "SimGuild",
     "SimTextChannel",
     "SimVoiceChannel",

@@ -4,7 +4,9 @@ An opcode Discord does not know, or a payload Discord would refuse, closes the s
 code and is a contract violation.
 
 A session outlives its socket: events dispatched while the bot is away are buffered and replayed on
-RESUME, as Discord does; a session whose heartbeats stop is closed with 4009 and forgotten."""
+RESUME, as Discord does; a session whose heartbeats stop is closed with 4009 and forgotten.
+
+Sessions are shards (`sharding.py`): each sees, and is sent the events of, its own guilds only."""
 
 from __future__ import annotations
 
@@ -20,6 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from musicbox.sim.discord.sharding import (
+    MAX_GUILDS_PER_SHARD,
+    IdentifyBuckets,
+    Shard,
+    event_guild,
+    shard_of_identify,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +91,7 @@ class GatewaySession:
         default_factory=lambda: collections.deque(maxlen=REPLAY_BUFFER)
     )
     ready: bool = False
+    shard: Shard = field(default_factory=Shard)
 
     def frame(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
@@ -136,6 +147,8 @@ class Gateway:
         on_voice_state: Callable[[GatewaySession, dict[str, Any]], Awaitable[None]],
         members_of: Callable[[int], list[dict[str, Any]] | None],
         on_violation: Callable[[str, str], None],
+        identify_buckets: IdentifyBuckets | None = None,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
     ) -> None:
         self.bot_token = bot_token
         self.bot_user_id = bot_user_id
@@ -144,6 +157,11 @@ class Gateway:
         self.sessions: dict[str, GatewaySession] = {}
         self.identifies = 0
         self.resumes = 0
+        self.identify_buckets = identify_buckets or IdentifyBuckets(window_s=0.0)
+        self.max_guilds_per_shard = max_guilds_per_shard
+        self.identifies_refused = 0  # over max_concurrency: answered with op 9
+        # Which guilds' events went to each shard: what a test reads to see that shards stay apart.
+        self.guilds_sent_to: dict[Shard, set[int]] = collections.defaultdict(set)
         self._on_identify = on_identify
         self._on_voice_state = on_voice_state
         self._members_of = members_of
@@ -166,6 +184,8 @@ class Gateway:
         for session in list(self.sessions.values()):
             if needed and not session.intents & needed:
                 continue
+            if not session.shard.receives(event, data):
+                continue
             payload = session.frame(event, self._visible(event, data, session))
             await self._deliver(session, payload)
 
@@ -177,6 +197,9 @@ class Gateway:
             await socket.send(payload)
         except (GatewayClosed, ConnectionError, RuntimeError):
             return
+        guild_id = event_guild(payload["t"], payload["d"])
+        if guild_id is not None:
+            self.guilds_sent_to[session.shard].add(guild_id)
         for hook in self._sent_hooks:
             hook(payload["t"], payload["d"])
 
@@ -325,15 +348,30 @@ class Gateway:
         if intents & PRIVILEGED & ~self.allowed_privileged:
             await socket.close(4014, "Disallowed intent(s).")
             return None
-        self.identifies += 1
+        shard = shard_of_identify(data.get("shard"))
+        if isinstance(shard, str):
+            await self._refuse(socket, 4010, "Invalid shard.", shard)
+            return None
+        if not self.identify_buckets.admit(shard, time.monotonic()):
+            # Discord's answer to an IDENTIFY over max_concurrency: the socket stays open, the
+            # client waits and identifies again (discord.py closes it and dials afresh).
+            self.identifies_refused += 1
+            await socket.send({"op": INVALID_SESSION, "d": False})
+            return None
         low, high = LARGE_THRESHOLD_RANGE
         threshold = min(high, max(low, int(data.get("large_threshold") or low)))
         session = GatewaySession(
-            id=secrets.token_hex(16), intents=intents, large_threshold=threshold, socket=socket
+            id=secrets.token_hex(16), intents=intents, large_threshold=threshold, socket=socket, shard=shard
         )
+        events = await self._on_identify(session)
+        guilds = sum(1 for event, _ in events if event == "GUILD_CREATE")
+        if guilds > self.max_guilds_per_shard:
+            await socket.close(4011, "Sharding required.")
+            return None
+        self.identifies += 1
         self.sessions[session.id] = session
         socket.last_heartbeat = time.monotonic()
-        for event, payload in await self._on_identify(session):
+        for event, payload in events:
             await self._deliver(session, session.frame(event, self._visible(event, payload, session)))
         session.ready = True
         return session

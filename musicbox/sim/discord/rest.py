@@ -102,18 +102,7 @@ class Rest:
         method = request.method
         match parts:
             case ["gateway", "bot"] | ["gateway"] if method == "GET":
-                return as_json(
-                    {
-                        "url": self.sim.gateway_url,
-                        "shards": 1,
-                        "session_start_limit": {
-                            "total": 1000,
-                            "remaining": 999,
-                            "reset_after": 0,
-                            "max_concurrency": 1,
-                        },
-                    }
-                )
+                return as_json(self.sim.gateway_bot())
             case ["users", "@me"] if method == "GET":
                 return as_json(user_payload(self.sim.bot_user_id, self.sim.bot_name, bot=True))
             case ["oauth2", "applications", "@me"] | ["applications", "@me"] if method == "GET":

@@ -27,6 +27,8 @@ from musicbox.sim.discord.oauth import OAuth
 from musicbox.sim.discord.ratelimit import RateLimits
 from musicbox.sim.discord.rest import Rest, new_seen_message
 from musicbox.sim.discord.seen import Interaction, SeenMessage
+from musicbox.sim.discord.sharding import DISCORD as DISCORD_SHARDING
+from musicbox.sim.discord.sharding import SESSION_STARTS_A_DAY, IdentifyBuckets, Sharding, recommended_shards
 from musicbox.sim.discord.world import (
     BOT_INVITE,
     EVERYONE_DEFAULT,
@@ -46,10 +48,16 @@ DISCORD_HEARTBEAT_S = 41.25
 
 class DiscordSim:
     def __init__(
-        self, *, ack_deadline_s: float, heartbeat_interval_s: float, allowed_privileged: int
+        self,
+        *,
+        ack_deadline_s: float,
+        heartbeat_interval_s: float,
+        allowed_privileged: int,
+        sharding: Sharding = DISCORD_SHARDING,
     ) -> None:
         self.ids = Snowflakes()
         self.ack_deadline_s = ack_deadline_s
+        self.sharding = sharding
         self.bot_token = f"sim.{secrets.token_urlsafe(8)}.{secrets.token_urlsafe(24)}"
         self.bot_name = "musicbox"
         self.application_id = self.ids.next()
@@ -76,6 +84,8 @@ class DiscordSim:
             on_voice_state=self._bot_voice_state,
             members_of=self._members_of,
             on_violation=lambda code, detail: self.record(Violation(code, detail)),
+            identify_buckets=IdentifyBuckets(sharding.max_concurrency, sharding.identify_window_s),
+            max_guilds_per_shard=sharding.max_guilds_per_shard,
         )
         self.rest = Rest(self)
         self.oauth = OAuth(self)
@@ -99,11 +109,13 @@ class DiscordSim:
         heartbeat_interval_s: float = DISCORD_HEARTBEAT_S,
         allowed_privileged: int = 0,
         voice: bool = True,
+        sharding: Sharding = DISCORD_SHARDING,
     ) -> AsyncIterator[DiscordSim]:
         sim = cls(
             ack_deadline_s=ack_deadline_s,
             heartbeat_interval_s=heartbeat_interval_s,
             allowed_privileged=allowed_privileged,
+            sharding=sharding,
         )
         await sim._listen(voice=voice)
         try:
@@ -162,7 +174,7 @@ class DiscordSim:
     # --- the world -------------------------------------------------------------------------
 
     def create_guild(self, name: str) -> SimGuild:
-        guild_id = self.ids.next()
+        guild_id = self.ids.next_guild()
         record = GuildRecord(guild_id, name, owner_id=self.ids.next())
         record.roles[guild_id] = SimRole(guild_id, "@everyone", EVERYONE_DEFAULT, 0)
         bot_role = SimRole(self.ids.next(), self.bot_name, BOT_INVITE, 1, managed=True)
@@ -289,15 +301,31 @@ class DiscordSim:
             return None
         return [member.payload() for member in guild.record.members.values()]
 
+    def gateway_bot(self) -> dict[str, Any]:
+        """`GET /gateway/bot`: where to connect, the shard count Discord would recommend for the
+        bot's guilds, and what is left of the session start limit."""
+        started = self.gateway.identifies
+        return {
+            "url": self.gateway_url,
+            "shards": recommended_shards(len(self._bot_guilds()), self.sharding.guilds_per_recommended_shard),
+            "session_start_limit": {
+                "total": SESSION_STARTS_A_DAY,
+                "remaining": max(0, SESSION_STARTS_A_DAY - started),
+                "reset_after": 86_400_000,
+                "max_concurrency": self.sharding.max_concurrency,
+            },
+        }
+
     def _bot_guilds(self) -> list[SimGuild]:
         return [g for g in self.guilds.values() if self.bot_user_id in g.record.members]
 
     async def _ready_events(self, session: GatewaySession) -> list[tuple[str, dict[str, Any]]]:
+        guilds = [g for g in self._bot_guilds() if session.shard.owns(g.id)]
         ready = {
             "v": 10,
             "user": user_payload(self.bot_user_id, self.bot_name, bot=True)
             | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self._bot_guilds()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
@@ -307,10 +335,10 @@ class DiscordSim:
             "presences": [],
             "guild_join_requests": [],
             "geo_ordered_rtc_regions": ["sim"],
-            "shard": [0, 1],
+            "shard": [session.shard.id, session.shard.count],
             "_trace": ["musicbox-sim"],
         }
-        creates = [("GUILD_CREATE", g.record.create_payload()) for g in self._bot_guilds()]
+        creates = [("GUILD_CREATE", g.record.create_payload()) for g in guilds]
         return [("READY", ready), *creates]
 
     async def remove_bot(self, guild_id: int) -> None:

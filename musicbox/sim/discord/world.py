@@ -48,11 +48,23 @@ class Snowflakes:
     """Ids shaped like Discord's: milliseconds since the Discord epoch in the high bits."""
 
     def __init__(self) -> None:
-        self._counter = itertools.count(1)
+        self._counter = itertools.count(1)  # unique low bits: ids never collide, whatever the time
+        self._last_guild_millis = 0
 
     def next(self) -> int:
-        millis = int(time.time() * 1000) - 1_420_070_400_000
+        return (self._millis() << 22) | (next(self._counter) & 0x3FFFFF)
+
+    def next_guild(self) -> int:
+        """A guild's id, a millisecond after the last guild's at least: a guild's shard is its id's
+        timestamp modulo the shard count, so guilds made in one burst spread over the shards in
+        turn, as guilds made over years do."""
+        millis = max(self._millis(), self._last_guild_millis + 1)
+        self._last_guild_millis = millis
         return (millis << 22) | (next(self._counter) & 0x3FFFFF)
+
+    @staticmethod
+    def _millis() -> int:
+        return int(time.time() * 1000) - 1_420_070_400_000
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""`musicbox run --shards … --shard-count …` as an owner types it: a mistake is one sentence and exit
+2 before anything starts, and `musicbox run --help` says what the options mean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def musicbox(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "CONFIGURATION_DIRECTORY": str(tmp_path / "etc"), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "musicbox", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_backwards_range_is_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    shown = musicbox(tmp_path, "run", "--shards", "5-2", "--shard-count", "8")
+    assert shown.returncode == 2
+    assert shown.stderr.strip() == "error: --shards range 5-2 runs backwards: write the lower number first"
+    assert shown.stdout == ""
+
+
+def test_run_help_explains_the_shard_options(tmp_path: Path) -> None:
+    shown = musicbox(tmp_path, "run", "--help")
+    assert shown.returncode == 0
+    assert "--shards" in shown.stdout and "--shard-count" in shown.stdout
+    assert "One process per range" in shown.stdout
