@@ -28,6 +28,7 @@ from musicbox.store.history import HistoryStore
 from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
+from musicbox.store.sql import open_store
 
 DEFAULT_MAX_GUILDS = 50  # until the tuner sizes it from the hardware
 
@@ -44,8 +45,9 @@ def build_bot(
     """`egress` is the gate `sources` fetch through: ffmpeg's transcodes and streams use it too.
     With `shards` (their count known: `recommended_shard_count`), the bot runs those shards."""
     address_discord(config)
-    database = open_state(config.paths.state_dir / "musicbox.sqlite3")
-    settings = SettingsStore(database, GuildSettings.defaults(config.playback))
+    database = open_state(config.paths.state_dir / "musicbox.sqlite3")  # the audio cache's index
+    store = open_store(config.store.url, database)  # what the bot keeps: this file or [store] url's server
+    settings = SettingsStore(store, GuildSettings.defaults(config.playback))
     filtered = config.limits.max_filtered
     sessions = Sessions(
         max_guilds=config.limits.max_guilds or DEFAULT_MAX_GUILDS,
@@ -57,10 +59,10 @@ def build_bot(
         sources=sources,
         audio=audio or _audio(config, database, sessions, egress.proxy_url),
         settings=settings,
-        queues=QueueStore(database),
-        playlists=PlaylistStore(database),
-        history=HistoryStore(database),
-        favorites=FavoriteStore(database),
+        queues=QueueStore(store),
+        playlists=PlaylistStore(store),
+        history=HistoryStore(store),
+        favorites=FavoriteStore(store),
         sessions=sessions,
         metrics=Metrics(),
         connector=connector,
