@@ -14,7 +14,11 @@ from rich.table import Table
 
 from musicbox.bot.text import duration
 from musicbox.cli.console import FAILURE, out, print_json
+from musicbox.core import diagnosis
+from musicbox.core.diagnosis import Verdict
+from musicbox.core.throttling import Throttling
 from musicbox.service.control import BotUnresponsive, ControlUnavailable, ask_status
+from musicbox.service.throttling import read_throttling
 from musicbox.service.unit import has_systemd, last_log, unit_state
 from musicbox.store.config_file import config_path, paths_for
 
@@ -34,10 +38,14 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
             "unit": unit_state(),
             "last_log": last_log(),
         }
+    # Read here, where status runs: the board is this box's, whether the bot answers or not.
+    power = read_throttling()
+    report["power"] = None if power is None else power.as_json()
     if json_output:
         print_json(report)
     else:
         _show(report)
+        _show_power(power)
     if report["state"] in DOWN:
         raise typer.Exit(FAILURE)
 
@@ -122,6 +130,15 @@ def what_to_do(state: str, *, systemd: bool) -> str:
         "No systemd here: start it with `musicbox run` (or its container: "
         "`docker compose -f packaging/compose.yaml up -d`); `musicbox doctor` checks what it needs."
     )
+
+
+def _show_power(power: Throttling | None) -> None:
+    """A line only for a Pi that reports trouble: a healthy Pi and every other box say nothing."""
+    finding = diagnosis.board_power(power)
+    if finding is None or finding.verdict is Verdict.OK:
+        return
+    out.print(f"  [yellow]power[/]: {escape(finding.detail)}")
+    out.print(f"    {finding.fix}", markup=False)
 
 
 def _show_web(web: dict[str, Any] | None) -> None:
