@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install (or upgrade, or remove) musicbox on Debian 12/13, Raspberry Pi OS or Ubuntu 22.04+.
+# Install (or upgrade, or remove) musicbox on Debian 12/13, Raspberry Pi OS (64-bit) or Ubuntu 22.04+.
 #
 #   sudo ./install.sh                      install from this checkout, then `musicbox setup`
 #                                          (no terminal and no token: `musicbox demo` instead)
@@ -10,6 +10,10 @@
 #   sudo ./install.sh --uninstall          remove the program and its units; keep config, cache, queues
 #   sudo ./install.sh --purge              remove everything, the musicbox user and its data too
 #
+# Runs on a 64-bit system only: x86_64 (amd64) or aarch64 with arm64 programs, which on a Raspberry
+# Pi (3, 4, 5, Zero 2 W) is the 64-bit Raspberry Pi OS. Not the 32-bit one (armhf), not even where
+# it boots a 64-bit kernel. It reads and changes nothing under /boot or /boot/firmware, and needs no
+# `pi` user: the bot runs as its own `musicbox` user.
 # Running it again upgrades in place and keeps the config, the cache and the saved queues.
 # --root DIR installs into DIR instead of / (a throwaway root for tests); --skip-apt skips apt-get.
 set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
@@ -155,7 +159,7 @@ check_platform() {
         *) [[ $like == *debian* ]] || fail "$id is not supported" \
             "musicbox supports Debian 12/13, Raspberry Pi OS and Ubuntu 22.04 or newer." ;;
     esac
-    local arch
+    local arch userland
     arch=${MUSICBOX_ARCH:-$(uname -m)}
     case $arch in
         x86_64 | aarch64) ;;
@@ -163,7 +167,17 @@ check_platform() {
             "Install the 64-bit Raspberry Pi OS (Pi 3, 4, 5 and Zero 2 W all run it)." ;;
         *) fail "the $arch processor is not supported" "musicbox runs on x86_64 and aarch64 (64-bit ARM)." ;;
     esac
-    echo "    $id $version on $arch"
+    # The kernel's architecture is not the programs': the 32-bit Raspberry Pi OS boots a 64-bit
+    # kernel on a Pi 3, 4 and 5 (uname says aarch64) under a 32-bit armhf userland, whose Python
+    # would look for 32-bit ARM wheels and a Deno that does not exist. dpkg knows the userland's.
+    userland=$(dpkg --print-architecture)
+    case $userland in
+        amd64 | arm64) ;;
+        armhf | armel) fail "this is a 32-bit ARM system ($userland programs on a 64-bit $arch kernel): not supported" \
+            "Install the 64-bit Raspberry Pi OS (Raspberry Pi OS (64-bit) in Raspberry Pi Imager); the 32-bit one cannot run Deno, which YouTube needs." ;;
+        *) fail "$userland programs are not supported" "musicbox runs on a 64-bit userland: amd64 (x86_64) or arm64 (aarch64)." ;;
+    esac
+    echo "    $id $version on $arch ($userland programs)"
 }
 
 # The packages go onto the machine running this script, also with --root: the venv is made by its

@@ -27,6 +27,7 @@ from musicbox.core.config import Config
 from musicbox.core.config_rules import ConfigError
 from musicbox.core.diagnosis import Finding, Verdict
 from musicbox.service.secret_keeping import keep_from_children
+from musicbox.service.throttling import read_throttling
 from musicbox.service.unit import unit_state
 from musicbox.sources.egress import EgressGate
 from musicbox.sources.local import folder_problem
@@ -47,8 +48,8 @@ def doctor(
     ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Check ffmpeg, libopus, yt-dlp and Deno, the config and token, disk, clock, permissions and the
-    service; exit 1 if anything would stop the bot from playing."""
+    """Check ffmpeg, libopus, yt-dlp and Deno, a Raspberry Pi's power and heat, the config and token,
+    disk, clock, permissions and the service; exit 1 if anything would stop the bot from playing."""
     if json_output:
         findings = _findings(online, words, progress=None)
     else:
@@ -106,6 +107,8 @@ def _findings(online: bool, words: str, progress: Callable[[str], None] | None) 
     environment = dict(os.environ)
     keep_from_children(os.environ)  # ffmpeg, yt-dlp, Deno and systemctl below need none of them
     found = [_ffmpeg(), _libopus(), diagnosis.ytdlp_age(_ytdlp_version(), date.today()), _deno()]
+    if power := diagnosis.board_power(read_throttling()):
+        found.append(power)
     step("config")
     try:
         config = load_config(environment)

@@ -16,6 +16,9 @@ from rich.table import Table
 
 from musicbox.bot.text import duration
 from musicbox.cli.console import FAILURE, out, print_json
+from musicbox.core import diagnosis
+from musicbox.core.diagnosis import Verdict
+from musicbox.core.throttling import Throttling
 from musicbox.service.control import (
     SOCKET_NAME,
     BotUnresponsive,
@@ -23,6 +26,7 @@ from musicbox.service.control import (
     ask_status,
     sockets_found,
 )
+from musicbox.service.throttling import read_throttling
 from musicbox.service.unit import has_systemd, last_log, unit_state
 from musicbox.service.update_state import update_line
 from musicbox.store.config_file import config_path, paths_for
@@ -35,12 +39,16 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
     every process of a sharded bot on this box (`musicbox run --shards`), each in turn."""
     runtime_dir = paths_for(os.environ).runtime_dir
     names = sockets_found(runtime_dir)
+    # Read here, where status runs: the board is this box's, whether the bot answers or not.
+    power = read_throttling()
+    power_json = None if power is None else power.as_json()
     if names == [SOCKET_NAME]:
-        report = _ask(runtime_dir, SOCKET_NAME)
+        report = _ask(runtime_dir, SOCKET_NAME) | {"power": power_json}
         if json_output:
             print_json(report)
         else:
             _show(report)
+            _show_power(power)
         if report["state"] in DOWN:
             raise typer.Exit(FAILURE)
         return
@@ -48,7 +56,7 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
     down = [r for r in reports if r["state"] in DOWN]
     if json_output:
         overall = "online" if not down else "stopped" if len(down) == len(reports) else "degraded"
-        print_json({"state": overall, "processes": reports})
+        print_json({"state": overall, "processes": reports, "power": power_json})
     else:
         out.print(f"[bold]{len(reports)} musicbox processes on this box[/] ({len(down)} down)")
         for report in reports:
@@ -56,6 +64,7 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
             named = f"shards {shards['ids']} of {shards['count']}" if shards else "unsharded"
             out.print(f"\n[bold]{escape(named)}[/] ({escape(report['socket'])})")
             _show(report)
+        _show_power(power)
     if down:
         raise typer.Exit(FAILURE)
 
@@ -155,6 +164,15 @@ def what_to_do(state: str, *, systemd: bool) -> str:
         "No systemd here: start it with `musicbox run` (or its container: "
         "`docker compose -f packaging/compose.yaml up -d`); `musicbox doctor` checks what it needs."
     )
+
+
+def _show_power(power: Throttling | None) -> None:
+    """A line only for a Pi that reports trouble: a healthy Pi and every other box say nothing."""
+    finding = diagnosis.board_power(power)
+    if finding is None or finding.verdict is Verdict.OK:
+        return
+    out.print(f"  [yellow]power[/]: {escape(finding.detail)}")
+    out.print(f"    {finding.fix}", markup=False)
 
 
 def _show_web(web: dict[str, Any] | None) -> None:

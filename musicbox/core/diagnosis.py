@@ -10,6 +10,9 @@ from datetime import date
 from enum import Enum
 from urllib.parse import urlsplit
 
+from musicbox.core import throttling
+from musicbox.core.throttling import Throttling
+
 DISK_WARN_MB = 512
 DISK_FAIL_MB = 64
 CLOCK_WARN_S = 30.0  # Discord's rate-limit resets and voice timestamps assume a clock within seconds
@@ -246,6 +249,32 @@ def music_folder(folder: str, problem: str | None) -> Finding:
         f"{folder} {problem}: its songs are not offered",
         "Create or mount it so the musicbox user can read it, or change it: `musicbox setup --music-folder`",
     )
+
+
+def board_power(reading: Throttling | None) -> Finding | None:
+    """A Raspberry Pi's under-voltage and thermal throttling, as its firmware reports them; None on a
+    box that reports nothing (not a Pi): no line at all there. A warning, not a failure: the bot
+    plays on, but an under-powered Pi stutters, resets its USB and corrupts SD cards, and a throttled
+    one transcodes late."""
+    if reading is None:
+        return None
+    shown = f"get_throttled 0x{reading.raw:x}"
+    if not reading.troubled:
+        return ok("power", f"no under-voltage or throttling since boot ({shown})")
+    now = set(reading.now)
+    parts = [f"{name} now" for name in reading.now]
+    parts += [f"{name} since boot" for name in reading.since_boot if name not in now]
+    fixes = []
+    if throttling.UNDER_VOLTAGE in reading.since_boot:
+        fixes.append(
+            "Use the board's own power supply (5.1 V 3 A; 5.1 V 5 A for a Pi 5) and a short, thick cable"
+        )
+    # The firmware also caps and throttles for under-voltage alone: then the supply is the fix, and
+    # heat only when the soft temperature limit says so.
+    hot = throttling.SOFT_TEMPERATURE_LIMIT in reading.since_boot or not fixes
+    if hot:
+        fixes.append("Cool it: a heatsink or a fan, and air around the case")
+    return Finding("power", Verdict.WARN, f"{', '.join(parts)} ({shown})", "; ".join(fixes))
 
 
 def exit_code(findings: list[Finding]) -> int:

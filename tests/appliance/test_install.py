@@ -313,28 +313,41 @@ async def test_install_upgrade_set_up_uninstall_purge(
 
 
 @pytest.mark.parametrize(
-    ("os_release", "arch", "says"),
+    ("os_release", "arch", "userland", "says"),
     [
-        ('ID=fedora\nVERSION_ID="41"\n', "x86_64", "fedora is not supported"),
-        ('ID=debian\nVERSION_ID="11"\n', "x86_64", "Debian 11 is too old"),
-        ('ID=raspbian\nVERSION_ID="12"\n', "armv7l", "32-bit ARM (armv7l) is not supported"),
+        ('ID=fedora\nVERSION_ID="41"\n', "x86_64", "amd64", "fedora is not supported"),
+        ('ID=debian\nVERSION_ID="11"\n', "x86_64", "amd64", "Debian 11 is too old"),
+        ('ID=raspbian\nVERSION_ID="12"\n', "armv7l", "armhf", "32-bit ARM (armv7l) is not supported"),
+        # The 32-bit Raspberry Pi OS on a Pi 4: a 64-bit kernel (uname says aarch64), 32-bit programs.
+        (
+            'ID=raspbian\nVERSION_ID="12"\n',
+            "aarch64",
+            "armhf",
+            "this is a 32-bit ARM system (armhf programs on a 64-bit aarch64 kernel): not supported",
+        ),
     ],
 )
 def test_an_unsupported_system_is_refused_with_what_to_do(
-    tmp_path: Path, os_release: str, arch: str, says: str
+    tmp_path: Path, os_release: str, arch: str, userland: str, says: str
 ) -> None:
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/os-release").write_text(os_release)
+    # dpkg as that system's would answer for its programs' architecture.
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/dpkg").write_text(f'#!/bin/sh\n[ "$1" = --print-architecture ] && echo {userland}\n')
+    (tmp_path / "bin/dpkg").chmod(0o755)
     ran = subprocess.run(
         ["bash", str(CHECKOUT / "install.sh"), "--root", str(tmp_path), "--skip-apt", "--unattended"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "MUSICBOX_ARCH": arch},
+        env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin:/usr/sbin:/sbin", "MUSICBOX_ARCH": arch},
     )
     assert ran.returncode == 1
     assert says in ran.stderr
+    if userland == "armhf":
+        assert "Install the 64-bit Raspberry Pi OS" in ran.stderr
     assert not (tmp_path / "opt").exists()
 
 
