@@ -10,7 +10,6 @@ import os
 import shlex
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from musicbox.cli.console import out
 from musicbox.cli.status import _show_power
 from musicbox.core.throttling import decode
 from musicbox.service.throttling import PLATFORM_DEVICES, SYSFS_PATTERN, read_throttling
+from tests.fixtures.cli import run_musicbox
 
 A_PI = any(PLATFORM_DEVICES.glob(SYSFS_PATTERN)) or os.path.exists("/usr/bin/vcgencmd")
 
@@ -35,22 +35,13 @@ def fake_vcgencmd(directory: Path, stdout: str, code: int = 0) -> Path:
 
 def musicbox(tmp_path: Path, path_first: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        **os.environ,
         "PATH": f"{path_first}:{os.environ['PATH']}",
         "CONFIGURATION_DIRECTORY": str(tmp_path / "etc"),
         "RUNTIME_DIRECTORY": str(tmp_path / "run"),
         "CACHE_DIRECTORY": str(tmp_path / "cache"),
         "STATE_DIRECTORY": str(tmp_path / "state"),
-        "COLUMNS": "200",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "musicbox", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=90,
-        check=False,
-    )
+    return run_musicbox(*arguments, environment=environment, timeout_s=90)
 
 
 def test_vcgencmd_is_asked_first_and_the_sysfs_file_read_when_it_cannot_answer(tmp_path: Path) -> None:

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from musicbox.cache.store import AudioStore
 from musicbox.store.database import connect
+from tests.fixtures.cli import run_musicbox
 
 
 def musicbox(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        **os.environ,
         "MUSICBOX_CONFIG": str(tmp_path / "config.toml"),
         "STATE_DIRECTORY": str(tmp_path / "state"),
         "CACHE_DIRECTORY": str(tmp_path / "cache"),
         "MUSICBOX_CACHE_BUDGET_MB": "64",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "musicbox", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    return run_musicbox(*arguments, environment=environment)
 
 
 def fill(tmp_path: Path, clock: list[float]) -> AudioStore:

@@ -4,22 +4,16 @@ terminal, not the line breaks of the source it was written in."""
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 
 import pytest
 
+from tests.fixtures.cli import run_musicbox
+
 
 def commands_panel(columns: int) -> list[str]:
-    shown = subprocess.run(
-        [sys.executable, "-m", "musicbox", "--help"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": str(columns)},
-        timeout=60,
-        check=True,
-    ).stdout.splitlines()
+    shown = run_musicbox("--help", environment={"COLUMNS": str(columns)}, check=True).stdout.splitlines()
     start = next(n for n, line in enumerate(shown) if line.startswith("╭─ Commands"))
     end = next(n for n in range(start, len(shown)) if shown[n].startswith("╰"))
     return shown[start + 1 : end]

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from musicbox.service.logbook import LOG_FILE
+from tests.fixtures.cli import run_musicbox
 
 
 def musicbox(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        **os.environ,
         "MUSICBOX_CONFIG": str(tmp_path / "config.toml"),
         "STATE_DIRECTORY": str(tmp_path / "state"),
-        "COLUMNS": "200",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "musicbox", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    return run_musicbox(*arguments, environment=environment)
 
 
 def test_logs_reads_the_bots_own_file_filtered_by_level(tmp_path: Path) -> None:

@@ -3,22 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.fixtures.cli import run_musicbox
 
 
 def musicbox(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "CONFIGURATION_DIRECTORY": str(tmp_path / "etc"), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "musicbox", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    return run_musicbox(*arguments, environment={"CONFIGURATION_DIRECTORY": str(tmp_path / "etc")})
 
 
 def test_a_backwards_range_is_one_sentence_and_exit_2(tmp_path: Path) -> None:

@@ -4,30 +4,20 @@ sent to `musicbox service`, which needs systemd."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 from musicbox.service.control import socket_path
+from tests.fixtures.cli import run_musicbox
 
 
 def status(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        **os.environ,
         "CONFIGURATION_DIRECTORY": str(tmp_path / "etc"),
         "RUNTIME_DIRECTORY": str(tmp_path / "run"),
-        "COLUMNS": "200",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "musicbox", "status", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    return run_musicbox("status", *arguments, environment=environment)
 
 
 def test_a_bot_that_is_not_running_is_started_with_run_where_there_is_no_systemd(tmp_path: Path) -> None:

@@ -8,22 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.cli import run_musicbox
+
 
 def tune_json(tmp_path: Path, **extra: str) -> dict[str, dict[str, object]]:
     environment = {
-        **os.environ,
         "MUSICBOX_CONFIG": str(tmp_path / "config.toml"),
         "CACHE_DIRECTORY": str(tmp_path / "cache"),
-        **extra,
     }
-    ran = subprocess.run(
-        [sys.executable, "-m", "musicbox", "tune", "--json"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=True,
-    )
+    ran = run_musicbox("tune", "--json", environment={**environment, **extra}, check=True)
     document: dict[str, dict[str, object]] = json.loads(ran.stdout)
     return document
 

@@ -6,21 +6,14 @@ decision it rests on (is the upgraded tool chain healthy?) is checked here on th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from importlib.metadata import version
 
 from musicbox.cli.update import smoke_test
+from tests.fixtures.cli import run_musicbox
 
 
 def test_check_lists_the_installed_yt_dlp_and_deno() -> None:
-    ran = subprocess.run(
-        [sys.executable, "-m", "musicbox", "update", "--check", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    ran = run_musicbox("update", "--check", "--json", check=True)
     assert json.loads(ran.stdout)["installed"] == {"yt-dlp": version("yt-dlp"), "deno": version("deno")}
 
 
