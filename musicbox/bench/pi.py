@@ -26,8 +26,8 @@ from typing import Any
 from musicbox.bench.cgroup import budget
 from musicbox.bench.figures import Figure, at_most
 from musicbox.bench.load import READY_SETTLE_S, footprint
-from musicbox.bench.playback import RECOGNISED, SONG_S, latency_figures, timed_play
-from musicbox.bench.rig import REPLY_TIMEOUT_S, Rig, Room, first_audio_s, rig, room, wait_heard_ms
+from musicbox.bench.playback import RECOGNISED, cold_then_warm, latency_figures
+from musicbox.bench.rig import REPLY_TIMEOUT_S, Rig, Room, rig, room, wait_heard_ms
 from musicbox.bench.runner import BenchOptions
 from musicbox.core.tuning import Probe, Tuning, tune
 from musicbox.service.health import rss_with_children
@@ -128,20 +128,9 @@ async def pi_scenario(options: BenchOptions) -> list[Figure]:
 
 
 async def _ttfa(world: Rig, here: Room, plays: int) -> tuple[list[float], list[float]]:
-    await world.media.prepare(range(plays), seconds=SONG_S)
-    cold, warm = [], []
-    for index in range(plays):
-        stages = await timed_play(world, here, world.media.track_url(index, seconds=SONG_S), index)
-        cold.append(stages[RECOGNISED])
-        await wait_heard_ms(here.heard, index, SONG_S * 1000 - 200)
-        await world.until_idle(here.guild_id)
-    for index in range(plays):
-        sent = await here.play(world.media.track_url(index, seconds=SONG_S))
-        warm.append(await first_audio_s(here.heard, index, sent))
-        await wait_heard_ms(here.heard, index, 2 * SONG_S * 1000 - 200)
-        await world.until_idle(here.guild_id)
+    cold, warm = await cold_then_warm(world, here, plays)
     await (await here.member.run_command("leave", here.text)).reply(timeout=REPLY_TIMEOUT_S)
-    return cold, warm
+    return [stages[RECOGNISED] for stages in cold], warm
 
 
 async def _three_playing(world: Rig, window_s: float) -> tuple[float, int, int]:

@@ -52,21 +52,25 @@ def stage_figures(scenario: str, plays: Sequence[Stages]) -> list[Figure]:
 
 
 async def ttfa_rounds(options: BenchOptions) -> tuple[list[Stages], list[float]]:
-    plays = 5 if options.quick else 20
+    async with rig() as world:
+        return await cold_then_warm(world, await room(world.sim, "ttfa"), 5 if options.quick else 20)
+
+
+async def cold_then_warm(world: Rig, here: Room, plays: int) -> tuple[list[Stages], list[float]]:
+    """`plays` songs never heard, each played to its end (its cold start's stages), then each again
+    from the cache (its warm start's time to first audio, in seconds)."""
     cold: list[Stages] = []
     warm: list[float] = []
-    async with rig() as world:
-        here = await room(world.sim, "ttfa")
-        await world.media.prepare(range(plays), seconds=SONG_S)
-        for index in range(plays):
-            cold.append(await timed_play(world, here, world.media.track_url(index, seconds=SONG_S), index))
-            await wait_heard_ms(here.heard, index, SONG_S * 1000 - 200)
-            await world.until_idle(here.guild_id)
-        for index in range(plays):
-            sent = await here.play(world.media.track_url(index, seconds=SONG_S))
-            warm.append(await first_audio_s(here.heard, index, sent))
-            await wait_heard_ms(here.heard, index, 2 * SONG_S * 1000 - 200)
-            await world.until_idle(here.guild_id)
+    await world.media.prepare(range(plays), seconds=SONG_S)
+    for index in range(plays):
+        cold.append(await timed_play(world, here, world.media.track_url(index, seconds=SONG_S), index))
+        await wait_heard_ms(here.heard, index, SONG_S * 1000 - 200)
+        await world.until_idle(here.guild_id)
+    for index in range(plays):
+        sent = await here.play(world.media.track_url(index, seconds=SONG_S))
+        warm.append(await first_audio_s(here.heard, index, sent))
+        await wait_heard_ms(here.heard, index, 2 * SONG_S * 1000 - 200)
+        await world.until_idle(here.guild_id)
     return cold, warm
 
 

@@ -9,7 +9,6 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import discord
 import pytest
 
 from musicbox.cache.audio import CachedAudio
@@ -20,7 +19,7 @@ from musicbox.playback.direct import DirectAudio
 from musicbox.sim.media import MediaWorld
 from musicbox.sim.sponsorblock import video
 from musicbox.store.database import connect
-from tests.cache.test_audio_cache import ffmpeg_children
+from tests.cache.test_audio_cache import packets
 
 VIDEO = video("mbxOfftop03")  # 8 s; "music_offtopic" 2-4 s, "sponsor" 7-8 s
 OFFTOPIC: Cuts = (Cut(2.0, 4.0),)
@@ -41,21 +40,6 @@ def database(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 
 def cache(tmp_path: Path, database: sqlite3.Connection) -> CachedAudio:
     return CachedAudio(AudioStore(tmp_path / "audio", database, budget_bytes=10 * 2**20), max_transcodes=2)
-
-
-async def packets(source: discord.AudioSource, *, no_ffmpeg: bool = False) -> int:
-    def drain() -> int:
-        count = 0
-        while source.read():
-            count += 1
-            if no_ffmpeg and count % 20 == 0:
-                assert ffmpeg_children() == []
-        return count
-
-    try:
-        return await asyncio.to_thread(drain)
-    finally:
-        source.cleanup()
 
 
 async def until_cut(cached: CachedAudio, key: str, cuts: Cuts | None) -> None:
