@@ -1,0 +1,147 @@
+"""Two processes' links to a fleet on the throwaway PostgreSQL, in one event loop with no Discord: an
+action forwarded to the shard's owner comes back with its answer (and how long that takes); a
+NOTIFY that is not a request is dropped without stopping the owner; an owner that hangs, or has
+stopped, gives the asker one sentence within a bounded wait; and `musicbox status` shows the fleet
+with a host name holding markup as typed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import statistics
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from musicbox.cli import status
+from musicbox.cli.console import out
+from musicbox.core.fleet import DOWN_SENTENCE, NO_ANSWER_SENTENCE, Answer, Forwarded, shard_channel
+from musicbox.core.shards import ShardPlan
+from musicbox.service import fleet
+from musicbox.store.config_file import write_config
+from musicbox.store.postgres import PostgresConnection
+from musicbox.store.schema import upgrade
+from tests.fixtures.postgres import Cluster
+
+GUILD_OF_SHARD_1 = (1_000_001 << 22) + 5  # (id >> 22) % 2 == 1
+MARKUP = "[bold]box[/] [link=http://x]"
+ROUND_TRIPS = 100
+
+
+class Owner:
+    """What the process running shard 1 answers: what it was asked, unless told to hang."""
+
+    def __init__(self) -> None:
+        self.asked: list[Forwarded] = []
+        self.hang = asyncio.Event()
+
+    async def answer(self, request: Forwarded) -> Answer:
+        self.asked.append(request)
+        if request.action == "pause":
+            await self.hang.wait()  # stuck, as a process whose event loop is blocked
+        return Answer(200, f"did {request.action} for {request.user_id}")
+
+
+@contextlib.asynccontextmanager
+async def link(
+    url: str, ids: tuple[int, ...], owner: Owner, host: str = "box"
+) -> AsyncIterator[fleet.FleetLink]:
+    joined = fleet.FleetLink(url, ShardPlan(ids, 2), owner.answer, lambda: (len(ids) * 10, 1), host)
+    await joined._start()
+    try:
+        yield joined
+    finally:
+        await joined._aclose()
+
+
+@pytest.fixture
+def fleet_url(postgres: Cluster) -> str:
+    url = postgres.new_database()
+    connection = PostgresConnection(url)
+    upgrade(connection)  # as the processes' stores do at start
+    connection.close()
+    return url
+
+
+async def test_an_action_reaches_the_owner_and_its_answer_comes_back_whatever_else_is_sent(
+    fleet_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner = Owner()
+    async with link(fleet_url, (0,), Owner()) as here, link(fleet_url, (1,), owner, "other"):
+        answer = await here.ask(1, here.request("move", 7, GUILD_OF_SHARD_1, (3, 1)))
+        assert answer == Answer(200, "did move for 7")
+        assert owner.asked[0].numbers == (3, 1) and owner.asked[0].guild_id == GUILD_OF_SHARD_1
+
+        # Anyone who can reach the database can NOTIFY the owner's channel.
+        channel = shard_channel(here._space, 1, 2)
+        async with await psycopg.AsyncConnection.connect(fleet_url, autocommit=True) as stranger:
+            for payload in ("not json", '{"v": 1, "action": "skip"}', '{"v": 1, "id": "' + "a" * 32 + '"}'):
+                await stranger.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+        with caplog.at_level(logging.WARNING):
+            answer = await here.ask(1, here.request("play", 8, GUILD_OF_SHARD_1, query="tone 🎵"))
+        assert answer == Answer(200, "did play for 8")  # the owner heard on after them
+        assert [r.action for r in owner.asked] == ["move", "play"]
+        assert sum("refused a message" in r.getMessage() for r in caplog.records) == 3
+
+        taken = []
+        for _ in range(ROUND_TRIPS):  # bounded
+            began = time.perf_counter()
+            await here.ask(1, here.request("skip", 9, GUILD_OF_SHARD_1))
+            taken.append((time.perf_counter() - began) * 1000)
+        taken.sort()
+        print(
+            f"\none forwarded action's round trip: median {statistics.median(taken):.2f} ms,"
+            f" p95 {taken[int(ROUND_TRIPS * 0.95)]:.2f} ms over {ROUND_TRIPS}"
+            f" ({os.getloadavg()[0]:.1f} load)"
+        )
+
+
+async def test_an_owner_that_hangs_or_has_stopped_gives_one_sentence_within_a_bounded_wait(
+    fleet_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fleet, "answer_wait_s", lambda _: 0.5)
+    owner = Owner()
+    async with link(fleet_url, (0,), Owner()) as here:
+        async with link(fleet_url, (1,), owner):
+            began = time.monotonic()
+            assert await here.ask(1, here.request("pause", 7, GUILD_OF_SHARD_1)) == Answer(
+                503, NO_ANSWER_SENTENCE
+            )
+            assert 0.5 <= time.monotonic() - began < 3.0
+            owner.hang.set()
+            # Its late answer is a row nobody fetches (forgotten after a minute); the next is its own.
+            assert await here.ask(1, here.request("skip", 7, GUILD_OF_SHARD_1)) == Answer(
+                200, "did skip for 7"
+            )
+        began = time.monotonic()
+        assert await here.ask(1, here.request("skip", 7, GUILD_OF_SHARD_1)) == Answer(503, DOWN_SENTENCE)
+        assert time.monotonic() - began < 0.5  # told at once: no wait for a process known stopped
+
+
+async def test_status_shows_the_fleet_with_names_as_typed(
+    fleet_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "musicbox.toml"
+    write_config(config, {"store": {"url": fleet_url}})
+    monkeypatch.setenv("MUSICBOX_CONFIG", str(config))
+    async with link(fleet_url, (0,), Owner(), MARKUP), link(fleet_url, (1,), Owner(), "other"):
+        report = await asyncio.to_thread(status._fleet)
+    assert report is not None and report["down"] == 0
+    assert [(p["label"], p["host"], p["state"], p["guilds"]) for p in report["processes"]] == [
+        ("0", MARKUP, "online", 10),
+        ("1", "other", "online", 10),
+    ]
+    other_down = [report["processes"][0], report["processes"][1] | {"state": "down"}]
+    monkeypatch.setattr(out, "width", 300)  # the owner's wide terminal: no cell wraps
+    with out.capture() as captured:
+        status._show_fleet(report | {"processes": other_down, "down": 1})
+    screen = captured.get()
+    assert "2 processes in the fleet (1 down)" in screen and MARKUP in screen
+    assert "a process down stops only its own servers' music" in screen
+    stopped = await asyncio.to_thread(status._fleet)  # both closed since: said so as they stopped
+    assert stopped is not None and [p["state"] for p in stopped["processes"]] == ["stopped", "stopped"]
