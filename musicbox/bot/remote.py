@@ -286,16 +286,26 @@ class FleetRemote:
         self._link = link
 
     async def guilds(self, user_id: int) -> list[dict[str, Any]]:
-        return await self._local.guilds(user_id)  # this process's servers; others' by their id
+        """The member's servers here and those every other online process answers for (a process
+        down leaves its servers out until it is back)."""
+        shared = await self._local.guilds(user_id)
+        known = {guild["id"] for guild in shared}
+        for answer in await self._link.ask_others(user_id):
+            listed = answer.body.get("guilds") if answer.status == 200 and answer.body else None
+            for guild in listed if isinstance(listed, list) else []:
+                if _guild_entry(guild) and guild["id"] not in known:
+                    known.add(guild["id"])
+                    shared.append(guild)
+        return shared
 
     async def queue(self, user_id: int, guild_id: int) -> dict[str, Any]:
         shard = forward_to(guild_id, self._plan)
         if shard is None:
             return await self._local.queue(user_id, guild_id)
         answer = await self._link.ask(shard, self._link.request("queue", user_id, guild_id))
-        if answer.status != 200 or answer.queue is None:
+        if answer.status != 200 or answer.body is None:
             raise Refused(answer.status, answer.sentence)
-        return answer.queue
+        return answer.body
 
     async def skip(self, user_id: int, guild_id: int) -> Done:
         return await self._act("skip", user_id, guild_id, lambda: self._local.skip(user_id, guild_id))
@@ -364,12 +374,25 @@ async def answer_forwarded(remote: RemoteControl, request: Forwarded) -> Answer:
         "play": lambda: remote.play(user, guild, request.query),
     }
     try:
+        if request.action == "guilds":
+            return Answer(200, body={"guilds": await remote.guilds(user)})
         if request.action == "queue":
-            return Answer(200, queue=await remote.queue(user, guild))
+            return Answer(200, body=await remote.queue(user, guild))
         done = await acts[request.action]()
     except Refused as refused:
         return Answer(refused.status, refused.sentence)
     return Answer(200, done.message)
+
+
+def _guild_entry(guild: object) -> bool:
+    """A server as RemoteControl.guilds lists it (another process's answer, read as untrusted)."""
+    return (
+        isinstance(guild, dict)
+        and isinstance(guild.get("id"), str)
+        and guild["id"].isdigit()
+        and isinstance(guild.get("name"), str)
+        and isinstance(guild.get("playing"), bool)
+    )
 
 
 async def _say(channel: discord.abc.Messageable, message: str) -> None:

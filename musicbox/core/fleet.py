@@ -37,10 +37,13 @@ ANSWER_WAIT_S = 5.0
 PLAY_ANSWER_WAIT_S = 30.0
 VERSION = 1
 
-ForwardedAction = Literal["queue", "skip", "pause", "resume", "remove", "move", "volume", "play"]
+# `guilds` is asked of every other process (the servers a member shares with the bot, fleet-wide);
+# its server id is 0, for none.
+ForwardedAction = Literal["guilds", "queue", "skip", "pause", "resume", "remove", "move", "volume", "play"]
 # What each action carries besides the member and the server: its whole numbers, or a query.
 NUMBERS: dict[str, int] = {
-    "queue": 0, "skip": 0, "pause": 0, "resume": 0, "remove": 1, "move": 2, "volume": 1, "play": 0,
+    "guilds": 0, "queue": 0, "skip": 0, "pause": 0, "resume": 0, "remove": 1, "move": 2, "volume": 1,
+    "play": 0,
 }  # fmt: skip
 _REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 _CHANNEL = re.compile(r"musicbox\.[0-9a-f]{12}\.reply\.[0-9a-f]{16}")
@@ -64,12 +67,12 @@ class Forwarded:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the owner answered: an HTTP status with the sentence said (Done's or Refused's), or a
-    server's queue as RemoteControl.queue shows it."""
+    """What the owner answered: an HTTP status with the sentence said (Done's or Refused's), or what
+    a read shows (a server's queue as RemoteControl.queue shows it; {"guilds": [...]})."""
 
     status: int
     sentence: str = ""
-    queue: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
 
 
 def forward_to(guild_id: int, plan: ShardPlan | None) -> int | None:
@@ -137,7 +140,7 @@ def decode_request(payload: str) -> Forwarded | str:
     if not isinstance(action, str) or action not in NUMBERS:
         return "unknown action"
     user, guild = message.get("user"), message.get("guild")
-    if not _discord_id(user) or not _discord_id(guild):
+    if not _discord_id(user) or not (_discord_id(guild) or (action == "guilds" and guild == 0)):
         return "bad member or server id"
     numbers, query = message.get("numbers"), message.get("query")
     if not isinstance(numbers, list) or len(numbers) != NUMBERS[action]:
@@ -151,8 +154,8 @@ def decode_request(payload: str) -> Forwarded | str:
 
 def encode_answer(answer: Answer) -> str:
     body: dict[str, Any] = {"v": VERSION, "status": answer.status, "sentence": answer.sentence}
-    if answer.queue is not None:
-        body["queue"] = answer.queue
+    if answer.body is not None:
+        body["body"] = answer.body
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -166,14 +169,14 @@ def decode_answer(text: str) -> Answer | str:
         return "not JSON"
     if not isinstance(message, dict) or message.get("v") != VERSION:
         return "not a version 1 answer"
-    status, sentence, queue = message.get("status"), message.get("sentence"), message.get("queue")
+    status, sentence, body = message.get("status"), message.get("sentence"), message.get("body")
     if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
         return "bad status"
     if not isinstance(sentence, str) or len(sentence) > MAX_SENTENCE_CHARS:
         return "bad sentence"
-    if queue is not None and not isinstance(queue, dict):
-        return "bad queue"
-    return Answer(status, sentence, queue)
+    if body is not None and not isinstance(body, dict):
+        return "bad body"
+    return Answer(status, sentence, body)
 
 
 def answer_wait_s(action: ForwardedAction) -> float:
@@ -213,6 +216,18 @@ def process_state(beat: Heartbeat, now: float) -> ProcessState:
     if not beat.connected or now - beat.seen_at > STALE_AFTER_S:
         return "down"
     return "online"
+
+
+def others_to_ask(beats: list[Heartbeat], ids: tuple[int, ...], count: int, now: float) -> list[int]:
+    """A shard of each other online process (its channel reaches it), for a question every process
+    answers for its own servers: never one of `ids`, whose servers are this process's."""
+    shards = {
+        b.shard_ids[0]
+        for b in beats
+        if b.shard_count == count and b.shard_ids and not set(b.shard_ids) & set(ids)
+        and process_state(b, now) == "online"
+    }  # fmt: skip
+    return sorted(shards)
 
 
 def owner_online(beats: list[Heartbeat], shard: int, count: int, now: float) -> bool:

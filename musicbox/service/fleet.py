@@ -34,6 +34,7 @@ from musicbox.core.fleet import (
     encode_answer,
     encode_request,
     namespace,
+    others_to_ask,
     owner_online,
     reply_channel,
     shard_channel,
@@ -99,6 +100,17 @@ class FleetLink:
                 "shard %d of %d has no process online: %s refused", shard, self._count, request.action
             )
             return Answer(503, DOWN_SENTENCE)
+        return await self._sent(shard, request)
+
+    async def ask_others(self, user_id: int) -> list[Answer]:
+        """Every other online process's answer to `guilds` for this member (its own servers)."""
+        beats, now = heartbeats_from(await self._fetch(READ_HEARTBEATS))
+        shards = [] if now is None else others_to_ask(beats, self._ids, self._count, now)
+        return await asyncio.gather(
+            *(self._sent(shard, self.request("guilds", user_id, 0)) for shard in shards)
+        )
+
+    async def _sent(self, shard: int, request: Forwarded) -> Answer:
         arrived = asyncio.get_running_loop().create_future()
         self._waiting[request.request_id] = arrived
         try:

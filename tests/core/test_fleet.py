@@ -19,6 +19,7 @@ from musicbox.core.fleet import (
     encode_request,
     forward_to,
     namespace,
+    others_to_ask,
     owner_online,
     process_state,
     reply_channel,
@@ -70,6 +71,7 @@ REQUESTS = [
     Forwarded("c" * 32, REPLY, "volume", 11, GUILDS[2], (150,)),
     Forwarded("d" * 32, REPLY, "play", 2**63 - 1, GUILDS[2], query="ñ 🎵 " * 100),  # 500 characters
     Forwarded("e" * 32, REPLY, "queue", 11, GUILDS[2]),
+    Forwarded("f" * 32, REPLY, "guilds", 11, 0),  # asked of every process: no server
 ]
 
 
@@ -98,6 +100,7 @@ def good() -> dict[str, object]:
         ({"user": "11"}, "bad member or server id"),
         ({"guild": 2**64}, "bad member or server id"),
         ({"guild": True}, "bad member or server id"),
+        ({"guild": 0}, "bad member or server id"),  # only `guilds` names no server
         ({"numbers": [1]}, "move takes 2 numbers"),
         ({"numbers": "1,2"}, "move takes 2 numbers"),
         ({"numbers": [1, 2.5]}, "numbers must be whole and small"),
@@ -129,7 +132,7 @@ def test_a_payload_that_is_not_a_request_is_refused(payload: str, refusal: str) 
     [
         Answer(200, "Skipped **Song**."),
         Answer(403, "Only members with the DJ role may do that."),
-        Answer(200, queue={"playing": None, "upcoming": [{"title": "<b>x</b>"}] * 1000}),
+        Answer(200, body={"playing": None, "upcoming": [{"title": "<b>x</b>"}] * 1000}),
     ],
 )
 def test_an_answer_survives_its_row(answer: Answer) -> None:
@@ -143,7 +146,7 @@ def test_an_answer_survives_its_row(answer: Answer) -> None:
         ('{"v": 1, "status": 99, "sentence": ""}', "bad status"),
         ('{"v": 1, "status": "200", "sentence": ""}', "bad status"),
         ('{"v": 1, "status": 200, "sentence": 5}', "bad sentence"),
-        ('{"v": 1, "status": 200, "sentence": "", "queue": []}', "bad queue"),
+        ('{"v": 1, "status": 200, "sentence": "", "body": []}', "bad body"),
         ("{", "not JSON"),
     ],
 )
@@ -193,3 +196,20 @@ def test_an_owner_is_asked_only_when_a_process_running_its_shard_is_online(
     beats: list[Heartbeat], shard: int, online: bool
 ) -> None:
     assert owner_online(beats, shard, 4, now=101.0) is online
+
+
+@pytest.mark.parametrize(
+    ("beats", "asked"),
+    [
+        ([beat()], [2]),  # one channel per process, not one per shard
+        ([beat(), beat(host="b", label="4-5", shard_ids=(4, 5))], [2, 4]),
+        ([beat(label="0-1", shard_ids=(0, 1))], []),  # this process itself
+        ([beat(label="1-2", shard_ids=(1, 2))], []),  # a range overlapping ours: its servers answer here
+        ([beat(connected=False), beat(stopped=True, host="b")], []),
+        ([beat(shard_count=8)], []),
+    ],
+)
+def test_a_question_for_every_process_goes_once_to_each_other_online_one(
+    beats: list[Heartbeat], asked: list[int]
+) -> None:
+    assert others_to_ask(beats, (0, 1), 4, now=101.0) == asked

@@ -1,13 +1,14 @@
 """Two processes' links to a fleet on the throwaway PostgreSQL, in one event loop with no Discord: an
 action forwarded to the shard's owner comes back with its answer (and how long that takes); a
 NOTIFY that is not a request is dropped without stopping the owner; an owner that hangs, or has
-stopped, gives the asker one sentence within a bounded wait; and `musicbox status` shows the fleet
-with a host name holding markup as typed."""
+stopped, gives the asker one sentence within a bounded wait; and `musicbox status` shows every
+process of the fleet, a killed one down (exit 1), a host name holding markup as typed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import statistics
@@ -17,15 +18,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import typer
 
 from musicbox.cli import status
 from musicbox.cli.console import out
 from musicbox.core.fleet import DOWN_SENTENCE, NO_ANSWER_SENTENCE, Answer, Forwarded, shard_channel
 from musicbox.core.shards import ShardPlan
 from musicbox.service import fleet
+from musicbox.service.control import serving
 from musicbox.store.config_file import write_config
 from musicbox.store.postgres import PostgresConnection
 from musicbox.store.schema import upgrade
+from tests.cli.test_status_text import report_naming
 from tests.fixtures.postgres import Cluster
 
 GUILD_OF_SHARD_1 = (1_000_001 << 22) + 5  # (id >> 22) % 2 == 1
@@ -123,25 +127,45 @@ async def test_an_owner_that_hangs_or_has_stopped_gives_one_sentence_within_a_bo
         assert time.monotonic() - began < 0.5  # told at once: no wait for a process known stopped
 
 
-async def test_status_shows_the_fleet_with_names_as_typed(
-    fleet_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def killed(url: str, host: str, label: str, ids: list[int]) -> None:
+    """The row a process killed outright leaves: its last beat, its connection gone with it."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO fleet_processes (host, label, shard_ids, shard_count, pid, started_at, seen_at,"
+            " guilds, voice_sessions, backend_pid) VALUES (%s, %s, %s, 2, 4242, 0,"
+            " extract(epoch FROM clock_timestamp()), 7, 2, 0)",
+            (host, label, ids),
+        )
+
+
+async def test_status_shows_every_process_of_the_fleet_a_killed_one_down_and_names_as_typed(
+    fleet_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "musicbox.toml"
     write_config(config, {"store": {"url": fleet_url}})
     monkeypatch.setenv("MUSICBOX_CONFIG", str(config))
-    async with link(fleet_url, (0,), Owner(), MARKUP), link(fleet_url, (1,), Owner(), "other"):
-        report = await asyncio.to_thread(status._fleet)
-    assert report is not None and report["down"] == 0
-    assert [(p["label"], p["host"], p["state"], p["guilds"]) for p in report["processes"]] == [
-        ("0", MARKUP, "online", 10),
-        ("1", "other", "online", 10),
-    ]
-    other_down = [report["processes"][0], report["processes"][1] | {"state": "down"}]
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path))
+    killed(fleet_url, "elsewhere", "1", [1])
     monkeypatch.setattr(out, "width", 300)  # the owner's wide terminal: no cell wraps
-    with out.capture() as captured:
-        status._show_fleet(report | {"processes": other_down, "down": 1})
-    screen = captured.get()
+    async with (
+        link(fleet_url, (0,), Owner(), MARKUP),
+        serving(tmp_path, lambda: report_naming("")),  # this box's own process answers its socket
+    ):
+        with pytest.raises(typer.Exit) as exit_json:
+            await asyncio.to_thread(status.status, json_output=True)
+        report = json.loads(capsys.readouterr().out)["fleet"]
+        with pytest.raises(typer.Exit) as exit_text:
+            await asyncio.to_thread(status.status, json_output=False)
+        screen = capsys.readouterr().out
+    assert exit_json.value.exit_code == exit_text.value.exit_code == 1  # one of the fleet is down
+    assert report["down"] == 1
+    assert [
+        (p["label"], p["host"], p["state"], p["guilds"], p["voice_sessions"]) for p in report["processes"]
+    ] == [
+        ("0", MARKUP, "online", 10, 1),
+        ("1", "elsewhere", "down", 7, 2),  # its last beat's figures
+    ]
     assert "2 processes in the fleet (1 down)" in screen and MARKUP in screen
     assert "a process down stops only its own servers' music" in screen
-    stopped = await asyncio.to_thread(status._fleet)  # both closed since: said so as they stopped
-    assert stopped is not None and [p["state"] for p in stopped["processes"]] == ["stopped", "stopped"]
+    stopped = await asyncio.to_thread(status._fleet)  # closed since: said so as it stopped
+    assert stopped is not None and [p["state"] for p in stopped["processes"]] == ["stopped", "down"]
