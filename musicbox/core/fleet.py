@@ -49,6 +49,7 @@ _REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 _CHANNEL = re.compile(r"musicbox\.[0-9a-f]{12}\.reply\.[0-9a-f]{16}")
 
 DOWN_SENTENCE = "The bot's process for this server is down right now; try again in a minute."
+UNREACHABLE_SENTENCE = "The bot's process for this server cannot be reached right now; try again in a minute."
 NO_ANSWER_SENTENCE = "The bot's process for this server did not answer in time; try again in a minute."
 
 

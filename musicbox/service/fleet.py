@@ -25,6 +25,7 @@ from musicbox.core.fleet import (
     DOWN_SENTENCE,
     HEARTBEAT_S,
     NO_ANSWER_SENTENCE,
+    UNREACHABLE_SENTENCE,
     Answer,
     Forwarded,
     ForwardedAction,
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 FORGET_PROCESS_S = 86400.0
 FORGET_ANSWER_S = 60.0
 RELISTEN_S = 2.0  # after the server dropped the listening connection
+# Forwarded actions answered at once, at most: members' clicks are a handful; more is a flood.
+MAX_ANSWERING = 64
+STOPPED_BEAT_S = 2.0  # at stop, saying so in the row is not worth holding the stop up longer
 
 Answering = Callable[[Forwarded], Awaitable[Answer]]
 Census = Callable[[], tuple[int, int]]  # (servers, voice sessions) of this process, for its heartbeat
@@ -92,8 +96,39 @@ class FleetLink:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def ask(self, shard: int, request: Forwarded) -> Answer:
-        """The owner's answer, or at once a 503 when no process running `shard` is online, or one
-        after the action's wait when the owner does not answer."""
+        """The owner's answer, or a 503 in one sentence: at once when no process running `shard` is
+        online or the database cannot be reached, after the action's wait when the owner is silent."""
+        return await self._bounded(request, self._checked_and_sent(shard, request))
+
+    async def ask_others(self, user_id: int) -> list[Answer]:
+        """Every other online process's answer to `guilds` for this member (its own servers); none
+        while the database cannot be reached."""
+        import psycopg
+
+        try:
+            async with asyncio.timeout(answer_wait_s("guilds")):
+                beats, now = heartbeats_from(await self._fetch(READ_HEARTBEATS))
+        except (TimeoutError, psycopg.Error):
+            log.warning("cannot read the fleet's heartbeats", exc_info=True)
+            return []
+        shards = [] if now is None else others_to_ask(beats, self._ids, self._count, now)
+        asked = [(shard, self.request("guilds", user_id, 0)) for shard in shards]
+        return await asyncio.gather(*(self._bounded(r, self._sent(shard, r)) for shard, r in asked))
+
+    async def _bounded(self, request: Forwarded, answering: Awaitable[Answer]) -> Answer:
+        import psycopg
+
+        try:
+            async with asyncio.timeout(answer_wait_s(request.action)):
+                return await answering
+        except TimeoutError:
+            log.warning("a forwarded %s was not answered in time", request.action)
+            return Answer(503, NO_ANSWER_SENTENCE)
+        except psycopg.Error:
+            log.warning("cannot forward a %s: the database is out of reach", request.action, exc_info=True)
+            return Answer(503, UNREACHABLE_SENTENCE)
+
+    async def _checked_and_sent(self, shard: int, request: Forwarded) -> Answer:
         beats, now = heartbeats_from(await self._fetch(READ_HEARTBEATS))
         if now is None or not owner_online(beats, shard, self._count, now):
             log.warning(
@@ -101,14 +136,6 @@ class FleetLink:
             )
             return Answer(503, DOWN_SENTENCE)
         return await self._sent(shard, request)
-
-    async def ask_others(self, user_id: int) -> list[Answer]:
-        """Every other online process's answer to `guilds` for this member (its own servers)."""
-        beats, now = heartbeats_from(await self._fetch(READ_HEARTBEATS))
-        shards = [] if now is None else others_to_ask(beats, self._ids, self._count, now)
-        return await asyncio.gather(
-            *(self._sent(shard, self.request("guilds", user_id, 0)) for shard in shards)
-        )
 
     async def _sent(self, shard: int, request: Forwarded) -> Answer:
         arrived = asyncio.get_running_loop().create_future()
@@ -118,11 +145,7 @@ class FleetLink:
                 "SELECT pg_notify(%s, %s)",
                 (shard_channel(self._space, shard, self._count), encode_request(request)),
             )
-            async with asyncio.timeout(answer_wait_s(request.action)):
-                await arrived
-        except TimeoutError:
-            log.warning("shard %d did not answer a forwarded %s in time", shard, request.action)
-            return Answer(503, NO_ANSWER_SENTENCE)
+            await arrived
         finally:
             del self._waiting[request.request_id]
         rows = await self._fetch(
@@ -168,7 +191,8 @@ class FleetLink:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):  # the server gone: the row goes stale, and reads as down
-            await self._beat(stopped=True)
+            async with asyncio.timeout(STOPPED_BEAT_S):
+                await self._beat(stopped=True)
         for connection in (self._listener, self._talker):
             if connection is not None:
                 await connection.close()
@@ -183,12 +207,17 @@ class FleetLink:
     async def _listen(self) -> None:
         from psycopg import sql
 
-        if self._listener is not None:
-            await self._listener.close()
-        self._listener = await self._connect()
+        listener = await self._connect()
         channels = [shard_channel(self._space, shard, self._count) for shard in self._ids]
-        for channel in [*channels, reply_channel(self._space, self._token)]:
-            await self._listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        try:
+            for channel in [*channels, reply_channel(self._space, self._token)]:
+                await listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        except BaseException:
+            await listener.close()
+            raise
+        if self._listener is not None:  # the one the server dropped
+            await self._listener.close()
+        self._listener = listener
 
     async def _hear(self) -> None:
         import psycopg
@@ -214,6 +243,9 @@ class FleetLink:
         request = decode_request(payload)
         if isinstance(request, str):
             log.warning("refused a message on %s: %s", channel, request)
+            return
+        if len(self._tasks) >= MAX_ANSWERING:  # a flood of NOTIFYs: the asker's wait says so
+            log.warning("%d forwarded actions under way; dropped a %s", len(self._tasks), request.action)
             return
         task = asyncio.get_running_loop().create_task(self._answer(request), name=f"fleet-{request.action}")
         self._tasks.add(task)
@@ -268,8 +300,8 @@ async def joined(
 ) -> AsyncIterator[FleetLink]:
     """This process in the fleet of `url` while the context lasts: listening, beating, asking."""
     link = FleetLink(url, plan, answering, census, socket.gethostname())
-    await link._start()
     try:
+        await link._start()
         yield link
     finally:
         await link._aclose()

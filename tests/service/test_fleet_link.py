@@ -22,7 +22,14 @@ import typer
 
 from musicbox.cli import status
 from musicbox.cli.console import out
-from musicbox.core.fleet import DOWN_SENTENCE, NO_ANSWER_SENTENCE, Answer, Forwarded, shard_channel
+from musicbox.core.fleet import (
+    DOWN_SENTENCE,
+    NO_ANSWER_SENTENCE,
+    UNREACHABLE_SENTENCE,
+    Answer,
+    Forwarded,
+    shard_channel,
+)
 from musicbox.core.shards import ShardPlan
 from musicbox.service import fleet
 from musicbox.service.control import serving
@@ -108,7 +115,7 @@ async def test_an_action_reaches_the_owner_and_its_answer_comes_back_whatever_el
 
 
 async def test_an_owner_that_hangs_or_has_stopped_gives_one_sentence_within_a_bounded_wait(
-    fleet_url: str, monkeypatch: pytest.MonkeyPatch
+    fleet_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(fleet, "answer_wait_s", lambda _: 0.5)
     owner = Owner()
@@ -127,6 +134,14 @@ async def test_an_owner_that_hangs_or_has_stopped_gives_one_sentence_within_a_bo
         began = time.monotonic()
         assert await here.ask(1, here.request("skip", 7, GUILD_OF_SHARD_1)) == Answer(503, DOWN_SENTENCE)
         assert time.monotonic() - began < 0.5  # told at once: no wait for a process known stopped
+        # The database out of reach (its server moved, say): one sentence too, and no traceback.
+        assert here._talker is not None
+        await here._talker.close()
+        here._url = f"postgresql://nobody@/gone?host={tmp_path}&connect_timeout=2"
+        assert await here.ask(1, here.request("skip", 7, GUILD_OF_SHARD_1)) == Answer(
+            503, UNREACHABLE_SENTENCE
+        )
+        assert await here.ask_others(7) == []
 
 
 def killed(url: str, host: str, label: str, ids: list[int]) -> None:
