@@ -16,7 +16,7 @@ import discord
 from musicbox.bot import text
 from musicbox.bot.access import cached_settings, skip_or_vote, standing
 from musicbox.bot.sources import QueryFailed, UpstreamFault
-from musicbox.core.fleet import Answer, Forwarded, ForwardedAction, forward_to
+from musicbox.core.fleet import NO_ANSWER_SENTENCE, Answer, Forwarded, ForwardedAction, forward_to
 from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, may
 from musicbox.core.queue import QueuedTrack
@@ -303,8 +303,10 @@ class FleetRemote:
         if shard is None:
             return await self._local.queue(user_id, guild_id)
         answer = await self._link.ask(shard, self._link.request("queue", user_id, guild_id))
-        if answer.status != 200 or answer.body is None:
+        if answer.status != 200:
             raise Refused(answer.status, answer.sentence)
+        if answer.body is None:  # an owner of another version, say: not a queue to show
+            raise Refused(503, NO_ANSWER_SENTENCE)
         return answer.body
 
     async def skip(self, user_id: int, guild_id: int) -> Done:
