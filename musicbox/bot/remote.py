@@ -7,25 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
 from musicbox.bot import text
 from musicbox.bot.access import cached_settings, skip_or_vote, standing
 from musicbox.bot.sources import QueryFailed, UpstreamFault
+from musicbox.core.fleet import NO_ANSWER_SENTENCE, Answer, Forwarded, ForwardedAction, forward_to
 from musicbox.core.limits import admit, playlist_over_limit
 from musicbox.core.permissions import Action, may
 from musicbox.core.queue import QueuedTrack
+from musicbox.core.shards import ShardPlan
 from musicbox.core.track import Track
 from musicbox.playback.session import GuildSession, SessionCapReached
 
 if TYPE_CHECKING:
     from musicbox.bot.client import MusicBot
+    from musicbox.service.fleet import FleetLink
 
 log = logging.getLogger(__name__)
 NOT_A_MEMBER = "You are not a member of that server, or the bot is not in it."
+STARTING = "The bot's process for this server is starting; try again in a minute."
 
 
 class Refused(Exception):
@@ -53,9 +58,29 @@ def track_view(track: Track) -> dict[str, Any]:
     }
 
 
+class Remote(Protocol):
+    """What the web page and the API drive: RemoteControl on this process's own servers, FleetRemote
+    on every server of a fleet."""
+
+    async def guilds(self, user_id: int) -> list[dict[str, Any]]: ...
+    async def queue(self, user_id: int, guild_id: int) -> dict[str, Any]: ...
+    async def skip(self, user_id: int, guild_id: int) -> Done: ...
+    async def pause(self, user_id: int, guild_id: int) -> Done: ...
+    async def resume(self, user_id: int, guild_id: int) -> Done: ...
+    async def remove(self, user_id: int, guild_id: int, position: int) -> Done: ...
+    async def move(self, user_id: int, guild_id: int, source: int, destination: int) -> Done: ...
+    async def volume(self, user_id: int, guild_id: int, percent: int) -> Done: ...
+    async def play(self, user_id: int, guild_id: int, query: str) -> Done: ...
+
+
 class RemoteControl:
     def __init__(self, bot: MusicBot) -> None:
         self._bot = bot
+
+    @property
+    def ready(self) -> bool:
+        """The gateway has sent this process's servers: a server missing now is not the bot's."""
+        return self._bot.is_ready()
 
     async def guilds(self, user_id: int) -> list[dict[str, Any]]:
         """The servers this member shares with the bot."""
@@ -248,6 +273,128 @@ class RemoteControl:
     def _check_position(session: GuildSession, position: int) -> None:
         if not 1 <= position <= len(session.queue):
             raise Refused(400, text.POSITION_OUT_OF_RANGE.format(position=position, count=len(session.queue)))
+
+
+class FleetRemote:
+    """The page's and API's controls for every server of a fleet (processes sharing one PostgreSQL):
+    a server whose shard this process runs is acted on here; any other's action is forwarded to the
+    process running its shard (service/fleet.py) and its answer, or refusal, comes back as if here."""
+
+    def __init__(self, local: RemoteControl, plan: ShardPlan | None, link: FleetLink) -> None:
+        self._local = local
+        self._plan = plan
+        self._link = link
+
+    async def guilds(self, user_id: int) -> list[dict[str, Any]]:
+        """The member's servers here and those every other online process answers for (a process
+        down leaves its servers out until it is back)."""
+        shared = await self._local.guilds(user_id)
+        known = {guild["id"] for guild in shared}
+        for answer in await self._link.ask_others(user_id):
+            listed = answer.body.get("guilds") if answer.status == 200 and answer.body else None
+            for guild in listed if isinstance(listed, list) else []:
+                if _guild_entry(guild) and guild["id"] not in known:
+                    known.add(guild["id"])
+                    shared.append(guild)
+        return shared
+
+    async def queue(self, user_id: int, guild_id: int) -> dict[str, Any]:
+        shard = forward_to(guild_id, self._plan)
+        if shard is None:
+            return await self._local.queue(user_id, guild_id)
+        answer = await self._link.ask(shard, self._link.request("queue", user_id, guild_id))
+        if answer.status != 200:
+            raise Refused(answer.status, answer.sentence)
+        if answer.body is None:  # an owner of another version, say: not a queue to show
+            raise Refused(503, NO_ANSWER_SENTENCE)
+        return answer.body
+
+    async def skip(self, user_id: int, guild_id: int) -> Done:
+        return await self._act("skip", user_id, guild_id, lambda: self._local.skip(user_id, guild_id))
+
+    async def pause(self, user_id: int, guild_id: int) -> Done:
+        return await self._act("pause", user_id, guild_id, lambda: self._local.pause(user_id, guild_id))
+
+    async def resume(self, user_id: int, guild_id: int) -> Done:
+        return await self._act("resume", user_id, guild_id, lambda: self._local.resume(user_id, guild_id))
+
+    async def remove(self, user_id: int, guild_id: int, position: int) -> Done:
+        local = self._local
+        return await self._act(
+            "remove", user_id, guild_id, lambda: local.remove(user_id, guild_id, position), (position,)
+        )
+
+    async def move(self, user_id: int, guild_id: int, source: int, destination: int) -> Done:
+        local, numbers = self._local, (source, destination)
+        return await self._act(
+            "move", user_id, guild_id, lambda: local.move(user_id, guild_id, *numbers), numbers
+        )
+
+    async def volume(self, user_id: int, guild_id: int, percent: int) -> Done:
+        local = self._local
+        return await self._act(
+            "volume", user_id, guild_id, lambda: local.volume(user_id, guild_id, percent), (percent,)
+        )
+
+    async def play(self, user_id: int, guild_id: int, query: str) -> Done:
+        local = self._local
+        return await self._act(
+            "play", user_id, guild_id, lambda: local.play(user_id, guild_id, query), query=query
+        )
+
+    async def _act(
+        self,
+        action: ForwardedAction,
+        user_id: int,
+        guild_id: int,
+        here: Callable[[], Awaitable[Done]],
+        numbers: tuple[int, ...] = (),
+        query: str = "",
+    ) -> Done:
+        shard = forward_to(guild_id, self._plan)
+        if shard is None:
+            return await here()
+        answer = await self._link.ask(shard, self._link.request(action, user_id, guild_id, numbers, query))
+        if answer.status != 200:
+            raise Refused(answer.status, answer.sentence)
+        return Done(answer.sentence)
+
+
+async def answer_forwarded(remote: RemoteControl, request: Forwarded) -> Answer:
+    """What this process, owning the request's server, answers another that forwarded it: exactly
+    what the page here would have done and said."""
+    if not remote.ready:
+        return Answer(503, STARTING)
+    user, guild, numbers = request.user_id, request.guild_id, request.numbers
+    acts: dict[str, Callable[[], Awaitable[Done]]] = {
+        "skip": lambda: remote.skip(user, guild),
+        "pause": lambda: remote.pause(user, guild),
+        "resume": lambda: remote.resume(user, guild),
+        "remove": lambda: remote.remove(user, guild, numbers[0]),
+        "move": lambda: remote.move(user, guild, numbers[0], numbers[1]),
+        "volume": lambda: remote.volume(user, guild, numbers[0]),
+        "play": lambda: remote.play(user, guild, request.query),
+    }
+    try:
+        if request.action == "guilds":
+            return Answer(200, body={"guilds": await remote.guilds(user)})
+        if request.action == "queue":
+            return Answer(200, body=await remote.queue(user, guild))
+        done = await acts[request.action]()
+    except Refused as refused:
+        return Answer(refused.status, refused.sentence)
+    return Answer(200, done.message)
+
+
+def _guild_entry(guild: object) -> bool:
+    """A server as RemoteControl.guilds lists it (another process's answer, read as untrusted)."""
+    return (
+        isinstance(guild, dict)
+        and isinstance(guild.get("id"), str)
+        and guild["id"].isdigit()
+        and isinstance(guild.get("name"), str)
+        and isinstance(guild.get("playing"), bool)
+    )
 
 
 async def _say(channel: discord.abc.Messageable, message: str) -> None:

@@ -17,7 +17,9 @@ from rich.table import Table
 from musicbox.bot.text import duration
 from musicbox.cli.console import FAILURE, out, print_json
 from musicbox.core import diagnosis
+from musicbox.core.config_rules import ConfigError
 from musicbox.core.diagnosis import Verdict
+from musicbox.core.fleet import process_state
 from musicbox.core.throttling import Throttling
 from musicbox.service.control import (
     SOCKET_NAME,
@@ -29,34 +31,39 @@ from musicbox.service.control import (
 from musicbox.service.throttling import read_throttling
 from musicbox.service.unit import has_systemd, last_log, unit_state
 from musicbox.service.update_state import update_line
-from musicbox.store.config_file import config_path, paths_for
+from musicbox.store.config_file import config_path, load_config, paths_for
+from musicbox.store.sql import FAILURES, is_postgresql, redacted
 
 DOWN = ("stopped", "unresponsive")
 
 
 def status(json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Show whether the bot is online, its voice sessions, queues, memory and recent errors; of
-    every process of a sharded bot on this box (`musicbox run --shards`), each in turn."""
+    every process of a sharded bot on this box (`musicbox run --shards`), each in turn; and, with
+    the stores on PostgreSQL, every process of the fleet, on this box or others."""
     runtime_dir = paths_for(os.environ).runtime_dir
     names = sockets_found(runtime_dir)
     # Read here, where status runs: the board is this box's, whether the bot answers or not.
     power = read_throttling()
     power_json = None if power is None else power.as_json()
+    fleet = _fleet()
+    fleet_down = fleet is not None and bool(fleet.get("down"))
     if names == [SOCKET_NAME]:
         report = _ask(runtime_dir, SOCKET_NAME) | {"power": power_json}
         if json_output:
-            print_json(report)
+            print_json(report | {"fleet": fleet})
         else:
             _show(report)
             _show_power(power)
-        if report["state"] in DOWN:
+            _show_fleet(fleet)
+        if report["state"] in DOWN or fleet_down:
             raise typer.Exit(FAILURE)
         return
     reports = [_ask(runtime_dir, name) | {"socket": name} for name in names]
     down = [r for r in reports if r["state"] in DOWN]
     if json_output:
         overall = "online" if not down else "stopped" if len(down) == len(reports) else "degraded"
-        print_json({"state": overall, "processes": reports, "power": power_json})
+        print_json({"state": overall, "processes": reports, "power": power_json, "fleet": fleet})
     else:
         out.print(f"[bold]{len(reports)} musicbox processes on this box[/] ({len(down)} down)")
         for report in reports:
@@ -65,8 +72,87 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print JSON fo
             out.print(f"\n[bold]{escape(named)}[/] ({escape(report['socket'])})")
             _show(report)
         _show_power(power)
-    if down:
+        _show_fleet(fleet)
+    if down or fleet_down:
         raise typer.Exit(FAILURE)
+
+
+def _fleet() -> dict[str, Any] | None:
+    """Every process of the fleet from its heartbeat row, when the stores are on PostgreSQL (None on
+    SQLite: this box's sockets are the whole story). Read only: status migrates nothing."""
+    try:
+        url = load_config(os.environ).store.url
+    except ConfigError:  # `musicbox doctor` says what is wrong with the file; the sockets still answer
+        return None
+    if not is_postgresql(url):
+        return None
+    from musicbox.store.fleet import read_heartbeats
+    from musicbox.store.postgres import PostgresConnection
+    from musicbox.store.schema import version_of
+
+    shown = redacted(url)
+    try:
+        connection = PostgresConnection(url)
+    except FAILURES as unreachable:
+        return {"store": shown, "error": str(unreachable)}
+    try:
+        if version_of(connection) < 4:
+            return {"store": shown, "error": "no process of this version has started on it yet"}
+        beats, now = read_heartbeats(connection)
+    except FAILURES as failed:
+        return {"store": shown, "error": str(failed)}
+    finally:
+        connection.close()
+    processes = [
+        {
+            "label": beat.label,
+            "shards": {"ids": list(beat.shard_ids), "count": beat.shard_count},
+            "host": beat.host,
+            "pid": beat.pid,
+            "state": process_state(beat, now or beat.seen_at),
+            "started_at": beat.started_at,
+            "seen_s_ago": round((now or beat.seen_at) - beat.seen_at, 1),
+            "guilds": beat.guilds,
+            "voice_sessions": beat.voice_sessions,
+        }
+        for beat in beats
+    ]
+    down = sum(1 for p in processes if p["state"] == "down")
+    return {"store": shown, "processes": processes, "down": down}
+
+
+def _show_fleet(fleet: dict[str, Any] | None) -> None:
+    if fleet is None:
+        return
+    if "error" in fleet:
+        out.print(f"\n[red]fleet[/]: cannot read {escape(fleet['store'])}: {escape(fleet['error'])}")
+        return
+    processes = fleet["processes"]
+    out.print(
+        f"\n[bold]{len(processes)} processes in the fleet[/] ({fleet['down']} down)"
+        f" on {escape(fleet['store'])}"
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("shards", "host", "pid", "state", "last seen", "servers", "voice"):
+        table.add_column(column)
+    colours = {"online": "green", "down": "red", "stopped": "yellow"}
+    for process in processes:
+        # The host name is whatever a machine of the fleet wrote: shown, never read as markup.
+        table.add_row(
+            f"{escape(process['label'])} of {process['shards']['count']}",
+            escape(process["host"]),
+            str(process["pid"]),
+            f"[{colours[process['state']]}]{process['state']}[/]",
+            f"{duration(process['seen_s_ago'])} ago",
+            str(process["guilds"]),
+            str(process["voice_sessions"]),
+        )
+    out.print(table)
+    if fleet["down"]:
+        out.print(
+            "  a process down stops only its own servers' music; start it again (on its machine: "
+            "`musicbox service start`, or its `musicbox run --shards`) and they resume"
+        )
 
 
 def _ask(runtime_dir: Path, name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import math
 import signal
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -21,12 +21,12 @@ import psutil
 
 from musicbox.bot.app import build_bot, recommended_shard_count, serve_until_stopped, transcoding_ahead
 from musicbox.bot.client import MusicBot
-from musicbox.bot.remote import RemoteControl
+from musicbox.bot.remote import FleetRemote, RemoteControl, answer_forwarded
 from musicbox.cache.audio import CachedAudio
 from musicbox.core.config import Config
 from musicbox.core.shards import ShardPlan, shard_count_text
 from musicbox.core.tuning import overrides_from, tune, with_tuning
-from musicbox.service import allocator, control, health, memory_census, metrics
+from musicbox.service import allocator, control, fleet, health, memory_census, metrics
 from musicbox.service.notify import Notifier
 from musicbox.service.probe import probe
 from musicbox.service.vitals import Vitals, read_totals
@@ -36,7 +36,7 @@ from musicbox.sources.ytdlp import YtDlpSource
 from musicbox.store.api_tokens import ApiTokenStore
 from musicbox.store.config_file import config_path
 from musicbox.store.database import open_state
-from musicbox.store.sql import Connection, open_store
+from musicbox.store.sql import Connection, is_postgresql, open_store
 from musicbox.store.vitals import VitalsStore
 from musicbox.web import server as web_page
 from musicbox.web.api import ApiAccess
@@ -163,6 +163,7 @@ async def run_service(
                 config.paths.runtime_dir, status, name=control.socket_name(shards), others=others
             ),
             _metrics_endpoint(bot, config) if box_wide else contextlib.nullcontext(),
+            _in_fleet(config, shards, bot, web),
             _web_page(web, web_url),
             asyncio.TaskGroup() as group,
         ):
@@ -216,6 +217,26 @@ def _metrics_endpoint(bot: MusicBot, config: Config) -> contextlib.AbstractAsync
         return contextlib.nullcontext()
     log.info("metrics on http://%s/metrics", config.observability.metrics_endpoint)
     return metrics.serving(bot.metrics, config.observability.metrics_endpoint)
+
+
+@contextlib.asynccontextmanager
+async def _in_fleet(
+    config: Config, shards: ShardPlan | None, bot: MusicBot, web: web_page.WebState
+) -> AsyncIterator[None]:
+    """On a PostgreSQL store: this process beats in the fleet's table and answers the actions other
+    processes forward for its servers, and its page and API reach every server of the fleet."""
+    if not is_postgresql(config.store.url):
+        yield
+        return
+    local = RemoteControl(bot)
+    async with fleet.joined(
+        config.store.url,
+        shards,
+        lambda request: answer_forwarded(local, request),
+        lambda: (len(bot.guilds), len(bot.sessions.guild_ids)),
+    ) as link:
+        web.remote = FleetRemote(local, shards, link)
+        yield
 
 
 def _web_page(web: web_page.WebState, url: str | None) -> contextlib.AbstractAsyncContextManager[None]:

@@ -11,6 +11,10 @@ Versions:
      NOCASE.
   3  a server's /filter and SponsorBlock categories (guild_settings), and the time to first audio
      among the dashboard's series (vitals).
+  4  PostgreSQL only: the fleet's heartbeats (fleet_processes, one row per process of a sharded bot,
+     read by `musicbox status`) and the answers to actions forwarded between its processes
+     (fleet_answers; core/fleet.py). A SQLite box is one machine's processes, which `status` finds
+     by their sockets: its step changes nothing but the version.
 A step is written once and never edited: a box skipping releases runs every step it missed in order.
 Each step holds its own literals (a default of 1000 songs), not today's constants: what version 2
 was must not move when a constant does. A database of a newer version than this musicbox knows is
@@ -240,6 +244,28 @@ def _both_3(connection: Connection) -> None:
         connection.execute(statement)
 
 
+# Transient rows, not the owner's data: `musicbox store migrate` copies neither (not in TABLES).
+# `stopped` is 0/1, as the stores keep flags.
+_POSTGRESQL_4 = (
+    """CREATE TABLE fleet_processes (
+        host TEXT NOT NULL, label TEXT NOT NULL, shard_ids INTEGER[] NOT NULL,
+        shard_count INTEGER NOT NULL, pid INTEGER NOT NULL, started_at DOUBLE PRECISION NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL, guilds INTEGER NOT NULL, voice_sessions INTEGER NOT NULL,
+        backend_pid INTEGER NOT NULL, stopped INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (host, label))""",
+    """CREATE TABLE fleet_answers (
+        request_id TEXT PRIMARY KEY, answer TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
+)
+
+
+def _postgresql_4(connection: Connection) -> None:
+    for statement in _POSTGRESQL_4:
+        connection.execute(statement)
+
+
+def _sqlite_4(_: Connection) -> None:
+    """Nothing: a SQLite box keeps no fleet (see the module's docstring)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int  # the version the database is at once this step ran
@@ -249,6 +275,7 @@ class Migration:
 MIGRATIONS = (
     Migration(2, {SQLITE: _sqlite_2, POSTGRESQL: _postgresql_2}),
     Migration(3, {SQLITE: _both_3, POSTGRESQL: _both_3}),
+    Migration(4, {SQLITE: _sqlite_4, POSTGRESQL: _postgresql_4}),
 )
 CURRENT = MIGRATIONS[-1].version
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from musicbox.bot.remote import Done, Refused, RemoteControl
+from musicbox.bot.remote import Done, Refused, Remote
 from musicbox.core.request_budget import RequestBudget
 from musicbox.store.api_tokens import ApiToken, ApiTokenStore, digest
 from musicbox.web.auth import SESSION_COOKIE, WebSessions, csrf_matches
@@ -78,7 +78,7 @@ def error(status: int, sentence: str, headers: dict[str, str] | None = None) -> 
     )
 
 
-def build_api(access: ApiAccess, remote: RemoteControl, sessions: WebSessions) -> web.Application:
+def build_api(access: ApiAccess, remote: Remote, sessions: WebSessions) -> web.Application:
     api = web.Application(middlewares=[_json_errors])
     routes = ApiRoutes(access, remote, sessions)
     api.router.add_get("/openapi.json", routes.openapi)
@@ -109,7 +109,7 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 class ApiRoutes:
-    def __init__(self, access: ApiAccess, remote: RemoteControl, sessions: WebSessions) -> None:
+    def __init__(self, access: ApiAccess, remote: Remote, sessions: WebSessions) -> None:
         self._access = access
         self._remote = remote
         self._sessions = sessions

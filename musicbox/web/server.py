@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from musicbox.bot.remote import Done, Refused, RemoteControl
+from musicbox.bot.remote import Done, Refused, Remote
 from musicbox.core.config import WebConfig
 from musicbox.core.passwords import password_matches
 from musicbox.core.vitals import Sample
@@ -78,7 +78,7 @@ class WebState:
     purge_cache: Callable[[], Awaitable[tuple[int, int]]] | None = None
     # The REST API under /api/v1 (personal tokens, the slash commands' rules); None: not served.
     api: ApiAccess | None = None
-    remote: RemoteControl | None = None
+    remote: Remote | None = None
     # Members' "Login with Discord" (needs `remote` too); None: only the owner logs in.
     discord_login: DiscordLogin | None = None
     links: OneTimeLinks = field(default_factory=OneTimeLinks)
@@ -303,7 +303,7 @@ class Routes:
             raise web.HTTPSeeOther("/login")
         return session.member, session
 
-    def _remote(self) -> RemoteControl:
+    def _remote(self) -> Remote:
         if self._state.remote is None:
             raise web.HTTPNotFound()
         return self._state.remote

@@ -14,6 +14,7 @@ from musicbox.core.config import PlaybackConfig
 from musicbox.core.queue import LoopMode
 from musicbox.store import schema
 from musicbox.store.database import connect
+from musicbox.store.fleet import read_heartbeats
 from musicbox.store.postgres import PostgresConnection
 from musicbox.store.queues import QueueStore, SavedPlayback
 from musicbox.store.settings import GuildSettings, SettingsStore
@@ -24,8 +25,8 @@ from tests.fixtures.postgres import Cluster, Opener
 
 @pytest.mark.parametrize(
     ("found", "steps"),
-    [(0, [2, 3]), (1, [2, 3]), (2, [3]), (3, []), (4, None)],
-    ids=["nothing", "before-versions", "2", "current", "newer"],
+    [(0, [2, 3, 4]), (1, [2, 3, 4]), (2, [3, 4]), (3, [4]), (4, []), (5, None)],
+    ids=["nothing", "before-versions", "2", "3", "current", "newer"],
 )
 def test_the_steps_a_version_needs(found: int, steps: list[int] | None) -> None:
     if steps is None:
@@ -100,6 +101,30 @@ def test_a_version_2_database_keeps_its_settings_and_gains_filter_sponsorblock_a
     assert kept == GuildSettings("DJ", 80, 120, 50, 600, autoplay=True)  # no filter, music_offtopic cut
     assert (kept.audio_filter, kept.skip_categories) == ("", ("music_offtopic",))
     assert VitalsStore(database).since(0.0)[0].first_audio_p95_ms is None  # no figure then
+
+
+def test_a_version_3_database_keeps_its_data_and_a_postgresql_one_gains_the_fleet_tables(
+    store_opener: Opener,
+) -> None:
+    database = store_opener()
+    with database.transaction():  # as musicbox at version 3 left it
+        for migration in schema.MIGRATIONS[:2]:
+            migration.steps[database.dialect](database)
+        database.execute("INSERT INTO musicbox_schema (version) VALUES (3)")
+        database.execute(
+            "INSERT INTO guild_settings (guild_id, dj_role, default_volume, max_queue, max_playlist,"
+            " max_track_s, audio_filter) VALUES (7, 'DJ', 80, 120, 50, 600, 'nightcore')"
+        )
+    assert schema.version_of(database) == 3
+    kept = SettingsStore(database, GuildSettings.defaults(PlaybackConfig())).get(7)  # upgrades at start
+    assert schema.version_of(database) == schema.CURRENT == 4
+    assert (kept.dj_role, kept.audio_filter) == ("DJ", "nightcore")
+    fleet = {"fleet_processes", "fleet_answers"}
+    if database.dialect == "postgresql":
+        assert fleet <= schema.table_names(database)
+        assert read_heartbeats(database) == ([], None)  # no process has beaten yet
+    else:
+        assert not fleet & schema.table_names(database)  # a SQLite box keeps no fleet
 
 
 def test_a_database_of_a_newer_musicbox_is_refused_not_downgraded(store_opener: Opener) -> None:
