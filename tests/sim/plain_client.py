@@ -132,6 +132,10 @@ async def connected(
     sim: DiscordSim, guild_id: int, *, intents: discord.Intents | None = None
 ) -> AsyncIterator[PlainBot]:
     async with online(sim, PlainBot(sim, guild_id=guild_id, intents=intents)) as bot:
+        # The simulator has sent the guild; on a busy box discord.py may not have read it yet.
+        async with asyncio.timeout(10):
+            while bot.get_guild(guild_id) is None:  # noqa: ASYNC110 (discord.py's reading task sets it)
+                await asyncio.sleep(0.01)
         yield bot
 
 

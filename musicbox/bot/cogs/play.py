@@ -34,12 +34,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AUTOCOMPLETE_BUDGET_S = 2.0  # Discord drops autocomplete answers after 3 s
+# Searches that outlasted their answer, kept running so the member's next keystroke finds them done
+# (the first search after a quiet minute starts an extraction worker: seconds on a busy box or a Pi).
+AUTOCOMPLETE_KEPT = 8
 
 
 class PlayCog(CheckedCog, name="Play"):
     def __init__(self, bot: MusicBot, enqueuer: Enqueuer) -> None:
         self.bot = bot
         self.enqueuer = enqueuer
+        self._searching: dict[str, asyncio.Task[Sequence[Track]]] = {}
 
     @app_commands.command(description="Play a song or playlist: a link, or words to search for.")
     @app_commands.describe(query="A link (video, playlist, media file) or search words")
@@ -109,12 +113,26 @@ class PlayCog(CheckedCog, name="Play"):
         words = current.strip()
         if len(words) < 3 or words.startswith(("http://", "https://")):
             return []
+        search = self._search_for(words)
         try:
             async with asyncio.timeout(AUTOCOMPLETE_BUDGET_S):
-                found = await self.bot.sources.search(words, limit=5)
+                found = await asyncio.shield(search)
         except (TimeoutError, QueryFailed):
             return []
         return [app_commands.Choice(name=text.choice_label(t), value=t.page_url[:100]) for t in found]
+
+    def _search_for(self, words: str) -> asyncio.Task[Sequence[Track]]:
+        """The search for `words`: the one still running for an earlier keystroke, or a new one,
+        remembered while it runs (at most AUTOCOMPLETE_KEPT at once)."""
+        running = self._searching.get(words)
+        if running is not None:
+            return running
+        search = asyncio.get_running_loop().create_task(self.bot.sources.search(words, limit=5))
+        search.add_done_callback(_outcome_read)
+        if len(self._searching) < AUTOCOMPLETE_KEPT:
+            self._searching[words] = search
+            search.add_done_callback(lambda _: self._searching.pop(words, None))
+        return search
 
     @app_commands.command(description="Search and pick one of five results.")
     @app_commands.describe(query="Words to search for")
@@ -134,3 +152,9 @@ class PlayCog(CheckedCog, name="Play"):
             return
         picker = SearchPicker(found, self.enqueuer.pick)
         await interaction.edit_original_response(content=text.search_results(query, found), view=picker)
+
+
+def _outcome_read(search: asyncio.Task[Sequence[Track]]) -> None:
+    # A search that failed after its answer was given up on: nobody is left to be told.
+    if not search.cancelled():
+        search.exception()
