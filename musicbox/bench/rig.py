@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from musicbox.sim.voice.recording import Recording
 from musicbox.store.config_file import write_config
 
 START_TIMEOUT_S = 60.0
+# A process of several shards identifies them 5 s apart (discord.py's pacing): four take 15 s more.
+FLEET_START_TIMEOUT_S = 120.0
 REPLY_TIMEOUT_S = 30.0
 HEAR_TIMEOUT_S = 30.0
 
@@ -123,6 +126,58 @@ async def rig(
             finally:
                 await _stop(process)
                 log.close()
+
+
+@dataclass
+class Fleet:
+    """Bot processes of one box, each running a range of shards (`musicbox run --shards`)."""
+
+    processes: list[psutil.Process]
+
+
+@contextlib.asynccontextmanager
+async def fleet(
+    sim: DiscordSim, media: MediaWorld, ranges: Sequence[str], count: int
+) -> AsyncIterator[Fleet]:
+    """`musicbox run --shards R --shard-count count` for each range R, sharing a fresh box (one
+    state directory, one cache: nothing left of an earlier fleet), until each said READY."""
+    with tempfile.TemporaryDirectory(prefix="musicbox-bench-fleet-") as name:
+        directory = Path(name)
+        environment = _environment(sim, directory, _sections(sim, media, 256, 0, 0, {}))
+        async with contextlib.AsyncExitStack() as running:
+            started = await asyncio.gather(
+                *(
+                    running.enter_async_context(_shard_process(directory, environment, ids, count))
+                    for ids in ranges
+                )
+            )
+            yield Fleet(list(started))
+
+
+@contextlib.asynccontextmanager
+async def _shard_process(
+    directory: Path, environment: dict[str, str], ids: str, count: int
+) -> AsyncIterator[psutil.Process]:
+    """One process of a fleet, until it told its notify socket READY=1 (as systemd hears it)."""
+    path = directory / f"notify-{ids}.sock"
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notifications,
+        (directory / f"shards-{ids}.log").open("ab") as log,
+    ):
+        notifications.bind(str(path))
+        notifications.setblocking(False)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "musicbox", "run", "--shards", ids, "--shard-count", str(count),
+            env=environment | {"NOTIFY_SOCKET": str(path)}, stdout=log, stderr=log,
+        )  # fmt: skip
+        try:
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(FLEET_START_TIMEOUT_S):
+                while b"READY=1" not in await loop.sock_recv(notifications, 4096):
+                    pass
+            yield psutil.Process(process.pid)
+        finally:
+            await _stop(process)
 
 
 async def room(sim: DiscordSim, name: str) -> Room:

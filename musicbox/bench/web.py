@@ -31,8 +31,8 @@ POLL_MOST_S = 1800.0  # the poller's own bound, should the scenario die without 
 async def web_scenario(options: BenchOptions) -> list[Figure]:
     guilds, rounds = ack_size(options)
     async with rig(web_port=_free_port()) as world:
-        speakers = await two_members_each(world, guilds)
-        closed, closed_cpu_s = await _measured(world, ack_load(world, speakers, rounds))
+        speakers = await two_members_each(world.sim, guilds)
+        closed, closed_cpu_s = await _measured(world, ack_load(world.media, speakers, rounds))
         link = await ask(world.runtime_dir, "web-link")
         with tempfile.TemporaryDirectory(prefix="musicbox-bench-web-") as directory:
             stop = Path(directory) / "stop"
@@ -42,7 +42,7 @@ async def web_scenario(options: BenchOptions) -> list[Figure]:
                     browser, page_poller.poll, link["url"], str(stop), POLL_MOST_S
                 )
                 opened, opened_cpu_s = await _measured(
-                    world, ack_load(world, speakers, rounds, first_song=SONGS)
+                    world, ack_load(world.media, speakers, rounds, first_song=SONGS)
                 )
                 stop.touch()
                 polled = await polling

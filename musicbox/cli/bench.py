@@ -12,7 +12,20 @@ from musicbox.bench.figures import Figure
 from musicbox.bench.runner import BenchOptions, Scenario, ScenarioResult, results_json, run_scenarios
 from musicbox.cli.console import BAD_INPUT, FAILURE, err, fail, out, print_json
 
-NAMES = ("cache", "cpu-ratio", "ttfa", "gap", "playlist", "streams", "ack", "memory", "web", "soak", "pi")
+NAMES = (
+    "cache",
+    "cpu-ratio",
+    "ttfa",
+    "gap",
+    "playlist",
+    "streams",
+    "ack",
+    "memory",
+    "web",
+    "soak",
+    "pi",
+    "shards",
+)
 
 
 def scenarios() -> dict[str, Scenario]:
@@ -23,6 +36,7 @@ def scenarios() -> dict[str, Scenario]:
     from musicbox.bench.load import ack_scenario, memory_scenario
     from musicbox.bench.pi import pi_scenario
     from musicbox.bench.playback import gap_scenario, playlist_scenario, ttfa_scenario
+    from musicbox.bench.shards import shards_scenario
     from musicbox.bench.soak import soak_scenario
     from musicbox.bench.streams import streams_scenario
     from musicbox.bench.web import web_scenario
@@ -39,6 +53,7 @@ def scenarios() -> dict[str, Scenario]:
         "web": web_scenario,
         "soak": soak_scenario,
         "pi": pi_scenario,
+        "shards": shards_scenario,
     }
 
 

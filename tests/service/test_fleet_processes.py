@@ -31,7 +31,7 @@ from musicbox.store.config_file import write_config
 from musicbox.store.fleet import read_heartbeats
 from musicbox.store.postgres import PostgresConnection
 from tests.fixtures.postgres import Cluster
-from tests.service.test_shard_processes import Box, logged, shard
+from tests.service.test_shard_processes import COUNT, Box, shard
 from tests.world.stage import stage
 
 SONG_S = 60.0
@@ -48,12 +48,9 @@ class FleetBox(Box):
     """A box whose processes keep their stores in PostgreSQL and whose shard-0 process serves the API."""
 
     def __init__(self, sim: DiscordSim, media: MediaWorld, root: Path, store_url: str) -> None:
-        super().__init__(sim, media, root)
+        super().__init__(sim, media, root, store_url, COUNT)
         self.port = free_port()
-        write_config(
-            Path(self.environment["MUSICBOX_CONFIG"]),
-            {"store": {"url": store_url}, "web": {"enabled": True, "port": self.port}},
-        )
+        write_config(Path(self.environment["MUSICBOX_CONFIG"]), {"web": {"enabled": True, "port": self.port}})
 
 
 async def beaten(url: str, seen: Callable[[list[Heartbeat]], bool]) -> None:
@@ -159,4 +156,4 @@ async def test_the_api_of_shard_0_plays_and_skips_in_a_server_another_process_ru
             (1, 1),
         ]
         assert fleet["1"]["host"] == socket.gethostname() and fleet["1"]["pid"] == owner.pid
-    assert "Traceback" not in logged(tmp_path)
+    assert "Traceback" not in box.logged()

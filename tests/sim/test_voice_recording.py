@@ -70,6 +70,8 @@ def test_the_silence_inside_a_track_counts_pauses_silent_frames_and_other_tracks
     assert round(recording.longest_silence_ms(3)) == 1300  # 1.3 s paused, not the 200 ms in between
     assert round(recording.longest_silence_ms(7)) == 0
     assert recording.longest_silence_ms(9) == 0.0  # never heard: no silence inside it either
+    # The listener's own process stalled for 1 s of those 1.3: what the sender left out is 300 ms.
+    assert round(recording.longest_silence_ms(3, deaf=[(0.4, 1.4)])) == 300
 
 
 def test_an_rtp_header_extension_is_authenticated_and_its_body_stripped() -> None:

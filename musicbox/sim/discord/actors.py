@@ -84,6 +84,16 @@ class SimGuild:
         self._announce("GUILD_MEMBER_ADD", {"guild_id": str(self.id), **record.payload()})
         return Member(self, record)
 
+    def add_member(self, user: Member, *, roles: Sequence[SimRole] = ()) -> Member:
+        """`user` (a member of another server) joins this one too: the same account, so the same
+        user id, as one Discord user is in many servers."""
+        if user.id in self.record.members:
+            raise ValueError(f"{user.name} is already a member of {self.name}")
+        record = MemberRecord(user.id, user.name, [r.id for r in roles])
+        self.record.members[record.user_id] = record
+        self._announce("GUILD_MEMBER_ADD", {"guild_id": str(self.id), **record.payload()})
+        return Member(self, record)
+
     async def delete_channel(self, channel: SimTextChannel | SimVoiceChannel) -> None:
         """A moderator deletes `channel`. Everyone in it, if it is a voice channel, is disconnected as
         Discord does it: VOICE_STATE_UPDATE with `channel_id` null for each, the bot's voice socket

@@ -9,6 +9,7 @@ import asyncio
 import bisect
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from musicbox.sim.signature import (
@@ -132,9 +133,11 @@ class Recording:
             total += len(offsets)
         return late, total
 
-    def longest_silence_ms(self, rung: int) -> float:
+    def longest_silence_ms(self, rung: int, *, deaf: Sequence[tuple[float, float]] = ()) -> float:
         """The longest wall-clock silence a listener sat through inside one track: the gap between
-        consecutive frames of `rung`, whatever came between (nothing, silence, another track)."""
+        consecutive frames of `rung`, whatever came between (nothing, silence, another track).
+        `deaf`: spans (monotonic, from, to) when the listener itself was not listening (its
+        process stalled, the packets waiting in the socket meanwhile), left out of every gap."""
         arrivals = [
             self.frame_arrivals[index]
             for run in self._runs
@@ -142,7 +145,10 @@ class Recording:
             for index in range(run.first_frame, run.first_frame + run.frame_count)
         ]
         return max(
-            ((later - earlier) * 1000 - FRAME_MS for earlier, later in itertools.pairwise(arrivals)),
+            (
+                (later - earlier - _overlap(earlier, later, deaf)) * 1000 - FRAME_MS
+                for earlier, later in itertools.pairwise(arrivals)
+            ),
             default=0.0,
         )
 
@@ -220,3 +226,8 @@ class Recording:
 def _in_order(wanted: list[int], heard: list[int]) -> bool:
     remaining = iter(heard)
     return all(any(rung == got for got in remaining) for rung in wanted)
+
+
+def _overlap(start: float, end: float, spans: Sequence[tuple[float, float]]) -> float:
+    """How much of [start, end] the spans cover (they do not overlap one another)."""
+    return sum(max(0.0, min(end, to) - max(start, since)) for since, to in spans)
