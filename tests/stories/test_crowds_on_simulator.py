@@ -17,7 +17,7 @@ from tests.world.stage import stage
 
 GUILDS = 10
 PLAYS_PER_MEMBER = 10  # 2 members x 10 guilds x 10 = 200 /play
-TRACK_S = 2.0
+TRACK_S = 1.0
 HEAR_ALL_WITHIN_S = 2 * PLAYS_PER_MEMBER * TRACK_S + 30
 
 
