@@ -13,7 +13,8 @@ accounting): what tells the bot's lateness from the box's.
 The CPU share comes from one benchmark run on both: 7-Zip's (`7z b`, p7zip 16.02), which Thomas
 Kaiser ran on a Zero 2 W at 1 GHz (835 MIPS on one core, 3,009 on all four; "A quick look at RPi
 Zero 2 W", 2021) and which this scenario runs here on one core. Its R/U rating is per 100 % of a
-core used, so other work on the box lowers it little. 3,009 over this core's rating is how many of
+core used, yet other work on the box still moves it (3,700-4,600 MIPS here, highest on a quiet box),
+so it is measured afresh at each run. 3,009 over this core's rating is how many of
 this box's cores the Zero's four are worth, together. A quota spreads that over time, not over four
 slow cores: one busy thread runs here at this core's speed until the quota bites, so a lone start
 (ttfa) is measured faster than a Zero would manage, by up to this core's rating over 835. The group
@@ -135,7 +136,7 @@ async def pi_scenario(options: BenchOptions) -> list[Figure]:
         Figure("pi", "late, the two cached guilds", three.late_share(CACHED), "%"),
         Figure("pi", "late, the transcoding guild", three.late_share(TRANSCODING), "%"),
         Figure("pi", f"late, the worst {SLICE_S} s", three.worst_slice_late, "%"),
-        *three.cpu_figures(window_s),
+        *three.window_figures(window_s),
         Figure("pi", "periods throttled", 100 * throttling.share, "%", note="the quota used up: it waited"),
         *latency_figures("pi-ttfa-cold", cold, 800),
         *latency_figures("pi-ttfa-warm", warm, 150),
@@ -175,7 +176,8 @@ class ThreePlaying:
         chosen = [self.heard[kind] for kind in kinds or self.heard]
         return 100 * sum(h.late for h in chosen) / max(1, sum(h.timed for h in chosen))
 
-    def cpu_figures(self, window_s: float) -> list[Figure]:
+    def window_figures(self, window_s: float) -> list[Figure]:
+        """Each kind of process's peak RSS, CPU used and time waited for a CPU; the quota's bite."""
         figures = [
             Figure("pi", f"RSS peak, {kind}", mb, "MiB") for kind, mb in sorted(self.peak_mb_by_kind.items())
         ]
