@@ -20,6 +20,11 @@ ROOT = Path("/sys/fs/cgroup")
 # keeps each wait under a voice packet's 20 ms (the kernel's default of 100 ms would not).
 PERIOD_US = 10_000
 REMOVE_WAIT_S = 5.0
+# A quota caps a group's CPU but does not reserve it: on a box busy with other work the group gets its
+# weight's share (1024, as each busy process outside it has), which may be far under its quota, and a
+# stand-in Pi that gets a tenth of its CPU is no Pi. The kernel's highest weight makes the quota's
+# CPU the group's whenever it wants it; the rest of the box keeps the rest of the cores.
+SHARES = 262_144
 
 
 class NoControlGroups(Exception):
@@ -30,10 +35,37 @@ class NoControlGroups(Exception):
 class Throttling:
     periods: int
     throttled: int  # periods in which the group used up its quota and waited
+    throttled_s: float = 0.0  # how long its runnable tasks waited for the next period, in all
 
     @property
     def share(self) -> float:
         return self.throttled / self.periods if self.periods else 0.0
+
+    def since(self, earlier: Throttling) -> Throttling:
+        return Throttling(
+            self.periods - earlier.periods,
+            self.throttled - earlier.throttled,
+            self.throttled_s - earlier.throttled_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTime:
+    """One process of the group, its threads summed, from the scheduler's own accounting
+    (/proc/PID/task/TID/schedstat): time on a CPU, and time runnable but waiting for one (other
+    work on the box, or the group's quota used up)."""
+
+    pid: int
+    name: str  # the kernel's comm: "python3", "ffmpeg"
+    cpu_s: float
+    waited_s: float
+
+    def since(self, earlier: ProcessTime | None) -> ProcessTime:
+        if earlier is None:  # started since: all it did counts
+            return self
+        return ProcessTime(
+            self.pid, self.name, self.cpu_s - earlier.cpu_s, self.waited_s - earlier.waited_s
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +88,19 @@ class Budget:
 
     def throttling(self) -> Throttling:
         fields = dict(line.split() for line in (self.cpu / "cpu.stat").read_text().splitlines() if line)
-        return Throttling(int(fields.get("nr_periods", 0)), int(fields.get("nr_throttled", 0)))
+        return Throttling(
+            int(fields.get("nr_periods", 0)),
+            int(fields.get("nr_throttled", 0)),
+            int(fields.get("throttled_time", 0)) / 1e9,
+        )
+
+    def processes(self) -> dict[int, ProcessTime]:
+        """Every process in the group now, with the CPU it used and the time it waited so far."""
+        found = {}
+        for pid in (int(line) for line in (self.cpu / "cgroup.procs").read_text().split()):
+            with contextlib.suppress(OSError, ValueError):  # it ended while being read
+                found[pid] = process_time(Path(f"/proc/{pid}"))
+        return found
 
 
 def oom_kills(oom_control: str) -> int:
@@ -67,6 +111,15 @@ def oom_kills(oom_control: str) -> int:
         if key == "oom_kill":
             return int(value)
     return 0
+
+
+def process_time(proc: Path) -> ProcessTime:
+    cpu_ns = waited_ns = 0
+    for task in (proc / "task").iterdir():
+        on_cpu, run_delay, _ = (task / "schedstat").read_text().split()
+        cpu_ns += int(on_cpu)
+        waited_ns += int(run_delay)
+    return ProcessTime(int(proc.name), (proc / "comm").read_text().strip(), cpu_ns / 1e9, waited_ns / 1e9)
 
 
 def quota_us(cores: float, period_us: int = PERIOD_US) -> int:
@@ -94,6 +147,7 @@ def budget(name: str, *, memory_bytes: int, cores: float) -> Iterator[Budget]:
         (made.memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
         (made.cpu / "cpu.cfs_period_us").write_text(str(PERIOD_US))
         (made.cpu / "cpu.cfs_quota_us").write_text(str(quota_us(cores)))
+        (made.cpu / "cpu.shares").write_text(str(SHARES))
         yield made
     finally:
         for group in (made.memory, made.cpu):

@@ -5,33 +5,43 @@ Zero 2 W's 512 MB and to the share of this box's CPU that does the work of the Z
 Cortex-A53 cores; the bot is configured with what `tune()` chooses for the Zero (its probe, not this
 box's). Measured: RSS after ready, cold and warm time to first audio, then three guilds playing at
 once (two cached songs, one through ffmpeg at a volume other than 100 %) with late packets counted
-at a listener in its own process, the peak memory charged, OOM kills and how often the quota bit.
+at a listener in its own process (for each kind of guild, and in the worst 30 s), the peak memory
+charged and each kind of process's peak RSS, OOM kills, how often the quota bit, and over the
+window, the CPU each kind of process used and how long it waited for one (the scheduler's own
+accounting): what tells the bot's lateness from the box's.
 
 The CPU share comes from one benchmark run on both: 7-Zip's (`7z b`, p7zip 16.02), which Thomas
 Kaiser ran on a Zero 2 W at 1 GHz (835 MIPS on one core, 3,009 on all four; "A quick look at RPi
 Zero 2 W", 2021) and which this scenario runs here on one core. Its R/U rating is per 100 % of a
-core used, so other work on the box lowers it little. 3,009 over this core's rating is how many of
+core used, yet other work on the box still moves it (3,700-4,600 MIPS here, highest on a quiet box),
+so it is measured afresh at each run. 3,009 over this core's rating is how many of
 this box's cores the Zero's four are worth, together. A quota spreads that over time, not over four
 slow cores: one busy thread runs here at this core's speed until the quota bites, so a lone start
-(ttfa) is measured faster than a Zero would manage, by up to this core's rating over 835."""
+(ttfa) is measured faster than a Zero would manage, by up to this core's rating over 835. The group
+has the kernel's highest CPU weight (cgroup.SHARES): a quota caps but does not reserve, and on a box
+busy with other work the stand-in Pi's cores would otherwise not be its own."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from musicbox.bench.cgroup import budget
+import psutil
+
+from musicbox.bench.cgroup import Budget, ProcessTime, Throttling, budget
 from musicbox.bench.figures import Figure, at_most
 from musicbox.bench.load import READY_SETTLE_S, footprint
 from musicbox.bench.playback import RECOGNISED, cold_then_warm, latency_figures
 from musicbox.bench.rig import REPLY_TIMEOUT_S, Rig, Room, rig, room, wait_heard_ms
 from musicbox.bench.runner import BenchOptions
 from musicbox.core.tuning import Probe, Tuning, tune
-from musicbox.service.health import rss_with_children
 from musicbox.sim.signature import LADDER_SIZE
+from musicbox.sim.voice.listener import Hearing, ListenerApart
 
 PI_ZERO_2_W = Probe(
     cores=4,
@@ -51,8 +61,11 @@ PLAYS, QUICK_PLAYS = 8, 3
 WINDOW_S, QUICK_WINDOW_S = 480.0, 20.0  # with the start and the ttfa rounds, the full form is 10 minutes
 SAMPLE_EVERY_S = 5.0
 LATE_MS = 60.0
+SLICE_S = 30
 VOLUME = 70  # a volume other than 100 % runs the cached song through ffmpeg: the transcoding guild
 CACHED_SONG, TRANSCODED_SONG = 610, 611
+CACHED, TRANSCODING = "cached", "transcoding"
+BOT, FFMPEG, WORKER = "the bot", "ffmpeg", "extraction workers"
 
 
 def seven_zip_rating(output: str) -> float:
@@ -75,7 +88,7 @@ def pi_config(tuning: Tuning) -> dict[str, dict[str, Any]]:
     return {
         "resolver": {"workers": tuning.resolver_workers},
         "cache": {"max_transcodes": tuning.max_transcodes, "prefetch_depth": tuning.prefetch_depth},
-        "limits": {"max_guilds": tuning.max_guilds},
+        "limits": {"max_guilds": tuning.max_guilds, "max_filtered": tuning.max_filtered},
     }
 
 
@@ -100,7 +113,7 @@ async def pi_scenario(options: BenchOptions) -> list[Figure]:
             await asyncio.sleep(READY_SETTLE_S)
             idle = await footprint(world)
             cold, warm = await _ttfa(world, await room(world.sim, "pi-ttfa"), plays)
-            peak_mb, heard_late, timed = await _three_playing(world, window_s)
+            three = await _three_playing(world, group, window_s)
             load = os.getloadavg()[0]
         oom_kills, throttling, peak_bytes = group.oom_kills(), group.throttling(), group.peak_bytes()
     budget_note = (
@@ -111,16 +124,19 @@ async def pi_scenario(options: BenchOptions) -> list[Figure]:
         f"tune() for the Zero: {tuning.resolver_workers} resolver, {tuning.max_transcodes} transcodes, "
         f"{tuning.max_guilds} guilds"
     )
-    three = "three guilds: two cached songs, one through ffmpeg at 70 % volume"
-    late_share = 100 * heard_late / max(1, timed)
+    playing = "three guilds: two cached songs, one through ffmpeg at 70 % volume"
     charged = "the group's, page cache included"
     return [
         Figure("pi", "CPU budget", cores, "cores of this box", note=budget_note),
         Figure("pi", "RSS after ready", idle.rss_mb, "MiB", at_most(80), tuned),
-        Figure("pi", "RSS, three guilds playing (peak)", peak_mb, "MiB", note=three),
+        Figure("pi", "RSS, three guilds playing (peak)", three.peak_mb, "MiB", note=playing),
         Figure("pi", "memory charged (peak)", peak_bytes / 2**20, "MiB", note=charged),
         Figure("pi", "processes OOM-killed", oom_kills, "processes", at_most(0), f"{window_s:g} s of three"),
-        Figure("pi", f"packets over {LATE_MS:g} ms late", late_share, "%", at_most(0.5), three),
+        Figure("pi", f"packets over {LATE_MS:g} ms late", three.late_share(), "%", at_most(0.5), playing),
+        Figure("pi", "late, the two cached guilds", three.late_share(CACHED), "%"),
+        Figure("pi", "late, the transcoding guild", three.late_share(TRANSCODING), "%"),
+        Figure("pi", f"late, the worst {SLICE_S} s", three.worst_slice_late, "%"),
+        *three.window_figures(window_s),
         Figure("pi", "periods throttled", 100 * throttling.share, "%", note="the quota used up: it waited"),
         *latency_figures("pi-ttfa-cold", cold, 800),
         *latency_figures("pi-ttfa-warm", warm, 150),
@@ -133,8 +149,66 @@ async def _ttfa(world: Rig, here: Room, plays: int) -> tuple[list[float], list[f
     return [stages[RECOGNISED] for stages in cold], warm
 
 
-async def _three_playing(world: Rig, window_s: float) -> tuple[float, int, int]:
-    """Three guilds playing for `window_s`: the peak RSS (bot and children) and late/timed packets."""
+@dataclass(frozen=True, slots=True)
+class ThreePlaying:
+    """What the window of three guilds playing showed: peak RSS, what the listener heard of each
+    kind of guild, and where the group's CPU went (and how long it waited for CPU) meanwhile."""
+
+    peak_mb: float
+    peak_mb_by_kind: dict[str, float]  # BOT, FFMPEG, WORKER: each one's own peak
+    heard: dict[str, Hearing]  # CACHED (both cached guilds together), TRANSCODING
+    used: dict[str, ProcessTime]  # by kind of process: BOT, FFMPEG, WORKER; summed
+    throttled: Throttling  # in the window
+    worst_slice_late: float  # %, in the window's worst SLICE_S
+
+    def late_share(self, *kinds: str) -> float:
+        chosen = [self.heard[kind] for kind in kinds or self.heard]
+        return 100 * sum(h.late for h in chosen) / max(1, sum(h.timed for h in chosen))
+
+    def window_figures(self, window_s: float) -> list[Figure]:
+        """Each kind of process's peak RSS, CPU used and time waited for a CPU; the quota's bite."""
+        figures = [
+            Figure("pi", f"RSS peak, {kind}", mb, "MiB") for kind, mb in sorted(self.peak_mb_by_kind.items())
+        ]
+        for kind, used in sorted(self.used.items()):
+            figures.append(Figure("pi", f"CPU used, {kind}", used.cpu_s / window_s, "cores"))
+            figures.append(Figure("pi", f"waited for a CPU, {kind}", used.waited_s / window_s, "s per s"))
+        waited = self.throttled.throttled_s / window_s
+        return [*figures, Figure("pi", "throttled by the quota (window)", waited, "s per s")]
+
+
+def process_kind(pid: int, name: str, bot_pid: int) -> str:
+    """The bot, an ffmpeg it started, or else an extraction worker (or the Deno child of one)."""
+    if pid == bot_pid:
+        return BOT
+    return FFMPEG if name == "ffmpeg" else WORKER
+
+
+def rss_by_kind(bot: psutil.Process) -> dict[str, int]:
+    sizes = {BOT: bot.memory_info().rss}
+    for child in bot.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # it ended meanwhile
+            kind = process_kind(child.pid, child.name(), bot.pid)
+            sizes[kind] = sizes.get(kind, 0) + child.memory_info().rss
+    return sizes
+
+
+def used_by_kind(
+    before: dict[int, ProcessTime], after: dict[int, ProcessTime], bot_pid: int
+) -> dict[str, ProcessTime]:
+    """CPU and waits in the window, summed by kind of process (one that ended in it is not counted)."""
+    used: dict[str, ProcessTime] = {}
+    for pid, now in after.items():
+        spent = now.since(before.get(pid))
+        kind = process_kind(pid, now.name, bot_pid)
+        total = used.get(kind, ProcessTime(0, kind, 0.0, 0.0))
+        used[kind] = ProcessTime(0, kind, total.cpu_s + spent.cpu_s, total.waited_s + spent.waited_s)
+    return used
+
+
+async def _three_playing(world: Rig, group: Budget, window_s: float) -> ThreePlaying:
+    """Three guilds playing for `window_s`: the peak RSS (bot and children), late/timed packets of
+    each kind of guild, and the CPU each kind of process used."""
     song_s = window_s + 60
     await world.media.prepare([CACHED_SONG, TRANSCODED_SONG], seconds=song_s)
     cached, also_cached, transcoded = [await room(world.sim, f"pi-{n}") for n in range(3)]
@@ -151,19 +225,43 @@ async def _three_playing(world: Rig, window_s: float) -> tuple[float, int, int]:
     assert world.sim.voice is not None
     async with world.sim.voice.listener_apart() as listener:
         since = time.monotonic()
-        peak = 0
+        processes, throttling = group.processes(), group.throttling()
+        peak, peak_by_kind = 0, dict.fromkeys((BOT, FFMPEG, WORKER), 0)
         while time.monotonic() < since + window_s:
-            peak = max(peak, rss_with_children(world.bot, world.bot.children(recursive=True)))
+            sizes = rss_by_kind(world.bot)
+            peak = max(peak, sum(sizes.values()))
+            peak_by_kind = {kind: max(size, sizes.get(kind, 0)) for kind, size in peak_by_kind.items()}
             await asyncio.sleep(min(SAMPLE_EVERY_S, max(0.0, since + window_s - time.monotonic())))
         until = time.monotonic()
+        used = used_by_kind(processes, group.processes(), world.bot.pid)
+        throttled = group.throttling().since(throttling)
         await asyncio.sleep(1.0)  # the window's last packets, late ones included
         heard = await listener.report(since, until, LATE_MS)
-    rooms = (cached, also_cached, transcoded)
-    late = sum(heard[here.guild_id].late for here in rooms if here.guild_id in heard)
-    timed = sum(heard[here.guild_id].timed for here in rooms if here.guild_id in heard)
-    if timed == 0:
+        worst = await _worst_slice(listener, since, until)
+    kinds = {CACHED: (cached, also_cached), TRANSCODING: (transcoded,)}
+    by_kind = {
+        kind: Hearing(
+            sum(heard[r.guild_id].packets for r in rooms if r.guild_id in heard),
+            sum(heard[r.guild_id].late for r in rooms if r.guild_id in heard),
+            sum(heard[r.guild_id].timed for r in rooms if r.guild_id in heard),
+        )
+        for kind, rooms in kinds.items()
+    }
+    if not any(hearing.timed for hearing in by_kind.values()):
         raise RuntimeError("no packet reached the listener while three guilds played")
-    return peak / 2**20, late, timed
+    by_kind_mb = {kind: size / 2**20 for kind, size in peak_by_kind.items()}
+    return ThreePlaying(peak / 2**20, by_kind_mb, by_kind, used, throttled, worst)
+
+
+async def _worst_slice(listener: ListenerApart, since: float, until: float) -> float:
+    """The late share of the window's worst slice, all guilds together: whether lateness came in
+    bursts (the box stalled now and then) or evenly (a stream that cannot keep up)."""
+    worst, begin = 0.0, since
+    while begin < until:
+        heard = (await listener.report(begin, min(until, begin + SLICE_S), LATE_MS)).values()
+        worst = max(worst, 100 * sum(h.late for h in heard) / max(1, sum(h.timed for h in heard)))
+        begin += SLICE_S
+    return worst
 
 
 async def _until_cached(world: Rig, songs: int, song_s: float) -> None:

@@ -8,7 +8,10 @@ Raspberry Pi Zero 2 W: four Cortex-A53 cores, 512 MB), measured or reasoned in d
 - a resolver is an extraction worker process: its interpreter and yt-dlp (about 56 MiB measured)
   plus a resolve's peak of about 120 MB with its Deno child solving YouTube's JavaScript. Workers
   retire when idle, so this is what a burst costs, not what the bot holds;
-- a transcode is one ffmpeg process, about 25 MB and most of a slow core while it runs ahead;
+- a transcode is one ffmpeg filling the cache, most of a slow core while it runs ahead, and about
+  60 MB of its own: loudness normalisation (loudnorm, on by default) holds 59 MB of anonymous memory
+  in each fill, 100 MB RSS with the libraries all ffmpegs share (`bench pi` and smaps, session 8;
+  25 MB was the figure without loudnorm). On the Zero that leaves room for one fill at a time;
 - a voice session costs about 8 MB (buffers, its Opus reader) and 1 % of a Cortex-A72 core;
 - a filtered stream (/filter) is one more ffmpeg decoding, filtering and encoding in real time, and
   the bot reading its pipe: about 24 ms of CPU per second of audio on an x86 core, 1.1-1.3 times a
@@ -29,7 +32,7 @@ from musicbox.core.config import Config
 
 BOT_BASE_MB = 60
 RESOLVE_MB = 175
-TRANSCODE_MB = 25
+TRANSCODE_MB = 60
 SESSION_MB = 8
 FILTERED_MB = 20
 OS_SHARE = 0.25

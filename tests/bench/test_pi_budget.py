@@ -8,12 +8,36 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from musicbox.bench.cgroup import ROOT, NoControlGroups, budget, oom_kills, quota_us
-from musicbox.bench.pi import PI_ZERO_2_W, pi_config, pi_cores, seven_zip_rating
+from musicbox.bench.cgroup import (
+    ROOT,
+    SHARES,
+    NoControlGroups,
+    ProcessTime,
+    Throttling,
+    budget,
+    oom_kills,
+    process_time,
+    quota_us,
+)
+from musicbox.bench.pi import (
+    BOT,
+    CACHED,
+    FFMPEG,
+    PI_ZERO_2_W,
+    TRANSCODING,
+    WORKER,
+    ThreePlaying,
+    pi_config,
+    pi_cores,
+    seven_zip_rating,
+    used_by_kind,
+)
 from musicbox.core.tuning import tune
+from musicbox.sim.voice.listener import Hearing
 
 # What p7zip 16.02 printed for `7z b -mmt1` on this box (x86_64, other work running: 25 % usage).
 SEVEN_ZIP_REPORT = """
@@ -65,9 +89,53 @@ def test_the_bot_runs_with_what_the_tuner_chose_for_a_zero_not_for_this_box() ->
     assert config == {
         "resolver": {"workers": zero.resolver_workers},
         "cache": {"max_transcodes": zero.max_transcodes, "prefetch_depth": zero.prefetch_depth},
-        "limits": {"max_guilds": zero.max_guilds},
+        "limits": {"max_guilds": zero.max_guilds, "max_filtered": zero.max_filtered},
     }
     assert (zero.resolver_workers, zero.prefetch_depth) == (1, 1)  # 512 MB: one at a time
+
+
+def test_the_windows_cpu_is_what_each_kind_of_process_used_in_it() -> None:
+    bot, ffmpeg, worker, gone = 100, 101, 102, 103
+    before = {
+        bot: ProcessTime(bot, "python3", 10.0, 2.0),
+        ffmpeg: ProcessTime(ffmpeg, "ffmpeg", 1.0, 0.5),
+        gone: ProcessTime(gone, "ffmpeg", 4.0, 0.0),  # ended in the window: what it did is not seen
+    }
+    after = {
+        bot: ProcessTime(bot, "python3", 13.0, 2.5),
+        ffmpeg: ProcessTime(ffmpeg, "ffmpeg", 1.5, 1.0),
+        worker: ProcessTime(worker, "python3", 0.75, 0.25),  # started in the window: all of it
+        104: ProcessTime(104, "ffmpeg", 0.5, 0.0),
+    }
+    used = used_by_kind(before, after, bot_pid=bot)
+    assert {kind: (t.cpu_s, t.waited_s) for kind, t in used.items()} == {
+        BOT: (3.0, 0.5),
+        FFMPEG: (1.0, 0.5),
+        WORKER: (0.75, 0.25),
+    }
+
+
+def test_late_packets_are_counted_by_kind_of_guild_and_together() -> None:
+    three = ThreePlaying(
+        peak_mb=200.0,
+        peak_mb_by_kind={},
+        heard={CACHED: Hearing(3000, 30, 3000), TRANSCODING: Hearing(1500, 0, 1000)},
+        used={},
+        throttled=Throttling(0, 0),
+        worst_slice_late=0.0,
+    )
+    assert three.late_share(CACHED) == 1.0
+    assert three.late_share(TRANSCODING) == 0.0
+    assert three.late_share() == 30 / 4000 * 100
+
+
+def test_a_processs_cpu_and_waits_are_the_schedulers_own_figures() -> None:
+    sum(range(2_000_000))  # some CPU of this process's own
+    mine = process_time(Path(f"/proc/{os.getpid()}"))
+    assert mine.pid == os.getpid()
+    assert mine.name == Path(f"/proc/{os.getpid()}/comm").read_text().strip()
+    assert mine.cpu_s > 0.01
+    assert mine.waited_s >= 0
 
 
 @pytest.mark.skipif(not CAN_MAKE_GROUPS, reason="needs root and cgroup v1 controllers (CI has both)")
@@ -84,6 +152,13 @@ def test_a_process_over_the_groups_memory_is_killed_and_counted() -> None:
         assert group.peak_bytes() <= 64 * 2**20
         calm = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=group.join, check=False)
         assert calm.returncode == 0
+        # The quota's CPU is the group's even when the rest of the box is busy (see cgroup.SHARES).
+        assert int((ROOT / "cpu" / name / "cpu.shares").read_text()) == SHARES
+        with subprocess.Popen(
+            [sys.executable, "-c", "input()"], stdin=subprocess.PIPE, preexec_fn=group.join
+        ) as idle:
+            assert idle.pid in group.processes()
+            idle.communicate(b"\n")
     assert not (ROOT / "memory" / name).exists() and not (ROOT / "cpu" / name).exists()
 
 

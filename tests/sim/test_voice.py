@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import secrets
+import signal
 import socket
 import ssl
 import struct
@@ -580,3 +581,38 @@ async def test_a_listener_apart_times_every_packet_in_its_own_process(
     assert 10 <= heard[GUILD].late < 40  # a stall mid-burst could make a few more late, never all
     assert earlier[GUILD].timed == 0
     assert voice.recording(GUILD, CHANNEL).packets == 0  # nothing went to the in-process listener
+
+
+async def test_a_listener_kept_from_its_core_does_not_call_packets_late_that_came_on_time(
+    voice: VoiceServer, client: HandClient
+) -> None:
+    """On a busy box the listener waits for a core too; the packets that came meanwhile are timed by
+    when they reached its socket, not when it read them, so its own wait is not the bot's lateness."""
+    async with voice.listener_apart() as listener:
+        await client.connect()
+        assert client.udp is not None
+        opus = client.encoder.encode(tone_pcm(1, 0), FRAME_SAMPLES)
+        await listener.report(0.0, 0.0, 60.0)  # it knows the session's key (see above)
+        started = time.monotonic()
+        client.timestamp = 0
+        client.udp.send(client.packet(opus))
+        for _ in range(100):  # until it has read the first (a loaded box gives it a core late)
+            if (await listener.report(started, started + 60, 60.0))[GUILD].packets:
+                break
+            await asyncio.sleep(0.1)
+        os.kill(listener.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(0.2)
+            # Stamped with its true place in the stream, however long the sleep took: on time.
+            client.timestamp = round((time.monotonic() - started) / 0.02) * FRAME_SAMPLES
+            client.udp.send(client.packet(opus))
+            await asyncio.sleep(0.5)  # read at least 500 ms after it came
+        finally:
+            os.kill(listener.pid, signal.SIGCONT)
+        for _ in range(100):
+            heard = await listener.report(started, started + 60, 60.0)
+            if heard[GUILD].packets >= 2:
+                break
+            await asyncio.sleep(0.1)
+    assert heard[GUILD].timed == 2
+    assert heard[GUILD].late == 0

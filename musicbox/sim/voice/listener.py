@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -35,6 +36,13 @@ from musicbox.sim.voice.transport import discovery_ssrc
 
 _MAX_DATAGRAM = 65_535
 _DRAIN_BATCH = 256
+# A packet's arrival is when the kernel queued it on the socket (SO_TIMESTAMPNS), not when this
+# process got round to reading it: on a busy box the listener waits for a core too, and its wait
+# made every guild's packets look late at once (docs/benchmarks.md, `bench pi`). Linux's values
+# (asm-generic, so x86-64 and arm64 alike); the socket module does not name them.
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")  # struct timespec on a 64-bit kernel: seconds, nanoseconds
+_ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,15 @@ def late_in_window(
     return late, timed
 
 
+def queued_at(ancillary: list[tuple[int, int, bytes]], wall_to_monotonic: float) -> float:
+    """When the kernel queued the packet, on the monotonic clock (now, if it did not say)."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return float(seconds + nanoseconds / 1e9 + wall_to_monotonic)
+    return time.monotonic()
+
+
 class _Ear:
     """The child's state: every stream it was told of, and what it heard of each."""
 
@@ -97,14 +114,16 @@ class _Ear:
         self.unknown = 0
 
     def drain(self) -> None:
+        # The kernel stamps packets on the wall clock; the window asked about is on the monotonic one.
+        wall_to_monotonic = time.monotonic() - time.time()
         for _ in range(_DRAIN_BATCH):
             try:
-                data, addr = self._udp.recvfrom(_MAX_DATAGRAM)
+                data, ancillary, _, addr = self._udp.recvmsg(_MAX_DATAGRAM, _ANCILLARY)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 continue
-            self._datagram(data, addr, time.monotonic())
+            self._datagram(data, addr, queued_at(ancillary, wall_to_monotonic))
 
     def _datagram(self, data: bytes, addr: tuple[str, int], arrival: float) -> None:
         ssrc = discovery_ssrc(data)
@@ -140,6 +159,7 @@ class _Ear:
 async def _listen(fd: int) -> None:
     udp = socket.socket(fileno=fd)
     udp.setblocking(False)
+    udp.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     loop = asyncio.get_running_loop()
     stdout = sys.stdout.buffer
 
@@ -154,6 +174,7 @@ async def _listen(fd: int) -> None:
     while line := await commands.readline():
         ear.command(json.loads(line))
     loop.remove_reader(udp.fileno())
+    udp.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 0)
     udp.detach()  # the parent's socket: it reads it again
 
 
