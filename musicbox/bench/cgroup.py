@@ -63,9 +63,7 @@ class ProcessTime:
     def since(self, earlier: ProcessTime | None) -> ProcessTime:
         if earlier is None:  # started since: all it did counts
             return self
-        return ProcessTime(
-            self.pid, self.name, self.cpu_s - earlier.cpu_s, self.waited_s - earlier.waited_s
-        )
+        return ProcessTime(self.pid, self.name, self.cpu_s - earlier.cpu_s, self.waited_s - earlier.waited_s)
 
 
 @dataclass(frozen=True, slots=True)
