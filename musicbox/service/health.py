@@ -75,7 +75,7 @@ def snapshot(
         "rss_mb": round(rss_with_children(process, children) / 2**20, 1),
         "allocator": allocator_in_use(),
         "children": len(children),
-        "tasks": len(asyncio.all_tasks()),
+        **task_counts(),
         "last_errors": list(errors.records),
         "cache": _cache(bot),
         "upstreams": _upstreams(upstreams),
@@ -156,3 +156,17 @@ def _session(bot: MusicBot, guild_id: int) -> dict[str, Any]:
         "queue_length": len(session.queue),
         "loop": str(session.queue.loop),
     }
+
+
+def task_counts() -> dict[str, int]:
+    """The loop's tasks, discord.py's view timers apart: each message whose buttons time out (a
+    /queue pager: 300 s) has a timer task that ends with its view. Counted on their own, `tasks`
+    is what the bot holds for good (the soak's floor), `view_timers` what its messages hold a while."""
+    tasks = asyncio.all_tasks()
+    timers = sum(1 for task in tasks if _is_view_timer(task))
+    return {"tasks": len(tasks) - timers, "view_timers": timers}
+
+
+def _is_view_timer(task: asyncio.Task[Any]) -> bool:
+    # discord.py's BaseView.__timeout_task_impl, the one coroutine it runs per view with a timeout.
+    return getattr(task.get_coro(), "__qualname__", "").endswith("__timeout_task_impl")
