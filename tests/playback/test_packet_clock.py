@@ -179,6 +179,7 @@ async def test_a_song_whose_writer_falls_behind_finishes_on_its_own_thread() -> 
     voice, song, ended = Voice(loop), Song("filling", 40, behind_at=20), Ended(loop)
     assert play(voice, song, clock, ended)
     await asyncio.wait_for(ended.event.wait(), SETTLE_S)
+    await until(lambda: song.cleanups)  # discord.py calls `after` first, then cleans up, on its thread
     assert voice.songs_packets() == song.packets
     assert len(clock) == 0 and ended.errors == [None] and song.cleanups == 1
     assert voice.speaking == [SpeakingState.voice, SpeakingState.none]  # one song, one speaking
