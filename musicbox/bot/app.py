@@ -22,13 +22,13 @@ from musicbox.sources.egress import EgressGate
 from musicbox.sources.lrclib import Lrclib
 from musicbox.sources.radio import RadioDirectory
 from musicbox.sources.sponsorblock import SponsorBlock
-from musicbox.store.database import open_state
+from musicbox.store.database import Database, open_state
 from musicbox.store.favorites import FavoriteStore
 from musicbox.store.history import HistoryStore
 from musicbox.store.playlists import PlaylistStore
 from musicbox.store.queues import QueueStore
 from musicbox.store.settings import GuildSettings, SettingsStore
-from musicbox.store.sql import open_store
+from musicbox.store.sql import Connection, open_store
 
 DEFAULT_MAX_GUILDS = 50  # until the tuner sizes it from the hardware
 
@@ -41,12 +41,17 @@ def build_bot(
     audio: AudioProvider | None = None,
     connector: aiohttp.BaseConnector | None = None,
     shards: ShardPlan | None = None,
+    database: Database | None = None,
+    store: Connection | None = None,
 ) -> MusicBot:
     """`egress` is the gate `sources` fetch through: ffmpeg's transcodes and streams use it too.
-    With `shards` (their count known: `recommended_shard_count`), the bot runs those shards."""
+    With `shards` (their count known: `recommended_shard_count`), the bot runs those shards.
+    `database` and `store`: the connections the service already holds (else opened here)."""
     address_discord(config)
-    database = open_state(config.paths.state_dir / "musicbox.sqlite3")  # the audio cache's index
-    store = open_store(config.store.url, database)  # what the bot keeps: this file or [store] url's server
+    if database is None:  # the audio cache's index
+        database = open_state(config.paths.state_dir / "musicbox.sqlite3")
+    if store is None:  # what the bot keeps: this file or [store] url's server
+        store = open_store(config.store.url, database)
     settings = SettingsStore(store, GuildSettings.defaults(config.playback))
     filtered = config.limits.max_filtered
     sessions = Sessions(

@@ -110,7 +110,7 @@ async def run_service(
     with_spotify = _with_spotify(resolver, config, store) if config.spotify.configured else resolver
     sources = with_local_music(with_spotify, config.library, store)
     await sources.warm()  # a second or two on a Pi, before READY, instead of on the first /play
-    bot = build_bot(config, sources=sources, egress=egress, shards=shards)
+    bot = build_bot(config, sources=sources, egress=egress, shards=shards, database=database, store=store)
     resolver.transcode_ahead = transcoding_ahead(bot)
     bot.metrics.watch_upstreams(resolver.upstreams)
     stop = asyncio.Event()
