@@ -47,6 +47,14 @@ changes any, so the override is re-read against the new code instead of silently
    description brings a new list) and calls the same libsodium function PyNaCl's `Aead.encrypt`
    calls: the same bytes on the wire (tested against discord.py's own); sending a packet costs
    about a fifth less CPU (8.5 -> 6.6 us sealed and framed; docs/benchmarks.md).
+7. **Hundreds of connections in one process.** discord.py's reader waits with `select()`, which
+   refuses a descriptor numbered 1024 or more (each connection holds a few: its UDP socket, its
+   websocket, here its wake-up pair), and its loop answers the refusal by trying again at once. From
+   about the 200th voice connection on, each new reader spun through IP discovery holding the GIL,
+   the event loop starved, voice heartbeats went out late and Discord closed the sessions, whose
+   reconnects spun too: in `bench streams` 49 of 250 guilds never heard their song. The readers
+   here wait with `poll()`, which has no such bound, and a reader whose socket is closed waits for
+   its wake-up alone instead of spinning.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ log = logging.getLogger(__name__)
 # A live voice server answers RESUME in one round trip. One that has not answered by then is not
 # coming back for this session; connecting afresh is the shorter silence.
 RESUME_TIMEOUT_S = 3.0
+READER_WAIT_MS = 30_000  # discord.py's reader wakes every 30 s whatever happens
 
 
 class RecoveringVoiceClient(discord.VoiceClient):
@@ -168,14 +177,11 @@ class WakingSocketReader(SocketReader):
             if not self._running.is_set():
                 self._running.wait()
                 continue
-            try:
-                readable, _, _ = select.select([self.state.socket, self._wake_up], [], [], 30)
-            except (ValueError, TypeError, OSError):
-                continue  # the voice socket is closed: discord.py's reader carries on the same way
-            if self._wake_up in readable:
+            ready = self._ready()
+            if self._wake_up.fileno() in ready:
                 self._drain_wake_ups()
                 continue
-            if not readable:
+            if not ready:
                 continue
             try:
                 data = self.state.socket.recv(2048)
@@ -186,6 +192,16 @@ class WakingSocketReader(SocketReader):
                     callback(data)
                 except Exception:
                     log.exception("error in a voice socket listener")
+
+    def _ready(self) -> set[int]:
+        """The descriptors with something to read, within discord.py's 30 s (recovery 7: poll, not
+        select). A closed voice socket is left out: only a wake-up ends the wait."""
+        waiting = select.poll()
+        waiting.register(self._wake_up, select.POLLIN)
+        voice = self.state.socket.fileno()
+        if voice >= 0:
+            waiting.register(voice, select.POLLIN)
+        return {fd for fd, _ in waiting.poll(READER_WAIT_MS)}
 
     def _drain_wake_ups(self) -> None:
         with contextlib.suppress(OSError):  # nothing more to read

@@ -4,17 +4,22 @@ fails here, loudly, so the override is re-read against the new code (see voice_r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
+import os
 import queue
+import resource
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, cast
 
 import discord
+import psutil
+import pytest
 from discord import gateway, player, voice_client, voice_state
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
@@ -163,6 +168,58 @@ def test_a_connection_s_reader_thread_ends_as_soon_as_the_connection_is_left() -
         state._socket_reader.stop()
         state.socket.close()
         peer.close()
+
+
+def test_a_voice_socket_numbered_past_select_s_limit_is_read_and_a_closed_one_is_not_spun_on() -> None:
+    """Recovery 7: a bot in a few hundred voice channels numbers its new sockets past 1023, where
+    select() refuses them: discord.py's reader then retried at once, for ever, holding the GIL (and
+    IP discovery's answer never came). The answer must arrive, and a reader whose socket is closed
+    under it must wait, not spin."""
+    state = voice_recovery._RecoveringConnectionState(cast(discord.VoiceClient, LoneVoiceClient()))
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    answers: queue.Queue[bytes] = queue.Queue()
+    with descriptors_taken_up_to(1100):
+        new_socket(state, peer)
+    try:
+        assert state.socket.fileno() > 1100
+        state.add_socket_listener(answers.put)
+        reader = state._socket_reader
+        peer.sendto(b"discovery answer", state.socket.getsockname())
+        assert answers.get(timeout=2) == b"discovery answer"
+        state.socket.close()  # its listener still registered, as in a reconnect
+        before = thread_cpu_s(reader)
+        time.sleep(0.5)
+        assert thread_cpu_s(reader) - before < 0.1, "the reader spins on its closed socket"
+    finally:
+        state._socket_reader.stop()
+        state.socket.close()
+        peer.close()
+
+
+@contextlib.contextmanager
+def descriptors_taken_up_to(highest: int) -> Iterator[None]:
+    """Every descriptor up to `highest` open, so the next socket is numbered past it (the soft limit
+    raised as far as needed, as `musicbox run` raises it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = highest + 64
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"this box lets a process hold only {hard} descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    taken: list[int] = []
+    try:
+        while not taken or taken[-1] < highest:
+            taken.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for descriptor in taken:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def thread_cpu_s(thread: threading.Thread) -> float:
+    (times,) = [t for t in psutil.Process().threads() if t.id == thread.native_id]
+    return times.user_time + times.system_time
 
 
 class LoneVoiceClient:
