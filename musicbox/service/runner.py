@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import resource
 import signal
 import socket
 import time
@@ -86,6 +87,7 @@ async def run_service(
     only the one holding shard 0 serves the box's web page and metrics (one port each)."""
     if shards is not None and shards.count is None:
         shards = await _with_recommended_count(config, shards)
+    _open_files_raised()
     errors = health.RecentErrors()
     log_tail = health.RecentErrors(logging.INFO, keep=health.LOG_TAIL)
     logging.getLogger().addHandler(errors)
@@ -188,6 +190,17 @@ async def run_service(
         if store is not database:
             store.close()
         database.close()
+
+
+def _open_files_raised() -> None:
+    """The soft limit on open files raised to the hard one. systemd starts services at 1024, for
+    programs that still wait with select(); each voice connection holds about four (its UDP socket,
+    its websocket, its reader's wake-up pair), so a bot in a few hundred voice channels ran out.
+    Nothing here waits with select() (voice_recovery.py, recovery 7)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        log.debug("open files: the soft limit raised from %d to %d", soft, hard)
 
 
 async def _with_recommended_count(config: Config, shards: ShardPlan) -> ShardPlan:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 import pytest
 
 from musicbox.core.track import Track, TrackId
@@ -104,8 +106,9 @@ def box(discord_sim: DiscordSim, media_world: MediaWorld, tmp_path: Path) -> Box
 async def service(box: Box) -> AsyncIterator[asyncio.subprocess.Process]:
     with box.log.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "musicbox", "run", env=box.environment, stdout=log, stderr=log
-        )
+            sys.executable, "-m", "musicbox", "run", env=box.environment, stdout=log, stderr=log,
+            preexec_fn=as_systemd_limits_open_files,
+        )  # fmt: skip
     try:
         await box.notified("READY=1", within_s=30)
         yield process
@@ -113,6 +116,12 @@ async def service(box: Box) -> AsyncIterator[asyncio.subprocess.Process]:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def as_systemd_limits_open_files() -> None:
+    """The soft limit systemd gives a service (1024, for programs that wait with select())."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
 
 
 async def status(box: Box) -> tuple[int, dict[str, Any]]:
@@ -181,6 +190,8 @@ async def test_the_service_reports_ready_feeds_the_watchdog_and_answers_status(
         assert report["cache"]["transcodes_started"] == 1  # tuned from this box: the cache is on
         assert report["cache"]["budget_mb"] > 0
         assert report["web"] == {"url": box.web_url, "problem": None}
+        soft, hard = psutil.Process(process.pid).rlimit(psutil.RLIMIT_NOFILE)
+        assert soft == hard, "a bot in a few hundred voice channels needs more than systemd's 1024 files"
         on_the_page = await web_status(box)  # the same source: only the clock-driven figures moved
         for key in ("state", "pid", "version", "guilds", "web", "max_voice_sessions", "update"):
             assert on_the_page[key] == report[key]
