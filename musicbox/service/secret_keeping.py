@@ -37,8 +37,11 @@ def redact_logs(secrets: Sequence[str]) -> None:
 def _redact_record(record: logging.LogRecord, secrets: Sequence[str]) -> None:
     try:
         message = record.getMessage()
-    except (TypeError, ValueError):  # arguments that do not fit the format: logging reports it later
-        return
+    except (TypeError, ValueError):
+        # A message whose text has format signs of its own (discord.py pastes the event loop's
+        # stack into its "heartbeat blocked" warning): kept as written, its arguments after it,
+        # instead of being lost as a "Logging error" dump that nothing redacted.
+        message = f"{record.msg} {record.args!r}"
     record.msg, record.args = redact(message, secrets), None
     if record.exc_info:
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info), secrets)
