@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -120,12 +121,18 @@ async def rig(
                 stderr=log,
                 preexec_fn=before_start,
             )
+            failed = False
             try:
                 await _online(sim, process)
                 yield Rig(sim, media, psutil.Process(process.pid), directory / "run")
+            except Exception:
+                failed = True
+                raise
             finally:
                 await _stop(process)
                 log.close()
+                if failed:
+                    _keep(directory / "bot.log")
 
 
 @dataclass
@@ -178,6 +185,14 @@ async def _shard_process(
             yield psutil.Process(process.pid)
         finally:
             await _stop(process)
+
+
+def _keep(log: Path) -> None:
+    """A failed bench's bot log outlives the temporary directory: it is what says why."""
+    kept = Path(tempfile.gettempdir()) / f"musicbox-bench-bot-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    with contextlib.suppress(OSError):
+        shutil.copyfile(log, kept)
+        print(f"the bot's log is kept at {kept}", file=sys.stderr)
 
 
 async def room(sim: DiscordSim, name: str) -> Room:

@@ -120,6 +120,8 @@ class VoiceSignalling:
                 {"op": HELLO, "d": {"v": 8, "heartbeat_interval": self.heartbeat_interval_ms}}
             )
             await self._serve(websocket, bound)
+        except aiohttp.ClientConnectionResetError:
+            pass  # the client went away while it was being answered (a bot stopping mid-heartbeat)
         except _Closed as closed:
             guild = bound.session.guild_id if bound.session else None
             self.closures.append(Closure(guild, closed.code, closed.reason, time.monotonic()))
