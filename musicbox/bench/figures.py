@@ -51,6 +51,13 @@ class Figure:
     def passed(self) -> bool | None:
         return None if self.target is None else self.target.met_by(self.value)
 
+    @property
+    def missed_by(self) -> float | None:
+        """How far outside its target the figure lies, in its unit; None when met or without one."""
+        if self.target is None or self.target.met_by(self.value):
+            return None
+        return -self.target.margin(self.value)
+
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
             "scenario": self.scenario,
@@ -61,6 +68,8 @@ class Figure:
         if self.target is not None:
             data["target"] = f"{self.target.direction.value} {self.target.bound:g}"
             data["passed"] = self.passed
+        if self.missed_by is not None:
+            data["missed_by"] = round(self.missed_by, 6)
         if self.note:
             data["note"] = self.note
         return data

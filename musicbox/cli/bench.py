@@ -115,4 +115,8 @@ def _target(figure: Figure) -> str:
 
 
 def _mark(figure: Figure) -> str:
-    return {None: "", True: "[green]pass[/]", False: "[red]FAIL[/]"}[figure.passed]
+    if figure.passed is None:
+        return ""
+    if figure.missed_by is None:
+        return "[green]pass[/]"
+    return f"[red]FAIL[/] by {figure.missed_by:.3g} {figure.unit}"

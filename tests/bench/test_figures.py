@@ -22,7 +22,8 @@ def test_a_latency_over_its_ceiling_fails_and_says_by_how_much() -> None:
     figure = Figure("ack", "p99", 130.0, "ms", at_most(100.0))
     assert figure.passed is False
     assert figure.target is not None and figure.target.margin(130.0) == -30.0
-    assert figure.as_json()["target"] == "<= 100"
+    assert figure.as_json()["target"] == "<= 100" and figure.as_json()["missed_by"] == 30.0
+    assert "missed_by" not in Figure("ack", "p99", 70.0, "ms", at_most(100.0)).as_json()
 
 
 def test_a_hit_ratio_over_its_floor_passes() -> None:
