@@ -34,6 +34,7 @@ from pathlib import Path
 import discord
 
 from musicbox import start_times
+from musicbox.batch_priority import run_behind_the_bot
 from musicbox.cache.loudness import errors_of, loudnorm_filter, measured_lufs
 from musicbox.cache.ogg import NotOgg, OggOpusReader, starts_as_opus, whole_pages
 from musicbox.cache.store import AudioStore
@@ -509,6 +510,7 @@ class CachedAudio:
             fill.described.set_result("")
             fill.partial.unlink(missing_ok=True)
             raise
+        run_behind_the_bot(process.pid)
         self.transcodes_started += 1
         start_times.mark("spawned")
         fill.task = self._loop.create_task(

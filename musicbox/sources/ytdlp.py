@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote, urlsplit
 
 from musicbox import log_context, start_times
+from musicbox.batch_priority import run_behind_the_bot
 from musicbox.bot.sources import Progress, QueryFailed, UpstreamFault
 from musicbox.core.config import Config
 from musicbox.core.egress import FFMPEG_PROTOCOLS
@@ -286,6 +287,7 @@ class YtDlpSource:
             "-of", "json", url,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
+        run_behind_the_bot(process.pid)
         try:
             async with asyncio.timeout(self._probe_timeout_s + 5):
                 out, errors = await process.communicate()

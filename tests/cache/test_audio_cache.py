@@ -15,6 +15,7 @@ import discord
 import psutil
 import pytest
 
+from musicbox.batch_priority import BATCH_NICENESS
 from musicbox.bot.sources import QueryFailed
 from musicbox.cache.audio import EARLY_WANTED_S, CachedAudio, CachedOpusSource
 from musicbox.cache.ogg import starts_as_opus
@@ -94,6 +95,21 @@ async def test_an_uncached_song_plays_while_cached_and_then_plays_with_no_ffmpeg
     assert cached.transcodes_started == 1
     assert (cached.store.hits, cached.store.misses) == (1, 1)
     await cached.aclose()
+
+
+async def test_a_fill_runs_behind_the_bot_so_a_burst_of_new_songs_cannot_starve_its_event_loop(
+    media_world: MediaWorld, tmp_path: Path, database: sqlite3.Connection
+) -> None:
+    audio_store = store(tmp_path, database)
+    cached = CachedAudio(audio_store, max_transcodes=2)
+    track = TrackId("http", "song-12")
+    source = await cached.source(track, media_world.track_url(12, seconds=SECONDS, fault="trickle"))
+    try:
+        [fill] = ffmpeg_children(writing_into=audio_store.directory)
+        assert fill.nice() == min(19, psutil.Process().nice() + BATCH_NICENESS)
+    finally:
+        source.cleanup()
+        await cached.aclose()
 
 
 async def test_two_guilds_asking_for_the_same_new_song_share_one_transcode(
