@@ -3,7 +3,7 @@
 A cache fill normalising its song costs about two and a half times the CPU of streaming it, and a
 burst of new songs (100 members each asking for songs never played) gave the box's two cores to
 ffmpeg while the event loop waited for one: acknowledgements p99 435 ms in `bench ack` on a quiet
-box, 64 ms with the fills and probes ten steps nicer (docs/benchmarks.md, session 10). Discord fails
+box, 49 ms with the fills and probes ten steps nicer (docs/benchmarks.md, session 10). Discord fails
 a command not acknowledged in 3 s; a fill only decides how soon a new song starts, and it competes
 mostly with other fills, which share its priority."""
 
