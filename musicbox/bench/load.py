@@ -9,6 +9,7 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,11 +222,15 @@ class Footprint:
     # pipe): a floor that grows can then say what it holds.
     open_files: tuple[str, ...] = ()
     own_rss_mb: float = 0.0  # the bot's process alone, without its extraction workers and ffmpegs
+    # The bot with the processes it keeps for minutes (its extraction workers), without the ffmpegs
+    # and ffprobes that live for one song: what a leak would grow.
+    kept_rss_mb: float = 0.0
 
 
 async def footprint(world: Rig) -> Footprint:
     status = await world.status()
     children = world.bot.children(recursive=True)
+    kept = [child for child in children if _kept(child)]
     return Footprint(
         rss_mb=rss_with_children(world.bot, children) / 2**20,  # the extraction workers are the bot's too
         fds=world.bot.num_fds(),
@@ -234,7 +239,21 @@ async def footprint(world: Rig) -> Footprint:
         sessions=len(status["voice_sessions"]),
         open_files=await asyncio.to_thread(open_files, world.bot),
         own_rss_mb=world.bot.memory_info().rss / 2**20,
+        kept_rss_mb=rss_with_children(world.bot, kept) / 2**20,
     )
+
+
+def kept_for_minutes(command_line: Sequence[str]) -> bool:
+    """Whether a child of the bot is one it keeps between songs: an extraction worker (retired after
+    a minute idle), not an ffmpeg or ffprobe, which ends with its song or its fill. Pure."""
+    return "musicbox.sources.extraction" in command_line
+
+
+def _kept(child: psutil.Process) -> bool:
+    try:
+        return kept_for_minutes(child.cmdline())
+    except psutil.Error:  # it ended meanwhile
+        return False
 
 
 def open_files(process: psutil.Process) -> tuple[str, ...]:
