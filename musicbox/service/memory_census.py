@@ -17,8 +17,10 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import re
 import tracemalloc
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,61 @@ def kilobytes_in(smaps_rollup: str) -> dict[str, int]:
         if unit == "kB" and value.isdigit():
             fields[name] = int(value)
     return fields
+
+
+_MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$")
+# glibc reserves each thread arena's heap 64 MiB at a time, aligned to its size, and puts a page of
+# guard before each thread's stack.
+ARENA_HEAP = 64 * MIB
+STACK_GUARD = 4096
+
+
+@dataclass(slots=True)
+class _Mapping:
+    start: int
+    end: int
+    permissions: str
+    name: str
+    anonymous_kb: int = 0
+
+
+def anonymous_by_kind(smaps: str) -> dict[str, float]:
+    """The anonymous memory of /proc/PID/smaps in MiB by what holds it: glibc's main heap (`[heap]`),
+    its thread arenas' heaps, thread stacks, and the rest (pymalloc's 1 MiB arenas, malloc's
+    mmapped blocks, other mmaps). Pure."""
+    mappings: list[_Mapping] = []
+    for line in smaps.splitlines():
+        found = _MAPPING.match(line)
+        if found:
+            start, end, permissions, name = found.groups()
+            mappings.append(_Mapping(int(start, 16), int(end, 16), permissions, name.strip()))
+        elif line.startswith("Anonymous:") and mappings:
+            mappings[-1].anonymous_kb = int(line.split()[1])
+    kinds = dict.fromkeys(("main heap", "thread arenas", "thread stacks", "other"), 0.0)
+    for before, mapping, after in zip([None, *mappings[:-1]], mappings, [*mappings[1:], None], strict=True):
+        kinds[_kind(before, mapping, after)] += mapping.anonymous_kb / 1024
+    return kinds
+
+
+def _kind(before: _Mapping | None, mapping: _Mapping, after: _Mapping | None) -> str:
+    if mapping.name == "[heap]":
+        return "main heap"
+    if mapping.name:
+        return "other"
+    if (
+        mapping.start % ARENA_HEAP == 0
+        and after is not None
+        and after.permissions.startswith("---")
+        and after.end - mapping.start == ARENA_HEAP
+    ):
+        return "thread arenas"
+    if (
+        before is not None
+        and before.permissions.startswith("---")
+        and before.end - before.start == STACK_GUARD
+    ):
+        return "thread stacks"
+    return "other"
 
 
 def growth(before: Mapping[str, int], after: Mapping[str, int], top: int = TOP) -> list[tuple[str, int]]:
@@ -92,6 +149,7 @@ class MemoryCensus:
             "anonymous_mb": rollup.get("Anonymous", 0) / 1024,
             "file_mb": (rollup.get("Rss", 0) - rollup.get("Anonymous", 0)) / 1024,
             "malloc": _mallinfo2(),
+            "anonymous_by_kind": anonymous_by_kind(Path(f"/proc/{os.getpid()}/smaps").read_text()),
             "sqlite_mb": _sqlite_memory_used() / MIB,
             "objects": sum(types.values()),
             "objects_growth": growth(self._first_types, types),
