@@ -18,7 +18,11 @@ Raspberry Pi Zero 2 W: four Cortex-A53 cores, 512 MB), measured or reasoned in d
   plain transcode (docs/benchmarks.md, `bench cpu-ratio`), so about 6 % of a Cortex-A72 core, and
   some 20 MB. Filtered streams get at most half of the CPU and half of the RAM the transcodes
   leave, so a box full of them still sends every other guild's music;
-- the operating system and its page cache need a quarter of the RAM to stay responsive.
+- the operating system and its page cache need a quarter of the RAM to stay responsive;
+- a voice session holds about four open files (its UDP socket, its websocket, its reader's wake-up
+  pair) and one for the song it reads, and two threads (discord.py's heartbeat and UDP reader), which
+  count against the process's open-file limit and its cgroup's task limit (a container's
+  `pids_limit`, a unit's `TasksMax`): past them a join fails halfway, so sessions stay within them.
 
 Explicit configuration always wins over the figure tuned here.
 """
@@ -38,10 +42,17 @@ FILTERED_MB = 20
 OS_SHARE = 0.25
 
 MAX_RESOLVERS = 8
+UNLIMITED_SESSIONS = 1_000_000
 # A cached stream is about 1 % of one Cortex-A72 core; half a core is kept for the event loop.
 SESSIONS_PER_CORE = 50
 # A filtered stream is about 6 % of a Cortex-A72 core: half a core's worth of them per Pi 4 core.
 FILTERED_PER_CORE = 8
+FILES_PER_SESSION = 5
+THREADS_PER_SESSION = 2
+# What the rest of the bot holds: its database, gateway, the workers' and every ffmpeg's pipes; the
+# event loop's threads, the workers, the ffmpegs and their threads.
+FILES_KEPT_BACK = 256
+TASKS_KEPT_BACK = 256
 CACHE_SHARE_OF_FREE_DISK = 0.25
 CACHE_CEILING_MB = 20_000  # about 5,000 songs at 128 kb/s: far past any guild's rotation
 CACHE_FLOOR_MB = 256  # below this the disk is too full to cache: stream everything instead
@@ -61,6 +72,8 @@ class Probe:
     machine: str  # platform.machine(): x86_64, aarch64, armv7l
     arm_part: str = ""  # "0xd08" (Cortex-A72), from /proc/cpuinfo; empty on x86
     board: str = ""  # "Raspberry Pi 4 Model B Rev 1.4", from the device tree; empty elsewhere
+    open_files_limit: int = 0  # the hard RLIMIT_NOFILE (`musicbox run` raises the soft one to it); 0: none
+    tasks_limit: int = 0  # the cgroup's pids.max (threads count); 0: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +116,8 @@ def tune(probe: Probe, overrides: Overrides = Overrides()) -> Tuning:
     after_transcodes_mb = max(0, after_resolvers_mb - transcodes * TRANSCODE_MB)
     by_cpu = int(cores * speed * SESSIONS_PER_CORE)
     by_ram = after_transcodes_mb // SESSION_MB
-    guilds = max(1, min(by_cpu, by_ram))
+    by_limits = sessions_within_limits(probe)
+    guilds = max(1, min(by_cpu, by_ram, by_limits))
     budget = _cache_budget(probe.free_disk_mb)
     prefetch = 0 if budget == 0 else (1 if probe.ram_mb < 1024 else 2)
     filtered_by_cpu = int(cores * speed * FILTERED_PER_CORE)
@@ -118,9 +132,25 @@ def tune(probe: Probe, overrides: Overrides = Overrides()) -> Tuning:
         prefetch_depth=prefetch if overrides.prefetch_depth < 0 else overrides.prefetch_depth,
         max_filtered=filtered if overrides.max_filtered < 0 else overrides.max_filtered,
         reasons=_reasons(
-            probe, overrides, spare_mb, speed, (by_cpu, by_ram), (filtered_by_cpu, filtered_by_ram)
+            probe,
+            overrides,
+            spare_mb,
+            speed,
+            (by_cpu, by_ram, by_limits),
+            (filtered_by_cpu, filtered_by_ram),
         ),
     )
+
+
+def sessions_within_limits(probe: Probe) -> int:
+    """How many voice sessions the process's open-file and task limits leave room for (a large
+    number when neither is set)."""
+    room = [UNLIMITED_SESSIONS]
+    if probe.open_files_limit:
+        room.append((probe.open_files_limit - FILES_KEPT_BACK) // FILES_PER_SESSION)
+    if probe.tasks_limit:
+        room.append((probe.tasks_limit - TASKS_KEPT_BACK) // THREADS_PER_SESSION)
+    return max(0, min(room))
 
 
 def _cache_budget(free_disk_mb: int) -> int:
@@ -137,10 +167,10 @@ def _reasons(
     overrides: Overrides,
     spare_mb: int,
     speed: float,
-    sessions: tuple[int, int],
+    sessions: tuple[int, int, int],
     filtered: tuple[int, int],
 ) -> tuple[str, ...]:
-    by_cpu, by_ram = sessions
+    by_cpu, by_ram, by_limits = sessions
 
     def source(value: int, unset: int = 0) -> str:
         return " (set in config)" if value != unset else ""
@@ -150,7 +180,8 @@ def _reasons(
         f"{spare_mb} MB spare{source(overrides.resolver_workers)}",
         f"transcodes: one ffmpeg per core while RAM allows{source(overrides.max_transcodes)}",
         f"voice sessions: the lower of {by_cpu} by CPU ({probe.cores} cores x {speed:g} Pi 4 core "
-        f"x {SESSIONS_PER_CORE}) and {by_ram} by RAM{source(overrides.max_guilds)}",
+        f"x {SESSIONS_PER_CORE}) and {by_ram} by RAM{_limits_reason(probe, by_limits)}"
+        f"{source(overrides.max_guilds)}",
         f"cache: a quarter of the {probe.free_disk_mb} MB free, at most {CACHE_CEILING_MB} MB, "
         f"none under {CACHE_FLOOR_MB} MB{source(overrides.cache_budget_mb)}",
         f"prefetch: the next 2 songs, 1 under 1 GB of RAM, 0 without a cache"
@@ -159,6 +190,17 @@ def _reasons(
         f" and {filtered[1]} by RAM ({FILTERED_MB} MB each, half of what transcodes leave)"
         f"{source(overrides.max_filtered, -1)}",
     )
+
+
+def _limits_reason(probe: Probe, by_limits: int) -> str:
+    if by_limits >= UNLIMITED_SESSIONS:
+        return ""
+    limits = [
+        f"{limit} {name}"
+        for limit, name in ((probe.open_files_limit, "open files"), (probe.tasks_limit, "tasks"))
+        if limit
+    ]
+    return f", and {by_limits} by the process's limits ({', '.join(limits)})"
 
 
 def overrides_from(config: Config) -> Overrides:

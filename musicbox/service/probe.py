@@ -1,4 +1,5 @@
-"""What this box has: cores, RAM, free disk where the cache lives, the CPU and the board.
+"""What this box has: cores, RAM, free disk where the cache lives, the CPU and the board, and what
+this process may open and start.
 
 The imperative half of tuning; `musicbox.core.tuning.tune` turns what this reads into limits."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 from pathlib import Path
 
 import psutil
@@ -14,6 +16,8 @@ from musicbox.core.tuning import Probe
 
 CPUINFO = Path("/proc/cpuinfo")
 DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
+OWN_CGROUPS = Path("/proc/self/cgroup")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def probe(cache_dir: Path) -> Probe:
@@ -26,7 +30,30 @@ def probe(cache_dir: Path) -> Probe:
         machine=platform.machine(),
         arm_part=_field(cpuinfo, "CPU part"),
         board=_read(DEVICE_TREE_MODEL).rstrip("\0").strip(),
+        open_files_limit=_finite(resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
+        tasks_limit=tasks_limit(_read(OWN_CGROUPS), CGROUP_ROOT),
     )
+
+
+def tasks_limit(own_cgroups: str, root: Path) -> int:
+    """The pids.max of this process's cgroup (threads count as tasks), from /proc/self/cgroup's
+    lines: the unified hierarchy's ("0::/path") or the v1 pids controller's ("8:pids:/path"). 0
+    when there is none or it is "max"."""
+    for line in own_cgroups.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            found = _read(root / path.lstrip("/") / "pids.max").strip()
+        elif "pids" in controllers.split(","):
+            found = _read(root / "pids" / path.lstrip("/") / "pids.max").strip()
+        else:
+            continue
+        if found.isdigit():
+            return int(found)
+    return 0
+
+
+def _finite(limit: int) -> int:
+    return 0 if limit == resource.RLIM_INFINITY else limit
 
 
 def _existing(directory: Path) -> Path:

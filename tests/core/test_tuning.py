@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from musicbox.core.tuning import Overrides, Probe, Tuning, tune
@@ -92,3 +94,19 @@ def test_the_owner_may_turn_filters_off_for_the_box_or_allow_more() -> None:
     assert tune(PI_4_2GB, Overrides(max_filtered=0)).max_filtered == 0
     assert tune(PI_ZERO_2_W, Overrides(max_filtered=5)).max_filtered == 5
     assert "(set in config)" in tune(PI_ZERO_2_W, Overrides(max_filtered=5)).reasons[-1]
+
+
+def test_voice_sessions_stay_within_the_open_files_and_tasks_the_process_may_have() -> None:
+    """A container's default hard limit of 1,024 open files ran out at about 240 voice connections
+    (four files each, and one for the song); past it a join fails halfway."""
+    x86_4_cores = Probe(4, 16_384, 100_000, "x86", "x86_64")
+    assert tune(x86_4_cores).max_guilds == 500
+    container = dataclasses.replace(x86_4_cores, open_files_limit=1024)
+    assert tune(container).max_guilds == (1024 - 256) // 5
+    assert "153 by the process's limits (1024 open files)" in tune(container).reasons[2]
+    few_tasks = dataclasses.replace(x86_4_cores, tasks_limit=512)  # two threads a session
+    assert tune(few_tasks).max_guilds == (512 - 256) // 2
+    # The unit's TasksMax and systemd's hard open-file limit leave the tuner's figure as it was.
+    unit = dataclasses.replace(x86_4_cores, open_files_limit=524_288, tasks_limit=4096)
+    assert tune(unit).max_guilds == 500
+    assert tune(dataclasses.replace(x86_4_cores, open_files_limit=200)).max_guilds == 1  # never 0
