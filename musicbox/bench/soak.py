@@ -7,8 +7,10 @@ audio under that load. Four more guilds join voice, play a song and leave, each 
 churn of voice connections that used to grow RSS; the quick form makes only their first, warm-up
 visits). Sampled every few seconds
 from the running bot: RSS (its least-squares slope), open files, asyncio tasks and child processes
-(the growth of their floor). The quick form (CI) runs a minute, the full form twenty (`--minutes`
-sets another length)."""
+(the growth of their floor). The quick form (CI) runs a minute, the full form an hour (`--minutes`
+sets another length): the bot's heap settles over its first half hour (glibc's free lists, SQLite's
+page cache filling to its bound), so a slope taken over twenty minutes measured the settling, 0.2-0.35
+MiB/min, where the hour's second half reads 0.03 (docs/benchmarks.md, session 11)."""
 
 from __future__ import annotations
 
@@ -90,7 +92,7 @@ def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
 
 
 async def soak_scenario(options: BenchOptions) -> list[Figure]:
-    minutes, guilds = (1.0, 4) if options.quick else (20.0, 10)
+    minutes, guilds = (1.0, 4) if options.quick else (60.0, 10)
     minutes = options.minutes or minutes
     churned = 0
     sample_every_s = 3.0 if options.quick else 15.0
@@ -200,7 +202,7 @@ async def soak_scenario(options: BenchOptions) -> list[Figure]:
             await _take_census(world, census, time.monotonic() - started)
         held_s = time.monotonic() - started
     # A minute cannot tell the allocator settling from a slow leak: the quick form catches a leak of
-    # the seed's kind (megabytes a minute), the twenty-minute form holds RSS to 6 MiB an hour.
+    # the seed's kind (megabytes a minute), the hour's form holds RSS to 6 MiB an hour once settled.
     rss_slope_target = 2.0 if options.quick else 0.1
     figures = soak_figures(samples, acks, ttfa, failures, commands, held_s, guilds, rss_slope_target)
     return [

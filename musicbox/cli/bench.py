@@ -66,7 +66,7 @@ def bench(
     which: list[str] | None = _WHICH,
     quick: bool = typer.Option(False, "--quick", help="The short form CI runs: fewer plays and members."),
     minutes: float = typer.Option(
-        0.0, "--minutes", min=0.0, help="How long the soak runs (default: 20; quick: 1).", show_default=False
+        0.0, "--minutes", min=0.0, help="How long the soak runs (default: 60; quick: 1).", show_default=False
     ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
