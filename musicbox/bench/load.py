@@ -19,7 +19,6 @@ from musicbox.bench.figures import Figure, at_most, percentile, slope
 from musicbox.bench.rig import Rig, Room, rig, room
 from musicbox.bench.runner import BenchOptions
 from musicbox.service.allocator import TRIM_EVERY_S
-from musicbox.service.health import rss_with_children
 from musicbox.sim.discord import DiscordSim, Member
 from musicbox.sim.media import MediaWorld
 from musicbox.sources.workers import IDLE_S
@@ -230,16 +229,18 @@ class Footprint:
 async def footprint(world: Rig) -> Footprint:
     status = await world.status()
     children = world.bot.children(recursive=True)
-    kept = [child for child in children if _kept(child)]
+    # Each process's RSS read once, so the three sums are of the same instant.
+    own = world.bot.memory_info().rss
+    kept, passing = _children_rss(children)
     return Footprint(
-        rss_mb=rss_with_children(world.bot, children) / 2**20,  # the extraction workers are the bot's too
+        rss_mb=(own + kept + passing) / 2**20,  # the extraction workers are the bot's too
         fds=world.bot.num_fds(),
         tasks=int(status["tasks"]),
         children=len(children),
         sessions=len(status["voice_sessions"]),
         open_files=await asyncio.to_thread(open_files, world.bot),
-        own_rss_mb=world.bot.memory_info().rss / 2**20,
-        kept_rss_mb=rss_with_children(world.bot, kept) / 2**20,
+        own_rss_mb=own / 2**20,
+        kept_rss_mb=(own + kept) / 2**20,
     )
 
 
@@ -249,11 +250,20 @@ def kept_for_minutes(command_line: Sequence[str]) -> bool:
     return "musicbox.sources.extraction" in command_line
 
 
-def _kept(child: psutil.Process) -> bool:
-    try:
-        return kept_for_minutes(child.cmdline())
-    except psutil.Error:  # it ended meanwhile
-        return False
+def _children_rss(children: list[psutil.Process]) -> tuple[int, int]:
+    """The RSS of the children the bot keeps (extraction workers) and of those that pass (ffmpeg,
+    ffprobe), in bytes."""
+    kept = passing = 0
+    for child in children:
+        try:
+            rss = child.memory_info().rss
+            if kept_for_minutes(child.cmdline()):
+                kept += rss
+            else:
+                passing += rss
+        except psutil.Error:  # it ended meanwhile
+            continue
+    return kept, passing
 
 
 def open_files(process: psutil.Process) -> tuple[str, ...]:

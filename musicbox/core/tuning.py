@@ -193,14 +193,12 @@ def _reasons(
 
 
 def _limits_reason(probe: Probe, by_limits: int) -> str:
-    if by_limits >= UNLIMITED_SESSIONS:
-        return ""
     limits = [
         f"{limit} {name}"
         for limit, name in ((probe.open_files_limit, "open files"), (probe.tasks_limit, "tasks"))
         if limit
     ]
-    return f", and {by_limits} by the process's limits ({', '.join(limits)})"
+    return f", and {by_limits} by the process's limits ({', '.join(limits)})" if limits else ""
 
 
 def overrides_from(config: Config) -> Overrides:
