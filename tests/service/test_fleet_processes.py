@@ -145,6 +145,9 @@ async def test_the_api_of_shard_0_plays_and_skips_in_a_server_another_process_ru
         await voice_session_beaten
         owner.send_signal(signal.SIGKILL)
         await owner.wait()
+        # PostgreSQL's backend for the killed process's connection exits once it is scheduled to read
+        # the end of its socket: a moment, longer on a busy box. From then on the fleet knows.
+        await beaten(url, lambda beats: any(b.label == "1" and not b.connected for b in beats))
         # What `musicbox status` shows of the fleet, read in this process (its command, exit code
         # and text are tests/service/test_fleet_link.py's): from the rows, a box or many.
         monkeypatch.setenv("MUSICBOX_CONFIG", box.environment["MUSICBOX_CONFIG"])
