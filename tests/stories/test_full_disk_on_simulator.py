@@ -40,11 +40,12 @@ def fill_disk(directory: Path, leave_bytes: int = 0) -> Path:
     """Write a file until only `leave_bytes` are free (0: until the kernel says the disk is full)."""
     filler = directory / "someone-elses-backup.bin"
     chunk = b"\0" * 65536
-    with filler.open("ab") as out:
+    # Unbuffered: a buffered file keeps the part of a chunk the full disk refused, and its close
+    # fails on it once more (whenever the free space was not a whole number of chunks).
+    with filler.open("ab", buffering=0) as out:
         try:
             while shutil.disk_usage(directory).free > leave_bytes:
                 out.write(chunk)
-                out.flush()
         except OSError as full:
             assert full.errno == errno.ENOSPC
     return filler
